@@ -1,0 +1,1 @@
+"""The ARI call controller, its HTTP surface, metrics and logging."""
