@@ -1,0 +1,15 @@
+"""Routing rules: the rule-set schema, versioned storage, schedules and the decision engine.
+
+Entry points:
+
+- ``routing_rules.decision``: the call facts (``CallContext``), the steps (``PlayGreeting``,
+  ``OfferMenu``, ``Transfer``, ``PlayMessage``) and ``decide(snapshot, ctx)``.
+- ``routing_rules.snapshot``: ``load_snapshot("durham" | "cape-breton" | path, geo)`` and
+  ``snapshot_from_text``; a ``RuleSnapshot`` is immutable and bound to its geodata.
+- ``routing_rules.storage.store``: ``RuleStore.open(url)`` with ``apply``, ``rollback``,
+  ``history``-style reads, ``active_version()`` and ``load_snapshot(geo)``.
+- ``routing_rules.storage.notify``: ``watch_active_version(store)``, an async iterator of newly
+  activated versions (PostgreSQL LISTEN/NOTIFY, SQLite polling).
+- ``routing_rules.validation``: ``validate_text(text, geo)``, every problem with its field path.
+- ``routing_rules.simulate``: one call without a phone (``ivr311 simulate``).
+"""

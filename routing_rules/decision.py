@@ -1,0 +1,142 @@
+"""The decision engine's vocabulary: the facts of one call and the next step to carry out.
+
+These types are the contract between the rules engine, the call controller and the simulator.
+They are plain frozen dataclasses so a decision can be logged, compared and serialised without
+knowing anything about how it was reached. Fields may be added, never renamed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from routing_rules.snapshot import RuleSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class PromptRef:
+    """One recorded prompt: played as ``sound:ivr311/<id>`` with ``lang=<language>``."""
+
+    id: str
+    language: str
+
+
+Prompts = tuple[PromptRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """Everything the engine may know about one call at one moment.
+
+    ``digits`` holds one entry per answered menu prompt, in order; ``""`` is no input (timeout)
+    and invalid entries count as attempts. A ``"0"`` pressed during the greeting is recorded by
+    the controller as the first entry with ``greeting_done`` set.
+    """
+
+    dialled: str
+    calling: str | None
+    at: datetime
+    location: tuple[float, float] | None = None
+    language: str = "en"
+    greeting_done: bool = False
+    digits: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TraceStep:
+    """One line of a decision's reasoning: what was looked at, which rule applied, the result."""
+
+    stage: str
+    evidence: str
+    rule: str
+    result: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlayGreeting:
+    """Play the greeting; any key skips it, ``agent_key`` asks for a live agent."""
+
+    prompts: Prompts
+    language_keys: Mapping[str, str] = field(default_factory=dict)
+    agent_key: str = "0"
+
+
+@dataclass(frozen=True, slots=True)
+class MenuOption:
+    """One choice of a municipality menu."""
+
+    digit: str
+    municipality_id: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferMenu:
+    """Ask the caller where they live; the answer arrives as the next ``digits`` entry."""
+
+    menu_id: str
+    prompts: Prompts
+    options: tuple[MenuOption, ...]
+    timeout_s: float
+    attempt: int
+    max_attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class TransferTarget:
+    """One link of a fallback chain: whom to dial and what they hear before accepting."""
+
+    destination_id: str
+    label: str
+    dial: str
+    ring_timeout_s: float
+    whisper: Prompts
+    whisper_text: str
+    accept_key: str | None
+    caller_id: str
+
+
+TransferKind = Literal["municipality", "agent", "after_hours"]
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Warm-transfer the caller down ``chain``; when every link fails, play ``final_message``.
+
+    The chain may be empty, in which case only ``final_message`` is played.
+    """
+
+    kind: TransferKind
+    municipality_id: str | None
+    announce: Prompts
+    chain: tuple[TransferTarget, ...]
+    final_message: Prompts
+
+
+@dataclass(frozen=True, slots=True)
+class PlayMessage:
+    """Play a message, then (by default) hang up."""
+
+    prompts: Prompts
+    then_hangup: bool = True
+
+
+Step = PlayGreeting | OfferMenu | Transfer | PlayMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The next step of a call and the reasons for it."""
+
+    step: Step
+    trace: tuple[TraceStep, ...]
+
+
+def decide(snapshot: RuleSnapshot, ctx: CallContext) -> Decision:
+    """Decide the next step of one call; pure, never raises for any call facts."""
+    from routing_rules.engine import decide_call
+
+    return decide_call(snapshot, ctx)

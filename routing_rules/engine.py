@@ -1,0 +1,497 @@
+"""The decision engine: one call's facts and a rule snapshot in, the next step and its reasons out.
+
+Order of evaluation (each stage leaves a trace step naming its evidence and rule):
+
+1. the greeting, until it has been heard or skipped;
+2. the host's schedule: emergency override, exceptional periods and holidays, weekly hours —
+   closed means the after-hours path;
+3. where the caller lives: a delivered location (point index); else the calling number's
+   exchange, routed without asking when one municipality's share reaches the dominance
+   threshold, else a menu of the exchange's municipalities; else, for an unknown or withheld
+   number, the member menu or the host's agents. ``0`` at any menu asks for a live agent;
+4. the municipality's route (an arrangement in effect, its own contact centre, or the host's
+   agents) and whether that destination is itself open, in its own time zone;
+5. the transfer: the fallback chain's links that are open now, the whisper, and the message
+   that names the number to call when every link fails.
+
+Nothing here performs I/O; the same snapshot and context always give the same decision.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from geo.calling_number import parse_calling_number
+from geo.model import ExchangeOverlap
+from routing_rules.decision import (
+    CallContext,
+    Decision,
+    MenuOption,
+    OfferMenu,
+    PlayGreeting,
+    PlayMessage,
+    PromptRef,
+    Prompts,
+    Step,
+    TraceStep,
+    Transfer,
+    TransferKind,
+    TransferTarget,
+)
+from routing_rules.prompts import digit_prompts
+from routing_rules.schedules import OpenState, schedule_state
+from routing_rules.schema import HOST_AGENTS, MESSAGE_LINK, Destination, Language
+from routing_rules.snapshot import RuleSnapshot
+
+AGENT_KEY = "0"
+_PROMPT_LANGUAGE = {"en": "en", "fr": "fr_CA"}
+_LANGUAGE_NAME = {"en": "English", "fr": "French"}
+
+
+def decide_call(snapshot: RuleSnapshot, ctx: CallContext) -> Decision:
+    """See :func:`routing_rules.decision.decide`."""
+    return _Call(snapshot, ctx).decide()
+
+
+@dataclass(frozen=True, slots=True)
+class _Menu:
+    menu_id: str
+    options: tuple[MenuOption, ...]
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Residence:
+    """Where the caller lives, or the menu that will ask them."""
+
+    municipality_id: str | None
+    menu: _Menu | None
+
+
+class _Call:
+    def __init__(self, snapshot: RuleSnapshot, ctx: CallContext) -> None:
+        self.snap = snapshot
+        self.rules = snapshot.rules
+        self.ctx = ctx
+        self.trace: list[TraceStep] = []
+        self.host_zone = ZoneInfo(self.rules.schedules[self.rules.host.schedule].timezone)
+        self.at = ctx.at if ctx.at.tzinfo is not None else ctx.at.replace(tzinfo=self.host_zone)
+        self.language = self._language()
+        self.digits = list(ctx.digits)
+        self.cursor = 0
+        self.exchange: ExchangeOverlap | None = None
+
+    def note(self, stage: str, evidence: str, rule: str, result: str) -> None:
+        self.trace.append(TraceStep(stage, evidence, rule, result))
+
+    def finish(self, step: Step) -> Decision:
+        return Decision(step=step, trace=tuple(self.trace))
+
+    def prompts(self, ids: Sequence[str], language: Language | None = None) -> Prompts:
+        lang = (language or self.language).prompt_language
+        return tuple(PromptRef(i, lang) for i in ids)
+
+    # -- stages ---------------------------------------------------------------------------
+
+    def decide(self) -> Decision:
+        if self.ctx.at.tzinfo is None:
+            self.note(
+                "time", "the call time has no time zone", "host.schedule", "read as host time"
+            )
+        self._check_dialled()
+        if not self.ctx.greeting_done:
+            return self.finish(self._greeting())
+        self.note("greeting", "greeting heard or skipped", "prompts.greeting", "continue")
+        host_state = self._open(self.rules.host.schedule)
+        self.note("host-hours", host_state.reason, host_state.rule, _open_word(host_state))
+        if not host_state.open:
+            return self.finish(self._after_hours(host_state))
+        residence = self._residence()
+        if residence.menu is not None:
+            return self._run_menu(residence.menu)
+        if self._next_digit() == AGENT_KEY:
+            self.cursor += 1
+            if self._agents_on_duty():
+                self.note("agent", "0 pressed during the greeting", "greeting agent key", "agent")
+                return self.finish(self._agent_transfer(residence.municipality_id))
+            self.note("agent", "0 pressed, no agent on duty", "host.agents", "ignored")
+        if residence.municipality_id is None:
+            self.note("residence", "no municipality found", "overlap_policy", "host agents")
+            return self.finish(self._agent_transfer(None))
+        return self.finish(self._route(residence.municipality_id))
+
+    def _language(self) -> Language:
+        offered: dict[str, Language] = {lang.code: lang for lang in self.rules.languages.offered}
+        chosen = offered.get(self.ctx.language)
+        if chosen is None:
+            chosen = offered[self.rules.languages.default]
+            self.note(
+                "language",
+                f"language {self.ctx.language!r} is not offered",
+                "languages.default",
+                chosen.code,
+            )
+        return chosen
+
+    def _check_dialled(self) -> None:
+        wanted = "".join(c for c in self.ctx.dialled if c.isdigit())
+        for i, number in enumerate(self.rules.host.numbers):
+            digits = "".join(c for c in number.number if c.isdigit())
+            if wanted == digits or (len(wanted) >= 10 and digits.endswith(wanted[-10:])):
+                self.note(
+                    "dialled", f"dialled {self.ctx.dialled}", f"host.numbers[{i}]", number.kind
+                )
+                return
+        self.note("dialled", f"dialled {self.ctx.dialled!r}", "host.numbers", "not a host number")
+
+    def _greeting(self) -> PlayGreeting:
+        prompts = list(self.prompts(self.rules.prompts.greeting))
+        keys: dict[str, str] = {}
+        for lang in self.rules.languages.offered:
+            if lang.key is not None and lang.code != self.language.code:
+                keys[lang.key] = lang.code
+                prompts.extend(self.prompts(self.rules.prompts.language_offer, lang))
+        self.note("greeting", "greeting not yet played", "prompts.greeting", "play the greeting")
+        return PlayGreeting(prompts=tuple(prompts), language_keys=keys, agent_key=AGENT_KEY)
+
+    def _open(self, schedule_name: str) -> OpenState:
+        return schedule_state(schedule_name, self.rules.schedules[schedule_name], self.at)
+
+    def _agents_on_duty(self) -> bool:
+        agents = self.snap.destinations[self.rules.host.agents]
+        return self._open(agents.schedule).open
+
+    def _next_digit(self) -> str | None:
+        return self.digits[self.cursor] if self.cursor < len(self.digits) else None
+
+    # -- after hours ----------------------------------------------------------------------
+
+    def _after_hours(self, state: OpenState) -> Step:
+        after = self.rules.after_hours
+        announce_ids = list(after.message)
+        target = after.destination
+        override = state.override
+        if override is not None:
+            announce_ids = list(self.rules.prompts.override)
+            if override.destination is not None:
+                target = override.destination
+        if target is None:
+            self.note("after-hours", "no after-hours destination", "after_hours", "message")
+            return PlayMessage(self.prompts([*announce_ids, *self.rules.prompts.goodbye]))
+        rule = f"{state.rule}.destination" if override is not None else "after_hours.destination"
+        self.note("after-hours", state.reason, rule, f"transfer to {target}")
+        return self._transfer("after_hours", None, target, announce_ids)
+
+    # -- where the caller lives -----------------------------------------------------------
+
+    def _residence(self) -> _Residence:
+        located = self._from_location()
+        if located is not None:
+            return _Residence(located, None)
+        policy = self.rules.overlap_policy
+        placement = self.snap.geo.place_number(self.ctx.calling)
+        shown = f"{placement.npa_nxx[:3]}-{placement.npa_nxx[3:]}-xxxx" if placement.npa_nxx else ""
+        exchange = placement.exchange
+        if exchange is None:
+            reason = placement.failure.value if placement.failure else "unplaced"
+            evidence = f"calling number {shown or 'not usable'}: {reason}"
+            if placement.detail:
+                evidence += f" ({placement.detail})"
+            return self._unknown_caller(evidence)
+        self.exchange = exchange
+        shares = [
+            s
+            for s in exchange.municipalities
+            if s.share >= policy.min_share and s.id in self.snap.municipalities
+        ]
+        listing = ", ".join(f"{s.id} {s.share:.0%}" for s in shares) or "none in this rule set"
+        evidence = f"calling number {shown} → exchange {exchange.name}: {listing}"
+        served = exchange.exchange in self.rules.exchanges
+        if not served:
+            evidence += " (an exchange this centre does not serve)"
+        if shares and shares[0].share >= policy.dominance_share:
+            self.note(
+                "exchange",
+                evidence,
+                f"overlap_policy.dominance_share {policy.dominance_share:.0%}",
+                shares[0].id,
+            )
+            return _Residence(shares[0].id, None)
+        if len(shares) == 1:
+            self.note("exchange", evidence, "only municipality of this rule set", shares[0].id)
+            return _Residence(shares[0].id, None)
+        if not shares:
+            return self._unknown_caller(evidence)
+        options = tuple(
+            MenuOption(str(n), s.id, self.snap.municipalities[s.id].name.get(self.language.code))
+            for n, s in enumerate(shares[: policy.max_menu_options], start=1)
+        )
+        rule = f"overlap_policy.dominance_share {policy.dominance_share:.0%} not reached"
+        self.note("exchange", evidence, rule, "menu")
+        return _Residence(None, _Menu(f"exchange:{exchange.exchange}", options, rule))
+
+    def _from_location(self) -> str | None:
+        if self.ctx.location is None:
+            return None
+        lat, lon = self.ctx.location
+        if not (
+            math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180
+        ):
+            self.note("location", "location is not a valid latitude/longitude", "-", "ignored")
+            return None
+        evidence = f"location {lat:.4f},{lon:.4f}"
+        found = self.snap.geo.locate(lat, lon)
+        if found is None:
+            self.note("location", evidence, "point index", "outside every municipality")
+            return None
+        if found not in self.snap.municipalities:
+            self.note(
+                "location", f"{evidence} in {found}", "municipalities", "not in this rule set"
+            )
+            return None
+        self.note("location", evidence, "point index", found)
+        return found
+
+    def _unknown_caller(self, evidence: str) -> _Residence:
+        policy = self.rules.overlap_policy
+        rule = f"overlap_policy.unknown_caller {policy.unknown_caller}"
+        members = [m for m in self.rules.municipalities if m.role == "member"]
+        if policy.unknown_caller == "host-agents":
+            self.note("number", evidence, rule, "host agents")
+            return _Residence(None, None)
+        if len(members) == 1:
+            self.note("number", evidence, rule, f"{members[0].id} (the only member)")
+            return _Residence(members[0].id, None)
+        options = tuple(
+            MenuOption(str(n), m.id, m.name.get(self.language.code))
+            for n, m in enumerate(members, start=1)
+        )
+        self.note("number", evidence, rule, "member menu")
+        return _Residence(None, _Menu("members", options, rule))
+
+    # -- menus ----------------------------------------------------------------------------
+
+    def _run_menu(self, menu: _Menu) -> Decision:
+        policy = self.rules.overlap_policy
+        by_digit = {o.digit: o for o in menu.options}
+        attempts = 0
+        last: str | None = None
+        while attempts < policy.max_attempts and self._next_digit() is not None:
+            entry = self.digits[self.cursor]
+            self.cursor += 1
+            if entry in by_digit:
+                choice = by_digit[entry]
+                self.note("menu", f"{menu.menu_id}: pressed {entry}", "menu option", choice.label)
+                return self.finish(self._route(choice.municipality_id))
+            if entry == AGENT_KEY and self._agents_on_duty():
+                self.note("menu", f"{menu.menu_id}: pressed 0", "0 = live agent", "agent")
+                return self.finish(self._agent_transfer(None))
+            attempts += 1
+            last = entry
+            what = "no input" if entry == "" else f"pressed {entry!r} (not an option)"
+            self.note(
+                "menu",
+                f"{menu.menu_id}: {what}",
+                f"overlap_policy.max_attempts {policy.max_attempts}",
+                f"attempt {attempts} of {policy.max_attempts} used",
+            )
+        if attempts >= policy.max_attempts:
+            return self.finish(self._menu_default(menu))
+        return self.finish(self._offer(menu, attempts, last))
+
+    def _menu_default(self, menu: _Menu) -> Step:
+        policy = self.rules.overlap_policy
+        rule = f"overlap_policy.default_choice {policy.default_choice}"
+        if policy.default_choice == "largest-share":
+            choice = menu.options[0]
+            self.note("menu", f"{menu.menu_id}: no choice made", rule, choice.municipality_id)
+            return self._route(choice.municipality_id)
+        self.note("menu", f"{menu.menu_id}: no choice made", rule, "host agents")
+        return self._agent_transfer(None)
+
+    def _offer(self, menu: _Menu, attempts: int, last: str | None) -> OfferMenu:
+        ids: list[str] = []
+        if last is not None:
+            ids += self.rules.prompts.no_input if last == "" else self.rules.prompts.invalid
+        ids += self.rules.prompts.menu_intro
+        for option in menu.options:
+            ids += ["menu-for", f"name-{option.municipality_id}", "menu-press"]
+            ids += digit_prompts(option.digit)
+        agents = self._agents_on_duty()
+        if agents:
+            ids.append("menu-agent")
+        listing = ", ".join(f"{o.digit} {o.label}" for o in menu.options)
+        self.note(
+            "menu",
+            f"{menu.menu_id}: {listing}" + (", 0 agent" if agents else ""),
+            menu.rule,
+            f"ask (attempt {attempts + 1} of {self.rules.overlap_policy.max_attempts})",
+        )
+        return OfferMenu(
+            menu_id=menu.menu_id,
+            prompts=self.prompts(ids),
+            options=menu.options,
+            timeout_s=self.rules.overlap_policy.menu_timeout_s,
+            attempt=attempts + 1,
+            max_attempts=self.rules.overlap_policy.max_attempts,
+        )
+
+    # -- routes and transfers -------------------------------------------------------------
+
+    def _local_date(self) -> date:
+        return self.at.astimezone(self.host_zone).date()
+
+    def _route(self, municipality_id: str) -> Step:
+        mun = self.snap.municipalities[municipality_id]
+        today = self._local_date()
+        own = [
+            (i, a)
+            for i, a in enumerate(self.rules.arrangements)
+            if a.municipality == municipality_id
+        ]
+        in_effect = [(i, a) for i, a in own if a.in_effect(today)]
+        if in_effect:
+            i, arrangement = in_effect[0]
+            until = f" until {arrangement.effective_until}" if arrangement.effective_until else ""
+            model = (
+                f", participation model {arrangement.participation_model}"
+                if arrangement.participation_model
+                else ""
+            )
+            self.note(
+                "route",
+                f"{mun.name.en}: arrangement {arrangement.id} from "
+                f"{arrangement.effective_from}{until}{model}",
+                f"arrangements[{i}]",
+                arrangement.route,
+            )
+            route = arrangement.route
+        elif own:
+            self.note(
+                "route",
+                f"{mun.name.en}: no arrangement in effect on {today}",
+                "arrangements",
+                HOST_AGENTS,
+            )
+            route = HOST_AGENTS
+        elif mun.destinations:
+            route = mun.destinations[0].id
+            self.note("route", f"{mun.name.en} ({mun.role})", "its first destination", route)
+        else:
+            self.note("route", f"{mun.name.en} ({mun.role})", "served by the host", HOST_AGENTS)
+            route = HOST_AGENTS
+        if route == HOST_AGENTS:
+            return self._agent_transfer(municipality_id)
+        return self._transfer(
+            "municipality", municipality_id, route, list(self.rules.prompts.transferring)
+        )
+
+    def _agent_transfer(self, municipality_id: str | None) -> Transfer:
+        return self._transfer(
+            "agent",
+            municipality_id,
+            self.rules.host.agents,
+            list(self.rules.prompts.transferring),
+        )
+
+    def _transfer(
+        self,
+        kind: TransferKind,
+        municipality_id: str | None,
+        first_id: str,
+        announce_ids: list[str],
+    ) -> Transfer:
+        first = self.snap.destinations[first_id]
+        links = [first_id, *(x for x in first.fallback if x != MESSAGE_LINK)]
+        chain: list[TransferTarget] = []
+        for link_id in links:
+            dest = self.snap.destinations[link_id]
+            state = self._open(dest.schedule)
+            if state.open:
+                chain.append(self._target(dest, municipality_id))
+            else:
+                self.note("destination-hours", f"{dest.label}: {state.reason}", state.rule, "skip")
+        callback = self._callback_number(first)
+        national = callback[2:] if callback.startswith("+1") else callback
+        final_ids = [*self.rules.prompts.transfer_failed, *digit_prompts(national)]
+        final_ids += self.rules.prompts.goodbye
+        result = " → ".join(t.destination_id for t in chain) or "no link open"
+        self.note(
+            "transfer",
+            f"chain {' → '.join(links)}" + (" → message" if MESSAGE_LINK in first.fallback else ""),
+            f"destination {first_id} fallback",
+            f"{result}; if all fail: call {callback}",
+        )
+        return Transfer(
+            kind=kind,
+            municipality_id=municipality_id,
+            announce=self.prompts(announce_ids),
+            chain=tuple(chain),
+            final_message=self.prompts(final_ids),
+        )
+
+    def _callback_number(self, dest: Destination) -> str:
+        if dest.callback_number is not None:
+            return dest.callback_number
+        if dest.dial.startswith("+"):
+            return dest.dial
+        return self.rules.host.number_of_kind("ten-digit") or ""
+
+    def _target(self, dest: Destination, municipality_id: str | None) -> TransferTarget:
+        settings = self.rules.transfer
+        offered = {lang.code: lang for lang in self.rules.languages.offered}
+        whisper_lang = offered.get(settings.whisper_language)
+        prompt_lang = (
+            whisper_lang.prompt_language
+            if whisper_lang
+            else _PROMPT_LANGUAGE[settings.whisper_language]
+        )
+        ids: list[str] = []
+        text: list[str] = []
+        host = self.rules.host
+        for part in settings.whisper:
+            if part == "host":
+                ids += ["whisper-intro", host.prompt_id]
+                text.append(
+                    f"3-1-1 call transferred from {host.name.get(settings.whisper_language)}"
+                )
+            elif part == "municipality" and municipality_id is not None:
+                mun = self.snap.municipalities[municipality_id]
+                ids += ["whisper-resident", f"name-{municipality_id}"]
+                text.append(f"the caller lives in {mun.name.get(settings.whisper_language)}")
+            elif part == "exchange" and self.exchange is not None:
+                ids += ["whisper-exchange", f"exchange-{self.exchange.exchange}"]
+                text.append(f"calling from the exchange of {self.exchange.name}")
+            elif part == "language":
+                ids.append(f"whisper-language-{self.language.code}")
+                text.append(f"language: {_LANGUAGE_NAME[self.language.code]}")
+            elif part == "accept" and settings.require_accept:
+                ids.append("whisper-accept")
+                text.append(f"press {settings.accept_key} to accept this call")
+        return TransferTarget(
+            destination_id=dest.id,
+            label=dest.label,
+            dial=dest.dial,
+            ring_timeout_s=dest.ring_timeout_s or settings.ring_timeout_s,
+            whisper=tuple(PromptRef(i, prompt_lang) for i in ids),
+            whisper_text="; ".join(text),
+            accept_key=settings.accept_key if settings.require_accept else None,
+            caller_id=self._caller_id(),
+        )
+
+    def _caller_id(self) -> str:
+        setting = self.rules.transfer.caller_id
+        host_number = self.rules.host.number_of_kind("ten-digit") or ""
+        if setting == "host":
+            return host_number
+        if setting == "caller":
+            return parse_calling_number(self.ctx.calling).e164 or host_number
+        return setting
+
+
+def _open_word(state: OpenState) -> str:
+    return "open" if state.open else "closed"

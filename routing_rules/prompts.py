@@ -1,0 +1,50 @@
+"""The prompt ids a rule set may name: the recordings ship one file per id and language."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+FIXED_PROMPT_IDS: frozenset[str] = frozenset(
+    {
+        "greeting",
+        "language-offer",
+        "menu-intro",
+        "menu-for",
+        "menu-press",
+        "menu-agent",
+        "transferring",
+        "please-hold",
+        "whisper-intro",
+        "whisper-resident",
+        "whisper-exchange",
+        "whisper-language-en",
+        "whisper-language-fr",
+        "whisper-accept",
+        "after-hours",
+        "emergency-911",
+        "invalid",
+        "no-input",
+        "transfer-failed",
+        "goodbye",
+        "override",
+        *(f"digit-{d}" for d in range(10)),
+    }
+)
+RECORDED_HOSTS: frozenset[str] = frozenset({"durham", "cape-breton"})
+"""Hosts whose ``host-<id>`` name prompt is recorded."""
+
+
+def known_prompt_ids(
+    municipality_ids: Iterable[str], exchange_ids: Iterable[str]
+) -> frozenset[str]:
+    """Every prompt id that has a recording for the given geodata."""
+    return FIXED_PROMPT_IDS | {
+        *(f"name-{m}" for m in municipality_ids),
+        *(f"exchange-{e}" for e in exchange_ids),
+        *(f"host-{h}" for h in RECORDED_HOSTS),
+    }
+
+
+def digit_prompts(digits: str) -> tuple[str, ...]:
+    """Prompt ids that read a string of digits one by one (other characters are skipped)."""
+    return tuple(f"digit-{d}" for d in digits if d.isdigit())

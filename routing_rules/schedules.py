@@ -1,0 +1,95 @@
+"""Whether a schedule is open at an instant, and why, in the schedule's own time zone.
+
+Order of evaluation: emergency override, then exceptional periods, then statutory holidays and
+named extra closures, then the weekly hours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from routing_rules.schema import WEEKDAYS, EmergencyOverride, Schedule
+
+
+@dataclass(frozen=True, slots=True)
+class OpenState:
+    """A schedule's verdict: ``rule`` is the path of the entry that decided, ``reason`` says why."""
+
+    open: bool
+    reason: str
+    rule: str
+    override: EmergencyOverride | None = None
+
+
+@lru_cache(maxsize=64)
+def _holiday_names(country: str, subdivision: str, year: int) -> dict[date, str]:
+    calendar = holidays.country_holidays(country, subdiv=subdivision, years=year)
+    return {day: str(name) for day, name in calendar.items()}
+
+
+def holiday_name(country: str, subdivision: str, day: date) -> str | None:
+    """The statutory holiday on ``day`` in a province, if any."""
+    return _holiday_names(country, subdivision, day.year).get(day)
+
+
+def _aware(moment: datetime, zone: ZoneInfo) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+
+
+def override_in_force(override: EmergencyOverride | None, at: datetime, zone: ZoneInfo) -> bool:
+    if override is None or not override.active:
+        return False
+    return override.expires is None or at < _aware(override.expires, zone)
+
+
+def schedule_state(name: str, schedule: Schedule, at: datetime) -> OpenState:
+    """Evaluate schedule ``name`` at the aware instant ``at``."""
+    zone = ZoneInfo(schedule.timezone)
+    local = at.astimezone(zone)
+    stamp = f"{local:%a %Y-%m-%d %H:%M} {schedule.timezone}"
+    path = f"schedules.{name}"
+    override = schedule.emergency_override
+    if override is not None and override_in_force(override, at, zone):
+        until = f" until {override.expires:%Y-%m-%d %H:%M}" if override.expires else ""
+        return OpenState(
+            False,
+            f"{stamp}: emergency override ({override.reason}){until}",
+            f"{path}.emergency_override",
+            override,
+        )
+    if schedule.always_open:
+        return OpenState(True, f"{stamp}: open 24/7", f"{path}.always_open")
+    for i, exception in enumerate(schedule.exceptions):
+        if _aware(exception.start, zone) <= at < _aware(exception.end, zone):
+            verb = "open" if exception.open else "closed"
+            return OpenState(
+                exception.open,
+                f"{stamp}: {verb} for {exception.name}",
+                f"{path}.exceptions[{i}]",
+            )
+    if schedule.holidays is not None:
+        calendar = schedule.holidays
+        holiday = holiday_name(calendar.country, calendar.subdivision, local.date())
+        if holiday is not None:
+            return OpenState(
+                False,
+                f"{stamp}: {holiday} ({calendar.country}-{calendar.subdivision} holiday)",
+                f"{path}.holidays",
+            )
+    for i, closure in enumerate(schedule.extra_closures):
+        if closure.date == local.date():
+            return OpenState(
+                False, f"{stamp}: closed for {closure.name}", f"{path}.extra_closures[{i}]"
+            )
+    weekday = WEEKDAYS[local.weekday()]
+    wall = local.time().replace(tzinfo=None)
+    for i, period in enumerate(schedule.weekly):
+        if weekday in period.days and period.open <= wall < period.close:
+            hours = f"{period.open:%H:%M}-{period.close:%H:%M}"
+            return OpenState(True, f"{stamp}: within {hours}", f"{path}.weekly[{i}]")
+    return OpenState(False, f"{stamp}: outside the weekly hours", f"{path}.weekly")

@@ -1,0 +1,1 @@
+"""Versioned rule storage: immutable versions, atomic activation, history and rollback."""

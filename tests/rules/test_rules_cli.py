@@ -1,0 +1,202 @@
+"""``ivr311 rules ...`` and ``ivr311 simulate`` end to end, through the argument parser."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from routing_rules import cli
+from routing_rules.snapshot import DEMO_DIR
+
+
+def run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="ivr311")
+    cli.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("IVR311_DATABASE_URL", url)
+    return url
+
+
+def simulate_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object]:
+    assert run(["simulate", "--json", *argv]) == 0
+    result: dict[str, object] = json.loads(capsys.readouterr().out)
+    return result
+
+
+def test_validate_demo(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["rules", "validate", "durham"]) == 0
+    assert "durham: valid" in capsys.readouterr().out
+
+
+def test_validate_bad_file_lists_every_error_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (DEMO_DIR / "durham.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        text.replace('dial: "+19055550110"', 'dial: "905-555-0110"').replace(
+            "timezone: America/Toronto", "timezone: Toronto", 1
+        ),
+        encoding="utf-8",
+    )
+    assert run(["rules", "validate", str(bad)]) == 2
+    out = capsys.readouterr().out
+    assert "municipalities[0].destinations[0].dial: not an E.164 number" in out
+    assert "schedules.durham-hours.timezone: not an IANA time zone" in out
+    assert run(["rules", "validate", "--json", str(bad)]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False and len(report["errors"]) == 2
+
+
+def test_validate_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["rules", "validate", "/nonexistent/rules.yaml"]) == 1
+    assert "error:" in capsys.readouterr().err
+
+
+def test_apply_export_edit_apply_history_diff_rollback_show(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["rules", "apply", "durham", "--author", "alice", "-m", "initial"]) == 0
+    assert "version 1 is active" in capsys.readouterr().out
+
+    # Applying again without saying where the change started is refused.
+    assert run(["rules", "apply", "cape-breton", "-m", "oops"]) == 1
+    assert "--base" in capsys.readouterr().err
+
+    exported = tmp_path / "rules.yaml"
+    assert run(["rules", "export", "-o", str(exported)]) == 0
+    capsys.readouterr()
+    text = exported.read_text(encoding="utf-8")
+    assert text.startswith("# ivr311 base-version: 1\n")
+    exported.write_text(text.replace("ring_timeout_s: 20", "ring_timeout_s: 30"), encoding="utf-8")
+    stale = tmp_path / "stale.yaml"
+    stale.write_text(text.replace("ring_timeout_s: 20", "ring_timeout_s: 40"), encoding="utf-8")
+
+    assert run(["rules", "apply", str(exported), "--author", "bob", "-m", "longer ring"]) == 0
+    assert "version 2 is active (was 1)" in capsys.readouterr().out
+
+    assert run(["rules", "apply", str(stale), "--author", "carol", "-m", "mine"]) == 3
+    assert "conflict: you started from version 1 but version 2 is active" in (
+        capsys.readouterr().err
+    )
+
+    assert run(["rules", "history"]) == 0
+    history = capsys.readouterr().out
+    assert "*   2" in history and "bob" in history and "longer ring" in history
+    assert "alice" in history and "initial" in history
+
+    assert run(["rules", "diff", "1", "2"]) == 0
+    patch = capsys.readouterr().out
+    assert "-  ring_timeout_s: 20" in patch and "+  ring_timeout_s: 30" in patch
+
+    assert run(["rules", "diff", str(stale)]) == 0
+    assert "+  ring_timeout_s: 40" in capsys.readouterr().out
+
+    assert run(["rules", "rollback", "1", "--author", "dave", "-m", "ring was fine"]) == 0
+    assert "version 1 is active (was 2)" in capsys.readouterr().out
+
+    assert run(["rules", "show"]) == 0
+    shown = capsys.readouterr().out
+    assert "version 1 (active)" in shown and "by alice: initial" in shown
+    assert "pickering" in shown and "participation model 1" in shown
+
+    assert run(["rules", "export", "2"]) == 0
+    assert "ring_timeout_s: 30" in capsys.readouterr().out
+
+
+def test_apply_invalid_file_exits_2_and_changes_nothing(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("host: {}\n", encoding="utf-8")
+    assert run(["rules", "apply", str(bad), "-m", "broken"]) == 2
+    assert "nothing changed" in capsys.readouterr().err
+    assert run(["rules", "history"]) == 0
+    assert "no versions stored yet" in capsys.readouterr().out
+
+
+def test_show_demo_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["rules", "show", "cape-breton"]) == 0
+    out = capsys.readouterr().out
+    assert "CBRM 311" in out and "America/Halifax" in out and "eskasoni" in out
+
+
+def test_simulate_bowmanville(capsys: pytest.CaptureFixture[str]) -> None:
+    result = simulate_json(
+        capsys, "--rules", "durham", "--from", "9056230123", "--at", "2026-11-24T10:00"
+    )
+    assert result["outcome"] == {
+        "action": "agent",
+        "kind": "agent",
+        "municipality": "clarington",
+        "destination": "durham-agents",
+        "dial": "+19055550101",
+        "chain": ["durham-agents"],
+    }
+    stages = [step["stage"] for step in result["trace"]]  # type: ignore[attr-defined]
+    assert "exchange" in stages and "menu" not in stages
+
+
+def test_simulate_ajax_pickering_menu_then_pickering(capsys: pytest.CaptureFixture[str]) -> None:
+    menu = simulate_json(capsys, "--from", "9052310123", "--at", "2026-11-24T10:00")
+    assert menu["outcome"]["action"] == "menu"  # type: ignore[index]
+    assert menu["outcome"]["options"] == {"1": "ajax", "2": "pickering"}  # type: ignore[index]
+    chosen = simulate_json(
+        capsys, "--from", "9052310123", "--at", "2026-11-24T10:00", "--press", "2"
+    )
+    assert chosen["outcome"]["action"] == "transfer"  # type: ignore[index]
+    assert chosen["outcome"]["destination"] == "pickering-ccc"  # type: ignore[index]
+
+
+def test_simulate_after_hours_and_greeting_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    evening = simulate_json(capsys, "--from", "9056230123", "--at", "2026-12-24T18:00")
+    assert evening["outcome"]["kind"] == "after_hours"  # type: ignore[index]
+    agent = simulate_json(
+        capsys, "--from", "9059860123", "--at", "2026-11-24T10:00", "--greeting-key", "0"
+    )
+    assert agent["outcome"]["action"] == "agent"  # type: ignore[index]
+
+
+def test_simulate_location_and_text_output(capsys: pytest.CaptureFixture[str]) -> None:
+    code = run(
+        [
+            "simulate",
+            "--from",
+            "anonymous",
+            "--at",
+            "2026-11-24T10:00",
+            "--lat",
+            "43.9107",
+            "--lon",
+            "-79.1427",
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "location 43.9107,-79.1427" in out
+    assert "Pickering Customer Care Centre" in out
+    assert "outcome: municipality transfer (resident of pickering)" in out
+
+
+def test_simulate_needs_both_coordinates(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["simulate", "--lat", "43.9"]) == 1
+
+
+def test_simulate_from_the_store(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["simulate", "--store"]) == 1
+    assert "nothing is active" in capsys.readouterr().err
+    assert run(["rules", "apply", "cape-breton", "-m", "cbrm"]) == 0
+    capsys.readouterr()
+    result = simulate_json(capsys, "--store", "--from", "9022020123", "--at", "2026-11-24T10:00")
+    assert result["outcome"]["destination"] == "cbrm-agents"  # type: ignore[index]
+    assert result["rules"]["version"] == 1  # type: ignore[index]

@@ -1,0 +1,117 @@
+"""Decision-engine behaviour beyond the golden table: messages, prompts, caller id, odd inputs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from routing_rules.decision import CallContext, PlayGreeting, PlayMessage, Transfer, decide
+from routing_rules.geoview import GeoLookup
+from routing_rules.simulate import simulate_call
+from routing_rules.snapshot import RuleSnapshot, snapshot_from_text
+
+TORONTO = ZoneInfo("America/Toronto")
+TUESDAY_10 = datetime(2026, 11, 24, 10, 0, tzinfo=TORONTO)
+SATURDAY_11 = datetime(2026, 11, 28, 11, 0, tzinfo=TORONTO)
+
+
+def variant(text: str, geo: GeoLookup, *edits: tuple[str, str]) -> RuleSnapshot:
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return snapshot_from_text(text, geo, source="variant")
+
+
+def test_greeting_comes_first_even_after_hours(durham: RuleSnapshot) -> None:
+    decision = decide(durham, CallContext("311", "9056230123", SATURDAY_11))
+    assert isinstance(decision.step, PlayGreeting)
+    assert decision.step.agent_key == "0"
+
+
+def test_after_hours_without_destination_is_a_message(durham_text: str, geo: GeoLookup) -> None:
+    snapshot = variant(
+        durham_text, geo, ("  destination: durham-after-hours\n  message:", "  message:")
+    )
+    step = simulate_call(snapshot, calling="9056230123", at=SATURDAY_11).decision.step
+    assert isinstance(step, PlayMessage) and step.then_hangup
+    assert [p.id for p in step.prompts] == ["after-hours", "emergency-911", "goodbye"]
+
+
+def test_override_announces_the_closure(durham_text: str, geo: GeoLookup) -> None:
+    snapshot = variant(
+        durham_text,
+        geo,
+        (
+            '    emergency_override:\n      active: false\n      reason: ""',
+            "    emergency_override:\n      active: true\n      reason: ice storm",
+        ),
+    )
+    decision = simulate_call(snapshot, calling="9056230123", at=TUESDAY_10).decision
+    step = decision.step
+    assert isinstance(step, Transfer) and step.kind == "after_hours"
+    assert [p.id for p in step.announce] == ["override", "emergency-911"]
+    assert any("ice storm" in t.evidence for t in decision.trace)
+
+
+def test_after_hours_announces_emergencies_only(durham: RuleSnapshot) -> None:
+    step = simulate_call(durham, calling="9056230123", at=SATURDAY_11).decision.step
+    assert isinstance(step, Transfer)
+    assert [p.id for p in step.announce] == ["after-hours", "emergency-911"]
+    assert [t.dial for t in step.chain] == ["+19055550102"]
+
+
+def test_naive_time_is_read_as_host_time(durham: RuleSnapshot) -> None:
+    naive = datetime(2026, 11, 24, 10, 0)
+    decision = decide(durham, CallContext("311", "9056230123", naive, greeting_done=True))
+    aware = decide(durham, CallContext("311", "9056230123", TUESDAY_10, greeting_done=True))
+    assert decision.step == aware.step
+    assert decision.trace[0].stage == "time"
+    assert isinstance(decision.step, Transfer) and decision.step.kind == "agent"
+
+
+def test_unknown_language_falls_back_to_the_default(durham: RuleSnapshot) -> None:
+    ctx = CallContext("311", "9056230123", TUESDAY_10, language="de", greeting_done=True)
+    decision = decide(durham, ctx)
+    assert decision.trace[0].stage == "language"
+    assert isinstance(decision.step, Transfer)
+    assert {p.language for p in decision.step.announce} == {"en"}
+
+
+def test_caller_id_presented(durham: RuleSnapshot, cape_breton: RuleSnapshot) -> None:
+    step = simulate_call(durham, calling="9056230123", at=TUESDAY_10).decision.step
+    assert isinstance(step, Transfer) and step.chain[0].caller_id == "+19056230123"
+    withheld = simulate_call(durham, calling="anonymous", at=TUESDAY_10, presses=("5",))
+    assert isinstance(withheld.decision.step, Transfer)
+    assert withheld.decision.step.chain[0].caller_id == "+19055550100"
+    halifax = ZoneInfo("America/Halifax")
+    cbrm = simulate_call(
+        cape_breton, calling="9022020123", at=datetime(2026, 11, 24, 10, tzinfo=halifax)
+    ).decision.step
+    assert isinstance(cbrm, Transfer) and cbrm.chain[0].caller_id == "+19025550100"
+    assert cbrm.chain[0].ring_timeout_s == 25
+
+
+def test_sip_destination_and_no_accept_key(durham_text: str, geo: GeoLookup) -> None:
+    snapshot = variant(
+        durham_text,
+        geo,
+        ('dial: "+19055550110"', 'dial: "sip:care@pickering.example.org"'),
+        ("require_accept: true", "require_accept: false"),
+    )
+    step = simulate_call(
+        snapshot, calling="9052310123", at=TUESDAY_10, presses=("2",)
+    ).decision.step
+    assert isinstance(step, Transfer)
+    assert step.chain[0].dial == "sip:care@pickering.example.org"
+    assert step.chain[0].accept_key is None
+    assert "whisper-accept" not in [p.id for p in step.chain[0].whisper]
+    digits = "".join(p.id.removeprefix("digit-") for p in step.final_message[1:-1])
+    assert digits == "9055550100"  # no number to read for a SIP URI: the host's number
+
+
+def test_menu_reprompt_says_why(durham: RuleSnapshot) -> None:
+    invalid = simulate_call(durham, calling="9052310123", at=TUESDAY_10, presses=("7",))
+    timeout = simulate_call(durham, calling="9052310123", at=TUESDAY_10, presses=("",))
+    assert invalid.decision.step.prompts[0].id == "invalid"  # type: ignore[union-attr]
+    assert timeout.decision.step.prompts[0].id == "no-input"  # type: ignore[union-attr]
+    assert invalid.decision.step.attempt == 2  # type: ignore[union-attr]
