@@ -1,0 +1,389 @@
+"""REST half of the ARI client: one typed async method per operation the controller uses.
+
+Every call has a timeout; an error answer raises `AriError` keeping its HTTP status; no answer
+raises `AriUnavailableError`. Operations that create objects take the caller's id (playback,
+originated channel, bridge), so a retry after a lost answer cannot play or dial twice: Asterisk
+answers 409 to a second originate or bridge creation with the same id. Cleanup operations
+(hang up, stop a playback, destroy a bridge, remove a channel) treat "already gone" as done and
+return whether they did anything.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, Literal, NamedTuple
+
+import aiohttp
+import structlog
+from yarl import URL
+
+from ivr.ari.errors import AriError, AriUnavailableError
+from ivr.ari.events import Bridge, Channel, Playback
+
+log = structlog.get_logger(__name__)
+
+BridgeType = Literal["mixing", "holding"]
+HangupReason = Literal["normal", "busy", "congestion", "no_answer", "timeout", "rejected"]
+
+_Params = Mapping[str, str | int]
+
+
+def basic_auth_header(user: str, password: str) -> str:
+    """The ``Authorization`` header value for HTTP basic auth."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
+
+
+class ApplicationState(NamedTuple):
+    """What Asterisk still holds for the application: reconcile these after a reconnect."""
+
+    channel_ids: tuple[str, ...]
+    bridge_ids: tuple[str, ...]
+
+
+def ari_root(base_url: str) -> URL:
+    """``http://host:8088`` or ``http://host:8088/ari`` -> ``http://host:8088/ari``."""
+    url = URL(base_url.rstrip("/"))
+    if url.user or url.password:
+        raise ValueError("put the ARI credentials in the user/password settings, not the URL")
+    if url.path.rstrip("/").endswith("/ari"):
+        return url.with_path(url.path.rstrip("/"))
+    return url.with_path(url.path.rstrip("/") + "/ari")
+
+
+class AriClient:
+    """Typed REST calls to one Asterisk's ARI for one application.
+
+    ``base_url`` is Asterisk's HTTP server (``http://127.0.0.1:8088``; a trailing ``/ari`` is
+    accepted). Credentials go in the Authorization header of every request. ``timeout_s``
+    bounds each attempt; ``retries`` is how many more attempts an operation that is safe to
+    repeat gets when Asterisk did not answer (never on an error answer). ``max_connections``
+    caps concurrent HTTP connections (Asterisk's ``http.conf`` ``sessionlimit`` is 100 by
+    default); requests beyond it wait for a free connection within their timeout.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        user: str,
+        password: str,
+        app: str,
+        *,
+        timeout_s: float = 5.0,
+        retries: int = 1,
+        max_connections: int = 100,
+    ) -> None:
+        self.root = ari_root(base_url)
+        self.app = app
+        self._headers = {"Authorization": basic_auth_header(user, password)}
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._retries = retries
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> AriClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the HTTP connection pool; the client can be used again afterwards."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                headers=self._headers,
+                timeout=self._timeout,
+                connector=aiohttp.TCPConnector(limit=self._max_connections),
+            )
+        return self._session
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        params: _Params | None = None,
+        body: Mapping[str, Any] | None = None,
+        *,
+        retry: bool = True,
+    ) -> Any:
+        """One REST call; returns the decoded JSON body (None for 204)."""
+        url = self.root.with_path(self.root.path + path)
+        attempts = 1 + (self._retries if retry else 0)
+        for attempt in range(attempts):
+            try:
+                async with self._http().request(
+                    method, url, params=dict(params or {}), json=body
+                ) as resp:
+                    if resp.status >= 400:
+                        raise AriError(
+                            resp.status, await _error_message(resp), method=method, path=path
+                        )
+                    if resp.status == 204 or resp.content_length == 0:
+                        return None
+                    try:
+                        return await resp.json(content_type=None)
+                    except ValueError as exc:
+                        raise AriError(
+                            resp.status, "answer is not JSON", method=method, path=path
+                        ) from exc
+            except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+                # ServerDisconnectedError and ClientConnectorError are connection errors;
+                # a total timeout is TimeoutError. Neither tells whether Asterisk acted.
+                failure = AriUnavailableError(
+                    type(exc).__name__ + (f": {exc}" if str(exc) else ""),
+                    method=method,
+                    path=path,
+                )
+                if attempt + 1 == attempts:
+                    raise failure from exc
+                log.info("ari.retry", method=method, path=path, error=failure.message)
+        raise AssertionError("unreachable")
+
+    # --- channels -------------------------------------------------------------------------
+
+    async def get_channel(self, channel_id: str) -> Channel:
+        """The channel's current snapshot (404 when it is gone)."""
+        return Channel.model_validate(await self._request("GET", f"/channels/{channel_id}"))
+
+    async def answer(self, channel_id: str) -> None:
+        """Answer the channel (404 gone, 409 not in the application, 412 wrong state)."""
+        await self._request("POST", f"/channels/{channel_id}/answer")
+
+    async def ring(self, channel_id: str) -> None:
+        """Send ringing to the caller (useful while the call is not answered yet)."""
+        await self._request("POST", f"/channels/{channel_id}/ring")
+
+    async def hangup(self, channel_id: str, reason: HangupReason = "normal") -> bool:
+        """Hang the channel up; False when it was already gone (404 counts as done)."""
+        try:
+            await self._request("DELETE", f"/channels/{channel_id}", {"reason": reason})
+        except AriError as exc:
+            if exc.is_gone:
+                return False
+            raise
+        return True
+
+    async def play(
+        self,
+        channel_id: str,
+        playback_id: str,
+        media: Sequence[str],
+        lang: str | None = None,
+    ) -> Playback:
+        """Play ``media`` (``sound:ivr311/greeting``, ``digits:12``...) in order on a channel.
+
+        ``playback_id`` is chosen by the caller so PlaybackStarted/PlaybackFinished can be
+        matched to this request. Not retried on a lost answer: a repeat would play twice.
+        """
+        if not media:
+            raise ValueError("play needs at least one media URI")
+        params: dict[str, str | int] = {"media": ",".join(media)}
+        if lang:
+            params["lang"] = lang
+        data = await self._request(
+            "POST", f"/channels/{channel_id}/play/{playback_id}", params, retry=False
+        )
+        return Playback.model_validate(data)
+
+    async def stop_playback(self, playback_id: str) -> bool:
+        """Stop a playback; False when it had already finished (404 counts as done)."""
+        try:
+            await self._request("DELETE", f"/playbacks/{playback_id}")
+        except AriError as exc:
+            if exc.is_gone:
+                return False
+            raise
+        return True
+
+    async def originate(
+        self,
+        channel_id: str,
+        endpoint: str,
+        app_args: Sequence[str] = (),
+        caller_id: str | None = None,
+        timeout_s: int = 30,
+        originator: str | None = None,
+        variables: Mapping[str, str] | None = None,
+    ) -> Channel | None:
+        """Dial ``endpoint`` (``PJSIP/+12895550101@contact-centres``) into this application.
+
+        The new leg gets ``channel_id``; when it answers it enters the application with a
+        StasisStart carrying ``app_args``; when it fails it only gets a ChannelDestroyed with
+        the Q.850 cause. Returns the new channel, or None when a channel with this id already
+        exists (409: an earlier attempt went through, so nothing was dialled again).
+        """
+        params: dict[str, str | int] = {
+            "endpoint": endpoint,
+            "app": self.app,
+            "timeout": timeout_s,
+        }
+        if app_args:
+            params["appArgs"] = ",".join(app_args)
+        if caller_id:
+            params["callerId"] = caller_id
+        if originator:
+            params["originator"] = originator
+        body = {"variables": dict(variables)} if variables else None
+        try:
+            data = await self._request("POST", f"/channels/{channel_id}", params, body)
+        except AriError as exc:
+            if exc.is_conflict:
+                return None
+            raise
+        return Channel.model_validate(data)
+
+    async def continue_in_dialplan(
+        self, channel_id: str, context: str, extension: str, priority: int = 1
+    ) -> None:
+        """Leave the application and go on in the dialplan at ``context,extension,priority``."""
+        params: dict[str, str | int] = {
+            "context": context,
+            "extension": extension,
+            "priority": priority,
+        }
+        await self._request("POST", f"/channels/{channel_id}/continue", params, retry=False)
+
+    async def get_variable(self, channel_id: str, name: str) -> str | None:
+        """A channel variable or dialplan function; None when the variable is not set.
+
+        Raises `AriError` with 404 when the channel itself is gone.
+        """
+        try:
+            data = await self._request(
+                "GET", f"/channels/{channel_id}/variable", {"variable": name}
+            )
+        except AriError as exc:
+            if exc.is_gone and "variable" in exc.message.lower():
+                return None
+            raise
+        return str(data.get("value", "")) if isinstance(data, dict) else None
+
+    async def set_variable(self, channel_id: str, name: str, value: str) -> None:
+        """Set a channel variable (it survives a controller restart, unlike in-memory state)."""
+        await self._request(
+            "POST", f"/channels/{channel_id}/variable", {"variable": name, "value": value}
+        )
+
+    async def start_moh(
+        self,
+        *,
+        bridge_id: str | None = None,
+        channel_id: str | None = None,
+        moh_class: str | None = None,
+    ) -> None:
+        """Start music on hold on a bridge (everyone in it hears it) or on one channel."""
+        await self._request("POST", _moh_path(bridge_id, channel_id), _moh_params(moh_class))
+
+    async def stop_moh(
+        self, *, bridge_id: str | None = None, channel_id: str | None = None
+    ) -> bool:
+        """Stop music on hold; False when the bridge or channel was already gone."""
+        try:
+            await self._request("DELETE", _moh_path(bridge_id, channel_id))
+        except AriError as exc:
+            if exc.is_gone:
+                return False
+            raise
+        return True
+
+    # --- bridges --------------------------------------------------------------------------
+
+    async def create_bridge(
+        self, bridge_id: str, type: BridgeType = "mixing", name: str | None = None
+    ) -> Bridge | None:
+        """Create a bridge with a fixed id; None when it already exists (409)."""
+        params: dict[str, str | int] = {"type": type}
+        if name:
+            params["name"] = name
+        try:
+            data = await self._request("POST", f"/bridges/{bridge_id}", params)
+        except AriError as exc:
+            if exc.is_conflict:
+                return None
+            raise
+        return Bridge.model_validate(data)
+
+    async def get_bridge(self, bridge_id: str) -> Bridge:
+        """The bridge's current snapshot (404 when it is gone)."""
+        return Bridge.model_validate(await self._request("GET", f"/bridges/{bridge_id}"))
+
+    async def add_channels(self, bridge_id: str, channel_ids: Sequence[str]) -> None:
+        """Add channels to a bridge; a channel already in another bridge moves by itself.
+
+        404 bridge gone, 400 a channel not found, 422 a channel not in the application.
+        """
+        await self._request(
+            "POST", f"/bridges/{bridge_id}/addChannel", {"channel": ",".join(channel_ids)}
+        )
+
+    async def remove_channel(self, bridge_id: str, channel_id: str) -> bool:
+        """Take a channel out of a bridge; False when the bridge or channel was already gone
+        or the channel was not in it (404, 400, 422 count as done)."""
+        try:
+            await self._request(
+                "POST", f"/bridges/{bridge_id}/removeChannel", {"channel": channel_id}
+            )
+        except AriError as exc:
+            if exc.status in (400, 404, 422):
+                return False
+            raise
+        return True
+
+    async def destroy_bridge(self, bridge_id: str) -> bool:
+        """Destroy a bridge (its channels stay up); False when it was already gone."""
+        try:
+            await self._request("DELETE", f"/bridges/{bridge_id}")
+        except AriError as exc:
+            if exc.is_gone:
+                return False
+            raise
+        return True
+
+    # --- application and system -------------------------------------------------------------
+
+    async def application_state(self) -> ApplicationState:
+        """The channels and bridges Asterisk still holds for this application."""
+        answer = await self._request("GET", f"/applications/{self.app}")
+        data = answer if isinstance(answer, dict) else {}
+        return ApplicationState(
+            channel_ids=tuple(str(c) for c in data.get("channel_ids", ())),
+            bridge_ids=tuple(str(b) for b in data.get("bridge_ids", ())),
+        )
+
+    async def ping(self) -> str:
+        """Check that Asterisk answers; returns its ``asterisk_id``."""
+        data = await self._request("GET", "/asterisk/ping")
+        return str(data.get("asterisk_id", "")) if isinstance(data, dict) else ""
+
+
+def _moh_path(bridge_id: str | None, channel_id: str | None) -> str:
+    if (bridge_id is None) == (channel_id is None):
+        raise ValueError("music on hold needs exactly one of bridge_id or channel_id")
+    return f"/bridges/{bridge_id}/moh" if bridge_id is not None else f"/channels/{channel_id}/moh"
+
+
+def _moh_params(moh_class: str | None) -> dict[str, str | int]:
+    return {"mohClass": moh_class} if moh_class else {}
+
+
+async def _error_message(resp: aiohttp.ClientResponse) -> str:
+    """Asterisk's error body is ``{"message": "..."}``; fall back to the reason phrase."""
+    try:
+        data = await resp.json(content_type=None)
+    except (ValueError, aiohttp.ContentTypeError):
+        return resp.reason or ""
+    if isinstance(data, dict) and isinstance(data.get("message"), str):
+        return str(data["message"])
+    return resp.reason or ""

@@ -1,0 +1,34 @@
+"""Fixtures: a fake ARI on loopback, a client and an event collector bound to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from ari_testing import APP, FAST_BACKOFF, PASSWORD, USER, EventCollector
+
+from ivr.ari import AriClient, AriEventStream
+from ivr.fakeari import FakeAri
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeAri]:
+    async with FakeAri(user=USER, password=PASSWORD) as server:
+        yield server
+
+
+@pytest.fixture
+async def client(fake: FakeAri, events: EventCollector) -> AsyncIterator[AriClient]:
+    """A client for APP; the application is connected (calls placed enter it)."""
+    async with AriClient(fake.url, USER, PASSWORD, APP, timeout_s=5.0) as ari:
+        yield ari
+
+
+@pytest.fixture
+async def events(fake: FakeAri) -> AsyncIterator[EventCollector]:
+    """A connected event stream for APP, collecting events."""
+    collector = EventCollector(AriEventStream(fake.url, USER, PASSWORD, APP, backoff=FAST_BACKOFF))
+    collector.start()
+    await collector.stream.wait_connected(5)
+    yield collector
+    await collector.close()
