@@ -1,0 +1,30 @@
+"""One state machine per call: greeting, menus, warm transfer down a fallback chain, the end.
+
+`Call` is the machine, `CallState` and `TRANSITIONS` its states and transition table,
+`DecisionRecord` what each call leaves in the log.
+"""
+
+from ivr.call.machine import (
+    LOCATION_VARIABLE,
+    TRANSFER_ARG,
+    Call,
+    CallEnvironment,
+    CallSettings,
+    dial_string,
+)
+from ivr.call.record import DecisionRecord, evidence_of
+from ivr.call.states import TRANSITIONS, CallState, IllegalTransition
+
+__all__ = [
+    "LOCATION_VARIABLE",
+    "TRANSFER_ARG",
+    "TRANSITIONS",
+    "Call",
+    "CallEnvironment",
+    "CallSettings",
+    "CallState",
+    "DecisionRecord",
+    "IllegalTransition",
+    "dial_string",
+    "evidence_of",
+]

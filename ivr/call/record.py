@@ -1,0 +1,78 @@
+"""The decision record: what one call was decided and how it went, logged once when it ends."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from routing_rules.decision import Decision, Transfer
+
+_NOT_FOUND = ("ignored", "outside every municipality", "not in this rule set")
+
+
+def evidence_of(decision: Decision) -> str:
+    """Which evidence settled the route: location, exchange, caller_choice or default."""
+    stages = {step.stage: step for step in decision.trace}
+    menu = [s for s in decision.trace if s.stage in ("menu", "agent")]
+    for step in reversed(menu):
+        if step.rule == "menu option" or step.result == "agent":
+            return "caller_choice"
+        if step.rule.startswith("overlap_policy.default_choice"):
+            return "default"
+    location = stages.get("location")
+    if location is not None and location.result not in _NOT_FOUND:
+        return "location"
+    exchange = stages.get("exchange")
+    if exchange is not None and exchange.result != "menu":
+        return "exchange"
+    return "default"
+
+
+@dataclass
+class TransferAttempt:
+    destination: str
+    result: str
+    ring_s: float | None = None
+
+
+@dataclass
+class DecisionRecord:
+    """One call's decision and outcome (no full calling number: ``caller`` is redacted)."""
+
+    call_id: str
+    dialled: str
+    caller: str
+    rules_version: int | None
+    rules_hash: str
+    started_at: str
+    language: str = "en"
+    digits: tuple[str, ...] = ()
+    evidence: str | None = None
+    rule: str | None = None
+    kind: str | None = None
+    municipality: str | None = None
+    destination: str | None = None
+    attempts: list[TransferAttempt] = field(default_factory=list)
+    outcome: str = "in_progress"
+    durations: dict[str, float] = field(default_factory=dict)
+    trace: list[dict[str, str]] = field(default_factory=list)
+
+    def note_decision(self, decision: Decision) -> None:
+        """Keep the latest decision's trace; a transfer or message also fixes the route."""
+        self.trace = [
+            {"stage": t.stage, "evidence": t.evidence, "rule": t.rule, "result": t.result}
+            for t in decision.trace
+        ]
+        step = decision.step
+        if isinstance(step, Transfer):
+            self.evidence = evidence_of(decision)
+            self.kind = step.kind
+            self.municipality = step.municipality_id
+            self.destination = step.chain[0].destination_id if step.chain else "message"
+            deciding = [t for t in decision.trace if t.stage not in ("transfer",)]
+            self.rule = deciding[-1].rule if deciding else None
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["digits"] = list(self.digits)
+        return data

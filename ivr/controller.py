@@ -1,0 +1,377 @@
+"""The controller process: the ARI event stream, one `Call` per inbound call, reconcile, drain.
+
+Events are routed to calls by channel: the caller's channel id is the call id, and each
+originated leg is registered to its call before it is dialled, so the `CallDispatcher` runs one
+call's events in order and different calls concurrently. After every (re)connect the controller
+reconciles with what Asterisk still holds for the application: calls it knows are resumed,
+conversations it does not know (a restart during a bridged call) are watched until one side
+hangs up, and any other channel is handed to the dialplan fallback context, so nobody waits in
+silence. Draining (SIGTERM) hands new calls to the fallback context at once and gives calls in
+progress the drain timeout to finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from geo.calling_number import redact_calling_number
+from ivr.ari import AriClient, AriError, AriEventStream, Backoff, CallDispatcher
+from ivr.ari.events import (
+    ApplicationReplaced,
+    AriEvent,
+    ChannelDestroyed,
+    ChannelDtmfReceived,
+    ChannelHangupRequest,
+    StasisEnd,
+    StasisStart,
+    event_channel_id,
+)
+from ivr.call import TRANSFER_ARG, Call, CallEnvironment, CallSettings, CallState
+from ivr.metrics import Metrics
+from ivr.rules_source import RulesSource
+from ivr.settings import Settings
+from routing_rules.decision import Decision
+from routing_rules.decision import decide as engine_decide
+from routing_rules.storage.store import RuleStore
+
+log = structlog.get_logger(__name__)
+
+INBOUND_ARG = "inbound"
+
+
+def call_settings(settings: Settings) -> CallSettings:
+    return CallSettings(
+        dial_endpoint=settings.dial_endpoint,
+        fallback_context=settings.fallback_context,
+        accept_timeout_s=settings.accept_timeout_s,
+        ring_grace_s=settings.ring_grace_s,
+        hold_music_class=settings.hold_music_class,
+    )
+
+
+class Controller:
+    """One controller connected to one Asterisk (or the simulated switch).
+
+    ``async with Controller(...) as c: await c.run_until(stop)``; it also satisfies
+    `ivr.http.ControllerState`.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        rules: RulesSource,
+        *,
+        metrics: Metrics | None = None,
+        decide: Callable[..., Decision] = engine_decide,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_pending_per_call: int = 64,
+    ) -> None:
+        if settings.ari_url is None:
+            raise ValueError("the controller needs IVR311_ARI_URL (the simulated switch's URL)")
+        self.settings = settings
+        self.rules = rules
+        self._metrics = metrics or rules.metrics
+        password = settings.ari_password.get_secret_value() if settings.ari_password else ""
+        user = settings.ari_user or ""
+        self.ari = AriClient(
+            settings.ari_url, user, password, settings.ari_app, timeout_s=settings.ari_timeout_s
+        )
+        self.stream = AriEventStream(
+            settings.ari_url,
+            user,
+            password,
+            settings.ari_app,
+            backoff=Backoff(initial_s=settings.reconnect_initial_s, cap_s=settings.reconnect_max_s),
+            on_connect=self._on_connect,
+            on_disconnect=self._on_disconnect,
+            stable_after_s=1.0,
+        )
+        self.dispatcher = CallDispatcher(
+            self._handle, key_for=self._key_for, max_pending=max_pending_per_call
+        )
+        self._env = CallEnvironment(
+            ari=self.ari,
+            metrics=self._metrics,
+            settings=call_settings(settings),
+            decide=decide,
+            register_leg=self._register_leg,
+            on_end=self._call_ended,
+            clock=clock,
+        )
+        self.calls: dict[str, Call] = {}
+        self._legs: dict[str, str] = {}
+        self._orphans: dict[str, tuple[str, str]] = {}
+        """Channel -> (other channel, bridge) of conversations adopted at reconcile."""
+        self._decisions: collections.deque[dict[str, Any]] = collections.deque(
+            maxlen=settings.recent_decisions
+        )
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._draining = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._reader: asyncio.Task[None] | None = None
+        self.reconciled = asyncio.Event()
+        """Set after each reconcile (tests wait on it)."""
+        self.replaced = asyncio.Event()
+        """Set when Asterisk said another client took this application (an alarm)."""
+
+    # --- ControllerState -------------------------------------------------------------------
+
+    @property
+    def metrics(self) -> Metrics:
+        return self._metrics
+
+    @property
+    def rule_store(self) -> RuleStore | None:
+        return self.rules.store
+
+    @property
+    def ari_connected(self) -> bool:
+        """Connected and still the application's owner (ApplicationReplaced means another
+        client gets the calls now, so this controller must not report ready)."""
+        return self.stream.connected and not self.replaced.is_set()
+
+    @property
+    def rules_loaded(self) -> bool:
+        return self.rules.loaded
+
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
+    @property
+    def rules_version(self) -> int | None:
+        return self.rules.current.version if self.rules.current is not None else None
+
+    def live_calls(self) -> list[Mapping[str, Any]]:
+        return [call.summary() for call in self.calls.values()]
+
+    def recent_decisions(self, limit: int = 50) -> list[Mapping[str, Any]]:
+        newest_first: list[Mapping[str, Any]] = list(reversed(self._decisions))
+        return newest_first[:limit]
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Controller:
+        self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def start(self) -> None:
+        """Start reading events (connecting and reconnecting in the background)."""
+        if self._reader is None:
+            self._reader = asyncio.create_task(self._read_events(), name="ari-events")
+
+    async def close(self) -> None:
+        """Stop at once: no drain (see `drain`)."""
+        await self.stream.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+            self._reader = None
+        await self.dispatcher.aclose()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.ari.close()
+
+    async def wait_idle(self) -> None:
+        """Wait until no call is in progress."""
+        await self._idle.wait()
+
+    async def drain(self, timeout_s: float | None = None) -> None:
+        """Take no new calls; let calls in progress end within the drain timeout, then hand the
+        ones still in the IVR to the fallback context (bridged conversations stay up)."""
+        self._draining = True
+        limit = self.settings.drain_timeout_s if timeout_s is None else timeout_s
+        log.info("controller.draining", calls=len(self.calls), timeout_s=limit)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(limit):
+                await self._idle.wait()
+        for call in list(self.calls.values()):
+            if call.state is not CallState.BRIDGED:
+                await call.hand_back("drain")
+        log.info("controller.drained", bridged_left=len(self.calls))
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- events ------------------------------------------------------------------------------
+
+    async def _read_events(self) -> None:
+        async for event in self.stream:
+            self._on_event(event)
+
+    def _on_event(self, event: AriEvent) -> None:
+        if isinstance(event, ApplicationReplaced):
+            self._metrics.application_replaced.inc()
+            self.replaced.set()
+            log.error("controller.application_replaced", app=self.settings.ari_app)
+            return
+        if isinstance(event, StasisStart) and event.args[:1] == (INBOUND_ARG,):
+            self._inbound(event)
+            return
+        channel = event_channel_id(event)
+        if channel is not None and channel in self._orphans:
+            self._spawn(self._orphan_event(channel, event))
+            return
+        if self.dispatcher.dispatch(event):
+            return
+        if isinstance(event, ChannelDtmfReceived) and self._key_for(event) is not None:
+            self._metrics.dtmf_dropped.inc()
+
+    def _key_for(self, event: AriEvent) -> str | None:
+        if isinstance(event, StasisStart) and event.args[:1] == (TRANSFER_ARG,):
+            call_id = event.args[1] if len(event.args) > 1 else None
+            return call_id if call_id in self.calls else None
+        channel = event_channel_id(event)
+        if channel is None:
+            return None
+        if channel in self.calls:
+            return channel
+        return self._legs.get(channel)
+
+    def _inbound(self, event: StasisStart) -> None:
+        channel = event.channel
+        dialled = event.args[1] if len(event.args) > 1 else channel.dialplan.exten
+        self._metrics.calls_offered.labels(dialled).inc()
+        snapshot = self.rules.current
+        if self._draining or snapshot is None:
+            reason = "draining" if self._draining else "no_rules"
+            self._spawn(self._continue_unknown(channel.id, dialled, reason))
+            return
+        calling = channel.caller.number or None
+        call = Call(
+            call_id=channel.id,
+            dialled=dialled,
+            calling=calling,
+            caller_for_logs=redact_calling_number(calling, self.settings.hash_key()),
+            snapshot=snapshot,
+            env=self._env,
+            channelvars=channel.channelvars,
+        )
+        self.calls[call.call_id] = call
+        self._idle.clear()
+        self._metrics.active_calls.set(len(self.calls))
+        self.dispatcher.submit(call.call_id, event)
+
+    async def _handle(self, key: str, event: AriEvent) -> None:
+        call = self.calls.get(key)
+        if call is None:
+            return
+        if isinstance(event, StasisStart) and event.channel.id == call.call_id:
+            await call.start()
+        else:
+            await call.handle(event)
+
+    def _register_leg(self, leg_id: str, call_id: str) -> None:
+        self._legs[leg_id] = call_id
+
+    def _call_ended(self, call: Call) -> None:
+        self.calls.pop(call.call_id, None)
+        for leg_id in [leg for leg, owner in self._legs.items() if owner == call.call_id]:
+            del self._legs[leg_id]
+        self._decisions.append(call.record.as_json())
+        self._metrics.active_calls.set(len(self.calls))
+        if not self.calls:
+            self._idle.set()
+
+    async def _continue_unknown(self, channel_id: str, extension: str, reason: str) -> None:
+        """Hand a channel the controller will not handle to the dialplan fallback context."""
+        try:
+            await self.ari.continue_in_dialplan(
+                channel_id, self.settings.fallback_context, extension, 1
+            )
+        except AriError as exc:
+            log.warning("controller.continue_failed", channel=channel_id, error=str(exc))
+            return
+        self._metrics.handed_back.labels(reason).inc()
+        log.info("controller.handed_back", channel=channel_id, reason=reason)
+
+    # --- connection and reconcile ------------------------------------------------------------
+
+    async def _on_connect(self) -> None:
+        self._metrics.ari_connected.set(1)
+        if self.stream.connects > 1:
+            self._metrics.reconnects.inc()
+        try:
+            await self._reconcile()
+        finally:
+            self.reconciled.set()
+
+    async def _on_disconnect(self) -> None:
+        self._metrics.ari_connected.set(0)
+        self.reconciled.clear()
+
+    async def _reconcile(self) -> None:
+        state = await self.ari.application_state()
+        present = frozenset(state.channel_ids)
+        for call in list(self.calls.values()):
+            if call.call_id not in present:
+                self._spawn(call.lost("lost_on_reconnect"))
+            else:
+                self._spawn(call.resume(present))
+        known = set(self.calls) | set(self._legs) | set(self._orphans)
+        adopted: set[str] = set()
+        for bridge_id in state.bridge_ids:
+            if (
+                bridge_id.removesuffix("-bridge") in self.calls
+                or bridge_id.removesuffix("-hold") in self.calls
+            ):
+                continue
+            adopted |= await self._adopt_bridge(bridge_id, present)
+        for channel_id in present - known - adopted:
+            if "-leg" in channel_id:
+                with contextlib.suppress(AriError):
+                    await self.ari.hangup(channel_id)
+                continue
+            try:
+                channel = await self.ari.get_channel(channel_id)
+            except AriError:
+                continue
+            self._spawn(
+                self._continue_unknown(channel_id, channel.dialplan.exten or "s", "reconcile")
+            )
+        log.info("controller.reconciled", channels=len(present), calls=len(self.calls))
+
+    async def _adopt_bridge(self, bridge_id: str, present: frozenset[str]) -> set[str]:
+        """A conversation nobody tracks: watch it until one side hangs up; other bridges go."""
+        try:
+            bridge = await self.ari.get_bridge(bridge_id)
+        except AriError:
+            return set()
+        members = [c for c in bridge.channels if c in present]
+        if bridge.bridge_type == "mixing" and len(members) == 2:
+            first, second = members
+            self._orphans[first] = (second, bridge_id)
+            self._orphans[second] = (first, bridge_id)
+            log.info("controller.adopted_conversation", bridge=bridge_id)
+            return set(members)
+        with contextlib.suppress(AriError):
+            await self.ari.destroy_bridge(bridge_id)
+        return set()
+
+    async def _orphan_event(self, channel: str, event: AriEvent) -> None:
+        if not isinstance(event, ChannelHangupRequest | ChannelDestroyed | StasisEnd):
+            return
+        pair = self._orphans.pop(channel, None)
+        if pair is None:
+            return
+        other, bridge_id = pair
+        self._orphans.pop(other, None)
+        with contextlib.suppress(AriError):
+            await self.ari.hangup(other)
+        with contextlib.suppress(AriError):
+            await self.ari.destroy_bridge(bridge_id)

@@ -1,0 +1,149 @@
+"""The controller's Prometheus metrics, in a registry of their own.
+
+Each controller owns one `Metrics` (tests and benchmarks create as many as they like without
+clashing in prometheus-client's global registry). Every name starts with ``ivr311_``; the README
+section "Metrics" lists them with their meaning.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+ANSWER_TO_PERSON_BUCKETS = (5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0)
+"""Includes 20 s and 30 s so a service level ("answered within 20 s") can be computed."""
+
+FAST_BUCKETS = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+)
+
+EVIDENCE_KINDS = ("location", "exchange", "caller_choice", "default")
+
+
+class Metrics:
+    """Every metric the controller exports; ``registry`` is what ``/metrics`` serves."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.calls_offered = Counter(
+            "ivr311_calls_offered",
+            "Inbound calls that reached the controller, by dialled number",
+            ["dialled"],
+            registry=r,
+        )
+        self.greeting_skipped = Counter(
+            "ivr311_greeting_skipped", "Greetings cut short by a key press", registry=r
+        )
+        self.zero_outs = Counter(
+            "ivr311_zero_outs", "Callers who pressed 0 for a live agent", ["where"], registry=r
+        )
+        self.language_switches = Counter(
+            "ivr311_language_switches",
+            "Callers who switched language with the greeting's language key",
+            ["language"],
+            registry=r,
+        )
+        self.route_decisions = Counter(
+            "ivr311_route_decisions",
+            "Routing decisions, by the evidence that decided (location, exchange, caller_choice, "
+            "default) and the first destination",
+            ["evidence", "target"],
+            registry=r,
+        )
+        self.menu_outcomes = Counter(
+            "ivr311_menu_outcomes",
+            "Menu prompts answered: choice, agent, invalid, timeout, hangup",
+            ["outcome"],
+            registry=r,
+        )
+        self.transfers = Counter(
+            "ivr311_transfers",
+            "Transfer attempts by destination and result (answered, busy, no_answer, rejected, "
+            "not_accepted, failed, caller_hangup)",
+            ["target", "result"],
+            registry=r,
+        )
+        self.fallbacks = Counter(
+            "ivr311_fallbacks",
+            "Fallbacks used: next_link (a later link of the chain was dialled) or final_message "
+            "(every link failed)",
+            ["kind"],
+            registry=r,
+        )
+        self.after_hours_calls = Counter(
+            "ivr311_after_hours_calls", "Calls that took the after-hours path", registry=r
+        )
+        self.calls_ended = Counter(
+            "ivr311_calls_ended",
+            "Calls that left the controller, by outcome",
+            ["outcome"],
+            registry=r,
+        )
+        self.handed_back = Counter(
+            "ivr311_calls_handed_back",
+            "Calls handed to the dialplan fallback context (draining, reconcile, error)",
+            ["reason"],
+            registry=r,
+        )
+        self.active_calls = Gauge(
+            "ivr311_active_calls", "Calls the controller is handling now", registry=r
+        )
+        self.ari_connected = Gauge(
+            "ivr311_ari_connected", "1 while the ARI event socket is connected", registry=r
+        )
+        self.reconnects = Counter(
+            "ivr311_ari_reconnects", "ARI event socket connections after the first", registry=r
+        )
+        self.application_replaced = Counter(
+            "ivr311_application_replaced",
+            "Alarms: another client took this controller's Stasis application",
+            registry=r,
+        )
+        self.dtmf_dropped = Counter(
+            "ivr311_dtmf_dropped", "Key presses dropped because a call's queue was full", registry=r
+        )
+        self.event_seconds = Histogram(
+            "ivr311_event_handling_seconds",
+            "Time to handle one ARI event or timer of a call",
+            ["event"],
+            buckets=FAST_BUCKETS,
+            registry=r,
+        )
+        self.decision_seconds = Histogram(
+            "ivr311_decision_seconds",
+            "Time the decision engine took for one decision",
+            buckets=FAST_BUCKETS,
+            registry=r,
+        )
+        self.answer_to_person_seconds = Histogram(
+            "ivr311_answer_to_person_seconds",
+            "From answering the caller to a person answering at the destination",
+            ["kind"],
+            buckets=ANSWER_TO_PERSON_BUCKETS,
+            registry=r,
+        )
+        self.rules_version = Gauge(
+            "ivr311_rules_active_version",
+            "Version number of the rule set new calls use (0: not from the store)",
+            registry=r,
+        )
+        self.rules_reloads = Counter(
+            "ivr311_rules_reloads", "Rule-set reloads, by result", ["result"], registry=r
+        )
+
+    def exposition(self) -> bytes:
+        """The text exposition format of every metric."""
+        return generate_latest(self.registry)

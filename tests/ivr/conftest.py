@@ -1,0 +1,51 @@
+"""Fixtures: the demo rules, and a controller on the simulated switch over real loopback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from ivr_testing import GREETING, Harness, fast_settings
+
+from ivr.fakeari import FakeSwitch, Outcome
+from ivr.metrics import Metrics
+from ivr.rules_source import RulesSource
+from ivr.simulation import simulated_controller
+from routing_rules.snapshot import DEMO_DIR, RuleSnapshot, default_geo, snapshot_from_text
+
+BUSINESS_HOURS = datetime(2026, 11, 18, 10, 0, tzinfo=ZoneInfo("America/Toronto"))
+
+
+@pytest.fixture(scope="session")
+def durham() -> RuleSnapshot:
+    """The Durham demo rules with quick menus (1 s to answer, two attempts) and 5 s rings."""
+    text = (DEMO_DIR / "durham.yaml").read_text(encoding="utf-8")
+    text = text.replace("ring_timeout_s: 20", "ring_timeout_s: 5")
+    text = text.replace("menu_timeout_s: 6", "menu_timeout_s: 1").replace(
+        "max_attempts: 3", "max_attempts: 2"
+    )
+    assert "menu_timeout_s: 1" in text and "max_attempts: 2" in text
+    return snapshot_from_text(text, default_geo(), source="test:durham")
+
+
+@pytest.fixture
+async def harness(durham: RuleSnapshot) -> AsyncIterator[Harness]:
+    """A controller with the Durham demo rules on a fresh simulated switch, at 10:00 on a
+    Wednesday; contact centres answer at once and press 1 after the whisper. The greeting
+    plays until a key skips it; every other prompt takes 20 ms."""
+    metrics = Metrics()
+    clock = [BUSINESS_HOURS]
+    switch = FakeSwitch(
+        playback_s=0.02,
+        media_durations={GREETING: 60.0},
+        default_outcome=Outcome(kind="answer", press="1"),
+    )
+    async with simulated_controller(
+        fast_settings(),
+        RulesSource.fixed(durham, metrics),
+        switch=switch,
+        clock=lambda: clock[0],
+    ) as (fake, controller):
+        yield Harness(fake, controller, durham, clock)

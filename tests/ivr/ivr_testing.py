@@ -1,0 +1,135 @@
+"""Helpers for the controller tests: settings with small timings, callers, waiting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from ivr.call import Call
+from ivr.controller import Controller
+from ivr.fakeari import ChannelRecord, FakeAri, FakeSwitch
+from ivr.settings import Settings, load_settings
+from routing_rules.decision import CallContext, OfferMenu, Transfer, decide
+from routing_rules.snapshot import RuleSnapshot
+
+TIMEOUT_S = 10.0
+GREETING = "sound:ivr311/greeting"
+
+
+def fast_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "accept_timeout_s": 0.5,
+        "ring_grace_s": 0.5,
+        "drain_timeout_s": 0.5,
+        "reconnect_initial_s": 0.01,
+        "reconnect_max_s": 0.05,
+        "rules_poll_s": 0.05,
+        "http_listen": "127.0.0.1:0",
+    }
+    values.update(overrides)
+    return load_settings(environ={}, **values)
+
+
+@dataclass
+class Harness:
+    fake: FakeAri
+    controller: Controller
+    snapshot: RuleSnapshot
+    clock: list[datetime]
+
+    @property
+    def switch(self) -> FakeSwitch:
+        return self.fake.switch
+
+    def call(self, calling: str, dialled: str = "311", **kwargs: Any) -> str:
+        return self.switch.place_call(dialled, calling, **kwargs)
+
+    def record(self, channel_id: str) -> ChannelRecord:
+        return self.switch.record(channel_id)
+
+    async def until(self, predicate: Callable[[], bool], timeout_s: float = TIMEOUT_S) -> None:
+        """Wait until ``predicate`` holds; re-checked on every change in the switch."""
+        await self.switch.wait_for(predicate, timeout_s)
+
+    async def in_greeting(self, call_id: str) -> None:
+        """Wait until the caller hears the greeting."""
+        record = self.record(call_id)
+        await self.until(
+            lambda: any(GREETING in p.media and p.state == "playing" for p in record.plays)
+        )
+
+    def heard(self, call_id: str) -> list[str]:
+        """Prompt ids the channel heard (started playbacks), in order."""
+        return [m.removeprefix("sound:ivr311/") for m in self.record(call_id).played_media]
+
+    def live(self, call_id: str) -> Call:
+        return self.controller.calls[call_id]
+
+    def state_is(self, call_id: str, state: str) -> Callable[[], bool]:
+        def check() -> bool:
+            call = self.controller.calls.get(call_id)
+            return call is not None and str(call.state) == state
+
+        return check
+
+    async def ended(self, call_id: str) -> dict[str, Any]:
+        """Wait for the call's end; returns its decision record."""
+        call = self.controller.calls.get(call_id)
+        if call is not None:
+            await self.wait(call.ended.wait())
+        return next(
+            dict(d) for d in self.controller.recent_decisions(1000) if d["call_id"] == call_id
+        )
+
+    async def wait(self, awaitable: Any) -> Any:
+        import asyncio
+
+        return await asyncio.wait_for(awaitable, TIMEOUT_S)
+
+    def nothing_left(self) -> bool:
+        """No channel, bridge or playback left in the switch."""
+        s = self.switch
+        return not s.channels and not s.bridges and not s.playbacks
+
+    def metric(self, name: str, labels: dict[str, str] | None = None) -> float:
+        value = self.controller.metrics.registry.get_sample_value(name, labels or {})
+        return value or 0.0
+
+
+def number_with(snapshot: RuleSnapshot, want: Callable[[Any], bool]) -> str:
+    """A calling number (NPA-NXX of a served exchange + 0123) whose first decision after the
+    greeting satisfies ``want``."""
+    at = datetime.fromisoformat("2026-11-18T10:00:00-05:00")
+    codes = snapshot.geo.npa_nxx_by_exchange()
+    for exchange in snapshot.rules.exchanges:
+        for code in codes.get(exchange, ())[:1]:
+            number = f"{code}0123"
+            ctx = CallContext(dialled="311", calling=number, at=at, greeting_done=True)
+            if want(decide(snapshot, ctx).step):
+                return number
+    raise LookupError("no demo number fits")
+
+
+def inside_number(snapshot: RuleSnapshot) -> str:
+    return number_with(
+        snapshot, lambda s: isinstance(s, Transfer) and s.kind == "agent" and len(s.chain) == 1
+    )
+
+
+def menu_number(snapshot: RuleSnapshot) -> str:
+    return number_with(snapshot, lambda s: isinstance(s, OfferMenu))
+
+
+def fallback_choice(snapshot: RuleSnapshot, number: str) -> tuple[str, Transfer]:
+    """The menu digit whose transfer has at least two links, and that transfer."""
+    at = datetime.fromisoformat("2026-11-18T10:00:00-05:00")
+    ctx = CallContext(dialled="311", calling=number, at=at, greeting_done=True)
+    menu = decide(snapshot, ctx).step
+    assert isinstance(menu, OfferMenu)
+    for option in menu.options:
+        step = decide(snapshot, replace(ctx, digits=(option.digit,))).step
+        if isinstance(step, Transfer) and len(step.chain) >= 2:
+            return option.digit, step
+    raise LookupError("no menu option with a fallback chain")

@@ -1,0 +1,223 @@
+"""The controller process: reconcile after restarts, alarms, floods, draining."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import aiohttp
+from ivr_testing import Harness, fast_settings, inside_number, menu_number
+
+from ivr.ari import AriEventStream
+from ivr.commands import serve
+from ivr.controller import Controller
+from ivr.fakeari import FakeAri, FakeSwitch, Outcome
+from ivr.metrics import Metrics
+from ivr.rules_source import RulesSource
+from ivr.simulation import simulated_settings
+from routing_rules.snapshot import RuleSnapshot
+
+FALLBACK = ("ivr311-fallback", "311", 1)
+
+
+async def test_asterisk_restart_ends_lost_calls_and_reconnects(harness: Harness) -> None:
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.in_greeting(call_id)
+    harness.controller.reconciled.clear()
+    await harness.fake.restart()  # every channel is lost, the socket drops
+    record = await harness.ended(call_id)
+    await harness.wait(harness.controller.reconciled.wait())
+    assert record["outcome"] == "lost_on_reconnect"
+    assert harness.metric("ivr311_ari_reconnects_total") == 1
+    assert harness.metric("ivr311_ari_connected") == 1
+    # The reconnected controller takes new calls.
+    again = harness.call(inside_number(harness.snapshot))
+    await harness.in_greeting(again)
+
+
+async def test_socket_drop_resumes_calls_still_in_the_application(harness: Harness) -> None:
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.in_greeting(call_id)
+    harness.controller.reconciled.clear()
+    await harness.fake.restart(keep_channels=True)
+    await harness.wait(harness.controller.reconciled.wait())
+    caller = harness.record(call_id)
+    # The greeting's end may have been missed while the socket was down: the call goes on.
+    await harness.until(lambda: bool(caller.bridged_with))
+    assert caller.continued_to is None
+
+
+async def test_restarted_controller_hands_unknown_callers_to_the_fallback(
+    harness: Harness, durham: RuleSnapshot
+) -> None:
+    waiting = harness.call(inside_number(harness.snapshot))
+    await harness.in_greeting(waiting)
+    talking = harness.call(inside_number(harness.snapshot))
+    await harness.in_greeting(talking)
+    harness.switch.press(talking, "1")
+    await harness.until(lambda: bool(harness.record(talking).bridged_with))
+    await harness.controller.close()  # the controller dies without draining
+
+    settings = simulated_settings(fast_settings(), harness.fake)
+    async with Controller(settings, RulesSource.fixed(durham, Metrics())) as second:
+        await asyncio.wait_for(second.reconciled.wait(), 10)
+        await harness.until(lambda: harness.record(waiting).continued_to is not None)
+        assert harness.record(waiting).continued_to == FALLBACK
+        # The conversation is left up and watched: when the caller hangs up, the other side
+        # and the bridge go too.
+        assert not harness.record(talking).destroyed
+        harness.switch.hangup_caller(talking)
+        leg = harness.record(harness.record(talking).bridged_with[0])
+        await harness.until(lambda: leg.destroyed and not harness.switch.bridges)
+        assert (
+            second.metrics.registry.get_sample_value(
+                "ivr311_calls_handed_back_total", {"reason": "reconcile"}
+            )
+            == 1
+        )
+
+
+async def test_application_replaced_raises_the_alarm(harness: Harness) -> None:
+    settings = harness.controller.settings
+    assert settings.ari_url and settings.ari_user and settings.ari_password
+    intruder = AriEventStream(
+        settings.ari_url,
+        settings.ari_user,
+        settings.ari_password.get_secret_value(),
+        settings.ari_app,
+    )
+
+    async def consume() -> None:
+        async for _ in intruder:
+            pass
+
+    task = asyncio.create_task(consume())
+    try:
+        await harness.wait(harness.controller.replaced.wait())
+    finally:
+        await intruder.close()
+        await asyncio.wait_for(task, 5)
+    assert harness.metric("ivr311_application_replaced_total") == 1
+    assert not harness.controller.ari_connected, "/readyz reports the controller not ready"
+
+
+async def test_dtmf_flood_on_one_call_does_not_stall_another(harness: Harness) -> None:
+    harness.switch.media_durations["sound:ivr311/menu-intro"] = 60.0
+    flooded = harness.call(menu_number(harness.snapshot))
+    await harness.in_greeting(flooded)
+    harness.switch.press(flooded, "1" + "7" * 2000)
+    other = harness.call(inside_number(harness.snapshot))
+    await harness.in_greeting(other)
+    harness.switch.press(other, "1")
+    await harness.until(lambda: bool(harness.record(other).bridged_with))
+    assert harness.metric("ivr311_dtmf_dropped_total") > 0
+    harness.switch.hangup_caller(flooded)
+    harness.switch.hangup_caller(other)
+    await harness.ended(flooded)
+    await harness.ended(other)
+    await harness.until(harness.nothing_left)
+
+
+async def test_drain_hands_new_and_unfinished_calls_to_the_fallback(harness: Harness) -> None:
+    in_progress = harness.call(inside_number(harness.snapshot))
+    await harness.in_greeting(in_progress)
+    drain = asyncio.create_task(harness.controller.drain(timeout_s=0.3))
+    await harness.until(lambda: harness.controller.draining)
+    late = harness.call(inside_number(harness.snapshot))
+    await harness.until(lambda: harness.record(late).continued_to is not None)
+    assert harness.record(late).continued_to == FALLBACK
+    assert not harness.record(late).answered
+    await harness.wait(drain)
+    assert harness.record(in_progress).continued_to == FALLBACK
+    assert harness.metric("ivr311_calls_handed_back_total", {"reason": "draining"}) == 1
+    assert harness.metric("ivr311_calls_handed_back_total", {"reason": "drain"}) == 1
+
+
+async def test_drain_lets_a_call_in_progress_finish(harness: Harness) -> None:
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.in_greeting(call_id)
+    harness.switch.press(call_id, "1")
+    await harness.until(lambda: bool(harness.record(call_id).bridged_with))
+    drain = asyncio.create_task(harness.controller.drain(timeout_s=30))
+    await harness.until(lambda: harness.controller.draining)
+    harness.switch.hangup_caller(call_id)
+    await harness.wait(drain)
+    assert harness.record(call_id).continued_to is None
+
+
+async def test_asterisk_down_at_start_means_retrying_not_ready(durham: RuleSnapshot) -> None:
+    async with FakeAri(switch=FakeSwitch(playback_s=0.01)) as fake:
+        await fake.stop_listening()
+        settings = simulated_settings(fast_settings(), fake)
+        async with Controller(settings, RulesSource.fixed(durham, Metrics())) as controller:
+            from ivr.http import bound_port, make_app, start_server
+
+            runner = await start_server(make_app(controller), "127.0.0.1", 0)
+            url = f"http://127.0.0.1:{bound_port(runner)}/readyz"
+            try:
+                async with aiohttp.ClientSession() as http:
+                    async with http.get(url) as resp:
+                        assert resp.status == 503
+                        assert (await resp.json())["ari_connected"] is False
+                    await fake.listen()
+                    await controller.stream.wait_connected(10)
+                    async with http.get(url) as resp:
+                        assert resp.status == 200
+            finally:
+                await runner.cleanup()
+
+
+async def test_sigterm_drains_and_stops_the_process(tmp_path: Path) -> None:
+    settings = fast_settings(
+        database_url=f"sqlite:///{tmp_path / 'rules.db'}", sim_call_interval_s=3600
+    )
+    up = asyncio.Event()
+    seen: list[Controller] = []
+
+    def started(controller: Controller, base: str) -> None:
+        seen.append(controller)
+        up.set()
+
+    server = asyncio.create_task(serve(settings, started=started, extensions=()))
+    await asyncio.wait_for(up.wait(), 30)
+    os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.wait_for(server, 30)
+    assert seen[0].draining
+    loop = asyncio.get_running_loop()
+    loop.remove_signal_handler(signal.SIGTERM)
+    loop.remove_signal_handler(signal.SIGINT)
+
+
+async def test_unanswered_leg_with_no_event_is_given_up_by_the_controller(
+    harness: Harness,
+) -> None:
+    """A destination that rings past the ring timeout is dropped and the chain goes on."""
+    harness.switch.default_outcome = Outcome(kind="ring")
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.in_greeting(call_id)
+    harness.switch.press(call_id, "1")
+    await harness.until(lambda: harness.record(call_id).destroyed, timeout_s=60)
+    assert "transfer-failed" in harness.heard(call_id)
+
+
+async def test_malformed_and_unknown_events_are_skipped(harness: Harness) -> None:
+    app = harness.controller.settings.ari_app
+    harness.fake.send_raw(app, "{not json")
+    harness.fake.send_raw(app, '{"type": "BridgeVideoSourceChanged", "bridge": {}}')
+    harness.fake.send_raw(app, '{"type": "StasisStart", "args": ["inbound", "311"]}')
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.in_greeting(call_id)
+    assert list(harness.controller.calls) == [call_id]
+
+
+async def test_a_failing_decision_hands_the_caller_to_the_fallback(harness: Harness) -> None:
+    def broken(*_: object) -> object:
+        raise RuntimeError("engine bug")
+
+    harness.controller._env.decide = broken  # type: ignore[assignment]
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.until(lambda: harness.record(call_id).continued_to is not None)
+    assert harness.record(call_id).continued_to == FALLBACK
+    assert harness.metric("ivr311_calls_handed_back_total", {"reason": "decision_failed"}) == 1

@@ -1,0 +1,100 @@
+"""A new active rule version reaches new calls; calls in progress keep their snapshot."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from ivr_testing import GREETING, fast_settings, inside_number
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from ivr.fakeari import FakeSwitch
+from ivr.metrics import Metrics
+from ivr.rules_source import RulesSource
+from ivr.simulation import simulated_controller
+from routing_rules.snapshot import DEMO_DIR, default_geo
+from routing_rules.storage.store import RuleStore
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh schema on the PostgreSQL of IVR311_TEST_POSTGRES_URL, dropped afterwards."""
+    base = os.environ.get("IVR311_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    admin = create_engine(base)
+    try:
+        with admin.connect():
+            pass
+    except OperationalError as exc:
+        admin.dispose()
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL at {base} is unreachable: {exc}")
+        pytest.skip(f"PostgreSQL at {base} is unreachable")
+    schema = f"ivr311_ctl_test_{uuid.uuid4().hex[:10]}"
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+async def test_new_version_for_new_calls_only(tmp_path: Path) -> None:
+    """SQLite: the controller polls the active version."""
+    await _new_version_for_new_calls_only(f"sqlite:///{tmp_path / 'rules.db'}")
+
+
+@pytest.mark.postgres
+async def test_new_version_notified_by_postgres(postgres_url: str) -> None:
+    """PostgreSQL: the controller hears of the new version through LISTEN/NOTIFY."""
+    await _new_version_for_new_calls_only(postgres_url)
+
+
+async def _new_version_for_new_calls_only(url: str) -> None:
+    store = await asyncio.to_thread(RuleStore.open, url)
+    metrics = Metrics()
+    rules = RulesSource(store, metrics=metrics, seed="durham", poll_s=0.05)
+    await rules.load()
+    assert rules.current is not None and rules.current.version == 1
+    watcher = asyncio.create_task(rules.watch())
+    switch = FakeSwitch(playback_s=0.02, media_durations={GREETING: 60.0})
+    try:
+        async with simulated_controller(fast_settings(), rules, switch=switch) as (_, controller):
+            number = inside_number(rules.current)
+            first = switch.place_call("311", number)
+            await switch.wait_for(lambda: bool(switch.record(first).plays))
+
+            text = (DEMO_DIR / "durham.yaml").read_text(encoding="utf-8")
+            changed = text.replace("max_menu_options: 4", "max_menu_options: 3")
+            geo = default_geo()
+            await asyncio.to_thread(
+                lambda: store.apply(
+                    changed, author="test", comment="fewer options", base_version=1, geo=geo
+                )
+            )
+            async with rules.changed:
+                await asyncio.wait_for(
+                    rules.changed.wait_for(
+                        lambda: rules.current is not None and rules.current.version == 2
+                    ),
+                    10,
+                )
+            second = switch.place_call("311", number)
+            await switch.wait_for(lambda: bool(switch.record(second).plays))
+            versions = {c["call_id"]: c["rules_version"] for c in controller.live_calls()}
+            assert versions == {first: 1, second: 2}
+            assert metrics.registry.get_sample_value("ivr311_rules_active_version") == 2
+    finally:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+        store.close()
