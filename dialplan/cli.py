@@ -1,0 +1,160 @@
+"""``ivr311 dialplan render`` and ``ivr311 asterisk-conf render``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from dialplan.apply import ReloadError, reload_dialplan
+from dialplan.asterisk_conf import (
+    TEMPLATES_DIR,
+    AsteriskConfSettings,
+    ConfError,
+    ari_password,
+    link_prompts,
+    render_asterisk_conf,
+)
+from dialplan.render import DialplanOptions, render_dialplan
+from routing_rules.snapshot import RuleSnapshot
+
+EXIT_OK = 0
+EXIT_REFUSED = 2
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    dialplan = subparsers.add_parser("dialplan", help="the dialplan generated from the rules")
+    dialplan_commands = dialplan.add_subparsers(dest="dialplan_command", required=True)
+    render = dialplan_commands.add_parser(
+        "render", help="write the Stasis entry and controller-free fallback dialplan"
+    )
+    _rules_options(render)
+    render.add_argument("--out", default="-", help="file to write (default: standard output)")
+    render.add_argument("--app", default="ivr311", help="Stasis application name")
+    render.add_argument(
+        "--dial-endpoint", default="contact-centres", help="PJSIP trunk destinations use"
+    )
+    render.add_argument("--holiday-years", type=int, default=5, help="years of holidays")
+    render.add_argument(
+        "--now", type=datetime.fromisoformat, help="render as of this instant (ISO 8601)"
+    )
+    render.add_argument(
+        "--reload", action="store_true", help="then run `asterisk -rx 'dialplan reload'`"
+    )
+    render.add_argument(
+        "--asterisk-conf", type=Path, help="asterisk.conf of the node to reload (asterisk -C)"
+    )
+    render.set_defaults(handler=_render_dialplan)
+
+    conf = subparsers.add_parser("asterisk-conf", help="Asterisk configuration for ivr311")
+    conf_commands = conf.add_subparsers(dest="conf_command", required=True)
+    conf_render = conf_commands.add_parser(
+        "render", help="write a complete minimal Asterisk configuration"
+    )
+    _rules_options(conf_render)
+    conf_render.add_argument("--out", type=Path, required=True, help="output directory")
+    conf_render.add_argument(
+        "--ari-password-file",
+        type=Path,
+        help="file holding the ARI password (default: $IVR311_ARI_PASSWORD)",
+    )
+    conf_render.add_argument("--templates", type=Path, default=TEMPLATES_DIR)
+    conf_render.add_argument(
+        "--link-prompts",
+        action="store_true",
+        help="link <data-dir>/sounds/<lang>/ivr311 to the shipped prompts",
+    )
+    for name, info in AsteriskConfSettings.model_fields.items():
+        flag = "--" + name.replace("_", "-")
+        help_text = (info.description or name.replace("_", " ")) + f" (default {info.default})"
+        conf_render.add_argument(flag, dest=f"setting_{name}", metavar=name.upper(), help=help_text)
+    conf_render.set_defaults(handler=_render_conf)
+
+
+def _rules_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rules", help="rule-set file or demo name (default: the store's active version)"
+    )
+    parser.add_argument(
+        "--database",
+        help="SQLAlchemy URL of the rule store (default $IVR311_DATABASE_URL)",
+    )
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_REFUSED
+
+
+def _snapshot(args: argparse.Namespace) -> RuleSnapshot:
+    from routing_rules.snapshot import default_geo, load_snapshot
+    from routing_rules.storage.store import RuleStore, database_url
+
+    if args.rules:
+        return load_snapshot(args.rules)
+    store = RuleStore.open(database_url(args.database))
+    try:
+        snapshot = store.load_snapshot(default_geo())
+    finally:
+        store.close()
+    if snapshot is None:
+        raise ConfError(
+            "no active rule version in the store: `ivr311 rules apply` one, or pass --rules"
+        )
+    return snapshot
+
+
+def _render_dialplan(args: argparse.Namespace) -> int:
+    options = DialplanOptions(
+        app=args.app,
+        dial_endpoint=args.dial_endpoint,
+        holiday_years=args.holiday_years,
+        now=args.now,
+    )
+    try:
+        text = render_dialplan(_snapshot(args), options)
+    except (ConfError, OSError) as exc:
+        return _fail(str(exc))
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        out = Path(args.out)
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+        print(f"wrote {out}", file=sys.stderr)
+    if args.reload:
+        try:
+            print(reload_dialplan(args.asterisk_conf))
+        except ReloadError as exc:
+            return _fail(str(exc))
+    return EXIT_OK
+
+
+def _render_conf(args: argparse.Namespace) -> int:
+    given: dict[str, Any] = {
+        name.removeprefix("setting_"): value
+        for name, value in vars(args).items()
+        if name.startswith("setting_") and value is not None
+    }
+    try:
+        settings = AsteriskConfSettings(**given)
+        password = ari_password(args.ari_password_file)
+        rendered = render_asterisk_conf(
+            _snapshot(args), settings, args.out, password=password, templates_dir=args.templates
+        )
+        if args.link_prompts:
+            link_prompts(settings.data_dir)
+    except ValidationError as exc:
+        return _fail(str(exc))
+    except (ConfError, OSError) as exc:
+        return _fail(str(exc))
+    for path in rendered.files:
+        print(path)
+    conf = rendered.out_dir.resolve() / "asterisk.conf"
+    print(f"start Asterisk with: asterisk -C {conf}", file=sys.stderr)
+    return EXIT_OK

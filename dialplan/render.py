@@ -1,0 +1,374 @@
+"""The dialplan of one rule set: Stasis entry for every host number and a fallback that needs
+no controller.
+
+Every number that reaches the host enters ``Stasis(<app>,inbound,<number>)``. When the
+controller is not connected, Stasis() returns at once with ``STASISSTATUS=FAILED`` and a
+``GotoIf`` sends the call to the fallback context, which is also where the controller hands
+back calls it gives up on (extension = the number). The fallback:
+
+1. checks the host's schedule; closed → the after-hours (or override) message and the
+   after-hours destination;
+2. reads the calling number's NPA-NXX and finds its exchange among the in-service codes, then
+   the municipality the rule set routes that exchange to (see :mod:`dialplan.residence`);
+3. routes the municipality as the engine does (arrangement in effect on the day, its own
+   contact centre, or the host's agents) and walks the destination's fallback chain, skipping
+   links whose schedule is closed;
+4. ends with the recorded answer that names the number to call when every link failed.
+
+The text depends only on the snapshot and ``DialplanOptions`` (``now`` included), so the same
+rules give the same file; golden tests rely on it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from dialplan.names import extension_name, note
+from dialplan.residence import Residence, exchange_residence, unknown_caller
+from dialplan.schedule import SCHEDULE_CONTEXT, closed_days, closed_days_lines, schedule_lines
+from routing_rules.prompts import digit_prompts
+from routing_rules.schema import HOST_AGENTS, MESSAGE_LINK, Destination, RuleSet
+from routing_rules.snapshot import RuleSnapshot
+
+INBOUND_CONTEXT = "ivr311-inbound"
+FALLBACK_CONTEXT = "ivr311-fallback"
+CALL_CONTEXT = "ivr311-fallback-call"
+NPA_NXX_CONTEXT = "ivr311-npa-nxx"
+EXCHANGE_CONTEXT = "ivr311-exchange"
+MUNICIPALITY_CONTEXT = "ivr311-municipality"
+CHAIN_CONTEXT = "ivr311-chain"
+AGENTS_EXTEN = "host-agents"
+CLOSED_EXTEN = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class DialplanOptions:
+    """What the rules do not say: the Stasis app, the trunk destinations are dialled through,
+    and how many years of statutory holidays are written out."""
+
+    app: str = "ivr311"
+    dial_endpoint: str = "contact-centres"
+    holiday_years: int = 5
+    now: datetime | None = field(default=None)
+
+    def moment(self) -> datetime:
+        return self.now if self.now is not None else datetime.now(UTC)
+
+
+def number_forms(number: str) -> tuple[str, ...]:
+    """The forms a carrier may deliver a host number in: 311; +1NPANXXXXXX, 1NPA..., NPA...."""
+    if not number.startswith("+1"):
+        return (number,)
+    national = number[2:]
+    return (number, "1" + national, national)
+
+
+def dial_string(dial: str, endpoint: str) -> str:
+    """A destination's ``dial`` (E.164 or SIP URI) as a PJSIP dial string through ``endpoint``."""
+    if dial.startswith(("sip:", "sips:")):
+        return f"PJSIP/{endpoint}/{dial}"
+    return f"PJSIP/{dial}@{endpoint}"
+
+
+def playback(prompt_ids: Sequence[str]) -> str:
+    return "Playback(" + "&".join(f"ivr311/{p}" for p in prompt_ids) + ")"
+
+
+class _Renderer:
+    def __init__(self, snapshot: RuleSnapshot, options: DialplanOptions) -> None:
+        self.snap = snapshot
+        self.rules: RuleSet = snapshot.rules
+        self.options = options
+        self.now = options.moment()
+        host_schedule = self.rules.schedules[self.rules.host.schedule]
+        self.host_zone = host_schedule.timezone
+        offered = {lang.code: lang for lang in self.rules.languages.offered}
+        self.language = offered[self.rules.languages.default].prompt_language
+
+    def render(self) -> str:
+        sections = [
+            self.header(),
+            self.inbound(),
+            self.fallback_entry(),
+            self.call(),
+            self.npa_nxx(),
+            self.exchanges(),
+            self.municipalities(),
+            self.chains(),
+            self.schedules(),
+        ]
+        return "\n\n".join("\n".join(lines) for lines in sections) + "\n"
+
+    # -- header and entry ------------------------------------------------------------------
+
+    def header(self) -> list[str]:
+        version = self.snap.version if self.snap.version is not None else "unstored"
+        first = self.now.astimezone(ZoneInfo(self.host_zone)).year
+        last = first + self.options.holiday_years - 1
+        return [
+            "; ivr311 dialplan, generated from the active routing rules. Do not edit: change the",
+            "; rules and regenerate (`ivr311 dialplan render`); `dialplan reload` applies it",
+            "; without disturbing calls in progress.",
+            f"; rule set: {note(self.snap.source)}, version {version}, "
+            f"content {self.snap.content_hash[:16]}",
+            f"; rendered: {self.now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}; statutory holidays "
+            f"written out for {first}-{last}: regenerate before {last + 1}.",
+        ]
+
+    def inbound(self) -> list[str]:
+        lines = [
+            f"[{INBOUND_CONTEXT}]",
+            "; Calls from the carrier. Every host number enters the controller; when the",
+            "; controller is not connected, Stasis() returns at once with STASISSTATUS=FAILED",
+            "; and the call goes to the fallback, which needs no controller.",
+        ]
+        for number in self.rules.host.numbers:
+            for form in number_forms(number.number):
+                lines += [
+                    f"exten => {form},1,NoOp(ivr311 {number.kind} {number.number})",
+                    f" same => n,Stasis({self.options.app},inbound,{number.number})",
+                    f' same => n,GotoIf($["${{STASISSTATUS}}" != "SUCCESS"]'
+                    f"?{FALLBACK_CONTEXT},{number.number},1)",
+                    " same => n,Hangup()",
+                ]
+        return lines
+
+    def fallback_entry(self) -> list[str]:
+        lines = [
+            f"[{FALLBACK_CONTEXT}]",
+            "; The controller-free fallback: calls Stasis() could not take, and calls the",
+            "; controller hands back (extension = the number dialled).",
+        ]
+        for number in self.rules.host.numbers:
+            for form in number_forms(number.number):
+                lines += [
+                    f"exten => {form},1,Set(IVR311_DIALLED={number.number})",
+                    f" same => n,Goto({CALL_CONTEXT},s,1)",
+                ]
+        return lines
+
+    # -- one call ----------------------------------------------------------------------------
+
+    def call(self) -> list[str]:
+        host = self.rules.host
+        unknown = unknown_caller(self.snap)
+        lines = [
+            f"[{CALL_CONTEXT}]",
+            f"exten => s,1,Set(CHANNEL(language)={self.language})",
+            " same => n,Answer()",
+            f" same => n,Gosub({SCHEDULE_CONTEXT},{extension_name(host.schedule)},1)",
+            f' same => n,GotoIf($["${{IVR311_OPEN}}" != "1"]?{CLOSED_EXTEN},1)',
+            "; the calling number's NPA-NXX (ten digits, an optional leading 1 removed)",
+            " same => n,Set(IVR311_NUMBER=${FILTER(0123456789,${CALLERID(num)})})",
+            ' same => n,ExecIf($[${LEN(${IVR311_NUMBER})} = 11 & "${IVR311_NUMBER:0:1}" = "1"]'
+            "?Set(IVR311_NUMBER=${IVR311_NUMBER:1}))",
+            " same => n,Set(IVR311_NPA_NXX=${IF($[${LEN(${IVR311_NUMBER})} = 10]"
+            "?${IVR311_NUMBER:0:6}:none)})",
+            f" same => n,GotoIf(${{DIALPLAN_EXISTS({NPA_NXX_CONTEXT},${{IVR311_NPA_NXX}},1)}}"
+            f"?{NPA_NXX_CONTEXT},${{IVR311_NPA_NXX}},1)",
+            f" same => n,Set(IVR311_REASON={note(unknown.reason)})",
+            f" same => n,Goto({self.residence_target(unknown)})",
+            "",
+            f"exten => {AGENTS_EXTEN},1,Set(IVR311_MUNICIPALITY=)",
+            f" same => n,{playback(self.rules.prompts.transferring)}",
+            f" same => n,Goto({CHAIN_CONTEXT},{extension_name(host.agents)},1)",
+            "",
+        ]
+        lines += self.after_hours()
+        return lines
+
+    def after_hours(self) -> list[str]:
+        after = self.rules.after_hours
+        host_schedule = self.rules.schedules[self.rules.host.schedule]
+        override = host_schedule.emergency_override
+        lines = [
+            f"; the host is closed: {note(self.rules.host.schedule)}",
+            f"exten => {CLOSED_EXTEN},1,Set(IVR311_REASON=after hours)",
+        ]
+        if override is not None and override.active:
+            target = override.destination or after.destination
+            lines += [
+                ' same => n,GotoIf($["${IVR311_OVERRIDE}" = "1"]?override,1)',
+                *self._closed_steps(after.message, after.destination),
+                "",
+                "exten => override,1,Set(IVR311_REASON=emergency override)",
+                *self._closed_steps(self.rules.prompts.override, target),
+            ]
+        else:
+            lines += self._closed_steps(after.message, after.destination)
+        return lines
+
+    def _closed_steps(self, message: Sequence[str], target: str | None) -> list[str]:
+        if target is None:
+            goodbye = [*message, *self.rules.prompts.goodbye]
+            return [f" same => n,{playback(goodbye)}", " same => n,Hangup()"]
+        return [
+            f" same => n,{playback(message)}",
+            f" same => n,Goto({CHAIN_CONTEXT},{extension_name(target)},1)",
+        ]
+
+    def residence_target(self, residence: Residence) -> str:
+        if residence.municipality_id is None:
+            return f"{CALL_CONTEXT},{AGENTS_EXTEN},1"
+        return f"{MUNICIPALITY_CONTEXT},{extension_name(residence.municipality_id)},1"
+
+    # -- where the caller lives --------------------------------------------------------------
+
+    def _residences(self) -> dict[str, Residence]:
+        found: dict[str, Residence] = {}
+        for exchange_id in sorted(self.snap.geo.npa_nxx_by_exchange()):
+            exchange = self.snap.geo.exchanges.get(exchange_id)
+            if exchange is None:
+                continue
+            residence = exchange_residence(self.snap, exchange)
+            if residence is not None:
+                found[exchange_id] = residence
+        return found
+
+    def npa_nxx(self) -> list[str]:
+        lines = [
+            f"[{NPA_NXX_CONTEXT}]",
+            "; in-service NPA-NXX codes of the exchanges whose callers this rule set places",
+        ]
+        codes = self.snap.geo.npa_nxx_by_exchange()
+        for exchange_id in self._residences():
+            lines.append(f"; {exchange_id}")
+            lines += [
+                f"exten => {code},1,Goto({EXCHANGE_CONTEXT},{extension_name(exchange_id)},1)"
+                for code in codes[exchange_id]
+            ]
+        return lines
+
+    def exchanges(self) -> list[str]:
+        lines = [f"[{EXCHANGE_CONTEXT}]"]
+        for exchange_id, residence in self._residences().items():
+            lines += [
+                f"exten => {extension_name(exchange_id)},1,Set(IVR311_EXCHANGE={exchange_id})",
+                f" same => n,Set(IVR311_REASON=exchange {note(exchange_id)}: "
+                f"{note(residence.reason)})",
+                f" same => n,Goto({self.residence_target(residence)})",
+            ]
+        return lines
+
+    def municipalities(self) -> list[str]:
+        lines = [
+            f"[{MUNICIPALITY_CONTEXT}]",
+            "; each municipality's route: an arrangement in effect on the day (host time zone),",
+            "; its own contact centre, or the host's agents",
+        ]
+        announce = playback(self.rules.prompts.transferring)
+        for mun in self.rules.municipalities:
+            lines += [
+                f"exten => {extension_name(mun.id)},1,Set(IVR311_MUNICIPALITY={mun.id})",
+                f" same => n,{announce}",
+            ]
+            own = [a for a in self.rules.arrangements if a.municipality == mun.id]
+            if own:
+                lines.append(
+                    f" same => n,Set(IVR311_DAY=${{STRFTIME(${{EPOCH}},{self.host_zone},%Y%m%d)}})"
+                )
+                for arrangement in own:
+                    start = f"{arrangement.effective_from:%Y%m%d}"
+                    test = f"${{IVR311_DAY}} >= {start}"
+                    if arrangement.effective_until is not None:
+                        test += f" & ${{IVR311_DAY}} <= {arrangement.effective_until:%Y%m%d}"
+                    lines.append(
+                        f" same => n,GotoIf($[{test}]?{self.route_target(arrangement.route)})"
+                        f"   ; arrangement {arrangement.id}"
+                    )
+                route = HOST_AGENTS
+            elif mun.destinations:
+                route = mun.destinations[0].id
+            else:
+                route = HOST_AGENTS
+            lines.append(f" same => n,Goto({self.route_target(route)})")
+        return lines
+
+    def route_target(self, route: str) -> str:
+        dest = self.rules.host.agents if route == HOST_AGENTS else route
+        return f"{CHAIN_CONTEXT},{extension_name(dest)},1"
+
+    # -- transfers ---------------------------------------------------------------------------
+
+    def chains(self) -> list[str]:
+        lines = [
+            f"[{CHAIN_CONTEXT}]",
+            "; one extension per destination: it and its fallback links in order, each dialled",
+            "; only when its schedule is open; the recorded answer when every link failed",
+        ]
+        for dest in self.snap.destinations.values():
+            lines += self.chain(dest)
+        return lines
+
+    def chain(self, first: Destination) -> list[str]:
+        exten = extension_name(first.id)
+        links = [first.id, *(x for x in first.fallback if x != MESSAGE_LINK)]
+        lines = [f"exten => {exten},1,NoOp(ivr311 chain {' '.join(links)})"]
+        caller_id = self.caller_id()
+        if caller_id is not None:
+            lines.append(f" same => n,Set(CALLERID(num)={caller_id})")
+        for n, link_id in enumerate(links):
+            dest = self.snap.destinations[link_id]
+            skip = f"link{n + 1}" if n + 1 < len(links) else "failed"
+            ring = math.ceil(dest.ring_timeout_s or self.rules.transfer.ring_timeout_s)
+            label = f"(link{n})" if n else ""
+            lines += [
+                f" same => n{label},Gosub({SCHEDULE_CONTEXT},{extension_name(dest.schedule)},1)",
+                f' same => n,GotoIf($["${{IVR311_OPEN}}" != "1"]?{skip})',
+                f" same => n,Set(IVR311_DEST={dest.id})",
+                f" same => n,Dial({dial_string(dest.dial, self.options.dial_endpoint)},{ring})",
+                ' same => n,ExecIf($["${DIALSTATUS}" = "ANSWER"]?Hangup())',
+            ]
+        callback = self._callback_number(first)
+        national = callback[2:] if callback.startswith("+1") else callback
+        final = [
+            *self.rules.prompts.transfer_failed,
+            *digit_prompts(national),
+            *self.rules.prompts.goodbye,
+        ]
+        lines += [
+            " same => n(failed),Set(IVR311_DEST=)",
+            f" same => n,{playback(final)}",
+            " same => n,Hangup()",
+        ]
+        return lines
+
+    def _callback_number(self, dest: Destination) -> str:
+        if dest.callback_number is not None:
+            return dest.callback_number
+        if dest.dial.startswith("+"):
+            return dest.dial
+        return self.rules.host.number_of_kind("ten-digit") or ""
+
+    def caller_id(self) -> str | None:
+        setting = self.rules.transfer.caller_id
+        if setting == "caller":
+            return None
+        if setting == "host":
+            return self.rules.host.number_of_kind("ten-digit")
+        return setting
+
+    # -- schedules ---------------------------------------------------------------------------
+
+    def schedules(self) -> list[str]:
+        lines = [
+            f"[{SCHEDULE_CONTEXT}]",
+            "; Gosub(ivr311-schedule,NAME,1) sets IVR311_OPEN to 1 when the schedule is open now",
+        ]
+        extra: list[str] = []
+        for name, schedule in self.rules.schedules.items():
+            lines += schedule_lines(name, schedule, self.now)
+            if not schedule.always_open and (schedule.holidays or schedule.extra_closures):
+                first = self.now.astimezone(ZoneInfo(schedule.timezone)).year
+                days = closed_days(schedule, first, self.options.holiday_years)
+                extra += ["", *closed_days_lines(name, days)]
+        return lines + extra
+
+
+def render_dialplan(snapshot: RuleSnapshot, options: DialplanOptions | None = None) -> str:
+    """The dialplan text of ``snapshot`` (see the module docstring)."""
+    return _Renderer(snapshot, options or DialplanOptions()).render()

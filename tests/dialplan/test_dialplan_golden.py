@@ -1,0 +1,60 @@
+"""The rendered dialplan of each demo rule set, compared with a reviewed golden file and checked
+by asterisklint. Set IVR311_UPDATE_GOLDEN=1 to rewrite the golden files after a reviewed change."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from dialplan_testing import RENDERED_AT
+
+from dialplan.asterisk_conf import DIALPLAN_FILE, TEMPLATES_DIR
+from dialplan.render import DialplanOptions, render_dialplan
+from ivr.cli import main as ivr311
+from routing_rules.snapshot import DEMO_NAMES, load_snapshot
+
+GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
+
+
+def golden(name: str) -> Path:
+    return GOLDEN_DIR / f"{name}.conf"
+
+
+@pytest.mark.parametrize("name", DEMO_NAMES)
+def test_rendered_dialplan_matches_the_golden_file(name: str) -> None:
+    text = render_dialplan(load_snapshot(name), DialplanOptions(now=RENDERED_AT))
+    if os.environ.get("IVR311_UPDATE_GOLDEN") == "1":
+        golden(name).write_text(text, encoding="utf-8")
+    assert text == golden(name).read_text(encoding="utf-8")
+
+
+def test_the_cli_writes_the_same_dialplan(capsys: pytest.CaptureFixture[str]) -> None:
+    code = ivr311(["dialplan", "render", "--rules", "durham", "--now", RENDERED_AT.isoformat()])
+    assert code == 0
+    assert capsys.readouterr().out == golden("durham").read_text(encoding="utf-8")
+
+
+def _asterisklint() -> str | None:
+    beside = Path(sys.executable).parent / "asterisklint"
+    return str(beside) if beside.exists() else shutil.which("asterisklint")
+
+
+@pytest.mark.parametrize("name", DEMO_NAMES)
+def test_asterisklint_finds_nothing_to_report(name: str, tmp_path: Path) -> None:
+    lint = _asterisklint()
+    if lint is None:
+        pytest.skip("asterisklint is not installed")
+    shutil.copy(TEMPLATES_DIR / "extensions.conf", tmp_path / "extensions.conf")
+    shutil.copy(golden(name), tmp_path / DIALPLAN_FILE)
+    done = subprocess.run(
+        [lint, "dialplan-check", "extensions.conf"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout + done.stderr) == (0, "")
