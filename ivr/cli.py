@@ -1,0 +1,47 @@
+"""The ``ivr311`` command: one entry point whose sub-commands each package registers."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from dialplan import cli as dialplan_cli
+from geo import cli as geo_cli
+from ivr import commands as ivr_commands
+from ivr.logs import configure_logging
+from routing_rules import cli as rules_cli
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ivr311",
+        description="311 call routing for Asterisk.",
+    )
+    parser.add_argument(
+        "--log-format", choices=["json", "console"], help="log format (default: console on a tty)"
+    )
+    parser.add_argument("--log-level", help="log level (default INFO)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for register in (
+        geo_cli.register,
+        rules_cli.register,
+        dialplan_cli.register,
+        ivr_commands.register,
+    ):
+        register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.log_format, args.log_level)
+    handler: Handler = args.handler
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
