@@ -323,7 +323,7 @@ class _Renderer:
                 f" same => n,Dial({dial_string(dest.dial, self.options.dial_endpoint)},{ring})",
                 ' same => n,ExecIf($["${DIALSTATUS}" = "ANSWER"]?Hangup())',
             ]
-        callback = self._callback_number(first)
+        callback = self.rules.host.callback_number(first)
         national = callback[2:] if callback.startswith("+1") else callback
         final = [
             *self.rules.prompts.transfer_failed,
@@ -336,13 +336,6 @@ class _Renderer:
             " same => n,Hangup()",
         ]
         return lines
-
-    def _callback_number(self, dest: Destination) -> str:
-        if dest.callback_number is not None:
-            return dest.callback_number
-        if dest.dial.startswith("+"):
-            return dest.dial
-        return self.rules.host.number_of_kind("ten-digit") or ""
 
     def caller_id(self) -> str | None:
         setting = self.rules.transfer.caller_id

@@ -25,22 +25,9 @@ from shapely.geometry import Polygon
 
 from geo.index import GeoIndex
 from geo.loading import PolygonalGeometry, read_exchanges
+from geo.palette import municipality_colour
 from geo.sources import GeoSources
 
-PALETTE = (
-    "#8dd3c7",
-    "#ffffb3",
-    "#bebada",
-    "#fb8072",
-    "#80b1d3",
-    "#fdb462",
-    "#b3de69",
-    "#fccde5",
-    "#d9d9d9",
-    "#bc80bd",
-    "#ccebc5",
-    "#ffed6f",
-)
 PROVINCE_NAMES = {"ON": "Ontario (Durham Region and neighbours)", "NS": "Nova Scotia (Cape Breton)"}
 
 
@@ -99,7 +86,7 @@ def _draw_panel(
         if index.municipalities[mid].province == province
     ]
     # Weakest first so that stronger polygons (e.g. a reserve inside a municipality) stay on top.
-    colour_of = {mid: PALETTE[n % len(PALETTE)] for n, (mid, _) in enumerate(sorted(ranked))}
+    colour_of = {mid: municipality_colour(n) for n, (mid, _) in enumerate(sorted(ranked))}
     for mid, geometry in reversed(ranked):
         _add(ax, geometry, facecolor=colour_of[mid], edgecolor="#555555", linewidth=0.6)
     province_exchanges = [e for e in index.exchanges.values() if e.province == province]

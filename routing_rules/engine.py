@@ -415,7 +415,7 @@ class _Call:
                 chain.append(self._target(dest, municipality_id))
             else:
                 self.note("destination-hours", f"{dest.label}: {state.reason}", state.rule, "skip")
-        callback = self._callback_number(first)
+        callback = self.rules.host.callback_number(first)
         national = callback[2:] if callback.startswith("+1") else callback
         final_ids = [*self.rules.prompts.transfer_failed, *digit_prompts(national)]
         final_ids += self.rules.prompts.goodbye
@@ -433,13 +433,6 @@ class _Call:
             chain=tuple(chain),
             final_message=self.prompts(final_ids),
         )
-
-    def _callback_number(self, dest: Destination) -> str:
-        if dest.callback_number is not None:
-            return dest.callback_number
-        if dest.dial.startswith("+"):
-            return dest.dial
-        return self.rules.host.number_of_kind("ten-digit") or ""
 
     def _target(self, dest: Destination, municipality_id: str | None) -> TransferTarget:
         settings = self.rules.transfer

@@ -190,6 +190,14 @@ class Host(Model):
     def number_of_kind(self, kind: str) -> str | None:
         return next((n.number for n in self.numbers if n.kind == kind), None)
 
+    def callback_number(self, dest: Destination) -> str:
+        """The number a caller is told to call when every link of ``dest``'s chain failed."""
+        if dest.callback_number is not None:
+            return dest.callback_number
+        if dest.dial.startswith("+"):
+            return dest.dial
+        return self.number_of_kind("ten-digit") or ""
+
 
 class Municipality(Model):
     """A municipality callers may live in, from the geodata."""

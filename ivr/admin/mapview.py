@@ -19,27 +19,10 @@ from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
 from geo.model import ExchangeOverlap
-from geo.sources import DATA_DIR
+from geo.palette import municipality_colour
+from geo.sources import GeoSources
 
 MAP_WIDTH = 900.0
-PALETTE = (
-    "#8dd3c7",
-    "#bebada",
-    "#fb8072",
-    "#80b1d3",
-    "#fdb462",
-    "#b3de69",
-    "#fccde5",
-    "#bc80bd",
-    "#ccebc5",
-    "#ffed6f",
-    "#d9d9d9",
-    "#a6cee3",
-    "#e5c494",
-    "#66c2a5",
-    "#f4a582",
-    "#c2a5cf",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +115,7 @@ def render_map(
         d = proj.path(mun.geometry.simplify(tolerance))
         out.append(
             f'<path class="municipality" data-id="{escape(mun.id)}" d="{d}" '
-            f'fill="{PALETTE[n % len(PALETTE)]}" stroke="#333" stroke-width="1.2">'
+            f'fill="{municipality_colour(n)}" stroke="#333" stroke-width="1.2">'
             f"<title>{escape(mun.name)}</title></path>"
         )
     out.append('</g><g class="exchanges">')
@@ -194,12 +177,13 @@ def coverage_map_svg(
     exchange_ids: Iterable[str],
     overlaps: Mapping[str, ExchangeOverlap],
     title: str,
-    data_dir: Path = DATA_DIR,
+    sources: GeoSources | None = None,
 ) -> str:
     """The map of one rule set's municipalities and exchanges from the geodata files."""
+    chosen = sources or GeoSources()
     return render_map(
-        read_features(data_dir / "municipalities.geojson", municipality_ids),
-        read_features(data_dir / "exchanges.geojson", exchange_ids),
+        read_features(chosen.municipalities, municipality_ids),
+        read_features(chosen.exchanges, exchange_ids),
         overlaps,
         title,
     )

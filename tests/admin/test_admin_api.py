@@ -281,9 +281,9 @@ async def test_coverage_map_is_an_svg_of_the_member_municipalities(client: Clien
 
 
 async def test_a_point_on_the_map_says_which_municipality_and_route(client: Client) -> None:
-    from ivr.admin.mapview import DATA_DIR
+    from geo.sources import GeoSources
 
-    features = json.loads((DATA_DIR / "municipalities.geojson").read_text(encoding="utf-8"))
+    features = json.loads(GeoSources().municipalities.read_text(encoding="utf-8"))
     whitby = next(f for f in features["features"] if f["properties"]["id"] == "whitby")
     point = shape(whitby["geometry"]).representative_point()
     response = await client.get(

@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pytest
 import structlog
-from geo_testing import feature, small_municipalities, write_collection
+from geo_testing import (
+    feature,
+    small_exchanges,
+    small_municipalities,
+    write_collection,
+    write_csv,
+)
 
 from geo.index import GeoIndex
 from geo.sources import GeoSources
@@ -117,6 +123,27 @@ def test_other_data_files_and_refusals(
     code, _, err = run(capsys, "locate", "46.0", "-60.3", *files)
     assert code == 2
     assert "municipalities.geojson: feature #4 (id 'west'): duplicate id 'west'" in err
+
+
+def test_the_geodata_directory_comes_from_the_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    data = tmp_path / "site-data"
+    data.mkdir()
+    write_collection(data / "municipalities.geojson", small_municipalities())
+    write_collection(data / "exchanges.geojson", small_exchanges())
+    write_csv(data / "cnac_co_codes.csv")
+    monkeypatch.setenv("IVR311_GEODATA_DIR", str(data))
+    monkeypatch.setenv("IVR311_CACHE_DIR", str(tmp_path / "cache"))
+    code, out, _ = run(capsys, "locate", "46.1", "-60.1", "--json")
+    assert (code, json.loads(out)) == (0, {"municipality": "east"})
+    code, out, _ = run(capsys, "number", "9022020000")
+    assert code == 0 and "St. Ann's" in out
+
+    monkeypatch.setenv("IVR311_GEODATA_DIR", str(tmp_path / "missing"))
+    code, _, err = run(capsys, "locate", "46.1", "-60.1")
+    assert code == 2
+    assert str(tmp_path / "missing" / "municipalities.geojson") in err
 
 
 def test_console_script_runs(tmp_path: Path) -> None:

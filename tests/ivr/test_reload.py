@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from ivr_testing import GREETING, fast_settings, inside_number
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
 from ivr.fakeari import FakeSwitch
 from ivr.metrics import Metrics
@@ -20,33 +14,6 @@ from ivr.rules_source import RulesSource
 from ivr.simulation import simulated_controller
 from routing_rules.snapshot import DEMO_DIR, default_geo
 from routing_rules.storage.store import RuleStore
-
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh schema on the PostgreSQL of IVR311_TEST_POSTGRES_URL, dropped afterwards."""
-    base = os.environ.get("IVR311_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    admin = create_engine(base)
-    try:
-        with admin.connect():
-            pass
-    except OperationalError as exc:
-        admin.dispose()
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL at {base} is unreachable: {exc}")
-        pytest.skip(f"PostgreSQL at {base} is unreachable")
-    schema = f"ivr311_ctl_test_{uuid.uuid4().hex[:10]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 async def test_new_version_for_new_calls_only(tmp_path: Path) -> None:

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
 from routing_rules.geoview import GeoLookup
 from routing_rules.snapshot import DEMO_DIR, RuleSnapshot, default_geo, load_snapshot
 from routing_rules.storage.store import RuleStore
-
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture(scope="session")
@@ -42,35 +35,6 @@ def durham_text() -> str:
 @pytest.fixture(scope="session")
 def cape_breton_text() -> str:
     return (DEMO_DIR / "cape-breton.yaml").read_text(encoding="utf-8")
-
-
-def _postgres_base_url() -> str:
-    return os.environ.get("IVR311_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
-    base = _postgres_base_url()
-    admin = create_engine(base)
-    try:
-        with admin.connect():
-            pass
-    except OperationalError as exc:
-        admin.dispose()
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL at {base} is unreachable: {exc}")
-        pytest.skip(f"PostgreSQL at {base} is unreachable")
-    schema = f"ivr311_rules_test_{uuid.uuid4().hex[:10]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,43 @@
+"""Fixtures every test folder shares: a PostgreSQL schema of its own for the PostgreSQL path."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL of the PostgreSQL named by IVR311_TEST_POSTGRES_URL (default: the local server)
+    whose search_path is a fresh schema, dropped afterwards.
+
+    An unreachable server skips the test, except under CI (``CI=true``), where it fails.
+    """
+    base = os.environ.get("IVR311_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    admin = create_engine(base)
+    try:
+        with admin.connect():
+            pass
+    except OperationalError as exc:
+        admin.dispose()
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL at {base} is unreachable: {exc}")
+        pytest.skip(f"PostgreSQL at {base} is unreachable")
+    schema = f"ivr311_test_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
