@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from ivr.controller import Controller
+from ivr.controller import Controller, freeze_long_lived_objects
 from ivr.fakeari import FakeAri
 from ivr.fakeari.traffic import ScriptedCall, describe_call, mixed_calls, run_traffic
 from ivr.http import AppExtension, bound_port, make_app, start_server
@@ -108,6 +108,7 @@ async def serve(
     rules = RulesSource(store, metrics=metrics, seed=settings.rules, poll_s=settings.rules_poll_s)
     try:
         await rules.load()
+        freeze_long_lived_objects()
         watcher = asyncio.create_task(rules.watch(), name="rules-watch")
         async with _controller(settings, rules) as (controller, traffic):
             try:

@@ -3,9 +3,11 @@
 A `Call` receives its events in order from the controller (the caller's channel, its
 originated legs and its playbacks all map to one call) plus its own timer expiries; both run
 under the call's lock, so the machine never sees two things at once. Every transition goes
-through `Call._enter`, which checks the transition table and logs it. When the call ends, in
-any state, every timer, playback, originated leg and bridge it owns is cleaned up, and its
-decision record is logged once.
+through `Call._enter`, which checks the transition table and logs it (the only per-call lines
+at INFO besides the decision record). After each event or timer, a call that nothing would move
+on (a request failed) is handed to the dialplan fallback as ``stalled``, never left in silence.
+When the call ends, in any state, every timer, playback, originated leg and bridge it owns is
+cleaned up, and its decision record is logged once.
 """
 
 from __future__ import annotations
@@ -84,6 +86,8 @@ class CallEnvironment:
     """``(leg_channel_id, call_id)``: route the leg's events to this call."""
     on_end: Callable[[Call], None]
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    redact: Callable[[str | None], str] = field(default=lambda _number: "redacted")
+    """The calling number as logs may carry it (never the full number)."""
 
 
 @dataclass
@@ -92,6 +96,12 @@ class _Leg:
     target: TransferTarget
     dialled_at: float
     answered: bool = False
+
+
+def abandonment_stage(state: CallState) -> str:
+    """The ``stage`` label of ``ivr311_calls_abandoned_total`` for a caller who hung up in
+    ``state``: answering, greeting, menu, hold, ringing, whisper or awaiting_accept."""
+    return str(state).removeprefix("transferring.")
 
 
 def dial_string(dial: str, endpoint: str) -> str:
@@ -110,11 +120,13 @@ class Call:
         call_id: str,
         dialled: str,
         calling: str | None,
-        caller_for_logs: str,
         snapshot: RuleSnapshot,
         env: CallEnvironment,
         channelvars: Mapping[str, str] | None = None,
+        caller_for_logs: str | None = None,
     ) -> None:
+        """``caller_for_logs`` is the calling number as logs may carry it; by default the
+        environment's ``redact`` works it out once the answer request is on its way."""
         self.call_id = call_id
         self.channelvars = channelvars
         self.dialled = dialled
@@ -129,7 +141,7 @@ class Call:
         self.record = DecisionRecord(
             call_id=call_id,
             dialled=dialled,
-            caller=caller_for_logs,
+            caller="",
             rules_version=snapshot.version,
             rules_hash=snapshot.content_hash[:12],
             started_at=env.clock().isoformat(),
@@ -137,11 +149,17 @@ class Call:
         )
         self.ended = asyncio.Event()
         self._lock = asyncio.Lock()
-        self._log = log.bind(call_id=call_id, caller=caller_for_logs)
+        self._log = log.bind(call_id=call_id)
+        self._caller: str | None = None
+        if caller_for_logs is not None:
+            self._name_caller(caller_for_logs)
         self._started = time.monotonic()
         self._answered_at: float | None = None
         self._bridged_at: float | None = None
         self._caller_gone = False
+        self._end_follows = False
+        """A request found the caller's channel gone or out of the application: its end event
+        is on the way."""
         self._greeting: PlayGreeting | None = None
         self._menu: OfferMenu | None = None
         self._menu_answered = False
@@ -182,7 +200,7 @@ class Call:
             "call_id": self.call_id,
             "state": str(self.state),
             "dialled": self.dialled,
-            "caller": self.record.caller,
+            "caller": self._caller_for_logs(),
             "language": self.language,
             "digits": list(self.digits),
             "rules_version": self.snapshot.version,
@@ -191,10 +209,20 @@ class Call:
         }
 
     async def start(self) -> None:
-        """The caller entered the application: answer and carry out the first decision."""
+        """The caller entered the application: answer and carry out the first decision.
+
+        The answer request goes out before anything else the call needs (the caller's form
+        for the logs, the location, the first decision).
+        """
         async with self._lock:
+            failure: AriError | None = None
+            try:
+                await self.env.ari.answer(self.call_id)
+            except AriError as exc:
+                failure = exc
             with self._bound():
-                await self._start()
+                await self._start(failure)
+                await self._hand_back_if_stalled()
 
     async def handle(self, event: AriEvent) -> None:
         """One ARI event of this call (its caller, legs or playbacks), in arrival order."""
@@ -203,6 +231,7 @@ class Call:
             with self._bound():
                 if self.state is not CallState.ENDED:
                     await self._dispatch(event)
+                    await self._hand_back_if_stalled()
         self.env.metrics.event_seconds.labels(event.type).observe(time.perf_counter() - started)
 
     async def hand_back(self, reason: str) -> None:
@@ -224,7 +253,7 @@ class Call:
             with self._bound():
                 if self.state is CallState.ENDED:
                     return
-                self._log.info("call.resume", state=str(self.state))
+                self._log.debug("call.resume", state=str(self.state))
                 for leg in list(self._legs.values()):
                     if leg.channel_id not in present and not self._over():
                         await self._leg_gone(leg, None)
@@ -233,15 +262,21 @@ class Call:
                     await self._stop_prompts()
                     if then is not None:
                         await then()
-                if not self._over() and not self._waiting_for_something():
-                    # A request failed while Asterisk was away and nothing will move the call
-                    # on: the dialplan fallback takes it.
-                    await self._hand_back("stalled")
+                await self._hand_back_if_stalled()
+
+    async def _hand_back_if_stalled(self) -> None:
+        """After each event, timer or resume: when nothing will move the call on (a request
+        failed, say while Asterisk was away or its answer was lost), the dialplan fallback
+        takes the caller instead of leaving them in silence."""
+        if not self._over() and not self._waiting_for_something():
+            self._log.warning("call.stalled", state=str(self.state))
+            await self._hand_back("stalled")
 
     def _waiting_for_something(self) -> bool:
         """Whether an event or timer is due to move the call on."""
         return (
             self.state is CallState.BRIDGED
+            or self._end_follows
             or bool(self._pending_playbacks)
             or bool(self._timers)
             or (self._current_leg is not None and self._current_leg in self._legs)
@@ -259,8 +294,18 @@ class Call:
 
     def _bound(self) -> AbstractContextManager[None]:
         return structlog.contextvars.bound_contextvars(
-            call_id=self.call_id, caller=self.record.caller
+            call_id=self.call_id, caller=self._caller_for_logs()
         )
+
+    def _caller_for_logs(self) -> str:
+        if self._caller is None:
+            self._name_caller(self.env.redact(self.calling))
+        return self.record.caller
+
+    def _name_caller(self, caller: str) -> None:
+        self._caller = caller
+        self.record.caller = caller
+        self._log = log.bind(call_id=self.call_id, caller=caller)
 
     # --- the state machine -------------------------------------------------------------------
 
@@ -269,13 +314,10 @@ class Call:
         self._log.info("call.transition", **{"from": str(self.state)}, to=str(new), why=why)
         self.state = new
 
-    async def _start(self) -> None:
-        ari = self.env.ari
-        try:
-            await ari.answer(self.call_id)
-        except AriError as exc:
-            self._log.warning("call.answer_failed", error=str(exc))
-            if exc.is_gone or exc.is_conflict:
+    async def _start(self, answer_failure: AriError | None) -> None:
+        if answer_failure is not None:
+            self._log.warning("call.answer_failed", error=str(answer_failure))
+            if answer_failure.is_gone or answer_failure.is_conflict:
                 self._caller_gone = True
                 await self._end("caller_hangup")
                 return
@@ -331,7 +373,7 @@ class Call:
         self.env.metrics.decision_seconds.observe(time.perf_counter() - started)
         self.record.note_decision(decision)
         step = decision.step
-        self._log.info("call.decision", step=type(step).__name__, why=why)
+        self._log.debug("call.decision", step=type(step).__name__, why=why)
         if isinstance(step, PlayGreeting):
             self._greeting = step
             self._enter(CallState.GREETING, why)
@@ -409,11 +451,14 @@ class Call:
             try:
                 await self.env.ari.play(channel_id, playback_id, media, language)
             except AriError as exc:
-                # The channel is gone or left the application; its end event follows.
                 self._pending_playbacks.pop(playback_id, None)
-                level = self._log.info if exc.is_gone else self._log.warning
-                level("call.play_failed", error=str(exc))
                 self._after_prompts = None
+                if exc.is_gone or exc.is_conflict:
+                    # The channel is gone or left the application; its end event follows.
+                    self._end_follows = self._end_follows or channel_id == self.call_id
+                    self._log.debug("call.play_failed", error=str(exc))
+                else:
+                    self._log.warning("call.play_failed", error=str(exc))
                 return
 
     async def _playback_finished(self, playback_id: str) -> None:
@@ -508,7 +553,8 @@ class Call:
             except AriError as exc:
                 self._log.warning("call.hold_failed", error=str(exc))
                 if exc.is_gone or exc.is_bad_request:
-                    return  # the caller is gone; the end event follows
+                    self._end_follows = True  # the caller is gone; the end event follows
+                    return
         await self._dial_next()
 
     async def _dial_next(self) -> None:
@@ -554,7 +600,7 @@ class Call:
         ring_s = round(time.monotonic() - leg.dialled_at, 3)
         self.record.attempts.append(TransferAttempt(leg.target.destination_id, result, ring_s))
         self.env.metrics.transfers.labels(leg.target.destination_id, result).inc()
-        self._log.info(
+        self._log.debug(
             "call.transfer_attempt", destination=leg.target.destination_id, result=result
         )
 
@@ -642,7 +688,7 @@ class Call:
     async def _leg_gone(self, leg: _Leg, cause: int | None) -> None:
         self._legs.pop(leg.channel_id, None)
         if self.state is CallState.BRIDGED:
-            self._log.info("call.destination_hung_up")
+            self._log.debug("call.destination_hung_up")
             await self._end("completed", hang_up_caller=True)
             return
         if leg.channel_id != self._current_leg:
@@ -705,8 +751,9 @@ class Call:
                 if self._timers.get(name) is not handle or self.state is CallState.ENDED:
                     return  # cancelled or replaced while this task waited for the lock
                 del self._timers[name]
-                self._log.info("call.timer_expired", timer=name)
+                self._log.debug("call.timer_expired", timer=name)
                 await action()
+                await self._hand_back_if_stalled()
         self.env.metrics.event_seconds.labels(f"timer.{name}").observe(
             time.perf_counter() - started
         )
@@ -770,6 +817,9 @@ class Call:
         self.record.outcome = outcome if was is not CallState.BRIDGED else "completed"
         if was is CallState.MENU and outcome == "caller_hangup":
             self.env.metrics.menu_outcomes.labels("hangup").inc()
+        if outcome == "caller_hangup" and was not in (CallState.BRIDGED, CallState.MESSAGE):
+            # Hung up before reaching a person or a message: abandoned, by the stage it was in.
+            self.env.metrics.calls_abandoned.labels(abandonment_stage(was)).inc()
         self.record.digits = tuple(self.digits)
         self.record.durations["total_s"] = round(now - self._started, 3)
         if self._bridged_at is not None:

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
-from ivr_testing import GREETING, Harness, fast_settings
+from ivr_testing import BUSINESS_HOURS, GREETING, Harness, fast_settings
 
 from ivr.fakeari import FakeSwitch, Outcome
 from ivr.metrics import Metrics
 from ivr.rules_source import RulesSource
 from ivr.simulation import simulated_controller
 from routing_rules.snapshot import DEMO_DIR, RuleSnapshot, default_geo, snapshot_from_text
-
-BUSINESS_HOURS = datetime(2026, 11, 18, 10, 0, tzinfo=ZoneInfo("America/Toronto"))
 
 
 @pytest.fixture(scope="session")

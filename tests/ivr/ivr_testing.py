@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ivr.call import Call
 from ivr.controller import Controller
@@ -16,6 +17,8 @@ from routing_rules.snapshot import RuleSnapshot
 
 TIMEOUT_S = 10.0
 GREETING = "sound:ivr311/greeting"
+BUSINESS_HOURS = datetime(2026, 11, 18, 10, 0, tzinfo=ZoneInfo("America/Toronto"))
+"""10:00 on a Wednesday: the Durham demo's contact centres are open."""
 
 
 def fast_settings(**overrides: Any) -> Settings:

@@ -17,6 +17,7 @@ from ivr.fakeari import FakeAri, FakeSwitch, Outcome
 from ivr.metrics import Metrics
 from ivr.rules_source import RulesSource
 from ivr.simulation import simulated_settings
+from routing_rules.decision import Decision
 from routing_rules.snapshot import RuleSnapshot
 
 FALLBACK = ("ivr311-fallback", "311", 1)
@@ -212,12 +213,50 @@ async def test_malformed_and_unknown_events_are_skipped(harness: Harness) -> Non
     assert list(harness.controller.calls) == [call_id]
 
 
-async def test_a_failing_decision_hands_the_caller_to_the_fallback(harness: Harness) -> None:
-    def broken(*_: object) -> object:
+async def test_a_failing_decision_hands_the_caller_to_the_fallback(durham: RuleSnapshot) -> None:
+    def broken(*_: object) -> Decision:
         raise RuntimeError("engine bug")
 
-    harness.controller._env.decide = broken  # type: ignore[assignment]
+    async with FakeAri(switch=FakeSwitch(playback_s=0.01)) as fake:
+        settings = simulated_settings(fast_settings(), fake)
+        rules = RulesSource.fixed(durham, Metrics())
+        async with Controller(settings, rules, decide=broken) as controller:
+            await asyncio.wait_for(controller.reconciled.wait(), 10)
+            call_id = fake.switch.place_call("311", inside_number(durham))
+            caller = fake.switch.record(call_id)
+            await fake.switch.wait_for(lambda: caller.continued_to is not None)
+            assert caller.continued_to == FALLBACK
+            assert not caller.destroyed
+            assert (
+                controller.metrics.registry.get_sample_value(
+                    "ivr311_calls_handed_back_total", {"reason": "decision_failed"}
+                )
+                == 1
+            )
+
+
+async def test_a_call_stalled_while_asterisk_is_away_goes_to_the_fallback(
+    harness: Harness,
+) -> None:
+    """Asterisk stops answering while a destination rings. When the ring timer expires, the
+    leg cannot be hung up, the final message cannot be played: nothing would move the call on.
+    The caller is not left in silence: the fallback dialplan has them once Asterisk is back."""
+    switch = harness.switch
+    switch.default_outcome = Outcome(kind="ring")
     call_id = harness.call(inside_number(harness.snapshot))
-    await harness.until(lambda: harness.record(call_id).continued_to is not None)
-    assert harness.record(call_id).continued_to == FALLBACK
-    assert harness.metric("ivr311_calls_handed_back_total", {"reason": "decision_failed"}) == 1
+    await harness.in_greeting(call_id)
+    switch.press(call_id, "1")
+    await harness.until(lambda: any(r.originator == call_id for r in switch.records.values()))
+    call = harness.live(call_id)
+    await harness.fake.stop()  # every connection drops; the destination rings on
+
+    await harness.wait(call.ended.wait())  # the call gave up on Asterisk ...
+    await harness.fake.start()
+    caller = harness.record(call_id)
+    await harness.until(lambda: caller.continued_to is not None)  # ... which then hands it on
+
+    assert caller.continued_to == FALLBACK
+    assert not caller.destroyed, "nobody hung up on the caller"
+    record = await harness.ended(call_id)
+    assert record["outcome"] == "handed_back:stalled"
+    assert harness.metric("ivr311_calls_handed_back_total", {"reason": "stalled"}) == 1
