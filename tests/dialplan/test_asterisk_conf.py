@@ -75,6 +75,8 @@ def test_a_complete_configuration_is_written(
     assert "match = 198.51.100.7" in files["pjsip.conf"]
     assert "bindaddr = 127.0.0.1" in files["http.conf"]
     assert "autoload = no" in files["modules.conf"]
+    # music on hold in a bridge plays through an Announcer channel (chan_bridge_media)
+    assert "load => chan_bridge_media.so" in files["modules.conf"]
     assert f"astetcdir => {out.resolve()}" in files["asterisk.conf"]
     assert '#include "ivr311-dialplan.conf"' in files["extensions.conf"]
     assert "Stasis(ivr311,inbound,311)" in files["ivr311-dialplan.conf"]

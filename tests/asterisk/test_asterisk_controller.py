@@ -1,0 +1,391 @@
+"""The controller (``ivr311 run``) on a real Asterisk: calls from the demo exchanges placed with
+SIPp, keys sent as RFC 4733 events, contact centres played by SIPp on the trunk's address.
+
+The rules are the Durham demo with every schedule always open and every arrangement
+open-ended, so the outcome does not depend on the clock. Each call waits on conditions (the
+controller's live call state, SIPp's exit, the decision record) with deadlines; the test hangs
+the caller up through ARI once the call reaches the state under test (usually bridged), as a
+caller putting the phone down. SIPp's key presses and the centre's accept key are timed from
+the answer with margins of seconds on either side (the greeting lasts about 8 s, a menu waits
+6 s after its prompts, an answered centre has the whisper plus the accept timeout).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asterisk_testing import (
+    CONTACT_CENTRE_IP,
+    SCENARIOS,
+    AsteriskNode,
+    ControllerProcess,
+    RtpReceiver,
+    SippParty,
+    Step,
+    durham_rules_yaml,
+    is_speech,
+    sipp,
+    start_carrier_call,
+    start_contact_centre,
+    start_controller,
+    start_sipp,
+    wait_until,
+)
+
+from routing_rules.snapshot import default_geo, snapshot_from_text
+
+pytestmark = pytest.mark.asterisk
+
+BOWMANVILLE_CALLER = "9056230142"
+"""905-623: Bowmanville, inside Clarington, whose residents Service Durham's agents serve."""
+AJAX_PICKERING_CALLER = "9056830177"
+"""905-683: Ajax-Pickering, shared by Ajax and Pickering: the caller hears a menu."""
+DURHAM_AGENTS = "+19055550101"
+PICKERING_CCC = "+19055550110"
+PICKERING_KEY = "2"
+ACCEPT_KEY = "1"
+TRANSFERS = "ivr311_transfers_total"
+
+CALL_DEADLINE_S = 60.0
+"""Greeting (about 8 s), announcement, ringing, whisper: a call is bridged well within this."""
+
+
+@pytest.fixture(scope="module")
+def controller(
+    node: AsteriskNode, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ControllerProcess]:
+    if sipp() is None:
+        pytest.skip("no sipp binary (Debian: sip-tester)")
+    work = tmp_path_factory.mktemp("controller")
+    text = durham_rules_yaml(open_now=True, now=datetime.now(UTC), clarington_centre=False)
+    rules = work / "durham-open.yaml"
+    rules.write_text(text, encoding="utf-8")
+    node.load_rules(snapshot_from_text(text, default_geo(), source="test:durham-open"))
+    # a short accept timeout keeps the not-accepted case quick
+    process = start_controller(node, work, rules, {"IVR311_ACCEPT_TIMEOUT_S": "4"})
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@dataclass
+class PlacedCall:
+    """One call through the controller, seen from every side."""
+
+    caller: SippParty
+    centre: SippParty
+    caller_exit: int
+    centre_exit: int
+    record: dict[str, Any]
+    """The controller's decision record of the call."""
+    events: list[dict[str, Any]]
+    """The controller's log lines of this call."""
+    asterisk_log: list[str]
+    """Asterisk's log lines from the call's start to its end."""
+
+    @property
+    def states(self) -> list[str]:
+        """The states the call went through, in order."""
+        return [str(e["to"]) for e in self.events if e.get("event") == "call.transition"]
+
+    def entered(self, state: str) -> float:
+        """Wall-clock time the controller logged the call entering ``state``."""
+        stamp = next(
+            e["timestamp"]
+            for e in self.events
+            if e.get("event") == "call.transition" and e.get("to") == state
+        )
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+    @property
+    def attempts(self) -> list[tuple[str, str]]:
+        return [(a["destination"], a["result"]) for a in self.record["attempts"]]
+
+    def problems(self) -> list[str]:
+        """Warnings and errors of the controller and of Asterisk during the call."""
+        mine = [str(e) for e in self.events if e.get("level") != "info"]
+        return mine + [
+            line for line in self.asterisk_log if "] WARNING[" in line or "] ERROR[" in line
+        ]
+
+
+def metric(controller: ControllerProcess, name: str, **labels: str) -> float:
+    return controller.metrics().get((name, frozenset(labels.items())), 0.0)
+
+
+def live_call(controller: ControllerProcess) -> dict[str, Any] | None:
+    calls: list[dict[str, Any]] = controller.get_json("/api/calls")["calls"]
+    return calls[0] if len(calls) == 1 else None
+
+
+def record_of(controller: ControllerProcess, call_id: str) -> dict[str, Any] | None:
+    recent: list[dict[str, Any]] = controller.get_json("/api/calls?limit=50")["recent"]
+    return next((r for r in recent if r["call_id"] == call_id), None)
+
+
+def place_call(
+    node: AsteriskNode,
+    controller: ControllerProcess,
+    work: Path,
+    centre: SippParty,
+    *,
+    calling: str,
+    caller_steps: Sequence[Step],
+    hang_up_in: str | None = "bridged",
+) -> PlacedCall:
+    """Place a 311 call to the contact centre ``centre`` (already listening). With
+    ``hang_up_in``, wait until the call reaches that state and hang the caller up; else wait
+    until Asterisk hangs up on the caller. Then collect what every party saw."""
+    offset = node.log_size()
+    caller: SippParty | None = None
+    try:
+        assert live_call(controller) is None, "a call of an earlier test is still in progress"
+        caller = start_carrier_call(node, work, calling=calling, steps=caller_steps)
+        seen = wait_until(lambda: live_call(controller), 20, "the controller to take the call")
+        call_id = str(seen["call_id"])
+        if hang_up_in is not None:
+
+            def reached() -> bool:
+                if caller is not None and caller.process.poll() is not None:
+                    raise AssertionError(f"the caller left early: {caller.trace()[-2000:]}")
+                call = live_call(controller)
+                return call is not None and call["state"] == hang_up_in
+
+            wait_until(reached, CALL_DEADLINE_S, f"the call to reach {hang_up_in}")
+            node.ari("DELETE", f"/channels/{call_id}?reason=normal")
+        caller_exit = caller.wait(timeout_s=20 if hang_up_in else CALL_DEADLINE_S)
+        centre_exit = centre.wait(timeout_s=20)
+        record = wait_until(
+            lambda: record_of(controller, call_id), 20, "the call's decision record"
+        )
+    finally:
+        centre.kill()
+        if caller is not None:
+            caller.kill()
+    events = [e for e in controller.log_events() if e.get("call_id") == call_id]
+    return PlacedCall(
+        caller,
+        centre,
+        caller_exit,
+        centre_exit,
+        record,
+        events,
+        node.log_lines(offset=offset),
+    )
+
+
+def dialled(centre: SippParty) -> list[str]:
+    """The request URIs of the INVITEs that dialled the centre (not re-INVITEs in a dialog,
+    which go to its Contact, ``agent@``)."""
+    return [uri for uri in centre.requests("INVITE") if not uri.startswith("sip:agent@")]
+
+
+def test_the_controller_is_connected_and_ready(controller: ControllerProcess) -> None:
+    ready = controller.get_json("/readyz")
+    assert ready["ready"] is True
+    assert ready["ari_connected"] is True
+    assert metric(controller, "ivr311_ari_connected") == 1.0
+
+
+def test_a_bowmanville_caller_reaches_service_durham_agents_who_hear_the_whisper(
+    node: AsteriskNode, controller: ControllerProcess, tmp_path: Path
+) -> None:
+    offered = metric(controller, "ivr311_calls_offered_total", dialled="311")
+    answered = metric(controller, TRANSFERS, target="durham-agents", result="answered")
+    receiver = RtpReceiver()
+    try:
+        # The centre's SDP names the test's RTP receiver; SIPp sends the accept key.
+        centre = start_contact_centre(
+            node, tmp_path, steps=(2000, ACCEPT_KEY), media_port=receiver.port
+        )
+        call = place_call(
+            node, controller, tmp_path, centre, calling=BOWMANVILLE_CALLER, caller_steps=()
+        )
+        whisper = receiver.audio_before(call.entered("bridged"))
+    finally:
+        receiver.close()
+    assert (call.caller_exit, call.centre_exit) == (0, 0)
+    assert dialled(call.centre) == [f"sip:{DURHAM_AGENTS}@127.0.0.2:{node.contact_centre_port}"]
+    record = call.record
+    assert record["municipality"] == "clarington"
+    assert record["evidence"] == "exchange"
+    assert record["destination"] == "durham-agents"
+    assert call.attempts == [("durham-agents", "answered")]
+    assert record["outcome"] == "completed"
+    assert record["durations"]["bridged_s"] > 0
+    assert call.states == [
+        "greeting",
+        "transferring.hold",
+        "transferring.ringing",
+        "transferring.whisper",
+        *(
+            ["transferring.awaiting_accept"]
+            if "transferring.awaiting_accept" in call.states
+            else []
+        ),
+        "bridged",
+        "ended",
+    ]
+    # The caller waited with music; the centre heard the whisper (speech, not silence) on its
+    # own leg before the caller was put through, then accepted with its key.
+    assert any("Started music on hold, class 'default'" in line for line in call.asterisk_log)
+    assert any(
+        "<PJSIP/contact-centres-" in line and "Playing 'ivr311/whisper-intro" in line
+        for line in call.asterisk_log
+    )
+    assert len(whisper) >= 25, f"{len(whisper)} RTP packets before the bridge"
+    assert is_speech(whisper)
+    assert metric(controller, "ivr311_calls_offered_total", dialled="311") == offered + 1
+    assert metric(controller, TRANSFERS, target="durham-agents", result="answered") == answered + 1
+    assert call.problems() == []
+
+
+def test_an_ajax_pickering_caller_choosing_pickering_reaches_its_customer_care_centre(
+    node: AsteriskNode, controller: ControllerProcess, tmp_path: Path
+) -> None:
+    offered = metric(controller, "ivr311_calls_offered_total", dialled="311")
+    choices = metric(controller, "ivr311_menu_outcomes_total", outcome="choice")
+    answered = metric(controller, TRANSFERS, target="pickering-ccc", result="answered")
+    centre = start_contact_centre(node, tmp_path, steps=(1500, ACCEPT_KEY))
+    call = place_call(
+        node,
+        controller,
+        tmp_path,
+        centre,
+        calling=AJAX_PICKERING_CALLER,
+        # the first key skips the greeting, the second answers the menu
+        caller_steps=(1000, PICKERING_KEY, 2500, PICKERING_KEY),
+    )
+    assert (call.caller_exit, call.centre_exit) == (0, 0)
+    assert dialled(call.centre) == [f"sip:{PICKERING_CCC}@127.0.0.2:{node.contact_centre_port}"]
+    record = call.record
+    assert record["digits"] == [PICKERING_KEY]
+    assert record["evidence"] == "caller_choice"
+    assert record["municipality"] == "pickering"
+    assert record["kind"] == "municipality"
+    assert call.attempts == [("pickering-ccc", "answered")]
+    assert record["outcome"] == "completed"
+    assert call.states[:3] == ["greeting", "menu", "transferring.hold"]
+    assert metric(controller, "ivr311_calls_offered_total", dialled="311") == offered + 1
+    assert metric(controller, "ivr311_menu_outcomes_total", outcome="choice") == choices + 1
+    assert metric(controller, TRANSFERS, target="pickering-ccc", result="answered") == answered + 1
+    assert call.problems() == []
+
+
+def test_zero_during_the_greeting_reaches_the_agents(
+    node: AsteriskNode, controller: ControllerProcess, tmp_path: Path
+) -> None:
+    offered = metric(controller, "ivr311_calls_offered_total", dialled="311")
+    zero_outs = metric(controller, "ivr311_zero_outs_total", where="greeting")
+    answered = metric(controller, TRANSFERS, target="durham-agents", result="answered")
+    centre = start_contact_centre(node, tmp_path, steps=(1500, ACCEPT_KEY))
+    call = place_call(
+        node, controller, tmp_path, centre, calling=AJAX_PICKERING_CALLER, caller_steps=(1000, "0")
+    )
+    assert (call.caller_exit, call.centre_exit) == (0, 0)
+    assert dialled(call.centre) == [f"sip:{DURHAM_AGENTS}@127.0.0.2:{node.contact_centre_port}"]
+    record = call.record
+    assert record["digits"] == ["0"]
+    assert record["destination"] == "durham-agents"
+    assert record["kind"] == "agent"
+    assert call.attempts == [("durham-agents", "answered")]
+    assert record["outcome"] == "completed"
+    assert call.states[:2] == ["greeting", "transferring.hold"]  # no menu for the exchange
+    assert metric(controller, "ivr311_calls_offered_total", dialled="311") == offered + 1
+    assert metric(controller, "ivr311_zero_outs_total", where="greeting") == zero_outs + 1
+    assert metric(controller, TRANSFERS, target="durham-agents", result="answered") == answered + 1
+    assert call.problems() == []
+
+
+def test_a_busy_pickering_centre_falls_back_to_service_durham_agents(
+    node: AsteriskNode, controller: ControllerProcess, tmp_path: Path
+) -> None:
+    busy = metric(controller, TRANSFERS, target="pickering-ccc", result="busy")
+    next_link = metric(controller, "ivr311_fallbacks_total", kind="next_link")
+    centre = start_contact_centre(node, tmp_path, steps=(1500, ACCEPT_KEY), busy=PICKERING_CCC)
+    call = place_call(
+        node,
+        controller,
+        tmp_path,
+        centre,
+        calling=AJAX_PICKERING_CALLER,
+        caller_steps=(1000, PICKERING_KEY, 2500, PICKERING_KEY),
+    )
+    assert (call.caller_exit, call.centre_exit) == (0, 0)
+    port = node.contact_centre_port
+    assert dialled(call.centre) == [
+        f"sip:{PICKERING_CCC}@127.0.0.2:{port}",
+        f"sip:{DURHAM_AGENTS}@127.0.0.2:{port}",
+    ]
+    assert call.attempts == [("pickering-ccc", "busy"), ("durham-agents", "answered")]
+    assert call.record["outcome"] == "completed"
+    assert metric(controller, TRANSFERS, target="pickering-ccc", result="busy") == busy + 1
+    assert metric(controller, "ivr311_fallbacks_total", kind="next_link") == next_link + 1
+    assert call.problems() == []
+
+
+def test_a_centre_that_does_not_press_the_accept_key_is_not_connected(
+    node: AsteriskNode, controller: ControllerProcess, tmp_path: Path
+) -> None:
+    not_accepted = metric(controller, TRANSFERS, target="durham-agents", result="not_accepted")
+    final = metric(controller, "ivr311_fallbacks_total", kind="final_message")
+    centre = start_contact_centre(node, tmp_path)  # answers and never presses a key
+    call = place_call(
+        node,
+        controller,
+        tmp_path,
+        centre,
+        calling=AJAX_PICKERING_CALLER,
+        caller_steps=(1000, "0"),
+        hang_up_in=None,  # the caller hears the final message, then Asterisk hangs up
+    )
+    assert (call.caller_exit, call.centre_exit) == (0, 0)
+    assert call.attempts == [("durham-agents", "not_accepted")]
+    assert call.record["outcome"] == "message"
+    assert "bridged" not in call.states
+    assert "transferring.awaiting_accept" in call.states
+    assert any("Playing 'ivr311/transfer-failed" in line for line in call.asterisk_log)
+    assert (
+        metric(controller, TRANSFERS, target="durham-agents", result="not_accepted")
+        == not_accepted + 1
+    )
+    assert metric(controller, "ivr311_fallbacks_total", kind="final_message") == final + 1
+    assert call.problems() == []
+
+
+def test_a_caller_hanging_up_while_the_centre_rings_cancels_the_transfer(
+    node: AsteriskNode, controller: ControllerProcess, tmp_path: Path
+) -> None:
+    hangups = metric(controller, TRANSFERS, target="durham-agents", result="caller_hangup")
+    centre = start_sipp(
+        tmp_path,
+        "centre",
+        SCENARIOS / "contact_centre_no_answer.xml",
+        local_ip=CONTACT_CENTRE_IP,
+        local_port=node.contact_centre_port,
+    )
+    call = place_call(
+        node,
+        controller,
+        tmp_path,
+        centre,
+        calling=AJAX_PICKERING_CALLER,
+        caller_steps=(1000, "0"),
+        hang_up_in="transferring.ringing",
+    )
+    assert (call.caller_exit, call.centre_exit) == (0, 0)  # the centre got its CANCEL
+    assert call.centre.requests("CANCEL") == [
+        f"sip:{DURHAM_AGENTS}@127.0.0.2:{node.contact_centre_port}"
+    ]
+    assert call.attempts == [("durham-agents", "caller_hangup")]
+    assert call.record["outcome"] == "caller_hangup"
+    assert (
+        metric(controller, TRANSFERS, target="durham-agents", result="caller_hangup") == hangups + 1
+    )
+    assert call.problems() == []
