@@ -40,6 +40,8 @@ def reload_dialplan(asterisk_conf: Path | None = None, *, timeout_s: float = 10.
         )
     except subprocess.TimeoutExpired as exc:
         raise ReloadError("asterisk did not answer the reload request") from exc
+    except OSError as exc:
+        raise ReloadError(f"cannot run {binary}: {exc}") from exc
     output = (done.stdout + done.stderr).strip()
     if done.returncode != 0 or "Unable to connect" in output:
         raise ReloadError(f"dialplan reload failed: {output}")

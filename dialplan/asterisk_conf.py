@@ -10,6 +10,7 @@ without one.
 from __future__ import annotations
 
 import os
+import secrets
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,12 +127,23 @@ def render_templates(values: dict[str, str], templates_dir: Path = TEMPLATES_DIR
 
 
 def _write(path: Path, text: str, *, secret: bool = False) -> None:
-    """Write through a temporary file and rename, so Asterisk never reads half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    if secret:
-        tmp.chmod(0o600)
-    tmp.replace(path)
+    """Write through a temporary file and rename, so Asterisk never reads half a file.
+
+    A secret file (``ari.conf``) is created readable by its owner only, never for a moment
+    by anyone else.
+
+    The temporary name is unique, so two writers of one file (a controller and ``ivr311 rules
+    apply --dialplan``) cannot rename each other's half-written file into place."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        mode = 0o600 if secret else 0o644
+        descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            out.write(text)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_dialplan(snapshot: RuleSnapshot, path: Path, options: DialplanOptions) -> Path:

@@ -1,8 +1,10 @@
-"""``ivr311 dialplan render`` and ``ivr311 asterisk-conf render``."""
+"""``ivr311 dialplan render``, ``ivr311 asterisk-conf render``, and the ``--dialplan FILE``
+step of ``ivr311 rules apply`` and ``rules rollback``."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -10,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from dialplan.apply import ReloadError, reload_dialplan
+from dialplan.apply import ReloadError, regenerate_dialplan, reload_dialplan
 from dialplan.asterisk_conf import (
     TEMPLATES_DIR,
     AsteriskConfSettings,
@@ -24,6 +26,7 @@ from routing_rules.snapshot import RuleSnapshot
 
 EXIT_OK = 0
 EXIT_REFUSED = 2
+DIALPLAN_FILE_ENV = "IVR311_DIALPLAN_FILE"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -91,12 +94,18 @@ def _fail(message: str) -> int:
 
 
 def _snapshot(args: argparse.Namespace) -> RuleSnapshot:
-    from routing_rules.snapshot import default_geo, load_snapshot
-    from routing_rules.storage.store import RuleStore, database_url
+    from routing_rules.snapshot import load_snapshot
 
     if args.rules:
         return load_snapshot(args.rules)
-    store = RuleStore.open(database_url(args.database))
+    return _active_snapshot(args.database)
+
+
+def _active_snapshot(database: str | None) -> RuleSnapshot:
+    from routing_rules.snapshot import default_geo
+    from routing_rules.storage.store import RuleStore, database_url
+
+    store = RuleStore.open(database_url(database))
     try:
         snapshot = store.load_snapshot(default_geo())
     finally:
@@ -158,3 +167,58 @@ def _render_conf(args: argparse.Namespace) -> int:
     conf = rendered.out_dir.resolve() / "asterisk.conf"
     print(f"start Asterisk with: asterisk -C {conf}", file=sys.stderr)
     return EXIT_OK
+
+
+class DialplanAfterActivation:
+    """``--dialplan FILE`` for ``ivr311 rules apply`` and ``rules rollback``: once a version is
+    active, regenerate the dialplan from it and run ``dialplan reload``.
+
+    For sites where no controller runs; a controller with IVR311_DIALPLAN_FILE does this by
+    itself for every version that becomes active. The Stasis application and the trunk come from
+    IVR311_ARI_APP and IVR311_DIAL_ENDPOINT, as for the controller.
+    """
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--dialplan",
+            type=Path,
+            metavar="FILE",
+            help="then regenerate this dialplan file from the active version and reload it "
+            f"(default ${DIALPLAN_FILE_ENV})",
+        )
+        parser.add_argument(
+            "--reload",
+            action=argparse.BooleanOptionalAction,
+            default=True,
+            help="with --dialplan: run `asterisk -rx 'dialplan reload'` (default: yes)",
+        )
+        parser.add_argument(
+            "--asterisk-conf", type=Path, help="asterisk.conf of the node to reload (asterisk -C)"
+        )
+
+    def run(self, args: argparse.Namespace) -> str | None:
+        path: Path | None = args.dialplan
+        if path is None and os.environ.get(DIALPLAN_FILE_ENV, "").strip():
+            path = Path(os.environ[DIALPLAN_FILE_ENV])
+        if path is None:
+            return None
+        default = DialplanOptions()
+        options = DialplanOptions(
+            app=os.environ.get("IVR311_ARI_APP") or default.app,
+            dial_endpoint=os.environ.get("IVR311_DIAL_ENDPOINT") or default.dial_endpoint,
+        )
+        try:
+            snapshot = _active_snapshot(args.database)
+            regenerate_dialplan(
+                snapshot, path, options, reload=args.reload, asterisk_conf=args.asterisk_conf
+            )
+        except ReloadError as exc:
+            return (
+                f"the dialplan {path} is written but Asterisk did not reload it: {exc} "
+                "(run `asterisk -rx 'dialplan reload'` once Asterisk is reachable)"
+            )
+        except (ConfError, OSError) as exc:
+            return f"the dialplan could not be written to {path}: {exc}"
+        reloaded = "; Asterisk reloaded it" if args.reload else " (not reloaded: --no-reload)"
+        print(f"dialplan of version {snapshot.version} written to {path}{reloaded}")
+        return None

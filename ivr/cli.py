@@ -25,13 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--log-level", help="log level (default INFO)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for register in (
-        geo_cli.register,
-        rules_cli.register,
-        dialplan_cli.register,
-        ivr_commands.register,
-    ):
-        register(commands)
+    geo_cli.register(commands)
+    rules_cli.register(commands, after_activation=dialplan_cli.DialplanAfterActivation())
+    dialplan_cli.register(commands)
+    ivr_commands.register(commands)
     return parser
 
 

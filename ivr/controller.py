@@ -15,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import gc
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
+from dialplan.render import DialplanOptions
 from geo.calling_number import redact_calling_number
 from ivr.ari import AriClient, AriError, AriEventStream, Backoff, CallDispatcher
 from ivr.ari.events import (
@@ -34,6 +36,7 @@ from ivr.ari.events import (
     event_channel_id,
 )
 from ivr.call import TRANSFER_ARG, Call, CallEnvironment, CallSettings, CallState
+from ivr.dialplan_sync import DialplanSync
 from ivr.metrics import Metrics
 from ivr.rules_source import RulesSource
 from ivr.settings import Settings
@@ -44,6 +47,15 @@ from routing_rules.storage.store import RuleStore
 log = structlog.get_logger(__name__)
 
 INBOUND_ARG = "inbound"
+
+
+def freeze_long_lived_objects() -> None:
+    """Once at start-up, before any call: keep what lives as long as the process (modules,
+    settings, the first rule set) out of the garbage collector's full passes. Those stop the
+    event loop, so every call, for as long as they take: with 1,000 calls in progress about
+    25 ms instead of about 120 ms."""
+    gc.collect()
+    gc.freeze()
 
 
 def call_settings(settings: Settings) -> CallSettings:
@@ -104,6 +116,7 @@ class Controller:
             register_leg=self._register_leg,
             on_end=self._call_ended,
             clock=clock,
+            redact=self._redact,
         )
         self.calls: dict[str, Call] = {}
         self._legs: dict[str, str] = {}
@@ -121,6 +134,16 @@ class Controller:
         """Set after each reconcile (tests wait on it)."""
         self.replaced = asyncio.Event()
         """Set when Asterisk said another client took this application (an alarm)."""
+        self.dialplan: DialplanSync | None = None
+        """Rewrites and reloads IVR311_DIALPLAN_FILE for each active rule version (when set)."""
+        if settings.dialplan_file is not None:
+            self.dialplan = DialplanSync(
+                settings.dialplan_file,
+                DialplanOptions(app=settings.ari_app, dial_endpoint=settings.dial_endpoint),
+                reload_module=self.ari.reload_module,
+                metrics=self._metrics,
+            )
+        self._dialplan_task: asyncio.Task[None] | None = None
 
     # --- ControllerState -------------------------------------------------------------------
 
@@ -167,9 +190,14 @@ class Controller:
         await self.close()
 
     def start(self) -> None:
-        """Start reading events (connecting and reconnecting in the background)."""
+        """Start reading events (connecting and reconnecting in the background) and, with
+        IVR311_DIALPLAN_FILE set, keeping the dialplan in step with the active rules."""
         if self._reader is None:
             self._reader = asyncio.create_task(self._read_events(), name="ari-events")
+        if self.dialplan is not None and self._dialplan_task is None:
+            self._dialplan_task = asyncio.create_task(
+                self.dialplan.follow(self.rules), name="dialplan-sync"
+            )
 
     async def close(self) -> None:
         """Stop at once: no drain (see `drain`)."""
@@ -179,6 +207,11 @@ class Controller:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
             self._reader = None
+        if self._dialplan_task is not None:
+            self._dialplan_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._dialplan_task
+            self._dialplan_task = None
         await self.dispatcher.aclose()
         for task in list(self._tasks):
             task.cancel()
@@ -252,12 +285,10 @@ class Controller:
             reason = "draining" if self._draining else "no_rules"
             self._spawn(self._continue_unknown(channel.id, dialled, reason))
             return
-        calling = channel.caller.number or None
         call = Call(
             call_id=channel.id,
             dialled=dialled,
-            calling=calling,
-            caller_for_logs=redact_calling_number(calling, self.settings.hash_key()),
+            calling=channel.caller.number or None,
             snapshot=snapshot,
             env=self._env,
             channelvars=channel.channelvars,
@@ -266,6 +297,9 @@ class Controller:
         self._idle.clear()
         self._metrics.active_calls.set(len(self.calls))
         self.dispatcher.submit(call.call_id, event)
+
+    def _redact(self, calling: str | None) -> str:
+        return redact_calling_number(calling, self.settings.hash_key())
 
     async def _handle(self, key: str, event: AriEvent) -> None:
         call = self.calls.get(key)

@@ -92,6 +92,13 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.calls_abandoned = Counter(
+            "ivr311_calls_abandoned",
+            "Callers who hung up before reaching a person or a message, by the stage they were "
+            "in (answering, greeting, menu, hold, ringing, whisper, awaiting_accept)",
+            ["stage"],
+            registry=r,
+        )
         self.handed_back = Counter(
             "ivr311_calls_handed_back",
             "Calls handed to the dialplan fallback context (draining, reconcile, error)",
@@ -142,6 +149,13 @@ class Metrics:
         )
         self.rules_reloads = Counter(
             "ivr311_rules_reloads", "Rule-set reloads, by result", ["result"], registry=r
+        )
+        self.dialplan_regenerations = Counter(
+            "ivr311_dialplan_regenerations",
+            "Dialplan files written for a newly active rule version, by result (ok, "
+            "write_failed, reload_failed)",
+            ["result"],
+            registry=r,
         )
 
     def exposition(self) -> bytes:

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     rules_poll_s: float = Field(
         default=2.0, gt=0, description="how often SQLite is polled for a new active version"
     )
+    dialplan_file: Path | None = Field(
+        default=None,
+        description="generated dialplan (ivr311-dialplan.conf) rewritten, and reloaded in "
+        "Asterisk, whenever a rule version becomes active; unset: not written",
+    )
     http_listen: str = Field(
         default="127.0.0.1:8311", description="HOST:PORT of /metrics, /healthz, /readyz"
     )
@@ -130,6 +135,18 @@ class Settings(BaseSettings):
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must not be empty")
+        return value
+
+    @field_validator("dialplan_file", mode="before")
+    @classmethod
+    def _blank_dialplan_file_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("dialplan_file")
+    @classmethod
+    def _dialplan_file_is_a_file(cls, value: Path | None) -> Path | None:
+        if value is not None and value.is_dir():
+            raise ValueError(f"{value} is a directory: name the file, e.g. ivr311-dialplan.conf")
         return value
 
     @field_validator("admin_token_file")

@@ -1,7 +1,8 @@
 """``ivr311 rules ...`` (config as code) and ``ivr311 simulate`` (one call, no phone).
 
 Exit codes: 0 success, 1 refused (missing file, unknown version, store error), 2 the rule set
-is invalid, 3 conflict with a change activated in the meantime.
+is invalid, 3 conflict with a change activated in the meantime, 4 the version is active but a
+step after the activation failed (the dialplan could not be written or reloaded).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Protocol
 
 from routing_rules.schema import HOST_AGENTS, RuleSet
 from routing_rules.simulate import as_json, parse_at, parse_presses, render_text, simulate_call
@@ -36,10 +38,29 @@ EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_INVALID = 2
 EXIT_CONFLICT = 3
+EXIT_AFTER_ACTIVATION = 4
 BASE_MARKER = re.compile(r"^# ivr311 base-version: (\d+)\s*\n")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+class AfterActivation(Protocol):
+    """A step ``rules apply`` and ``rules rollback`` take once a version is active.
+
+    The ``ivr311`` command plugs in the dialplan's (`dialplan.cli.DialplanAfterActivation`,
+    ``--dialplan FILE``), so this package does not depend on the dialplan package. ``run``
+    returns None when it is done or was not asked for, else what went wrong; a failure never
+    undoes the activation.
+    """
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> str | None: ...
+
+
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    *,
+    after_activation: AfterActivation | None = None,
+) -> None:
     rules = subparsers.add_parser(
         "rules",
         help="validate, apply and version routing rules",
@@ -66,6 +87,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     apply.add_argument(
         "--force", action="store_true", help="activate even if another version became active"
     )
+    _after_activation_options(apply, after_activation)
     apply.set_defaults(handler=_apply)
 
     history = commands.add_parser("history", help="versions and activations")
@@ -84,6 +106,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _audit_options(rollback)
     rollback.add_argument("version", type=int)
     rollback.add_argument("--base", type=int, help="refuse if the active version is not this")
+    _after_activation_options(rollback, after_activation)
     rollback.set_defaults(handler=_rollback)
 
     export = commands.add_parser("export", help="print a version's YAML (default: active)")
@@ -139,6 +162,25 @@ def _database_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--database",
         help="SQLAlchemy URL (default $IVR311_DATABASE_URL, else sqlite:///var/ivr311.db)",
+    )
+
+
+def _after_activation_options(
+    parser: argparse.ArgumentParser, step: AfterActivation | None
+) -> None:
+    if step is not None:
+        step.add_arguments(parser)
+    parser.set_defaults(after_activation=step)
+
+
+def _after_activation(args: argparse.Namespace, version: int) -> int:
+    step: AfterActivation | None = args.after_activation
+    problem = step.run(args) if step is not None else None
+    if problem is None:
+        return EXIT_OK
+    return _fail(
+        f"{problem}; version {version} stays active (the activation is not undone)",
+        EXIT_AFTER_ACTIVATION,
     )
 
 
@@ -246,7 +288,7 @@ def _apply(args: argparse.Namespace) -> int:
     else:
         previous = f" (was {result.previous_version})" if result.previous_version else ""
         print(f"applied: version {result.version} is active{previous}")
-    return EXIT_OK
+    return _after_activation(args, result.version)
 
 
 # -- history / diff / rollback / export / show -----------------------------------------------
@@ -328,7 +370,7 @@ def _rollback(args: argparse.Namespace) -> int:
     print(
         f"rolled back: version {activation.version} is active (was {activation.previous_version})"
     )
-    return EXIT_OK
+    return _after_activation(args, activation.version)
 
 
 def _stored_or_active(store: RuleStore, version: int | None) -> StoredVersion:

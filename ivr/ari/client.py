@@ -367,6 +367,16 @@ class AriClient:
         data = await self._request("GET", "/asterisk/ping")
         return str(data.get("asterisk_id", "")) if isinstance(data, dict) else ""
 
+    async def reload_module(self, module: str) -> None:
+        """Have Asterisk reload a loaded module (``pbx_config`` re-reads ``extensions.conf`` and
+        its includes, as ``dialplan reload`` does).
+
+        404 the module is not loaded; 409 it cannot be reloaded now (another reload in
+        progress, an error while reloading). While Asterisk is still starting it queues the
+        reload and answers 202, which counts as done.
+        """
+        await self._request("PUT", f"/asterisk/modules/{module}")
+
 
 def _moh_path(bridge_id: str | None, channel_id: str | None) -> str:
     if (bridge_id is None) == (channel_id is None):

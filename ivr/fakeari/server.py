@@ -177,6 +177,7 @@ class FakeAri:
         r = app.router
         r.add_get("/ari/events", self._events)
         r.add_get("/ari/asterisk/ping", self._ping)
+        r.add_put("/ari/asterisk/modules/{module}", self._reload_module)
         r.add_get("/ari/applications/{app}", self._application)
         r.add_get("/ari/channels/{id}", self._get_channel)
         r.add_post("/ari/channels/{id}", self._originate)
@@ -299,6 +300,10 @@ class FakeAri:
 
     async def _ping(self, request: web.Request) -> web.Response:
         return web.json_response(self.switch.ping())
+
+    async def _reload_module(self, request: web.Request) -> web.Response:
+        self.switch.reload_module(request.match_info["module"])
+        return web.Response(status=204)
 
     async def _application(self, request: web.Request) -> web.Response:
         return web.json_response(self.switch.application(request.match_info["app"]))

@@ -34,6 +34,9 @@ EventSink = Callable[[dict[str, Any]], None]
 LOCATION_VARIABLE = "IVR311_LOCATION"
 """Channel variable an inbound call carries its delivered location in, as ``"lat,lon"``."""
 
+LOADED_MODULES = frozenset({"pbx_config", "app_stasis", "res_ari", "res_stasis", "chan_pjsip"})
+"""Modules the switch reports as loaded (``PUT /asterisk/modules/{name}`` reloads them)."""
+
 
 class SwitchError(Exception):
     """A REST request Asterisk would refuse, with the status it would answer."""
@@ -200,6 +203,10 @@ class FakeSwitch:
         self._waiters: list[_Waiter] = []
         self._ids = itertools.count(1)
         self._epoch = int(time.time())
+        self.loaded_modules: set[str] = set(LOADED_MODULES)
+        """Remove a name to make its reload fail with 404, as for a module not loaded."""
+        self.module_reloads: list[str] = []
+        """Modules reloaded through ARI, in order."""
 
     # --- observation -------------------------------------------------------------------------
 
@@ -318,6 +325,13 @@ class FakeSwitch:
 
     def ping(self) -> dict[str, Any]:
         return {"asterisk_id": self.asterisk_id, "ping": "pong", "timestamp": _now()}
+
+    def reload_module(self, name: str) -> None:
+        """``PUT /asterisk/modules/{name}``: 404 when the module is not loaded."""
+        if name.removesuffix(".so") not in self.loaded_modules:
+            raise SwitchError(404, "Module not found in running modules")
+        self.module_reloads.append(name)
+        self._changed()
 
     def _payload(self, app: str, body: dict[str, Any]) -> dict[str, Any]:
         return {**body, "application": app, "timestamp": _now(), "asterisk_id": self.asterisk_id}
