@@ -68,9 +68,12 @@ class AsteriskConfSettings(BaseSettings):
     dial_endpoint: str = Field(default="contact-centres", description="trunk destinations use")
     ari_user: str = "ivr311"
     app: str = "ivr311"
+    fallback_context: str = Field(
+        default="ivr311-fallback", description="context the controller hands calls back to"
+    )
     holiday_years: int = Field(default=5, ge=1, le=20)
 
-    @field_validator("dial_endpoint", "ari_user", "app")
+    @field_validator("dial_endpoint", "ari_user", "app", "fallback_context")
     @classmethod
     def _plain_name(cls, value: str) -> str:
         if not value or not all(c.isalnum() or c in "-_" for c in value):
@@ -174,6 +177,7 @@ def render_asterisk_conf(
     dialplan_options = options or DialplanOptions(
         app=settings.app,
         dial_endpoint=settings.dial_endpoint,
+        fallback_context=settings.fallback_context,
         holiday_years=settings.holiday_years,
     )
     written.append(write_dialplan(snapshot, out_dir / DIALPLAN_FILE, dialplan_options))

@@ -37,9 +37,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     _rules_options(render)
     render.add_argument("--out", default="-", help="file to write (default: standard output)")
-    render.add_argument("--app", default="ivr311", help="Stasis application name")
+    render.add_argument("--app", help="Stasis application name (default $IVR311_ARI_APP or ivr311)")
     render.add_argument(
-        "--dial-endpoint", default="contact-centres", help="PJSIP trunk destinations use"
+        "--dial-endpoint",
+        help="PJSIP trunk destinations use (default $IVR311_DIAL_ENDPOINT or contact-centres)",
+    )
+    render.add_argument(
+        "--fallback-context",
+        help="context the controller hands calls back to "
+        "(default $IVR311_FALLBACK_CONTEXT or ivr311-fallback)",
     )
     render.add_argument("--holiday-years", type=int, default=5, help="years of holidays")
     render.add_argument(
@@ -118,29 +124,31 @@ def _active_snapshot(database: str | None) -> RuleSnapshot:
 
 
 def _render_dialplan(args: argparse.Namespace) -> int:
+    configured = DialplanOptions.from_environment()
     options = DialplanOptions(
-        app=args.app,
-        dial_endpoint=args.dial_endpoint,
+        app=args.app or configured.app,
+        dial_endpoint=args.dial_endpoint or configured.dial_endpoint,
+        fallback_context=args.fallback_context or configured.fallback_context,
         holiday_years=args.holiday_years,
         now=args.now,
     )
     try:
-        text = render_dialplan(_snapshot(args), options)
-    except (ConfError, OSError) as exc:
+        snapshot = _snapshot(args)
+        if args.out == "-":
+            sys.stdout.write(render_dialplan(snapshot, options))
+            if args.reload:
+                print(reload_dialplan(args.asterisk_conf))
+        else:
+            regenerate_dialplan(
+                snapshot,
+                Path(args.out),
+                options,
+                reload=args.reload,
+                asterisk_conf=args.asterisk_conf,
+            )
+            print(f"wrote {args.out}", file=sys.stderr)
+    except (ConfError, OSError, ReloadError) as exc:
         return _fail(str(exc))
-    if args.out == "-":
-        sys.stdout.write(text)
-    else:
-        out = Path(args.out)
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out)
-        print(f"wrote {out}", file=sys.stderr)
-    if args.reload:
-        try:
-            print(reload_dialplan(args.asterisk_conf))
-        except ReloadError as exc:
-            return _fail(str(exc))
     return EXIT_OK
 
 
@@ -174,8 +182,9 @@ class DialplanAfterActivation:
     active, regenerate the dialplan from it and run ``dialplan reload``.
 
     For sites where no controller runs; a controller with IVR311_DIALPLAN_FILE does this by
-    itself for every version that becomes active. The Stasis application and the trunk come from
-    IVR311_ARI_APP and IVR311_DIAL_ENDPOINT, as for the controller.
+    itself for every version that becomes active. The Stasis application, the trunk and the
+    fallback context come from IVR311_ARI_APP, IVR311_DIAL_ENDPOINT and IVR311_FALLBACK_CONTEXT,
+    as for the controller.
     """
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -202,11 +211,7 @@ class DialplanAfterActivation:
             path = Path(os.environ[DIALPLAN_FILE_ENV])
         if path is None:
             return None
-        default = DialplanOptions()
-        options = DialplanOptions(
-            app=os.environ.get("IVR311_ARI_APP") or default.app,
-            dial_endpoint=os.environ.get("IVR311_DIAL_ENDPOINT") or default.dial_endpoint,
-        )
+        options = DialplanOptions.from_environment()
         try:
             snapshot = _active_snapshot(args.database)
             regenerate_dialplan(

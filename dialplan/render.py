@@ -22,6 +22,7 @@ rules give the same file; golden tests rely on it.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,8 +53,22 @@ class DialplanOptions:
 
     app: str = "ivr311"
     dial_endpoint: str = "contact-centres"
+    fallback_context: str = FALLBACK_CONTEXT
     holiday_years: int = 5
     now: datetime | None = field(default=None)
+
+    @classmethod
+    def from_environment(cls) -> DialplanOptions:
+        """The names the controller uses too: IVR311_ARI_APP, IVR311_DIAL_ENDPOINT and
+        IVR311_FALLBACK_CONTEXT, so the dialplan and the controller agree on them."""
+        default = cls()
+        return cls(
+            app=os.environ.get("IVR311_ARI_APP", "").strip() or default.app,
+            dial_endpoint=os.environ.get("IVR311_DIAL_ENDPOINT", "").strip()
+            or default.dial_endpoint,
+            fallback_context=os.environ.get("IVR311_FALLBACK_CONTEXT", "").strip()
+            or default.fallback_context,
+        )
 
     def moment(self) -> datetime:
         return self.now if self.now is not None else datetime.now(UTC)
@@ -132,14 +147,14 @@ class _Renderer:
                     f"exten => {form},1,NoOp(ivr311 {number.kind} {number.number})",
                     f" same => n,Stasis({self.options.app},inbound,{number.number})",
                     f' same => n,GotoIf($["${{STASISSTATUS}}" != "SUCCESS"]'
-                    f"?{FALLBACK_CONTEXT},{number.number},1)",
+                    f"?{self.options.fallback_context},{number.number},1)",
                     " same => n,Hangup()",
                 ]
         return lines
 
     def fallback_entry(self) -> list[str]:
         lines = [
-            f"[{FALLBACK_CONTEXT}]",
+            f"[{self.options.fallback_context}]",
             "; The controller-free fallback: calls Stasis() could not take, and calls the",
             "; controller hands back (extension = the number dialled).",
         ]

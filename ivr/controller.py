@@ -139,7 +139,11 @@ class Controller:
         if settings.dialplan_file is not None:
             self.dialplan = DialplanSync(
                 settings.dialplan_file,
-                DialplanOptions(app=settings.ari_app, dial_endpoint=settings.dial_endpoint),
+                DialplanOptions(
+                    app=settings.ari_app,
+                    dial_endpoint=settings.dial_endpoint,
+                    fallback_context=settings.fallback_context,
+                ),
                 reload_module=self.ari.reload_module,
                 metrics=self._metrics,
             )

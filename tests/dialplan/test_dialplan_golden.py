@@ -38,6 +38,25 @@ def test_the_cli_writes_the_same_dialplan(capsys: pytest.CaptureFixture[str]) ->
     assert capsys.readouterr().out == golden("durham").read_text(encoding="utf-8")
 
 
+def test_the_names_the_controller_uses_come_from_the_same_settings(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A controller with IVR311_FALLBACK_CONTEXT=site-311 hands calls back to site-311: the
+    rendered dialplan must have that context, and send failed Stasis entries there."""
+    monkeypatch.setenv("IVR311_FALLBACK_CONTEXT", "site-311")
+    monkeypatch.setenv("IVR311_ARI_APP", "cbrm311")
+    out = tmp_path / "ivr311-dialplan.conf"
+    code = ivr311(["dialplan", "render", "--rules", "durham", "--out", str(out)])
+    assert code == 0
+    text = out.read_text(encoding="utf-8")
+    assert "\n[site-311]\n" in text and "\n[ivr311-fallback]\n" not in text
+    assert "Stasis(cbrm311,inbound,311)" in text
+    assert '"SUCCESS"]?site-311,311,1)' in text
+    code = ivr311(["dialplan", "render", "--rules", "durham", "--fallback-context", "other"])
+    assert code == 0
+    assert "\n[other]\n" in capsys.readouterr().out
+
+
 def _asterisklint() -> str | None:
     beside = Path(sys.executable).parent / "asterisklint"
     return str(beside) if beside.exists() else shutil.which("asterisklint")
