@@ -6,8 +6,9 @@ call's events in order and different calls concurrently. After every (re)connect
 reconciles with what Asterisk still holds for the application: calls it knows are resumed,
 conversations it does not know (a restart during a bridged call) are watched until one side
 hangs up, and any other channel is handed to the dialplan fallback context, so nobody waits in
-silence. Draining (SIGTERM) hands new calls to the fallback context at once and gives calls in
-progress the drain timeout to finish.
+silence; a caller handed back while Asterisk did not answer goes there too, counted once, with
+the reason it was first handed back for. Draining (SIGTERM) hands new calls to the fallback
+context at once and gives calls in progress the drain timeout to finish.
 """
 
 from __future__ import annotations
@@ -122,6 +123,9 @@ class Controller:
         self._legs: dict[str, str] = {}
         self._orphans: dict[str, tuple[str, str]] = {}
         """Channel -> (other channel, bridge) of conversations adopted at reconcile."""
+        self._unconfirmed: dict[str, tuple[str, str]] = {}
+        """Caller channel -> (extension, reason) of ended calls whose hand-back Asterisk did
+        not confirm: already counted, continued at the next reconcile."""
         self._decisions: collections.deque[dict[str, Any]] = collections.deque(
             maxlen=settings.recent_decisions
         )
@@ -223,7 +227,7 @@ class Controller:
         await self.ari.close()
 
     async def wait_idle(self) -> None:
-        """Wait until no call is in progress."""
+        """Wait until no call is in progress (nor a hand-back still to confirm)."""
         await self._idle.wait()
 
     async def drain(self, timeout_s: float | None = None) -> None:
@@ -261,6 +265,14 @@ class Controller:
             self._inbound(event)
             return
         channel = event_channel_id(event)
+        if (
+            channel is not None
+            and channel in self._unconfirmed
+            and isinstance(event, ChannelDestroyed | StasisEnd)
+        ):
+            del self._unconfirmed[channel]  # hung up, or the hand-back went through after all
+            self._update_idle()
+            return
         if channel is not None and channel in self._orphans:
             self._spawn(self._orphan_event(channel, event))
             return
@@ -323,7 +335,12 @@ class Controller:
             del self._legs[leg_id]
         self._decisions.append(call.record.as_json())
         self._metrics.active_calls.set(len(self.calls))
-        if not self.calls:
+        if call.hand_back_unconfirmed is not None:
+            self._unconfirmed[call.call_id] = (call.dialled, call.hand_back_unconfirmed)
+        self._update_idle()
+
+    def _update_idle(self) -> None:
+        if not self.calls and not self._unconfirmed:
             self._idle.set()
 
     async def _continue_unknown(self, channel_id: str, extension: str, reason: str) -> None:
@@ -337,6 +354,22 @@ class Controller:
             return
         self._metrics.handed_back.labels(reason).inc()
         log.info("controller.handed_back", channel=channel_id, reason=reason)
+
+    async def _confirm_hand_back(self, channel_id: str, extension: str, reason: str) -> None:
+        """Continue a caller whose call ended handed back while Asterisk did not answer; the
+        call counted it then, so it is not counted again."""
+        try:
+            await self.ari.continue_in_dialplan(
+                channel_id, self.settings.fallback_context, extension, 1
+            )
+        except AriError as exc:
+            log.warning("controller.continue_failed", channel=channel_id, error=str(exc))
+            if not (exc.is_gone or exc.is_conflict):
+                return  # still unconfirmed: tried again after the next reconnect
+        else:
+            log.info("controller.handed_back", channel=channel_id, reason=reason, late=True)
+        if self._unconfirmed.pop(channel_id, None) is not None:
+            self._update_idle()
 
     # --- connection and reconcile ------------------------------------------------------------
 
@@ -361,7 +394,9 @@ class Controller:
                 self._spawn(call.lost("lost_on_reconnect"))
             else:
                 self._spawn(call.resume(present))
-        known = set(self.calls) | set(self._legs) | set(self._orphans)
+        for channel_id in [c for c in self._unconfirmed if c not in present]:
+            del self._unconfirmed[channel_id]  # hung up, or handed back after all
+        known = set(self.calls) | set(self._legs) | set(self._orphans) | set(self._unconfirmed)
         adopted: set[str] = set()
         for bridge_id in state.bridge_ids:
             if (
@@ -382,6 +417,9 @@ class Controller:
             self._spawn(
                 self._continue_unknown(channel_id, channel.dialplan.exten or "s", "reconcile")
             )
+        for channel_id, (extension, reason) in list(self._unconfirmed.items()):
+            self._spawn(self._confirm_hand_back(channel_id, extension, reason))
+        self._update_idle()
         log.info("controller.reconciled", channels=len(present), calls=len(self.calls))
 
     async def _adopt_bridge(self, bridge_id: str, present: frozenset[str]) -> set[str]:

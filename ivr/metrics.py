@@ -105,6 +105,13 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.hold_music_failures = Counter(
+            "ivr311_hold_music_failures",
+            "Music on hold that could not start on a caller's holding bridge, by what the "
+            "caller heard instead: ringing, or nothing (the ringing request failed too)",
+            ["fallback"],
+            registry=r,
+        )
         self.active_calls = Gauge(
             "ivr311_active_calls", "Calls the controller is handling now", registry=r
         )

@@ -162,8 +162,25 @@ class AriClient:
         await self._request("POST", f"/channels/{channel_id}/answer")
 
     async def ring(self, channel_id: str) -> None:
-        """Send ringing to the caller (useful while the call is not answered yet)."""
+        """Indicate ringing to the channel until `stop_ringing`.
+
+        Before the answer the phone plays its own ringback; on an answered channel Asterisk
+        generates the ringing tone itself (it goes on in a bridge and after leaving the
+        application, so stop it). 404 gone, 409 not in the application, 412 an outbound
+        channel that has not answered.
+        """
         await self._request("POST", f"/channels/{channel_id}/ring")
+
+    async def stop_ringing(self, channel_id: str) -> bool:
+        """Stop a ringing indication; False when the channel was already gone (404 counts as
+        done)."""
+        try:
+            await self._request("DELETE", f"/channels/{channel_id}/ring")
+        except AriError as exc:
+            if exc.is_gone:
+                return False
+            raise
+        return True
 
     async def hangup(self, channel_id: str, reason: HangupReason = "normal") -> bool:
         """Hang the channel up; False when it was already gone (404 counts as done)."""

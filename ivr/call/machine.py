@@ -6,7 +6,8 @@ under the call's lock, so the machine never sees two things at once. Every trans
 through `Call._enter`, which checks the transition table and logs it (the only per-call lines
 at INFO besides the decision record). After each event or timer, a call that nothing would move
 on (a request failed) is handed to the dialplan fallback as ``stalled``, never left in silence.
-When the call ends, in any state, every timer, playback, originated leg and bridge it owns is
+A caller on hold hears music, or ringing when the music cannot start. When the call ends, in
+any state, every timer, playback, originated leg, bridge and ringing indication it owns is
 cleaned up, and its decision record is logged once.
 """
 
@@ -168,6 +169,13 @@ class Call:
         self._legs: dict[str, _Leg] = {}
         self._current_leg: str | None = None
         self._bridges: list[str] = []
+        self._ringing = False
+        """The caller hears a ringing indication instead of music on hold (stop it when they
+        leave hold)."""
+        self.hand_back_unconfirmed: str | None = None
+        """The reason of a hand-back whose continue request Asterisk did not confirm (no
+        answer, a server error): the caller may still be in the application. The call counted
+        it as handed back already; the controller continues the caller after reconnecting."""
         self._pending_playbacks: dict[str, str] = {}
         """playback id -> channel id of the prompt set playing now."""
         self._after_prompts: Action | None = None
@@ -543,19 +551,61 @@ class Call:
     async def _hold_and_dial(self) -> None:
         ari = self.env.ari
         if self._transfer is not None and self._transfer.chain:
+            no_music: AriError | None = None
             try:
                 await ari.create_bridge(self.hold_bridge_id, "holding")
                 self._bridges.append(self.hold_bridge_id)
                 await ari.add_channels(self.hold_bridge_id, [self.call_id])
-                await ari.start_moh(
-                    bridge_id=self.hold_bridge_id, moh_class=self.env.settings.hold_music_class
-                )
             except AriError as exc:
-                self._log.warning("call.hold_failed", error=str(exc))
                 if exc.is_gone or exc.is_bad_request:
+                    self._log.warning("call.hold_failed", error=str(exc))
                     self._end_follows = True  # the caller is gone; the end event follows
                     return
+                no_music = exc
+            if no_music is None:
+                try:
+                    await ari.start_moh(
+                        bridge_id=self.hold_bridge_id,
+                        moh_class=self.env.settings.hold_music_class,
+                    )
+                except AriError as exc:
+                    no_music = exc
+            if no_music is not None and not await self._ring_instead_of_music(no_music):
+                return
         await self._dial_next()
+
+    async def _ring_instead_of_music(self, failure: AriError) -> bool:
+        """Music on hold could not start (a module missing, a bridge refused...): the caller
+        hears ringing while the destinations ring, never silence. Counted and logged once.
+        Returns False when the caller turned out to be gone (their end event follows)."""
+        ring_failure: AriError | None = None
+        try:
+            await self.env.ari.ring(self.call_id)
+        except AriError as exc:
+            ring_failure = exc
+        # No answer at all: the ringing may have started, so it is stopped when hold ends.
+        self._ringing = ring_failure is None or ring_failure.status is None
+        fallback = "ringing" if ring_failure is None else "none"
+        self.env.metrics.hold_music_failures.labels(fallback).inc()
+        self._log.warning(
+            "call.hold_music_failed",
+            error=str(failure),
+            status=failure.status,
+            fallback=fallback,
+            **({"fallback_error": str(ring_failure)} if ring_failure is not None else {}),
+        )
+        if ring_failure is not None and (ring_failure.is_gone or ring_failure.is_conflict):
+            self._end_follows = True
+            return False
+        return True
+
+    async def _stop_ringing(self) -> None:
+        """End the ringing heard instead of music on hold (404: the caller is gone, done)."""
+        if not self._ringing:
+            return
+        self._ringing = False
+        if not self._caller_gone:
+            await self._quietly(self.env.ari.stop_ringing(self.call_id))
 
     async def _dial_next(self) -> None:
         """Dial the next link of the chain, or play the final message when none is left."""
@@ -677,6 +727,7 @@ class Call:
             # One of the legs is gone; its end event decides what happens next.
             self._log.warning("call.bridge_failed", error=str(exc))
             return
+        await self._stop_ringing()
         if self.hold_bridge_id in self._bridges:
             self._bridges.remove(self.hold_bridge_id)
             await self._quietly(ari.destroy_bridge(self.hold_bridge_id))
@@ -706,6 +757,7 @@ class Call:
     async def _final_message(self) -> None:
         assert self._transfer is not None
         self.env.metrics.fallbacks.labels("final_message").inc()
+        await self._stop_ringing()
         if self.hold_bridge_id in self._bridges:
             self._bridges.remove(self.hold_bridge_id)
             await self._quietly(self.env.ari.destroy_bridge(self.hold_bridge_id))
@@ -776,10 +828,13 @@ class Call:
                 self._caller_gone = True
             except AriError as exc:
                 self._log.warning("call.continue_failed", error=str(exc))
+                if not (exc.is_gone or exc.is_conflict):
+                    self.hand_back_unconfirmed = reason
         await self._end(f"handed_back:{reason}")
 
     async def _release_resources(self) -> None:
-        """Cancel timers, stop playbacks, hang up legs and destroy bridges (404 = done)."""
+        """Cancel timers, stop playbacks and ringing, hang up legs and destroy bridges
+        (404 = done)."""
         for name in list(self._timers):
             self._cancel_timer(name)
         current = asyncio.current_task()
@@ -791,6 +846,7 @@ class Call:
                 pb: ch for pb, ch in self._pending_playbacks.items() if ch != self.call_id
             }
         await self._stop_prompts()
+        await self._stop_ringing()
         ari = self.env.ari
         for leg_id in list(self._legs):
             self._legs.pop(leg_id, None)

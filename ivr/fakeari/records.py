@@ -102,6 +102,9 @@ class ChannelRecord:
     """Inbound call arrived while the application was not connected: the dialplan fallback."""
     answered: bool = False
     rang: bool = False
+    """A ringing indication was ever asked for."""
+    ringing: bool = False
+    """A ringing indication is on now (until stopped, answered before the answer, or the end)."""
     plays: list[PlayRecord] = field(default_factory=list)
     moh: bool = False
     bridges: list[str] = field(default_factory=list)
@@ -135,6 +138,7 @@ class ChannelRecord:
             "stasis_failed": self.stasis_failed,
             "answered": self.answered,
             "rang": self.rang,
+            "ringing": self.ringing,
             "played": [
                 {"id": p.playback_id, "media": list(p.media), "lang": p.lang, "state": p.state}
                 for p in self.plays

@@ -184,6 +184,7 @@ class FakeAri:
         r.add_delete("/ari/channels/{id}", self._hangup)
         r.add_post("/ari/channels/{id}/answer", self._answer)
         r.add_post("/ari/channels/{id}/ring", self._ring)
+        r.add_delete("/ari/channels/{id}/ring", self._ring_stop)
         r.add_post("/ari/channels/{id}/continue", self._continue)
         r.add_post("/ari/channels/{id}/play/{pb}", self._play)
         r.add_get("/ari/channels/{id}/variable", self._get_var)
@@ -344,6 +345,10 @@ class FakeAri:
 
     async def _ring(self, request: web.Request) -> web.Response:
         self.switch.ring(request.match_info["id"])
+        return web.Response(status=204)
+
+    async def _ring_stop(self, request: web.Request) -> web.Response:
+        self.switch.ring_stop(request.match_info["id"])
         return web.Response(status=204)
 
     async def _continue(self, request: web.Request) -> web.Response:

@@ -207,6 +207,10 @@ class FakeSwitch:
         """Remove a name to make its reload fail with 404, as for a module not loaded."""
         self.module_reloads: list[str] = []
         """Modules reloaded through ARI, in order."""
+        self.bridge_moh_error: SwitchError | None = None
+        """When set, starting music on hold on a bridge answers this error, as Asterisk
+        answers 500 when it cannot make the bridge's music channel (``chan_bridge_media`` not
+        loaded), or 404/409 for a bridge that is gone or not in the application."""
 
     # --- observation -------------------------------------------------------------------------
 
@@ -448,6 +452,7 @@ class FakeSwitch:
                 if pb.record.state in ("queued", "playing"):
                     pb.record.state = "hangup"
             ch.record.destroyed = True
+            ch.record.ringing = False
             ch.record.hung_up_by = ch.record.hung_up_by or "restart"
             self._note(ch, "lost: Asterisk restarted")
         self.channels.clear()
@@ -479,16 +484,28 @@ class FakeSwitch:
             return
         ch.state = "Up"
         ch.record.answered = True
+        ch.record.ringing = False  # the far end stops its ringback on the answer
         self._note(ch, "answered")
         self._emit_channel(ch, "ChannelStateChange")
         self._changed()
 
     def ring(self, channel_id: str) -> None:
+        """Indicate ringing: ringback before the answer, a ringing tone Asterisk generates on
+        an answered channel. It lasts until `ring_stop`, also in a bridge and after the channel
+        leaves the application (as Asterisk's tone generator does). Asterisk's 412 is for an
+        unanswered outbound channel inside the application (``/channels/create``); an
+        originated leg enters the application only when it answers, so it is 409 before."""
         ch = self._stasis_channel(channel_id)
-        if ch.state == "Up":
-            raise SwitchError(412, "Channel in invalid state")
         ch.record.rang = True
+        ch.record.ringing = True
         self._note(ch, "ringing")
+        self._changed()
+
+    def ring_stop(self, channel_id: str) -> None:
+        ch = self._stasis_channel(channel_id)
+        if ch.record.ringing:
+            ch.record.ringing = False
+            self._note(ch, "ringing stopped")
         self._changed()
 
     def hangup(self, channel_id: str, reason: str | None) -> None:
@@ -687,6 +704,7 @@ class FakeSwitch:
             timer.cancel()
         del self.channels[ch.id]
         ch.record.destroyed = True
+        ch.record.ringing = False
         ch.record.cause = cause
         if ch.record.hung_up_by is None:
             ch.record.hung_up_by = by
@@ -898,6 +916,8 @@ class FakeSwitch:
 
     def bridge_moh(self, bridge_id: str, moh_class: str | None, on: bool) -> None:
         bridge = self._bridge(bridge_id)
+        if on and self.bridge_moh_error is not None:
+            raise self.bridge_moh_error
         bridge.moh_class = (moh_class or "default") if on else None
         for cid in bridge.channels:
             self.channels[cid].record.moh = on

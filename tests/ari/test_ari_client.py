@@ -9,7 +9,7 @@ from ari_testing import APP, PASSWORD, USER, EventCollector
 
 from ivr.ari import AriClient, AriError, AriUnavailableError
 from ivr.ari.events import ChannelDestroyed, ChannelDtmfReceived, StasisStart
-from ivr.fakeari import LOCATION_VARIABLE, FakeAri, Outcome
+from ivr.fakeari import LOCATION_VARIABLE, FakeAri, Outcome, SwitchError
 
 
 async def test_answer_ring_and_channel_snapshot(fake: FakeAri, client: AriClient) -> None:
@@ -27,12 +27,33 @@ async def test_answer_ring_and_channel_snapshot(fake: FakeAri, client: AriClient
     assert record.rang and record.answered
 
 
-async def test_ring_on_an_answered_channel_is_wrong_state(fake: FakeAri, client: AriClient) -> None:
+async def test_ringing_an_answered_channel_lasts_until_stopped(
+    fake: FakeAri, client: AriClient
+) -> None:
+    """Asterisk refuses ring (412) only to an unanswered outbound channel; on an answered one
+    it generates the ringing tone, in a bridge too, until told to stop."""
     cid = fake.switch.place_call()
     await client.answer(cid)
+    await client.create_bridge("hold-1", "holding")
+    await client.add_channels("hold-1", [cid])
+    await client.ring(cid)
+    record = fake.switch.record(cid)
+    assert record.ringing
+    assert await client.stop_ringing(cid) is True
+    assert not record.ringing
+    fake.switch.hangup_caller(cid)
+    assert await client.stop_ringing(cid) is False  # 404: gone counts as done
+
+
+async def test_ringing_a_leg_that_has_not_answered_is_refused(
+    fake: FakeAri, client: AriClient
+) -> None:
+    fake.switch.script_endpoint("+12895550101", Outcome("ring"))
+    await client.originate("leg-1", "PJSIP/+12895550101@cc", ["transfer", "x"])
     with pytest.raises(AriError) as err:
-        await client.ring(cid)
-    assert err.value.status == 412 and err.value.is_wrong_state
+        await client.ring("leg-1")
+    assert err.value.is_conflict, "an originated leg enters the application when it answers"
+    assert await client.hangup("leg-1")
 
 
 async def test_unknown_channel_is_404_and_kept_in_the_error(client: AriClient) -> None:
@@ -219,6 +240,22 @@ async def test_bridges_add_remove_moh_destroy(fake: FakeAri, client: AriClient) 
     assert await client.destroy_bridge("mix-1") is True
     assert await client.destroy_bridge("mix-1") is False
     assert await client.remove_channel("mix-1", caller) is False  # bridge gone
+
+
+async def test_bridge_music_on_hold_can_be_made_to_fail(fake: FakeAri, client: AriClient) -> None:
+    """As Asterisk without chan_bridge_media: 500 and no music."""
+    caller = fake.switch.place_call()
+    await client.answer(caller)
+    await client.create_bridge("hold-1", "holding")
+    await client.add_channels("hold-1", [caller])
+    fake.switch.bridge_moh_error = SwitchError(500, "Allocation failed")
+    with pytest.raises(AriError) as err:
+        await client.start_moh(bridge_id="hold-1", moh_class="default")
+    assert err.value.status == 500 and err.value.is_unavailable
+    assert not fake.switch.record(caller).moh
+    fake.switch.bridge_moh_error = None
+    await client.start_moh(bridge_id="hold-1", moh_class="default")
+    assert fake.switch.record(caller).moh
 
 
 async def test_adding_a_channel_outside_the_app_is_422(fake: FakeAri, client: AriClient) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from ivr_testing import BUSINESS_HOURS, GREETING, Harness, fast_settings
+import structlog
+from ivr_testing import BUSINESS_HOURS, GREETING, Harness, LogLines, fast_settings
+from structlog.testing import LogCapture
 
 from ivr.fakeari import FakeSwitch, Outcome
 from ivr.metrics import Metrics
@@ -45,3 +48,18 @@ async def harness(durham: RuleSnapshot) -> AsyncIterator[Harness]:
         clock=lambda: clock[0],
     ) as (fake, controller):
         yield Harness(fake, controller, durham, clock)
+
+
+@pytest.fixture
+def logged() -> Iterator[LogLines]:
+    """Every log line at any level, with its bound and context variables, while a test runs."""
+    previous = structlog.get_config()
+    capture = LogCapture()
+    structlog.configure(
+        processors=[structlog.contextvars.merge_contextvars, capture],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
+    )
+    try:
+        yield capture.entries
+    finally:
+        structlog.configure(**previous)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -19,6 +19,9 @@ TIMEOUT_S = 10.0
 GREETING = "sound:ivr311/greeting"
 BUSINESS_HOURS = datetime(2026, 11, 18, 10, 0, tzinfo=ZoneInfo("America/Toronto"))
 """10:00 on a Wednesday: the Durham demo's contact centres are open."""
+
+LogLines = list[MutableMapping[str, Any]]
+"""Log lines as structlog's `LogCapture` keeps them (the ``logged`` fixture)."""
 
 
 def fast_settings(**overrides: Any) -> Settings:

@@ -5,33 +5,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
-from collections.abc import Iterator, MutableMapping
-from typing import Any
 
-import pytest
-import structlog
-from ivr_testing import Harness, fallback_choice, menu_number
-from structlog.testing import LogCapture
+from ivr_testing import Harness, LogLines, fallback_choice, menu_number
 
 from ivr.fakeari import Outcome
-
-LogLines = list[MutableMapping[str, Any]]
-
-
-@pytest.fixture
-def logged() -> Iterator[LogLines]:
-    """Every log line at any level, with its bound and context variables, while a test runs."""
-    previous = structlog.get_config()
-    capture = LogCapture()
-    structlog.configure(
-        processors=[structlog.contextvars.merge_contextvars, capture],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
-    )
-    try:
-        yield capture.entries
-    finally:
-        structlog.configure(**previous)
 
 
 async def test_info_has_each_transition_and_one_decision_record_and_no_number(

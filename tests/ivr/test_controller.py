@@ -240,7 +240,8 @@ async def test_a_call_stalled_while_asterisk_is_away_goes_to_the_fallback(
 ) -> None:
     """Asterisk stops answering while a destination rings. When the ring timer expires, the
     leg cannot be hung up, the final message cannot be played: nothing would move the call on.
-    The caller is not left in silence: the fallback dialplan has them once Asterisk is back."""
+    The caller is not left in silence: the fallback dialplan has them once Asterisk is back.
+    The call is counted handed back once, as stalled, not again when the reconnect finds it."""
     switch = harness.switch
     switch.default_outcome = Outcome(kind="ring")
     call_id = harness.call(inside_number(harness.snapshot))
@@ -255,8 +256,22 @@ async def test_a_call_stalled_while_asterisk_is_away_goes_to_the_fallback(
     caller = harness.record(call_id)
     await harness.until(lambda: caller.continued_to is not None)  # ... which then hands it on
 
+    await harness.wait(harness.controller.wait_idle())  # the late hand-back is settled
+
     assert caller.continued_to == FALLBACK
     assert not caller.destroyed, "nobody hung up on the caller"
     record = await harness.ended(call_id)
     assert record["outcome"] == "handed_back:stalled"
-    assert harness.metric("ivr311_calls_handed_back_total", {"reason": "stalled"}) == 1
+    assert _handed_back(harness) == {"stalled": 1}
+    assert harness.metric("ivr311_calls_ended_total", {"outcome": "handed_back"}) == 1
+
+
+def _handed_back(harness: Harness) -> dict[str, float]:
+    """``ivr311_calls_handed_back_total`` by reason."""
+    return {
+        sample.labels["reason"]: sample.value
+        for family in harness.controller.metrics.registry.collect()
+        if family.name == "ivr311_calls_handed_back"
+        for sample in family.samples
+        if sample.name == "ivr311_calls_handed_back_total"
+    }
