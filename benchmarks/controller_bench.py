@@ -8,21 +8,24 @@ written (to /dev/null).
 
 Before measuring, 100 calls come and go at once, so the controller's HTTP connection pool to
 the switch is warm, as it is after recent traffic. Then, for 1, 100 and 1,000 concurrent calls
-(Durham demo rules):
+(Durham demo rules), under ``controller.concurrent_<N>``:
 
-- ``burst``: the N calls arrive at once (StasisStart emitted back to back), three times (the
-  callers of one burst hang up before the next). ``setups_per_second`` runs from the first
+- ``burst``: the N calls arrive at once (StasisStart emitted back to back), ``BURSTS`` times
+  (the callers of one burst hang up before the next). ``setups_per_second`` runs from the first
   StasisStart to the last answer request (the median burst); ``stasis_start_to_answer_ms`` is
-  over all those calls, queueing behind each other included;
-  ``controller_cpu_ms_per_call`` is the controller's CPU until every greeting plays, and
-  ``fake_switch_cpu_ms_per_call`` the switch's over the same calls, for comparison.
+  over all those calls, so it is mostly queueing: the last of N calls waits for the N - 1
+  before it on the controller's one event loop. ``event_loop_lag_ms`` is how late a 1 ms timer
+  fires in the controller during the bursts; ``controller_cpu_ms_per_call`` is the
+  controller's CPU until every greeting plays, and ``fake_switch_cpu_ms_per_call`` the
+  switch's over the same calls, for comparison.
 - ``steady``: with the N calls in progress (each hearing a long greeting), further callers
   arrive one after another; each is timed from StasisStart to answer request (p50/p99/max) and
-  hangs up once its greeting plays. The first of them also waits for whatever the burst left
-  queued in the controller, so it is reported on its own (``first_call_after_burst_ms``).
-  ``event_loop_lag_ms`` is how late a 1 ms timer fires in the controller meanwhile;
-  ``controller_cpu_ms_per_call`` is one such call, set-up and tear-down;
-  ``log_lines_per_call`` counts what the controller logged per call, by level.
+  hangs up once its greeting plays. This is the set-up overhead with N calls in progress. The
+  first of them also waits for whatever the burst left queued in the controller, so it is
+  reported on its own (``first_call_after_burst_ms``). ``event_loop_lag_ms`` is how late a
+  1 ms timer fires in the controller meanwhile; ``controller_cpu_ms_per_call`` is one such
+  call, set-up and tear-down; ``log_lines_per_call`` counts what the controller logged per
+  call, by level.
 - ``teardown``: the N callers hang up; ``controller_cpu_ms_per_call`` to end each call (its
   decision record included).
 - ``controller_gc``: the controller's garbage collections over all of the above; a full one
@@ -84,6 +87,11 @@ def _summary(values_ms: list[float]) -> dict[str, float]:
         "p99": round(_percentile(values_ms, 0.99), 3),
         "max": round(max(values_ms, default=0.0), 3),
     }
+
+
+def _lag_summary(samples_s: list[float]) -> dict[str, float]:
+    """p50/p99/max of a lag probe's samples in ms, and how many samples there were."""
+    return {**_summary([s * 1000 for s in samples_s]), "samples": len(samples_s)}
 
 
 # --- the switch's side (child process) -----------------------------------------------------
@@ -346,13 +354,16 @@ async def _measure(snapshot: RuleSnapshot, calls: int) -> dict[str, Any]:
                 await asyncio.wait_for(controller.wait_idle(), 60)
 
                 bursts, burst_cpu_s = [], 0.0
+                burst_lag = _LagProbe()
                 for repeat in range(BURSTS):
                     if repeat:
                         await switch.ask("hangup_all")
                         await asyncio.wait_for(controller.wait_idle(), 300)
+                    burst_lag.start()
                     cpu_before = time.process_time()
                     bursts.append(await switch.ask("burst", calls=calls))
                     burst_cpu_s += time.process_time() - cpu_before
+                    await burst_lag.stop()
 
                 first_after_burst = await switch.ask("probe", calls=1)
                 logged_before = counter.counts.copy()
@@ -370,22 +381,24 @@ async def _measure(snapshot: RuleSnapshot, calls: int) -> dict[str, Any]:
                 teardown_cpu_s = time.process_time() - cpu_before
     finally:
         await switch.stop()
-    lag_ms = [s * 1000 for s in probe.samples]
     return {
         "burst": {
+            "what": f"{calls:,} calls arrive at once; set-up times include queueing",
             "setups_per_second": round(
                 statistics.median(b["setups_per_second"] for b in bursts), 1
             ),
             "stasis_start_to_answer_ms": _summary([ms for b in bursts for ms in b["latencies_ms"]]),
+            "event_loop_lag_ms": _lag_summary(burst_lag.samples),
             "controller_cpu_ms_per_call": round(burst_cpu_s / (calls * BURSTS) * 1000, 3),
             "fake_switch_cpu_ms_per_call": round(
                 sum(b["cpu_s"] for b in bursts) / (calls * BURSTS) * 1000, 3
             ),
         },
         "steady": {
+            "what": f"one new call at a time while {calls:,} calls are in progress",
             "first_call_after_burst_ms": round(first_after_burst["latencies_ms"][0], 3),
             "stasis_start_to_answer_ms": _summary(steady["latencies_ms"]),
-            "event_loop_lag_ms": _summary(lag_ms),
+            "event_loop_lag_ms": _lag_summary(probe.samples),
             "controller_cpu_ms_per_call": round(steady_cpu_s / PROBE_CALLS * 1000, 3),
             "log_lines_per_call": {
                 level: round(n / PROBE_CALLS, 2) for level, n in sorted(logged.items())
@@ -399,12 +412,15 @@ async def _measure(snapshot: RuleSnapshot, calls: int) -> dict[str, Any]:
 
 
 def run() -> dict[str, object]:
-    """Measure set-up with 1, 100 and 1,000 concurrent calls (Durham demo rules)."""
+    """Measure set-up with 1, 100 and 1,000 concurrent calls (Durham demo rules).
+
+    Returns the report's top-level ``controller`` section.
+    """
     snapshot = load_snapshot("durham")
-    report: dict[str, object] = {"bursts": BURSTS, "probe_calls": PROBE_CALLS}
+    report: dict[str, object] = {"bursts": BURSTS, "steady_calls": PROBE_CALLS}
     for calls in CONCURRENCY:
         report[f"concurrent_{calls}"] = asyncio.run(_measure(snapshot, calls))
-    return report
+    return {"controller": report}
 
 
 def main(argv: list[str] | None = None) -> int:
