@@ -31,6 +31,12 @@ def unknown_caller(snapshot: RuleSnapshot) -> Residence:
     if policy.unknown_caller == "member-menu" and members:
         if len(members) == 1:
             return Residence(members[0].id, "unknown caller: the only member")
+        if len(members) > policy.max_menu_options:
+            return Residence(
+                None,
+                f"unknown caller: host agents - {len(members)} members exceed "
+                f"max_menu_options {policy.max_menu_options}",
+            )
         if policy.default_choice == "largest-share":
             return Residence(members[0].id, "unknown caller: first member - menu default")
     return Residence(None, "unknown caller: host agents")

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from geo.coordinates import coordinate_problem
 from geo.coverage import coverage_csv, coverage_json, coverage_text
 from geo.errors import GeoDataError
 from geo.index import GeoIndex, load_geo_index
@@ -90,6 +91,10 @@ def _coverage(args: argparse.Namespace) -> int:
 
 
 def _locate(args: argparse.Namespace) -> int:
+    problem = coordinate_problem(args.lat, args.lon)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     index = _load(args)
     if index is None:
         return 2

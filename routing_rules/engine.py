@@ -8,7 +8,8 @@ Order of evaluation (each stage leaves a trace step naming its evidence and rule
 3. where the caller lives: a delivered location (point index); else the calling number's
    exchange, routed without asking when one municipality's share reaches the dominance
    threshold, else a menu of the exchange's municipalities; else, for an unknown or withheld
-   number, the member menu or the host's agents. ``0`` at any menu asks for a live agent;
+   number, the member menu (when the members fit ``max_menu_options``) or the host's agents.
+   ``0`` at any menu asks for a live agent;
 4. the municipality's route (an arrangement in effect, its own contact centre, or the host's
    agents) and whether that destination is itself open, in its own time zone;
 5. the transfer: the fallback chain's links that are open now, the whisper, and the message
@@ -266,6 +267,21 @@ class _Call:
         if len(members) == 1:
             self.note("number", evidence, rule, f"{members[0].id} (the only member)")
             return _Residence(members[0].id, None)
+        if not members or len(members) > policy.max_menu_options:
+            # Offering only some members would leave the others' residents without their
+            # choice; the host's agents serve every member.
+            why = (
+                f"{len(members)} members exceed the {policy.max_menu_options}-option menu limit"
+                if members
+                else "no member municipality"
+            )
+            self.note(
+                "number",
+                evidence,
+                f"{rule}, overlap_policy.max_menu_options {policy.max_menu_options}",
+                f"host agents: {why}",
+            )
+            return _Residence(None, None)
         options = tuple(
             MenuOption(str(n), m.id, m.name.get(self.language.code))
             for n, m in enumerate(members, start=1)

@@ -103,6 +103,10 @@ def snapshot_from_text(
     )
 
 
+class RulesNotFound(OSError):
+    """A ``--rules`` value that is neither a demo name nor a readable rule-set file."""
+
+
 def rules_path(spec: str) -> Path:
     """A demo name (``durham``, ``cape-breton``) or a file path → the YAML file."""
     if spec in DEMO_NAMES:
@@ -110,9 +114,29 @@ def rules_path(spec: str) -> Path:
     return Path(spec)
 
 
+def read_rules(spec: str) -> str:
+    """The text of a demo rule set (by name) or a rule-set file (by path).
+
+    Raises :class:`RulesNotFound` (an ``OSError``) naming the demo rule sets when ``spec`` is
+    neither, so every command that takes ``--rules`` or a rule-set argument says the same.
+    """
+    path = rules_path(spec)
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RulesNotFound(f"{spec}: not a rule-set file (not UTF-8 text)") from exc
+    except OSError as exc:
+        if spec in DEMO_NAMES:
+            raise
+        demos = ", ".join(DEMO_NAMES)
+        reason = exc.strerror or str(exc)
+        raise RulesNotFound(
+            f"{spec!r} is neither a demo rule set ({demos}) nor a readable file ({reason})"
+        ) from exc
+
+
 def load_snapshot(spec: str, geo: GeoLookup | None = None) -> RuleSnapshot:
     """Load a demo rule set by name, or a rule-set file by path, without any database."""
-    path = rules_path(spec)
-    text = path.read_text(encoding="utf-8")
-    source = f"demo:{spec}" if spec in DEMO_NAMES else str(path)
+    text = read_rules(spec)
+    source = f"demo:{spec}" if spec in DEMO_NAMES else str(rules_path(spec))
     return snapshot_from_text(text, geo if geo is not None else default_geo(), source=source)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from geo.coordinates import coordinate_problem
 from ivr.admin.auth import check_bearer
 from ivr.admin.errors import problem
 from ivr.admin.mapview import coverage_map_svg
@@ -352,8 +354,11 @@ def _dumps(data: object) -> str:
 
 
 async def _locate(request: web.Request) -> web.Response:
-    lat = _float_param(request, "lat", -90, 90)
-    lon = _float_param(request, "lon", -180, 180)
+    lat = _float_param(request, "lat", -math.inf, math.inf)
+    lon = _float_param(request, "lon", -math.inf, math.inf)
+    refused = coordinate_problem(lat, lon)
+    if refused is not None:
+        raise problem(web.HTTPBadRequest, "bad_parameter", f"lat, lon: {refused}")
     at = request.query.get("at") or None
     _check_at(at)
     return web.json_response(await _run(request, lambda s: s.locate(lat, lon, at)), dumps=_dumps)

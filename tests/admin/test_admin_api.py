@@ -336,3 +336,14 @@ async def test_the_page_and_the_openapi_document_are_served(client: Client) -> N
     assert {"/api/rules", "/api/simulate", "/api/override", "/api/coverage"} <= set(
         document["paths"]
     )
+
+
+async def test_locate_refuses_out_of_range_and_swapped_coordinates(client: Client) -> None:
+    for params, said in [
+        ({"lat": 91, "lon": 0}, "latitude 91 is out of range (-90 to 90); the values look swapped"),
+        ({"lat": 43.9, "lon": -200}, "longitude -200 is out of range (-180 to 180)"),
+        ({"lat": -79.0868, "lon": 43.8384}, "did you mean latitude 43.8384, longitude -79.0868?"),
+    ]:
+        response = await client.get("/api/locate", params=params)
+        assert response.status == 400
+        assert said in (await response.json())["message"]

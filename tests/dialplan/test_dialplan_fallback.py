@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+import pytest
 from dialplan_testing import RENDERED_AT, parse_dialplan, snapshot_of
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,6 +15,7 @@ from dialplan.render import DialplanOptions, number_forms, render_dialplan
 from dialplan.residence import unknown_caller
 from dialplan.schedule import closed_days
 from routing_rules.schema import Schedule
+from routing_rules.simulate import outcome, parse_presses, simulate_call
 from routing_rules.snapshot import RuleSnapshot, load_snapshot
 
 _GOTO = re.compile(r"(?:Goto|Gosub)\(([a-z0-9-]+),([^,()]+),1\)")
@@ -214,3 +216,25 @@ def test_weekly_hours_include_the_opening_minute_and_exclude_the_closing_one(
     first = int(match[1]) * 60 + int(match[2])
     last = int(match[3]) * 60 + int(match[4])
     assert (first <= minute <= last) == (opens <= minute < closes)
+
+
+@pytest.mark.parametrize("unknown", ["member-menu", "host-agents"])
+@pytest.mark.parametrize("default", ["host-agents", "largest-share"])
+@pytest.mark.parametrize("limit", [4, 8])
+def test_the_fallback_routes_an_unknown_caller_as_the_engine_does(
+    unknown: str, default: str, limit: int
+) -> None:
+    def policy(data: dict[str, Any]) -> None:
+        data["overlap_policy"].update(
+            unknown_caller=unknown, default_choice=default, max_menu_options=limit
+        )
+
+    snapshot = snapshot_of("durham", policy)
+    # The fallback has no menus: it takes what a caller who never chooses gets.
+    silent = ",".join(["t"] * snapshot.rules.overlap_policy.max_attempts)
+    sim = simulate_call(
+        snapshot, calling="anonymous", at=RENDERED_AT, presses=parse_presses([silent])
+    )
+    engine = outcome(sim.decision)
+    assert engine["action"] in ("agent", "transfer")
+    assert unknown_caller(snapshot).municipality_id == engine["municipality"]

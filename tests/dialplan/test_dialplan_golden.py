@@ -77,3 +77,11 @@ def test_asterisklint_finds_nothing_to_report(name: str, tmp_path: Path) -> None
         check=False,
     )
     assert (done.returncode, done.stdout + done.stderr) == (0, "")
+
+
+def test_rules_that_are_neither_a_demo_nor_a_file_are_named(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert ivr311(["dialplan", "render", "--rules", "nosuch"]) == 2
+    err = capsys.readouterr().err
+    assert "'nosuch' is neither a demo rule set (durham, cape-breton) nor a readable file" in err

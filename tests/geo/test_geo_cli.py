@@ -155,3 +155,20 @@ def test_console_script_runs(tmp_path: Path) -> None:
         timeout=120,
     )
     assert json.loads(result.stdout) == {"municipality": "cbrm"}
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "said"),
+    [
+        ("91", "0", "latitude 91 is out of range (-90 to 90); the values look swapped"),
+        ("43.9", "-200", "longitude -200 is out of range (-180 to 180)"),
+        ("-79.0868", "43.8384", "did you mean latitude 43.8384, longitude -79.0868?"),
+        ("nan", "0", "finite"),
+    ],
+)
+def test_locate_refuses_coordinates_out_of_range(
+    capsys: pytest.CaptureFixture[str], lat: str, lon: str, said: str
+) -> None:
+    code, out, err = run(capsys, "locate", "--", lat, lon)
+    assert (code, out) == (2, "")
+    assert said in err

@@ -5,10 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from routing_rules.decision import CallContext, PlayGreeting, PlayMessage, Transfer, decide
+from routing_rules.decision import (
+    CallContext,
+    OfferMenu,
+    PlayGreeting,
+    PlayMessage,
+    Transfer,
+    decide,
+)
 from routing_rules.geoview import GeoLookup
 from routing_rules.simulate import simulate_call
 from routing_rules.snapshot import RuleSnapshot, snapshot_from_text
+from routing_rules.validation import validate_text
 
 TORONTO = ZoneInfo("America/Toronto")
 TUESDAY_10 = datetime(2026, 11, 24, 10, 0, tzinfo=TORONTO)
@@ -115,3 +123,35 @@ def test_menu_reprompt_says_why(durham: RuleSnapshot) -> None:
     assert invalid.decision.step.prompts[0].id == "invalid"  # type: ignore[union-attr]
     assert timeout.decision.step.prompts[0].id == "no-input"  # type: ignore[union-attr]
     assert invalid.decision.step.attempt == 2  # type: ignore[union-attr]
+
+
+def test_a_member_menu_longer_than_the_limit_is_not_offered(
+    durham: RuleSnapshot, durham_text: str, geo: GeoLookup
+) -> None:
+    # Durham has eight members and offers menus of at most 4: a withheld caller goes to
+    # Service Durham's agents (who serve every member), and the trace says why.
+    sim = simulate_call(durham, calling="anonymous", at=TUESDAY_10)
+    step = sim.decision.step
+    assert isinstance(step, Transfer) and step.kind == "agent"
+    assert [t.destination_id for t in step.chain] == ["durham-agents"]
+    why = next(t for t in sim.decision.trace if t.stage == "number")
+    assert "overlap_policy.max_menu_options 4" in why.rule
+    assert why.result == "host agents: 8 members exceed the 4-option menu limit"
+
+    roomy = variant(durham_text, geo, ("  max_menu_options: 4\n", "  max_menu_options: 8\n"))
+    menu = simulate_call(roomy, calling="anonymous", at=TUESDAY_10).decision.step
+    assert isinstance(menu, OfferMenu)
+    assert [o.municipality_id for o in menu.options] == [
+        m.id for m in roomy.rules.municipalities if m.role == "member"
+    ]
+
+
+def test_validation_says_when_the_member_menu_is_too_long(durham_text: str, geo: GeoLookup) -> None:
+    warned = validate_text(durham_text, geo)
+    assert warned.ok
+    assert [str(w) for w in warned.warnings] == [
+        "overlap_policy.unknown_caller: the member menu would offer 8 municipalities, more than "
+        "max_menu_options (4): unknown and withheld callers go to the host's agents"
+    ]
+    roomy = durham_text.replace("  max_menu_options: 4\n", "  max_menu_options: 8\n")
+    assert validate_text(roomy, geo).warnings == ()

@@ -148,20 +148,42 @@ GOLDEN: list[Call] = [
         "durham-agents",
         greeting_key="5",
     ),
-    # Unknown and withheld numbers: the member menu, never an error.
-    Call("withheld anonymous", "anonymous", "menu", None, None),
-    Call("withheld Restricted", "Restricted", "menu", None, None),
-    Call("withheld empty", "", "menu", None, None),
-    Call("withheld none", None, "menu", None, None),
-    Call("letters", "CALLER", "menu", None, None),
-    Call("thirty digits", "1" * 30, "menu", None, None),
-    Call("unknown NPA-NXX", "9055550123", "menu", None, None),
-    Call("code not in service", "3655170123", "menu", None, None),
+    # Unknown and withheld numbers, never an error: Durham's eight members do not fit its
+    # 4-option menu limit, so the host's agents answer; with room for them, the member menu.
+    Call("withheld anonymous", "anonymous", "agent", None, "durham-agents"),
+    Call("withheld Restricted", "Restricted", "agent", None, "durham-agents"),
+    Call("withheld empty", "", "agent", None, "durham-agents"),
+    Call("withheld none", None, "agent", None, "durham-agents"),
+    Call("letters", "CALLER", "agent", None, "durham-agents"),
+    Call("thirty digits", "1" * 30, "agent", None, "durham-agents"),
+    Call("unknown NPA-NXX", "9055550123", "agent", None, "durham-agents"),
+    Call("code not in service", "3655170123", "agent", None, "durham-agents"),
     Call(
-        "withheld picks pickering", "anonymous", "transfer", "pickering", "pickering-ccc", press="1"
+        "withheld: keys are not a menu choice",
+        "anonymous",
+        "agent",
+        None,
+        "durham-agents",
+        press="1",
+    ),
+    Call("withheld, members fit: menu", "anonymous", "menu", None, None, variant="members-fit"),
+    Call(
+        "withheld, members fit: picks pickering",
+        "anonymous",
+        "transfer",
+        "pickering",
+        "pickering-ccc",
+        press="1",
+        variant="members-fit",
     ),
     Call(
-        "withheld picks clarington", "anonymous", "agent", "clarington", "durham-agents", press="5"
+        "withheld, members fit: picks clarington",
+        "anonymous",
+        "agent",
+        "clarington",
+        "durham-agents",
+        press="5",
+        variant="members-fit",
     ),
     # Location delivered with the call wins over the number.
     Call(
@@ -432,6 +454,7 @@ GOLDEN: list[Call] = [
 ]
 
 VARIANTS: dict[str, tuple[str, str]] = {
+    "members-fit": ("  max_menu_options: 4\n", "  max_menu_options: 8\n"),
     "override": (
         '    emergency_override:\n      active: false\n      reason: ""',
         "    emergency_override:\n      active: true\n      reason: ice storm",

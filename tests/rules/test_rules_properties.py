@@ -20,7 +20,7 @@ from routing_rules.decision import (
 )
 from routing_rules.geoview import GeoLookup
 from routing_rules.schedules import schedule_state
-from routing_rules.snapshot import RuleSnapshot, load_snapshot
+from routing_rules.snapshot import RuleSnapshot, load_snapshot, snapshot_from_text
 
 KEYS = st.sampled_from(["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#", ""])
 
@@ -62,8 +62,12 @@ LOCATIONS = st.one_of(
 
 
 @pytest.fixture(scope="module")
-def snapshots(geo: GeoLookup) -> dict[str, RuleSnapshot]:
-    return {name: load_snapshot(name, geo) for name in ("durham", "cape-breton")}
+def snapshots(geo: GeoLookup, durham_text: str) -> dict[str, RuleSnapshot]:
+    loaded = {name: load_snapshot(name, geo) for name in ("durham", "cape-breton")}
+    # Room for all eight members: unknown callers get the member menu.
+    roomy = durham_text.replace("  max_menu_options: 4\n", "  max_menu_options: 8\n")
+    loaded["durham-member-menu"] = snapshot_from_text(roomy, geo, source="durham-member-menu")
+    return loaded
 
 
 def _assert_reachable(snapshot: RuleSnapshot, step: Transfer | PlayMessage, at: datetime) -> None:
@@ -108,7 +112,8 @@ def test_every_call_ends_at_a_destination_or_a_message(
             _assert_reachable(snapshot, step, ctx.at)
             return
         assert 1 <= step.attempt <= step.max_attempts
-        assert step.options and len(step.options) <= 9
+        assert step.options
+        assert len(step.options) <= snapshot.rules.overlap_policy.max_menu_options
         ctx = replace(ctx, digits=(*ctx.digits, data.draw(KEYS)))
     pytest.fail("the menus never ended")
 
