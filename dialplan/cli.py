@@ -90,7 +90,8 @@ def _rules_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--database",
-        help="SQLAlchemy URL of the rule store (default $IVR311_DATABASE_URL)",
+        help="SQLAlchemy URL of the rule store (default $IVR311_DATABASE_URL, else the "
+        "per-user store, $XDG_STATE_HOME/ivr311/rules.db)",
     )
 
 
@@ -109,9 +110,12 @@ def _snapshot(args: argparse.Namespace) -> RuleSnapshot:
 
 def _active_snapshot(database: str | None) -> RuleSnapshot:
     from routing_rules.snapshot import default_geo
-    from routing_rules.storage.store import RuleStore, database_url
+    from routing_rules.storage.store import RuleStore, StoreError, database_url
 
-    store = RuleStore.open(database_url(database))
+    try:
+        store = RuleStore.open(database_url(database), create=False)
+    except StoreError as exc:
+        raise ConfError(f"{exc}; or pass --rules") from exc
     try:
         snapshot = store.load_snapshot(default_geo())
     finally:

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from pyproj import Proj, Transformer
 
 from geo.loading import PolygonalGeometry, PolygonFeature
 from geo.model import ExchangeOverlap, MunicipalityShare
@@ -45,6 +44,8 @@ def project(geometry: PolygonalGeometry, crs: str = EQUAL_AREA_CRS) -> shapely.G
     ``DENSIFY_DEG``) so that they keep that shape in the projection, where a straight line
     between the projected end points would bow away from it by tens of metres.
     """
+    from pyproj import Transformer  # only when building: a cached index never needs pyproj
+
     transformer = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     return shapely.transform(
         shapely.segmentize(geometry, DENSIFY_DEG),
@@ -54,6 +55,8 @@ def project(geometry: PolygonalGeometry, crs: str = EQUAL_AREA_CRS) -> shapely.G
 
 def areal_scale(geometry: PolygonalGeometry, crs: str = EQUAL_AREA_CRS) -> float:
     """How much the projection inflates areas at the centroid of a lon/lat geometry."""
+    from pyproj import Proj
+
     centre = geometry.centroid
     return float(Proj(crs).get_factors(centre.x, centre.y).areal_scale)
 

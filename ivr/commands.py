@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ivr.controller import Controller, freeze_long_lived_objects
@@ -16,9 +17,9 @@ from ivr.fakeari import FakeAri
 from ivr.fakeari.traffic import ScriptedCall, describe_call, mixed_calls, run_traffic
 from ivr.http import AppExtension, bound_port, make_app, start_server
 from ivr.metrics import Metrics
-from ivr.rules_source import RulesSource
+from ivr.rules_source import DATABASE_URL_ENV, RulesSource
 from ivr.settings import Settings, SettingsError, load_settings
-from ivr.simulation import simulated_controller
+from ivr.simulation import opening_hours_note, simulated_controller
 
 SIMULATED_DRAIN_S = 1.0
 
@@ -89,11 +90,14 @@ async def serve(
     stop: asyncio.Event | None = None,
     started: Callable[[Controller, str], None] | None = None,
     extensions: Sequence[AppExtension] | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> None:
     """Run the controller until SIGTERM/SIGINT (or ``stop``), then drain.
 
     ``started(controller, http_base_url)`` is called once everything listens; ``extensions``
-    add HTTP routes (default: `http_extensions`, the admin API when installed).
+    add HTTP routes (default: `http_extensions`, the admin API when installed). A store or
+    rules that cannot be loaded raise `SettingsError` naming the setting. ``clock`` is the
+    time calls on the simulated switch are routed at (and said in the banner).
     """
     routes = http_extensions() if extensions is None else list(extensions)
     stop = stop or asyncio.Event()
@@ -101,16 +105,19 @@ async def serve(
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    from routing_rules.storage.store import RuleStore
+    from routing_rules.storage.store import RuleStore, StoreError
 
     metrics = Metrics()
-    store = await asyncio.to_thread(RuleStore.open, settings.database_url)
+    try:
+        store = await asyncio.to_thread(RuleStore.open, settings.database_url)
+    except StoreError as exc:
+        raise SettingsError(f"{DATABASE_URL_ENV}: {exc}") from exc
     rules = RulesSource(store, metrics=metrics, seed=settings.rules, poll_s=settings.rules_poll_s)
     try:
         await rules.load()
         freeze_long_lived_objects()
         watcher = asyncio.create_task(rules.watch(), name="rules-watch")
-        async with _controller(settings, rules) as (controller, traffic):
+        async with _controller(settings, rules, clock) as (controller, traffic):
             try:
                 runner = await start_server(make_app(controller, routes), *settings.listen)
             except OSError as exc:
@@ -133,6 +140,8 @@ async def serve(
                     f"simulated switch: a scripted caller every {every:g} s; Ctrl-C to stop",
                     flush=True,
                 )
+                if rules.current is not None:
+                    print(opening_hours_note(rules.current, clock()), flush=True)
             try:
                 await stop.wait()
                 if traffic is not None:
@@ -150,14 +159,14 @@ async def serve(
 
 @asynccontextmanager
 async def _controller(
-    settings: Settings, rules: RulesSource
+    settings: Settings, rules: RulesSource, clock: Callable[[], datetime]
 ) -> AsyncIterator[tuple[Controller, asyncio.Task[None] | None]]:
     """The controller on Asterisk, or on the simulated switch with scripted callers."""
     if not settings.simulated:
-        async with Controller(settings, rules) as controller:
+        async with Controller(settings, rules, clock=clock) as controller:
             yield controller, None
         return
-    async with simulated_controller(settings, rules) as (fake, controller):
+    async with simulated_controller(settings, rules, clock=clock) as (fake, controller):
         calls = _scripted_callers(rules)
 
         printing: set[asyncio.Task[None]] = set()

@@ -4,6 +4,11 @@
 store, `watch` follows the active version (PostgreSQL LISTEN/NOTIFY or SQLite polling) and
 builds each new snapshot in a worker thread, so the event loop never stalls on validation or
 geodata, then swaps it in with one assignment.
+
+At start (`load`) nothing is skipped: unusable geodata, a seed rule set that cannot be read or
+is invalid, or an active version that cannot be loaded raises `SettingsError` naming the
+setting behind it, one line per problem. Later reloads log a failure and keep the current
+snapshot.
 """
 
 from __future__ import annotations
@@ -12,14 +17,39 @@ import asyncio
 from collections.abc import Callable
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 
+from geo.errors import GeoDataError
+from geo.sources import GEODATA_DIR_ENV
 from ivr.metrics import Metrics
+from ivr.settings import SettingsError, describe_problems, env_name
 from routing_rules.geoview import GeoLookup
-from routing_rules.snapshot import RuleSnapshot, default_geo, rules_path
+from routing_rules.snapshot import RuleSnapshot, default_geo, read_rules
 from routing_rules.storage.notify import watch_active_version
-from routing_rules.storage.store import RuleStore
+from routing_rules.storage.store import ConflictError, RuleStore, StoreError
+from routing_rules.validation import RuleSetInvalid
 
 log = structlog.get_logger(__name__)
+
+RULES_ENV = env_name("rules")
+DATABASE_URL_ENV = env_name("database_url")
+_STORE_FAILURES = (StoreError, SQLAlchemyError, OSError)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def startup_error(variable: str, exc: BaseException, what: str = "") -> SettingsError:
+    """A start-up failure as the setting to fix and the problem, one line per problem."""
+    prefix = f"{variable}: {what}" if what else f"{variable}: "
+    if isinstance(exc, RuleSetInvalid):
+        lines = [f"{prefix}{problem}" for problem in exc.report.errors]
+    elif isinstance(exc, GeoDataError):
+        lines = [f"{prefix}{problem}" for problem in exc.problems]
+    else:
+        lines = [f"{prefix}{_one_line(exc)}"]
+    return SettingsError(describe_problems(lines, "cannot start"))
 
 
 class RulesSource:
@@ -65,14 +95,39 @@ class RulesSource:
         return self._geo
 
     async def load(self) -> None:
-        """Load the active version, seeding an empty store with the ``seed`` rule set first."""
+        """Load the active version, seeding an empty store with the ``seed`` rule set first.
+
+        Raises `SettingsError` naming IVR311_GEODATA_DIR, IVR311_RULES or IVR311_DATABASE_URL.
+        """
         if self.store is None:
             return
-        geo = await self._geodata()
         store = self.store
-        if await asyncio.to_thread(store.active_version) is None:
-            path = rules_path(self.seed)
-            text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+        try:
+            geo = await self._geodata()
+        except (GeoDataError, OSError) as exc:
+            raise startup_error(GEODATA_DIR_ENV, exc, "the geodata cannot be used: ") from exc
+        try:
+            active = await asyncio.to_thread(store.active_version)
+        except _STORE_FAILURES as exc:
+            raise startup_error(DATABASE_URL_ENV, exc) from exc
+        if active is None:
+            await self._seed(store, geo)
+        try:
+            snapshot = await asyncio.to_thread(store.load_snapshot, geo, None)
+        except RuleSetInvalid as exc:
+            what = f"{exc.source.removeprefix('store:')} does not validate against the geodata: "
+            raise startup_error(DATABASE_URL_ENV, exc, what) from exc
+        except _STORE_FAILURES as exc:
+            raise startup_error(DATABASE_URL_ENV, exc) from exc
+        if snapshot is not None:
+            await self._activate(snapshot)
+
+    async def _seed(self, store: RuleStore, geo: GeoLookup) -> None:
+        try:
+            text = await asyncio.to_thread(read_rules, self.seed)
+        except OSError as exc:
+            raise startup_error(RULES_ENV, exc, "cannot read the rule set: ") from exc
+        try:
             await asyncio.to_thread(
                 lambda: store.apply(
                     text,
@@ -83,8 +138,14 @@ class RulesSource:
                     check_base=False,
                 )
             )
-            log.info("rules.seeded", rules=self.seed)
-        await self._reload(None)
+        except RuleSetInvalid as exc:
+            raise startup_error(RULES_ENV, exc, f"{self.seed} is invalid: ") from exc
+        except ConflictError:
+            log.info("rules.seeded_elsewhere")  # another controller seeded the store first
+            return
+        except _STORE_FAILURES as exc:
+            raise startup_error(DATABASE_URL_ENV, exc) from exc
+        log.info("rules.seeded", rules=self.seed)
 
     async def _reload(self, version: int | None) -> None:
         assert self.store is not None
@@ -96,8 +157,10 @@ class RulesSource:
             self.metrics.rules_reloads.labels("failed").inc()
             log.exception("rules.reload_failed", version=version)
             return
-        if snapshot is None:
-            return
+        if snapshot is not None:
+            await self._activate(snapshot)
+
+    async def _activate(self, snapshot: RuleSnapshot) -> None:
         previous = self.current.version if self.current is not None else None
         self._set(snapshot)
         self.metrics.rules_reloads.labels("ok").inc()

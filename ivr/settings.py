@@ -3,7 +3,9 @@
 The TOML file (named by ``IVR311_CONFIG`` or ``ivr311 run --config``) uses the same names in
 lower case without the prefix (``ari_url = "http://127.0.0.1:8088"``); an environment variable
 wins over the file. `load_settings` reports every missing or wrong setting by its variable name
-in one `SettingsError`, so the process can say what to fix and exit with status 2.
+in one `SettingsError`, so the process can say what to fix and exit with status 2. The
+geodata directory (``IVR311_GEODATA_DIR``, read from the environment by every command) is
+checked with them.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from typing import Any
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from geo.sources import CO_CODES_FILE, EXCHANGES_FILE, GEODATA_DIR_ENV, MUNICIPALITIES_FILE
+from routing_rules.storage.location import default_database_url
+
 ENV_PREFIX = "IVR311_"
 CONFIG_ENV = "IVR311_CONFIG"
-DEFAULT_DATABASE_URL = "sqlite:///var/ivr311.db"
 
 
 class SettingsError(Exception):
@@ -55,7 +59,9 @@ class Settings(BaseSettings):
     ari_app: str = Field(default="ivr311", description="Stasis application name")
     ari_timeout_s: float = Field(default=5.0, gt=0, description="timeout of each ARI request")
     database_url: str = Field(
-        default=DEFAULT_DATABASE_URL, description="rule store (SQLite file or PostgreSQL URL)"
+        default_factory=default_database_url,
+        description="rule store (SQLite file or PostgreSQL URL); default: a SQLite file in the "
+        "user's state directory",
     )
     rules: str = Field(
         default="durham",
@@ -128,6 +134,31 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         if "@" in value.split("//", 1)[1].split("/", 1)[0]:
             raise ValueError("put credentials in IVR311_ARI_USER/IVR311_ARI_PASSWORD, not the URL")
+        return value
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _blank_database_url_is_default(cls, value: object) -> object:
+        return default_database_url() if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_usable(cls, value: str) -> str:
+        from routing_rules.storage.store import database_url_problem
+
+        problem = database_url_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("rules")
+    @classmethod
+    def _rules_exist(cls, value: str) -> str:
+        from routing_rules.snapshot import DEMO_NAMES
+
+        if value not in DEMO_NAMES and not Path(value).is_file():
+            demos = ", ".join(DEMO_NAMES)
+            raise ValueError(f"{value!r} is neither a demo rule set ({demos}) nor a rule-set file")
         return value
 
     @field_validator("ari_app", "dial_endpoint", "fallback_context")
@@ -237,13 +268,39 @@ def load_settings(
         if name in env:
             values[field] = env[name]
     values.update(overrides)
+    problems = geodata_problems(env.get(GEODATA_DIR_ENV, ""))
     try:
-        return Settings.model_validate(values)
+        settings = Settings.model_validate(values)
     except ValidationError as exc:
-        raise SettingsError(_describe(exc)) from exc
+        raise SettingsError(describe_problems([*_problems(exc), *problems])) from exc
+    if problems:
+        raise SettingsError(describe_problems(problems))
+    return settings
 
 
-def _describe(exc: ValidationError) -> str:
+def geodata_problems(configured: str) -> list[str]:
+    """What is wrong with the geodata directory ``IVR311_GEODATA_DIR`` names (blank: the demo)."""
+    if not configured.strip():
+        return []
+    path = Path(configured.strip())
+    if not path.is_dir():
+        return [f"{GEODATA_DIR_ENV}: {path} is not a directory"]
+    missing = [
+        name
+        for name in (MUNICIPALITIES_FILE, EXCHANGES_FILE, CO_CODES_FILE)
+        if not (path / name).is_file()
+    ]
+    if missing:
+        return [f"{GEODATA_DIR_ENV}: {path} has no {', '.join(missing)}"]
+    return []
+
+
+def describe_problems(lines: list[str], heading: str = "invalid settings") -> str:
+    """One line per problem, each starting with the variable to fix."""
+    return f"{heading}:\n  " + "\n  ".join(lines)
+
+
+def _problems(exc: ValidationError) -> list[str]:
     lines = []
     for error in exc.errors():
         loc = error.get("loc", ())
@@ -252,4 +309,4 @@ def _describe(exc: ValidationError) -> str:
             lines.append(f"{env_name(str(loc[0]))}: {message}")
         else:
             lines.append(message)
-    return "invalid settings:\n  " + "\n  ".join(lines)
+    return lines

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
 
@@ -18,12 +18,41 @@ from ivr.controller import Controller
 from ivr.fakeari import FakeAri, FakeSwitch, Outcome
 from ivr.rules_source import RulesSource
 from ivr.settings import Settings
+from routing_rules.schedules import next_change, schedule_state
+from routing_rules.snapshot import RuleSnapshot
 
 SIM_USER = "ivr311"
 
 DESTINATION_ANSWERS = Outcome(kind="answer", after_s=1.0, press="1", hangup_after_s=8.0)
 """A simulated contact centre: answers after a second, presses 1 after the whisper and ends the
 conversation a few seconds later."""
+
+
+def opening_hours_note(snapshot: RuleSnapshot, at: datetime) -> str:
+    """Whether the host is open at ``at`` by its own schedule, and what that means for the
+    scripted callers: outside hours every one of them takes the after-hours path."""
+    rules = snapshot.rules
+    name = rules.host.schedule
+    schedule = rules.schedules[name]
+    host = rules.host.name.en
+    zone = schedule.timezone
+    state = schedule_state(name, schedule, at)
+    change = next_change(name, schedule, at)
+    if change is None:
+        when = "open 24/7" if state.open else state.reason.split(": ", 1)[-1]
+    else:
+        moment = change[0]  # in the schedule's time zone
+        day = "%a" if moment - at < timedelta(days=6) else "%a %Y-%m-%d"
+        when = f"{'until' if state.open else 'opens'} {moment:{day} %H:%M} {zone}"
+    if state.open:
+        return (
+            f"{host} is open now ({when}): scripted calls hear the menus and reach the "
+            "contact centres"
+        )
+    return (
+        f"{host} is closed now ({when}): scripted calls take the after-hours path; "
+        "`ivr311 demo` plays the daytime tour"
+    )
 
 
 def simulated_settings(settings: Settings, fake: FakeAri) -> Settings:

@@ -1,8 +1,9 @@
 """``ivr311 rules ...`` (config as code) and ``ivr311 simulate`` (one call, no phone).
 
 Exit codes: 0 success, 1 refused (missing file, unknown version, store error), 2 the rule set
-is invalid, 3 conflict with a change activated in the meantime, 4 the version is active but a
-step after the activation failed (the dialplan could not be written or reloaded).
+(or a coordinate) is invalid, 3 conflict with a change activated in the meantime, 4 the version
+is active but a step after the activation failed (the dialplan could not be written or
+reloaded).
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import sys
 from pathlib import Path
 from typing import Protocol
 
+from geo.coordinates import coordinate_problem
 from routing_rules.schema import HOST_AGENTS, RuleSet
 from routing_rules.simulate import as_json, parse_at, parse_presses, render_text, simulate_call
 from routing_rules.snapshot import (
     RuleSnapshot,
     default_geo,
     load_snapshot,
-    rules_path,
+    read_rules,
     snapshot_from_text,
 )
 from routing_rules.storage.store import (
@@ -161,7 +163,8 @@ def register(
 def _database_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--database",
-        help="SQLAlchemy URL (default $IVR311_DATABASE_URL, else sqlite:///var/ivr311.db)",
+        help="SQLAlchemy URL (default $IVR311_DATABASE_URL, else the per-user store, "
+        "$XDG_STATE_HOME/ivr311/rules.db)",
     )
 
 
@@ -199,11 +202,12 @@ def _fail(message: str, code: int = EXIT_REFUSED) -> int:
 
 
 def _read(spec: str) -> str:
-    return rules_path(spec).read_text(encoding="utf-8")
+    return read_rules(spec)
 
 
-def _open_store(args: argparse.Namespace) -> RuleStore:
-    return RuleStore.open(database_url(args.database))
+def _open_store(args: argparse.Namespace, *, create: bool = False) -> RuleStore:
+    """The store; only ``rules apply`` creates a SQLite store that does not exist yet."""
+    return RuleStore.open(database_url(args.database), create=create)
 
 
 def _print_invalid(exc: RuleSetInvalid) -> int:
@@ -257,8 +261,15 @@ def _apply(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail(str(exc))
     geo = default_geo()
-    store = _open_store(args)
     try:
+        store = _open_store(args, create=True)
+    except StoreError as exc:
+        return _fail(str(exc))
+    try:
+        # Every problem of the file first: asking for --base would hide them.
+        report = validate_text(text, geo)
+        if not report.ok:
+            return _print_invalid(RuleSetInvalid(report, args.file))
         active = store.active_version()
         base = args.base if args.base is not None else marker
         if base is None and active is not None and not args.force:
@@ -295,7 +306,10 @@ def _apply(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
-    store = _open_store(args)
+    try:
+        store = _open_store(args)
+    except StoreError as exc:
+        return _fail(str(exc))
     try:
         active = store.active_version()
         versions = store.versions()[-args.limit :]
@@ -322,17 +336,23 @@ def _history(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _text_of(spec: str, store: RuleStore) -> tuple[str, str]:
+def _text_of(spec: str, store: RuleStore | None) -> tuple[str, str]:
     if spec.isdigit():
+        assert store is not None
         return f"version {spec}", store.get(int(spec)).content
     return spec, split_base_marker(_read(spec))[1]
 
 
 def _diff(args: argparse.Namespace) -> int:
-    store = _open_store(args)
+    files_only = args.new is not None and not (args.old.isdigit() or args.new.isdigit())
+    try:
+        store = None if files_only else _open_store(args)
+    except StoreError as exc:
+        return _fail(str(exc))
     try:
         old_name, old = _text_of(args.old, store)
         if args.new is None:
+            assert store is not None
             current = store.active()
             if current is None:
                 return _fail("nothing is active; give two versions or files")
@@ -343,14 +363,18 @@ def _diff(args: argparse.Namespace) -> int:
     except (StoreError, OSError) as exc:
         return _fail(str(exc))
     finally:
-        store.close()
+        if store is not None:
+            store.close()
     patch = unified_diff(old, new, old_name, new_name)
     print(patch if patch else f"{old_name} and {new_name} are identical", end="" if patch else "\n")
     return EXIT_OK
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    store = _open_store(args)
+    try:
+        store = _open_store(args)
+    except StoreError as exc:
+        return _fail(str(exc))
     try:
         activation = store.rollback(
             args.version,
@@ -383,7 +407,10 @@ def _stored_or_active(store: RuleStore, version: int | None) -> StoredVersion:
 
 
 def _export(args: argparse.Namespace) -> int:
-    store = _open_store(args)
+    try:
+        store = _open_store(args)
+    except StoreError as exc:
+        return _fail(str(exc))
     try:
         stored = _stored_or_active(store, args.version)
     except StoreError as exc:
@@ -502,6 +529,10 @@ def _simulation_snapshot(args: argparse.Namespace) -> RuleSnapshot:
 def _simulate(args: argparse.Namespace) -> int:
     if (args.lat is None) != (args.lon is None):
         return _fail("give both --lat and --lon")
+    if args.lat is not None and args.lon is not None:
+        problem = coordinate_problem(args.lat, args.lon)
+        if problem is not None:
+            return _fail(f"--lat/--lon: {problem}", EXIT_INVALID)
     try:
         snapshot = _simulation_snapshot(args)
         at = parse_at(args.at, snapshot)

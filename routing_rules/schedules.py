@@ -6,8 +6,9 @@ named extra closures, then the weekly hours.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -93,3 +94,42 @@ def schedule_state(name: str, schedule: Schedule, at: datetime) -> OpenState:
             hours = f"{period.open:%H:%M}-{period.close:%H:%M}"
             return OpenState(True, f"{stamp}: within {hours}", f"{path}.weekly[{i}]")
     return OpenState(False, f"{stamp}: outside the weekly hours", f"{path}.weekly")
+
+
+def _boundaries(schedule: Schedule, after: datetime, days: int) -> Iterator[datetime]:
+    """Every instant after ``after`` where the schedule's state may change, in order, for
+    ``days`` local days: weekly opening and closing times, local midnights (holidays and
+    closures end there), exceptional periods' ends, the override's expiry."""
+    zone = ZoneInfo(schedule.timezone)
+    once: list[datetime] = []
+    for exception in schedule.exceptions:
+        once += [_aware(exception.start, zone), _aware(exception.end, zone)]
+    override = schedule.emergency_override
+    if override is not None and override.active and override.expires is not None:
+        once.append(_aware(override.expires, zone))
+    first = after.astimezone(zone).date()
+    for offset in range(days + 1):
+        day = first + timedelta(days=offset)
+        times = {time(0, 0)}
+        for period in schedule.weekly:
+            if WEEKDAYS[day.weekday()] in period.days:
+                times |= {period.open, period.close}
+        start = datetime.combine(day, time(0, 0), tzinfo=zone)
+        end = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=zone)
+        moments = {datetime.combine(day, t, tzinfo=zone) for t in times}
+        moments |= {m for m in once if start <= m < end}
+        yield from sorted(m for m in moments if m > after)
+
+
+def next_change(
+    name: str, schedule: Schedule, at: datetime, *, within_days: int = 366
+) -> tuple[datetime, OpenState] | None:
+    """When schedule ``name`` next opens (if closed at ``at``) or closes (if open), and the
+    state it changes to; ``None`` when that does not happen within ``within_days`` days
+    (always open, or an emergency override without an expiry)."""
+    now = schedule_state(name, schedule, at).open
+    for moment in _boundaries(schedule, at, within_days):
+        state = schedule_state(name, schedule, moment)
+        if state.open != now:
+            return moment, state
+    return None

@@ -1,10 +1,13 @@
-"""Fixtures every test folder shares: a PostgreSQL schema of its own for the PostgreSQL path."""
+"""Fixtures every test folder shares: a state directory of its own for each test (so nothing
+writes the user's default rule store), and a PostgreSQL schema of its own for the PostgreSQL
+path."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -12,6 +15,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(autouse=True)
+def state_home(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``XDG_STATE_HOME`` of this test (and of the processes it starts): the default rule store
+    is ``<it>/ivr311/rules.db``, never the user's. ``IVR311_DATABASE_URL`` is unset."""
+    state = tmp_path_factory.mktemp("xdg-state")
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    monkeypatch.delenv("IVR311_DATABASE_URL", raising=False)
+    return state
 
 
 @pytest.fixture

@@ -3,13 +3,16 @@
 SQLite is the embedded default; PostgreSQL is the shared store for several controllers, and
 there every activation sends ``NOTIFY ivr311_rules`` inside its transaction, so listeners hear
 of a version only once it is committed.
+
+Opening a store costs one query when its schema is current: Alembic is imported and run only
+when a migration is due, which keeps short-lived readers (``ivr311-agi``) quick.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,25 +20,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 
 from routing_rules.geoview import GeoLookup
 from routing_rules.snapshot import RuleSnapshot, content_hash, snapshot_from_text
+from routing_rules.storage.location import DATABASE_URL_ENV as DATABASE_URL_ENV
+from routing_rules.storage.location import database_url as database_url
+from routing_rules.storage.reader import SCHEMA_HEAD as SCHEMA_HEAD
+from routing_rules.storage.reader import SCHEMA_VERSION_TABLE as SCHEMA_VERSION_TABLE
 from routing_rules.storage.tables import ActivationRow, ActiveRow, RuleVersionRow
 from routing_rules.validation import check_text
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_DATABASE_URL = "sqlite:///var/ivr311.db"
-DATABASE_URL_ENV = "IVR311_DATABASE_URL"
 NOTIFY_CHANNEL = "ivr311_rules"
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK_ID = 3110311
 _WRITE_OPTION = "ivr311_write"
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 
 
 class StoreError(Exception):
@@ -55,6 +59,22 @@ class ConflictError(StoreError):
             f"export version {active}, merge your change into it and apply again "
             f"with --base {active}"
         )
+
+
+class NoRuleStore(StoreError):
+    """A command that only reads found no SQLite store where it looked (and created none)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(
+            f"no rule store yet at {path}: `ivr311 rules apply durham -m \"first rules\"` "
+            "creates it (or apply your own rule-set file), and so does `ivr311 run`, which "
+            "seeds it with IVR311_RULES; --database or IVR311_DATABASE_URL names another store"
+        )
+
+
+class StoreUnavailable(StoreError):
+    """The store could not be opened: unreachable, unreadable, or an unusable URL."""
 
 
 class VersionNotFound(StoreError):
@@ -97,21 +117,62 @@ class ApplyResult:
     unchanged: bool = False
 
 
-def database_url(explicit: str | None = None) -> str:
-    """``explicit``, else ``$IVR311_DATABASE_URL``, else the SQLite file ``var/ivr311.db``."""
-    return explicit or os.environ.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL
+def database_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot name a rule store (not a URL, another database, a missing driver),
+    or ``None`` when it can. Nothing is connected to."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "not a database URL: use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        return (
+            f"unsupported database {backend!r}: use sqlite:///PATH or "
+            "postgresql+psycopg://USER@HOST/DB"
+        )
+    try:
+        parsed.get_dialect().import_dbapi()
+    except (ArgumentError, ImportError):
+        return (
+            f"the database driver {parsed.get_driver_name()!r} is not available: use "
+            + ("sqlite:///PATH" if backend == "sqlite" else "postgresql+psycopg://USER@HOST/DB")
+        )
+    return None
+
+
+def _shown(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's own message on one line, without SQLAlchemy's statement and links."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    if isinstance(cause, OSError) and cause.strerror:
+        detail = f"{cause.strerror}: {cause.filename}" if cause.filename else cause.strerror
+    else:
+        detail = str(cause).split("\n(Background on this error", 1)[0]
+    return re.sub(r"\s+", " ", detail).strip() or type(cause).__name__
 
 
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _make_engine(url: str) -> Engine:
+def _make_engine(url: str, *, create: bool = True) -> Engine:
+    problem = database_url_problem(url)
+    if problem is not None:
+        raise StoreUnavailable(problem)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(parsed.database)
+        if not create and not path.exists():
+            raise NoRuleStore(path.absolute())
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot create the rule store {path}: {_reason(exc)}") from exc
     engine = create_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -140,10 +201,26 @@ class RuleStore:
         self.engine = engine
 
     @classmethod
-    def open(cls, url: str | None = None) -> RuleStore:
-        """Connect and bring the schema up to date (Alembic, run in-process)."""
-        store = cls(_make_engine(database_url(url)))
-        store.migrate()
+    def open(cls, url: str | None = None, *, create: bool = True) -> RuleStore:
+        """Connect and bring the schema up to date (Alembic, run in-process, when due).
+
+        ``create=False`` is for commands that only read: a SQLite file that does not exist
+        raises `NoRuleStore` instead of being created empty. A store that cannot be opened
+        (unreachable server, unusable URL, unreadable file) raises `StoreUnavailable`.
+        """
+        engine = _make_engine(database_url(url), create=create)
+        store = cls(engine)
+        try:
+            if store.schema_revision() != SCHEMA_HEAD:
+                store.migrate()
+        except (SQLAlchemyError, OSError) as exc:
+            store.close()
+            raise StoreUnavailable(
+                f"cannot open the rule store {_shown(engine.url)}: {_reason(exc)}"
+            ) from exc
+        except BaseException:
+            store.close()
+            raise
         return store
 
     @property
@@ -157,14 +234,32 @@ class RuleStore:
     def close(self) -> None:
         self.engine.dispose()
 
+    def schema_revision(self) -> str | None:
+        """The schema's migration revision; ``None`` before the first migration."""
+        with self.engine.connect() as conn:
+            if not self.engine.dialect.has_table(conn, SCHEMA_VERSION_TABLE):
+                return None
+            revision = conn.execute(
+                text(f"SELECT version_num FROM {SCHEMA_VERSION_TABLE}")
+            ).scalar()
+        return None if revision is None else str(revision)
+
     def migrate(self) -> None:
+        """Run Alembic's upgrade to the newest revision (a no-op when the schema is current)."""
+        from alembic import command
+        from alembic.config import Config
+        from alembic.util import CommandError
+
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))
         with self._write() as conn:
             if self.is_postgres:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
             config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            try:
+                command.upgrade(config, "head")
+            except CommandError as exc:  # e.g. a store migrated by a newer ivr311
+                raise StoreError(f"cannot migrate the rule store: {exc}") from exc
 
     # -- reading --------------------------------------------------------------------------
 

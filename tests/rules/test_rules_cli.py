@@ -194,9 +194,117 @@ def test_simulate_needs_both_coordinates(capsys: pytest.CaptureFixture[str]) -> 
 
 def test_simulate_from_the_store(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["simulate", "--store"]) == 1
-    assert "nothing is active" in capsys.readouterr().err
+    assert "no rule store yet" in capsys.readouterr().err
     assert run(["rules", "apply", "cape-breton", "-m", "cbrm"]) == 0
     capsys.readouterr()
     result = simulate_json(capsys, "--store", "--from", "9022020123", "--at", "2026-11-24T10:00")
     assert result["outcome"]["destination"] == "cbrm-agents"  # type: ignore[index]
     assert result["rules"]["version"] == 1  # type: ignore[index]
+
+
+def test_validate_lists_schema_and_cross_check_errors_in_one_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (DEMO_DIR / "durham.yaml").read_text(encoding="utf-8")
+    edits = [
+        ('dial: "+19055550110"', 'dial: "905-555-0110"'),
+        ("timezone: America/Toronto", "timezone: Toronto"),
+        ("  - sunderland\n", "  - sunderland\n  - atlantis\n"),
+        ("  - id: brock\n", "  - id: brockville\n"),
+        ("fallback: [durham-agents, message]", "fallback: [durham-agentz, message]"),
+        ('dial: "+14165550130"', 'dial: "+14163921234"'),
+    ]
+    for old, new in edits:
+        text = text.replace(old, new, 1)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text, encoding="utf-8")
+    assert run(["rules", "validate", str(bad)]) == 2
+    out = capsys.readouterr().out
+    for line in [
+        "municipalities[0].destinations[0].dial: not an E.164 number",
+        "schedules.durham-hours.timezone: not an IANA time zone",
+        "exchanges[17]: unknown exchange 'atlantis'",
+        "municipalities[7].id: unknown municipality 'brockville'",
+        "municipalities[0].destinations[0].fallback[0]: unknown destination 'durham-agentz'",
+        "municipalities[9].destinations[0].dial: a demo rule set uses 555-01xx numbers only",
+    ]:
+        assert f"{bad}: error: {line}" in out, out
+    assert f"{bad}: 6 error(s)" in out
+
+
+def test_validate_refuses_duplicate_keys_naming_file_line_and_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (DEMO_DIR / "durham.yaml").read_text(encoding="utf-8")
+    twice = text.replace(
+        "  max_menu_options: 4\n", "  max_menu_options: 4\n  max_menu_options: 9\n"
+    )
+    line = twice.splitlines().index("  max_menu_options: 9") + 1
+    path = tmp_path / "twice.yaml"
+    path.write_text(twice, encoding="utf-8")
+    assert run(["rules", "validate", str(path)]) == 2
+    out = capsys.readouterr().out
+    assert (
+        f"{path}: error: overlap_policy.max_menu_options: duplicate key 'max_menu_options' on "
+        f"line {line} (first given on line {line - 1})"
+    ) in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["simulate", "--rules", "nosuch"],
+        ["rules", "validate", "nosuch"],
+        ["rules", "show", "nosuch"],
+        ["rules", "diff", "nosuch", "durham"],
+    ],
+)
+def test_rules_that_are_neither_a_demo_nor_a_file_are_named(
+    argv: list[str], db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(argv) == 1
+    err = capsys.readouterr().err
+    assert (
+        "error: 'nosuch' is neither a demo rule set (durham, cape-breton) nor a readable file "
+        "(No such file or directory)"
+    ) in err
+    assert "Errno" not in err
+
+
+def test_apply_reports_every_error_before_asking_for_the_base(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["rules", "apply", "durham", "-m", "first"]) == 0
+    capsys.readouterr()
+    text = (DEMO_DIR / "durham.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        text.replace('dial: "+19055550110"', 'dial: "905-555-0110"').replace(
+            "  - sunderland\n", "  - sunderland\n  - atlantis\n"
+        ),
+        encoding="utf-8",
+    )
+    assert run(["rules", "apply", str(bad), "-m", "edit"]) == 2
+    err = capsys.readouterr().err
+    assert "municipalities[0].destinations[0].dial: not an E.164 number" in err
+    assert "exchanges[17]: unknown exchange 'atlantis'" in err
+    assert "--base" not in err
+    good = tmp_path / "good.yaml"
+    good.write_text(text.replace("ring_timeout_s: 20", "ring_timeout_s: 30"), encoding="utf-8")
+    assert run(["rules", "apply", str(good), "-m", "edit"]) == 1
+    assert "--base" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "said"),
+    [
+        ("95", "0", "latitude 95 is out of range (-90 to 90); the values look swapped"),
+        ("43.9", "-200", "longitude -200 is out of range (-180 to 180)"),
+        ("-79.14", "43.91", "did you mean latitude 43.91, longitude -79.14?"),
+    ],
+)
+def test_simulate_refuses_coordinates_out_of_range(
+    lat: str, lon: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["simulate", "--lat", lat, "--lon", lon]) == 2
+    assert said in capsys.readouterr().err

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from routing_rules.geoview import GeoLookup
-from routing_rules.schedules import schedule_state
+from routing_rules.schedules import next_change, schedule_state
 from routing_rules.schema import Schedule
 from routing_rules.simulate import outcome, simulate_call
 from routing_rules.snapshot import DEMO_DIR, RuleSnapshot, snapshot_from_text
@@ -184,3 +184,37 @@ def test_verdict_depends_on_the_instant_not_its_time_zone(moment: datetime) -> N
         for zone in ("UTC", "America/Halifax", "Europe/Paris")
     }
     assert len(verdicts) == 1
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        "2026-02-09T12:00:00",  # Monday, open; a storm closes the office the next morning
+        "2026-02-11T09:00:00",  # in the storm, which ends at noon
+        "2026-02-13T17:00:00",  # Friday evening: the Saturday open house comes first
+        "2026-05-31T23:00:00",  # the override expires at midnight, then the weekly hours
+        "2026-10-31T18:00:00",  # over the end of daylight-saving time
+    ],
+)
+def test_next_change_is_the_first_minute_the_state_flips(start: str) -> None:
+    zone = ZoneInfo("America/Halifax")
+    at = datetime.fromisoformat(start).replace(tzinfo=zone)
+    state = schedule_state("s", SCHEDULE, at).open
+    change = next_change("s", SCHEDULE, at)
+    assert change is not None
+    moment, new_state = change
+    assert new_state.open != state
+    assert schedule_state("s", SCHEDULE, moment).open != state
+    minute = at + timedelta(minutes=1)
+    while minute < moment:
+        assert schedule_state("s", SCHEDULE, minute).open == state, minute
+        minute += timedelta(minutes=1)
+
+
+def test_no_next_change_when_always_open_or_closed_until_further_notice() -> None:
+    at = datetime(2026, 2, 9, 12, tzinfo=UTC)
+    always = Schedule.model_validate({"timezone": "America/Halifax", "always_open": True})
+    assert next_change("s", always, at) is None
+    flood = {"active": True, "reason": "flood", "expires": None}
+    closed = Schedule.model_validate({**SCHEDULE.model_dump(), "emergency_override": flood})
+    assert next_change("s", closed, at) is None

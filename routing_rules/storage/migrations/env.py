@@ -5,9 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from routing_rules.storage.store import SCHEMA_VERSION_TABLE as VERSION_TABLE
 from routing_rules.storage.tables import Base
-
-VERSION_TABLE = "ivr311_rules_schema_version"
 
 
 def _run(connection: object) -> None:
