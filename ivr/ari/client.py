@@ -109,6 +109,16 @@ class AriClient:
             )
         return self._session
 
+    async def _delete_if_present(self, path: str, params: _Params | None = None) -> bool:
+        """A cleanup DELETE: True when done now, False when the thing was already gone (404)."""
+        try:
+            await self._request("DELETE", path, params)
+        except AriError as exc:
+            if exc.is_gone:
+                return False
+            raise
+        return True
+
     async def _request(
         self,
         method: str,
@@ -174,23 +184,11 @@ class AriClient:
     async def stop_ringing(self, channel_id: str) -> bool:
         """Stop a ringing indication; False when the channel was already gone (404 counts as
         done)."""
-        try:
-            await self._request("DELETE", f"/channels/{channel_id}/ring")
-        except AriError as exc:
-            if exc.is_gone:
-                return False
-            raise
-        return True
+        return await self._delete_if_present(f"/channels/{channel_id}/ring")
 
     async def hangup(self, channel_id: str, reason: HangupReason = "normal") -> bool:
         """Hang the channel up; False when it was already gone (404 counts as done)."""
-        try:
-            await self._request("DELETE", f"/channels/{channel_id}", {"reason": reason})
-        except AriError as exc:
-            if exc.is_gone:
-                return False
-            raise
-        return True
+        return await self._delete_if_present(f"/channels/{channel_id}", {"reason": reason})
 
     async def play(
         self,
@@ -216,13 +214,7 @@ class AriClient:
 
     async def stop_playback(self, playback_id: str) -> bool:
         """Stop a playback; False when it had already finished (404 counts as done)."""
-        try:
-            await self._request("DELETE", f"/playbacks/{playback_id}")
-        except AriError as exc:
-            if exc.is_gone:
-                return False
-            raise
-        return True
+        return await self._delete_if_present(f"/playbacks/{playback_id}")
 
     async def originate(
         self,
@@ -307,13 +299,7 @@ class AriClient:
         self, *, bridge_id: str | None = None, channel_id: str | None = None
     ) -> bool:
         """Stop music on hold; False when the bridge or channel was already gone."""
-        try:
-            await self._request("DELETE", _moh_path(bridge_id, channel_id))
-        except AriError as exc:
-            if exc.is_gone:
-                return False
-            raise
-        return True
+        return await self._delete_if_present(_moh_path(bridge_id, channel_id))
 
     # --- bridges --------------------------------------------------------------------------
 
@@ -360,13 +346,7 @@ class AriClient:
 
     async def destroy_bridge(self, bridge_id: str) -> bool:
         """Destroy a bridge (its channels stay up); False when it was already gone."""
-        try:
-            await self._request("DELETE", f"/bridges/{bridge_id}")
-        except AriError as exc:
-            if exc.is_gone:
-                return False
-            raise
-        return True
+        return await self._delete_if_present(f"/bridges/{bridge_id}")
 
     # --- application and system -------------------------------------------------------------
 
