@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -32,10 +33,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def chosen_log_level(args: argparse.Namespace) -> str | None:
+    """``--log-level``, else IVR311_LOG_LEVEL, else the command's own default (None: INFO)."""
+    level: str | None = (
+        args.log_level
+        or os.environ.get("IVR311_LOG_LEVEL")
+        or getattr(args, "default_log_level", None)
+    )
+    return level
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging(args.log_format, args.log_level)
+    configure_logging(args.log_format, chosen_log_level(args))
     handler: Handler = args.handler
     return handler(args)
 

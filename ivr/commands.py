@@ -39,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     demo.add_argument("--config", type=Path, help="TOML settings file")
     demo.add_argument("--rules", help="demo rule set or YAML file (default: IVR311_RULES)")
-    demo.set_defaults(handler=demo_command)
+    # The tour prints each call's trace itself; its log lines would only repeat them.
+    demo.set_defaults(handler=demo_command, default_log_level="WARNING")
 
 
 def _settings(args: argparse.Namespace) -> Settings | None:
