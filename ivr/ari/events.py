@@ -9,7 +9,7 @@ required field is logged and skipped by `parse_event`.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -185,28 +185,7 @@ class UnknownEvent(EventBase):
     raw: dict[str, Any] = Field(default_factory=dict)
 
 
-KnownEvent = Annotated[
-    StasisStart
-    | StasisEnd
-    | ChannelDtmfReceived
-    | PlaybackStarted
-    | PlaybackFinished
-    | ChannelStateChange
-    | ChannelHangupRequest
-    | ChannelDestroyed
-    | Dial
-    | ChannelEnteredBridge
-    | ChannelLeftBridge
-    | ApplicationReplaced,
-    Field(discriminator="type"),
-]
-
-
-class _Envelope(BaseModel):
-    event: KnownEvent
-
-
-AriEvent = (
+_KnownEvents = (
     StasisStart
     | StasisEnd
     | ChannelDtmfReceived
@@ -219,25 +198,20 @@ AriEvent = (
     | ChannelEnteredBridge
     | ChannelLeftBridge
     | ApplicationReplaced
-    | UnknownEvent
 )
+KnownEvent = Annotated[_KnownEvents, Field(discriminator="type")]
+
+
+class _Envelope(BaseModel):
+    event: KnownEvent
+
+
+AriEvent = _KnownEvents | UnknownEvent
 
 KNOWN_EVENT_TYPES = frozenset(
-    {
-        "StasisStart",
-        "StasisEnd",
-        "ChannelDtmfReceived",
-        "PlaybackStarted",
-        "PlaybackFinished",
-        "ChannelStateChange",
-        "ChannelHangupRequest",
-        "ChannelDestroyed",
-        "Dial",
-        "ChannelEnteredBridge",
-        "ChannelLeftBridge",
-        "ApplicationReplaced",
-    }
+    get_args(model.model_fields["type"].annotation)[0] for model in get_args(_KnownEvents)
 )
+"""The ``type`` of every event the controller parses, read off the event models."""
 
 
 def parse_event(frame: str | bytes) -> AriEvent | None:
