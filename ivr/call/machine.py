@@ -96,7 +96,16 @@ class _Leg:
     channel_id: str
     target: TransferTarget
     dialled_at: float
-    answered: bool = False
+    answered_at: float | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.answered_at is not None
+
+    def ring_seconds(self) -> float:
+        """From dialling until the destination answered (or, unanswered, until now)."""
+        until = self.answered_at if self.answered_at is not None else time.monotonic()
+        return round(until - self.dialled_at, 3)
 
 
 def abandonment_stage(state: CallState) -> str:
@@ -647,8 +656,9 @@ class Call:
             return
 
     def _attempt(self, leg: _Leg, result: str) -> None:
-        ring_s = round(time.monotonic() - leg.dialled_at, 3)
-        self.record.attempts.append(TransferAttempt(leg.target.destination_id, result, ring_s))
+        self.record.attempts.append(
+            TransferAttempt(leg.target.destination_id, result, leg.ring_seconds())
+        )
         self.env.metrics.transfers.labels(leg.target.destination_id, result).inc()
         self._log.debug(
             "call.transfer_attempt", destination=leg.target.destination_id, result=result
@@ -679,7 +689,7 @@ class Call:
             await self._drop_leg(leg, "late_answer")
             return
         self._cancel_timer("ring")
-        leg.answered = True
+        leg.answered_at = time.monotonic()
         if self._answered_at is not None and self._transfer is not None:
             self.env.metrics.answer_to_person_seconds.labels(self._transfer.kind).observe(
                 time.monotonic() - self._answered_at

@@ -232,3 +232,21 @@ async def test_destination_hanging_up_ends_the_call_for_the_caller(harness: Harn
     await harness.until(harness.nothing_left)
     assert caller.hung_up_by == "app"
     assert record["outcome"] == "completed"
+
+
+async def test_an_attempt_records_its_ringing_not_the_whisper_after_it(harness: Harness) -> None:
+    """``ring_s`` is how long the centre rang; the whisper and the accept key come after it."""
+    whisper_s = 1.0
+    harness.switch.media_durations["sound:ivr311/whisper-intro"] = whisper_s
+    harness.switch.script_endpoint("+19055550101", Outcome(after_s=0.0, press="1"))
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.in_greeting(call_id)
+    harness.switch.press(call_id, "1")
+    caller = harness.record(call_id)
+    await harness.until(lambda: bool(caller.bridged_with))
+    assert "whisper-intro" in harness.heard(caller.bridged_with[0])
+    harness.switch.hangup_caller(call_id)
+    record = await harness.ended(call_id)
+    [attempt] = record["attempts"]
+    assert attempt["destination"] == "durham-agents" and attempt["result"] == "answered"
+    assert 0 <= attempt["ring_s"] < whisper_s
