@@ -6,9 +6,10 @@ call's events in order and different calls concurrently. After every (re)connect
 reconciles with what Asterisk still holds for the application: calls it knows are resumed,
 conversations it does not know (a restart during a bridged call) are watched until one side
 hangs up, and any other channel is handed to the dialplan fallback context, so nobody waits in
-silence; a caller handed back while Asterisk did not answer goes there too, counted once, with
-the reason it was first handed back for. Draining (SIGTERM) hands new calls to the fallback
-context at once and gives calls in progress the drain timeout to finish.
+silence (its prompts stopped first: Asterisk would play them out before continuing it); a caller
+handed back while Asterisk did not answer goes there too, counted once, with the reason it was
+first handed back for. Draining (SIGTERM) hands new calls to the fallback context at once and
+gives calls in progress the drain timeout to finish.
 """
 
 from __future__ import annotations
@@ -36,7 +37,15 @@ from ivr.ari.events import (
     StasisStart,
     event_channel_id,
 )
-from ivr.call import TRANSFER_ARG, Call, CallEnvironment, CallSettings, CallState
+from ivr.call import (
+    PROMPTS_BEFORE_TRANSFER,
+    TRANSFER_ARG,
+    Call,
+    CallEnvironment,
+    CallSettings,
+    CallState,
+    playback_id,
+)
 from ivr.dialplan_sync import DialplanSync
 from ivr.metrics import Metrics
 from ivr.rules_source import RulesSource
@@ -343,8 +352,31 @@ class Controller:
         if not self.calls and not self._unconfirmed:
             self._idle.set()
 
-    async def _continue_unknown(self, channel_id: str, extension: str, reason: str) -> None:
-        """Hand a channel the controller will not handle to the dialplan fallback context."""
+    async def _stop_possible_prompts(self, channel_id: str) -> None:
+        """Stop the prompts an earlier controller may have left playing to a caller, at once
+        (404 counts as done): Asterisk runs a continue only after the playback in progress
+        and those queued before it, so the caller would otherwise hear them out first."""
+        results = await asyncio.gather(
+            *(
+                self.ari.stop_playback(playback_id(channel_id, seq))
+                for seq in range(1, PROMPTS_BEFORE_TRANSFER + 1)
+            ),
+            return_exceptions=True,
+        )
+        failed = [r for r in results if isinstance(r, BaseException)]
+        for exc in failed:
+            if not isinstance(exc, AriError):
+                raise exc
+        if failed:
+            log.warning("controller.stop_playback_failed", channel=channel_id, error=str(failed[0]))
+
+    async def _continue_unknown(
+        self, channel_id: str, extension: str, reason: str, *, stop_prompts: bool = False
+    ) -> None:
+        """Hand a channel the controller will not handle to the dialplan fallback context
+        (first stopping the prompts it may hear, for a caller an earlier controller had)."""
+        if stop_prompts:
+            await self._stop_possible_prompts(channel_id)
         try:
             await self.ari.continue_in_dialplan(
                 channel_id, self.settings.fallback_context, extension, 1
@@ -357,7 +389,9 @@ class Controller:
 
     async def _confirm_hand_back(self, channel_id: str, extension: str, reason: str) -> None:
         """Continue a caller whose call ended handed back while Asterisk did not answer; the
-        call counted it then, so it is not counted again."""
+        call counted it then, so it is not counted again. Its prompts are stopped first: the
+        call's own stop requests may have failed too."""
+        await self._stop_possible_prompts(channel_id)
         try:
             await self.ari.continue_in_dialplan(
                 channel_id, self.settings.fallback_context, extension, 1
@@ -415,7 +449,9 @@ class Controller:
             except AriError:
                 continue
             self._spawn(
-                self._continue_unknown(channel_id, channel.dialplan.exten or "s", "reconcile")
+                self._continue_unknown(
+                    channel_id, channel.dialplan.exten or "s", "reconcile", stop_prompts=True
+                )
             )
         for channel_id, (extension, reason) in list(self._unconfirmed.items()):
             self._spawn(self._confirm_hand_back(channel_id, extension, reason))

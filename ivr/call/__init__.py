@@ -6,17 +6,20 @@
 
 from ivr.call.machine import (
     LOCATION_VARIABLE,
+    PROMPTS_BEFORE_TRANSFER,
     TRANSFER_ARG,
     Call,
     CallEnvironment,
     CallSettings,
     dial_string,
+    playback_id,
 )
 from ivr.call.record import DecisionRecord, evidence_of
 from ivr.call.states import TRANSITIONS, CallState, IllegalTransition
 
 __all__ = [
     "LOCATION_VARIABLE",
+    "PROMPTS_BEFORE_TRANSFER",
     "TRANSFER_ARG",
     "TRANSITIONS",
     "Call",
@@ -27,4 +30,5 @@ __all__ = [
     "IllegalTransition",
     "dial_string",
     "evidence_of",
+    "playback_id",
 ]

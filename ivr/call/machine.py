@@ -114,6 +114,27 @@ def abandonment_stage(state: CallState) -> str:
     return str(state).removeprefix("transferring.")
 
 
+def playback_id(call_id: str, seq: int) -> str:
+    """The id of a call's ``seq``-th playback (1, 2, ...), on any of its channels.
+
+    Deterministic so that a controller that did not start a call (a restart) can still stop
+    the prompts it may be playing (see `PROMPTS_BEFORE_TRANSFER`)."""
+    return f"{call_id}-p{seq}"
+
+
+PROMPTS_BEFORE_TRANSFER = 16
+"""How many of a call's playbacks (``seq`` 1..N) a restarted controller stops on a caller it
+does not know before handing it to the fallback context: Asterisk queues the continue behind
+the playback in progress and the ones queued, so without this the caller would hear the rest
+of the prompt first. Prompts play in runs of one language (``en``/``fr``), so with the rule
+schema's limits the greeting takes at most 2 playbacks, the menus at most
+``overlap_policy.max_attempts`` <= 5 and the transfer announcement 1: 8. The rest covers the
+final message after up to three whispered links (2 each, on the legs) at 15. A caller past
+that is on hold (music on the bridge, no playback) or hears a final message after a longer
+chain, which the continue then waits for; 16 ``DELETE``s per unknown caller, once per
+reconnect, stay cheap (404 for the ones long over)."""
+
+
 def dial_string(dial: str, endpoint: str) -> str:
     """A destination's ``dial`` (E.164 or SIP URI) as a PJSIP dial string through ``endpoint``."""
     if dial.startswith("sip:") or dial.startswith("sips:"):
@@ -463,12 +484,12 @@ class Call:
         self._after_prompts = then
         for language, media in runs:
             self._playback_seq += 1
-            playback_id = f"{self.call_id}-p{self._playback_seq}"
-            self._pending_playbacks[playback_id] = channel_id
+            pb_id = playback_id(self.call_id, self._playback_seq)
+            self._pending_playbacks[pb_id] = channel_id
             try:
-                await self.env.ari.play(channel_id, playback_id, media, language)
+                await self.env.ari.play(channel_id, pb_id, media, language)
             except AriError as exc:
-                self._pending_playbacks.pop(playback_id, None)
+                self._pending_playbacks.pop(pb_id, None)
                 self._after_prompts = None
                 if exc.is_gone or exc.is_conflict:
                     # The channel is gone or left the application; its end event follows.

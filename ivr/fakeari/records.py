@@ -84,7 +84,8 @@ class PlayRecord:
     lang: str | None
     started: bool = False
     state: str = "queued"
-    """queued, playing, done (played to the end), stopped, hangup (cut by a hang-up), failed."""
+    """queued, playing, done (played to the end), stopped, hangup (cut by a hang-up), failed,
+    flushed (requested after a continue that went through before it played)."""
 
 
 @dataclass

@@ -92,6 +92,10 @@ class FakeChannel:
     press_on_playback: str = ""
     created: str = ""
     language: str = "en"
+    pending_continue: tuple[str, str, int] | None = None
+    """Where a continue request sends the channel once the playbacks ahead of it are over."""
+    continue_behind: set[str] = field(default_factory=set)
+    """Ids of the playbacks (playing or queued) the pending continue waits for."""
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -518,9 +522,38 @@ class FakeSwitch:
     def continue_in_dialplan(
         self, channel_id: str, context: str | None, exten: str | None, priority: int | None
     ) -> None:
+        """Asterisk queues the continue on the channel's control command queue
+        (``stasis_app_control_continue`` is asynchronous), behind the playback in progress and
+        every playback queued before it: each ``play_uri`` command blocks the queue until its
+        media has played (or the playback was stopped; a stopped queued one is cancelled and
+        skipped). Only then does the channel leave the application. A second continue before
+        that replaces the target (the commands run back to back, the last goto wins);
+        playbacks requested after the continue never play."""
         ch = self._stasis_channel(channel_id)
         target = (context or ch.context, exten or ch.exten, priority if priority else 1)
-        self._stop_channel_playbacks(ch, "done", "stopped")
+        if ch.pending_continue is None:
+            ch.continue_behind = {pb.id for pb in ch.playbacks}
+        ch.pending_continue = target
+        self._note(ch, f"continue to {target[0]},{target[1]},{target[2]} queued")
+        self._settle_continue(ch)
+        self._changed()
+
+    def _settle_continue(self, ch: FakeChannel) -> bool:
+        """Carry out a pending continue once no playback ahead of it is left; True if it was."""
+        target = ch.pending_continue
+        if target is None or not ch.in_app:
+            return False
+        if any(pb.id in ch.continue_behind for pb in ch.playbacks):
+            return False
+        ch.pending_continue = None
+        ch.continue_behind = set()
+        for pb in list(ch.playbacks):
+            # Queued after the continue: flushed with the command queue, no event.
+            if pb.timer is not None:
+                pb.timer.cancel()
+            ch.playbacks.remove(pb)
+            self.playbacks.pop(pb.id, None)
+            pb.record.state = "flushed"
         self._leave_bridge(ch)
         ch.in_app = False
         ch.record.continued_to = target
@@ -528,7 +561,7 @@ class FakeSwitch:
         self._emit_channel(ch, "StasisEnd")
         ch.subscribed_app = None
         ch.context, ch.exten = target[0], target[1]
-        self._changed()
+        return True
 
     def get_variable(self, channel_id: str, name: str) -> dict[str, Any]:
         ch = self._channel(channel_id)
@@ -745,8 +778,14 @@ class FakeSwitch:
         was_playing = bool(ch.playbacks) and ch.playbacks[0] is pb
         self._finish_playback(ch, pb, "done", "stopped")
         if was_playing:
-            self._start_playback(ch.id)
+            self._next_playback(ch)
         self._changed()
+
+    def _next_playback(self, ch: FakeChannel) -> None:
+        """The playback in progress is over: a continue waiting for it goes through, or the
+        next queued playback starts."""
+        if not self._settle_continue(ch):
+            self._start_playback(ch.id)
 
     def _media_duration(self, uri: str) -> float:
         return self.media_durations.get(uri, self.playback_s)
@@ -798,7 +837,8 @@ class FakeSwitch:
         if ch.press_on_playback:
             digits, ch.press_on_playback = ch.press_on_playback, ""
             self.press(ch.id, digits)
-        self._start_playback(ch.id)
+        if ch.id in self.channels:
+            self._next_playback(ch)
         self._changed()
 
     def _finish_playback(

@@ -389,3 +389,49 @@ def test_a_caller_hanging_up_while_the_centre_rings_cancels_the_transfer(
         metric(controller, TRANSFERS, target="durham-agents", result="caller_hangup") == hangups + 1
     )
     assert call.problems() == []
+
+
+def test_a_caller_in_the_greeting_of_a_killed_controller_reaches_the_fallback_at_once(
+    node: AsteriskNode, controller: ControllerProcess, tmp_path: Path
+) -> None:
+    """SIGKILL during the greeting, then a new ``ivr311 run``: its reconcile stops the greeting
+    before continuing the caller (Asterisk would run the continue only once the greeting had
+    played out), so the fallback dials the agents while the greeting still had seconds to go."""
+    work = controller.log.parent
+    offset = node.log_size()
+    centre = start_contact_centre(node, tmp_path)  # answers, waits for the hang-up
+    caller: SippParty | None = None
+    try:
+        caller = start_carrier_call(node, tmp_path, calling=BOWMANVILLE_CALLER)
+        seen = wait_until(
+            lambda: (c := live_call(controller)) is not None and c["state"] == "greeting" and c,
+            20,
+            "the call to reach the greeting",
+        )
+        call_id = str(seen["call_id"])
+        controller.process.kill()  # SIGKILL: no drain, no hand-back
+        controller.process.wait(timeout=10)
+        restarted = start_controller(
+            node, work, work / "durham-open.yaml", {"IVR311_ACCEPT_TIMEOUT_S": "4"}
+        )
+        # The fixture's controller is the restarted one from now on (and stops it at the end).
+        controller.process, controller.base_url = restarted.process, restarted.base_url
+        wait_until(lambda: dialled(centre), 30, "the fallback to dial the centre")
+        lines = node.log_lines(offset=offset)
+        # The greeting (its first playback names the host) was cut short, then the caller went
+        # on in the fallback context.
+        stopped = next(
+            i
+            for i, line in enumerate(lines)
+            if f"{call_id}: Playback stopped for sound:ivr311/host-durham" in line
+        )
+        assert any("Executing [311@ivr311-fallback:1]" in line for line in lines[stopped:])
+        node.ari("DELETE", f"/channels/{call_id}?reason=normal")
+        assert caller.wait(timeout_s=20) == 0
+        assert centre.wait(timeout_s=20) == 0
+    finally:
+        centre.kill()
+        if caller is not None:
+            caller.kill()
+    assert dialled(centre) == [f"sip:{DURHAM_AGENTS}@127.0.0.2:{node.contact_centre_port}"]
+    assert metric(controller, "ivr311_calls_handed_back_total", reason="reconcile") == 1

@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 
 import aiohttp
-from ivr_testing import Harness, fast_settings, inside_number, menu_number
+from ivr_testing import GREETING, Harness, fast_settings, inside_number, menu_number
 
 from ivr.ari import AriEventStream
 from ivr.commands import serve
@@ -53,8 +53,21 @@ async def test_socket_drop_resumes_calls_still_in_the_application(harness: Harne
 async def test_restarted_controller_hands_unknown_callers_to_the_fallback(
     harness: Harness, durham: RuleSnapshot
 ) -> None:
+    harness.switch.media_durations[GREETING] = 30.0
     waiting = harness.call(inside_number(harness.snapshot))
     await harness.in_greeting(waiting)
+    greeting = next(
+        harness.switch.playbacks[p.playback_id]
+        for p in harness.record(waiting).plays
+        if GREETING in p.media
+    )
+    assert greeting.timer is not None
+    switch = harness.switch
+    still_to_play = greeting.media[greeting.index + 1 :]
+    # when the greeting would end if nobody stopped it
+    greeting_ends_at = greeting.timer.when() + sum(
+        switch.media_durations.get(m, switch.playback_s) for m in still_to_play
+    )
     talking = harness.call(inside_number(harness.snapshot))
     await harness.in_greeting(talking)
     harness.switch.press(talking, "1")
@@ -65,7 +78,11 @@ async def test_restarted_controller_hands_unknown_callers_to_the_fallback(
     async with Controller(settings, RulesSource.fixed(durham, Metrics())) as second:
         await asyncio.wait_for(second.reconciled.wait(), 10)
         await harness.until(lambda: harness.record(waiting).continued_to is not None)
+        # Asterisk continues a channel only after its playbacks: the restarted controller
+        # stopped the greeting (and what was queued after it) instead of letting it play out.
+        assert asyncio.get_running_loop().time() < greeting_ends_at
         assert harness.record(waiting).continued_to == FALLBACK
+        assert {p.state for p in harness.record(waiting).plays} == {"stopped"}
         # The conversation is left up and watched: when the caller hangs up, the other side
         # and the bridge go too.
         assert not harness.record(talking).destroyed
