@@ -30,6 +30,7 @@ from ivr.ari.events import (
     ChannelDestroyed,
     ChannelDtmfReceived,
     ChannelHangupRequest,
+    ChannelLeftBridge,
     PlaybackFinished,
     StasisEnd,
     StasisStart,
@@ -59,6 +60,8 @@ TRANSFER_ARG = "transfer"
 """First appArgs entry of an originated destination leg (``transfer,CALLID``)."""
 
 LOCATION_VARIABLE = "IVR311_LOCATION"
+LEAVING_HOLD_WAIT_S = 2.0
+"""How long the final message waits for the caller to be out of the holding bridge."""
 """Channel variable carrying a location delivered with the call, as ``"lat,lon"``."""
 
 Q850_RESULTS = {17: "busy", 19: "no_answer", 18: "no_answer", 21: "rejected"}
@@ -209,6 +212,7 @@ class Call:
         self._pending_playbacks: dict[str, str] = {}
         """playback id -> channel id of the prompt set playing now."""
         self._after_prompts: Action | None = None
+        self._after_leaving_hold: Action | None = None
         self._playback_seq = 0
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._timer_tasks: set[asyncio.Task[None]] = set()
@@ -446,6 +450,8 @@ class Call:
                 # Left the application without hanging up: the dialplan has the call now.
                 self._caller_gone = True
                 await self._end("left_application")
+            case ChannelLeftBridge() if event.bridge.id == self.hold_bridge_id:
+                await self._left_hold()
             case _:
                 return
 
@@ -789,12 +795,28 @@ class Call:
         assert self._transfer is not None
         self.env.metrics.fallbacks.labels("final_message").inc()
         await self._stop_ringing()
-        if self.hold_bridge_id in self._bridges:
-            self._bridges.remove(self.hold_bridge_id)
-            await self._quietly(self.env.ari.destroy_bridge(self.hold_bridge_id))
         self.record.destination = self.record.destination if not self._transfer.chain else None
         self._enter(CallState.MESSAGE, "no link of the chain connected")
+        if self.hold_bridge_id not in self._bridges:
+            await self._play_final_message()
+            return
+        # Asterisk takes the caller out of a destroyed bridge asynchronously, and a prompt
+        # requested before the caller is out is queued to the bridge and lost with it: the
+        # message waits for ChannelLeftBridge (or, should that event not come, a short timer).
+        self._bridges.remove(self.hold_bridge_id)
+        self._after_leaving_hold = self._play_final_message
+        self._start_timer("left_hold", LEAVING_HOLD_WAIT_S, self._left_hold)
+        await self._quietly(self.env.ari.destroy_bridge(self.hold_bridge_id))
+
+    async def _play_final_message(self) -> None:
+        assert self._transfer is not None
         await self._play(self.call_id, self._transfer.final_message, self._message_done)
+
+    async def _left_hold(self) -> None:
+        self._cancel_timer("left_hold")
+        then, self._after_leaving_hold = self._after_leaving_hold, None
+        if then is not None:
+            await then()
 
     async def _message(self, step: PlayMessage, decision: Decision, why: str) -> None:
         self.record.kind = self.record.kind or "message"
