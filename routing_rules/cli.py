@@ -307,15 +307,12 @@ def _apply(args: argparse.Namespace) -> int:
 
 def _history(args: argparse.Namespace) -> int:
     try:
-        store = _open_store(args)
+        with _open_store(args) as store:
+            active = store.active_version()
+            versions = store.versions()[-args.limit :]
+            activations = store.activations()[-args.limit :]
     except StoreError as exc:
         return _fail(str(exc))
-    try:
-        active = store.active_version()
-        versions = store.versions()[-args.limit :]
-        activations = store.activations()[-args.limit :]
-    finally:
-        store.close()
     if not versions:
         print("no versions stored yet; `ivr311 rules apply FILE -m COMMENT` stores the first")
         return EXIT_OK
@@ -372,25 +369,20 @@ def _diff(args: argparse.Namespace) -> int:
 
 def _rollback(args: argparse.Namespace) -> int:
     try:
-        store = _open_store(args)
-    except StoreError as exc:
-        return _fail(str(exc))
-    try:
-        activation = store.rollback(
-            args.version,
-            author=_author(args),
-            comment=args.comment,
-            geo=default_geo(),
-            base_version=args.base,
-        )
+        with _open_store(args) as store:
+            activation = store.rollback(
+                args.version,
+                author=_author(args),
+                comment=args.comment,
+                geo=default_geo(),
+                base_version=args.base,
+            )
     except RuleSetInvalid as exc:
         return _print_invalid(exc)
     except ConflictError as exc:
         return _fail(str(exc), EXIT_CONFLICT)
     except StoreError as exc:
         return _fail(str(exc))
-    finally:
-        store.close()
     print(
         f"rolled back: version {activation.version} is active (was {activation.previous_version})"
     )
@@ -408,15 +400,10 @@ def _stored_or_active(store: RuleStore, version: int | None) -> StoredVersion:
 
 def _export(args: argparse.Namespace) -> int:
     try:
-        store = _open_store(args)
+        with _open_store(args) as store:
+            stored = _stored_or_active(store, args.version)
     except StoreError as exc:
         return _fail(str(exc))
-    try:
-        stored = _stored_or_active(store, args.version)
-    except StoreError as exc:
-        return _fail(str(exc))
-    finally:
-        store.close()
     text = f"# ivr311 base-version: {stored.version}\n{stored.content}"
     if args.output is None:
         sys.stdout.write(text)
@@ -433,12 +420,9 @@ def _show(args: argparse.Namespace) -> int:
         if args.what is not None and not args.what.isdigit():
             snapshot = load_snapshot(args.what, geo)
         else:
-            store = _open_store(args)
-            try:
+            with _open_store(args) as store:
                 stored = _stored_or_active(store, int(args.what) if args.what else None)
                 active = store.active_version()
-            finally:
-                store.close()
             snapshot = snapshot_from_text(
                 stored.content,
                 geo,
@@ -516,11 +500,8 @@ def _simulation_snapshot(args: argparse.Namespace) -> RuleSnapshot:
     geo = default_geo()
     if not args.store:
         return load_snapshot(args.rules, geo)
-    store = _open_store(args)
-    try:
+    with _open_store(args) as store:
         snapshot = store.load_snapshot(geo, args.version)
-    finally:
-        store.close()
     if snapshot is None:
         raise StoreError("nothing is active in the database; apply a rule set or use --rules")
     return snapshot

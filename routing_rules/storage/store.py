@@ -234,6 +234,12 @@ class RuleStore:
     def close(self) -> None:
         self.engine.dispose()
 
+    def __enter__(self) -> RuleStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def schema_revision(self) -> str | None:
         """The schema's migration revision; ``None`` before the first migration."""
         with self.engine.connect() as conn:
