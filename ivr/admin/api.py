@@ -34,7 +34,7 @@ from ivr.admin.requests import (
     ValidateBody,
 )
 from ivr.admin.service import AdminService, NothingActive
-from ivr.http import STATE_KEY
+from ivr.controller.http import STATE_KEY
 from routing_rules.storage.store import ConflictError, StoreError, VersionNotFound
 from routing_rules.validation import RuleSetInvalid
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ivr.agi import AgiCall, active_snapshot, channel_variables, decide_for_agi
+from ivr.agi.script import AgiCall, active_snapshot, channel_variables, decide_for_agi
 from routing_rules.snapshot import DEMO_DIR, default_geo, load_snapshot
 from routing_rules.storage.store import RuleStore
 
@@ -42,7 +42,7 @@ def agi_env(calling: str, extension: str = "311") -> str:
 def run_agi(env: str, *args: str, cwd: Path | None = None) -> tuple[int, dict[str, str]]:
     replies = "200 result=1\n" * 20
     done = subprocess.run(
-        [sys.executable, "-m", "ivr.agi", *args],
+        [sys.executable, "-m", "ivr.agi.script", *args],
         input=env + replies,
         capture_output=True,
         text=True,
@@ -161,7 +161,7 @@ def test_reading_a_sqlite_store_imports_neither_sqlalchemy_nor_alembic(state_hom
     apply_to(f"sqlite:///{state_home / 'ivr311' / 'rules.db'}", durham_answered_at("+19055550188"))
     script = (
         "import sys\n"
-        "from ivr.agi import load_rules\n"
+        "from ivr.agi.script import load_rules\n"
         "assert load_rules(None).version == 1\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'alembic'}))\n"
     )

@@ -22,7 +22,7 @@ from geo_testing import (
 
 from geo.index import GeoIndex
 from geo.sources import GeoSources
-from ivr.cli import main
+from ivr311.cli import main
 
 IVR311 = Path(sys.executable).with_name("ivr311")
 

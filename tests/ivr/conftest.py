@@ -10,11 +10,11 @@ import structlog
 from ivr_testing import BUSINESS_HOURS, GREETING, Harness, LogLines, fast_settings
 from structlog.testing import LogCapture
 
-from ivr.fakeari import FakeSwitch, Outcome
+from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
-from ivr.rules_source import RulesSource
-from ivr.simulation import simulated_controller
 from routing_rules.snapshot import DEMO_DIR, RuleSnapshot, default_geo, snapshot_from_text
+from switchsim import FakeSwitch, Outcome
+from switchsim.simulation import simulated_controller
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ivr.call import Call
-from ivr.controller import Controller
-from ivr.fakeari import ChannelRecord, FakeAri, FakeSwitch
+from ivr.controller.process import Controller
 from ivr.settings import Settings, load_settings
 from routing_rules.decision import CallContext, OfferMenu, Transfer, decide
 from routing_rules.snapshot import RuleSnapshot
+from switchsim import ChannelRecord, FakeAri, FakeSwitch
 
 TIMEOUT_S = 10.0
 GREETING = "sound:ivr311/greeting"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ivr_testing import Harness, fallback_choice, inside_number, menu_number
 
-from ivr.fakeari import Outcome
+from switchsim import Outcome
 
 
 async def test_greeting_heard_then_warm_transfer_with_whisper_and_accept(harness: Harness) -> None:

@@ -11,14 +11,15 @@ import aiohttp
 from ivr_testing import GREETING, Harness, fast_settings, inside_number, menu_number
 
 from ivr.ari import AriEventStream
-from ivr.commands import serve
-from ivr.controller import Controller
-from ivr.fakeari import FakeAri, FakeSwitch, Outcome
+from ivr.controller.process import Controller
+from ivr.controller.rules_source import RulesSource
+from ivr.controller.run import serve
 from ivr.metrics import Metrics
-from ivr.rules_source import RulesSource
-from ivr.simulation import simulated_settings
 from routing_rules.decision import Decision
 from routing_rules.snapshot import RuleSnapshot
+from switchsim import FakeAri, FakeSwitch, Outcome
+from switchsim.commands import scripted_switch
+from switchsim.simulation import simulated_settings
 
 FALLBACK = ("ivr311-fallback", "311", 1)
 
@@ -170,7 +171,7 @@ async def test_asterisk_down_at_start_means_retrying_not_ready(durham: RuleSnaps
         await fake.stop_listening()
         settings = simulated_settings(fast_settings(), fake)
         async with Controller(settings, RulesSource.fixed(durham, Metrics())) as controller:
-            from ivr.http import bound_port, make_app, start_server
+            from ivr.controller.http import bound_port, make_app, start_server
 
             runner = await start_server(make_app(controller), "127.0.0.1", 0)
             url = f"http://127.0.0.1:{bound_port(runner)}/readyz"
@@ -198,7 +199,9 @@ async def test_sigterm_drains_and_stops_the_process(tmp_path: Path) -> None:
         seen.append(controller)
         up.set()
 
-    server = asyncio.create_task(serve(settings, started=started, extensions=()))
+    server = asyncio.create_task(
+        serve(settings, started=started, extensions=(), simulated=scripted_switch)
+    )
     await asyncio.wait_for(up.wait(), 30)
     os.kill(os.getpid(), signal.SIGTERM)
     await asyncio.wait_for(server, 30)

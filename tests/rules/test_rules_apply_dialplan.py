@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.cli import build_parser
+from ivr311.cli import build_parser
 from routing_rules.cli import EXIT_AFTER_ACTIVATION
 from routing_rules.storage.store import RuleStore
 

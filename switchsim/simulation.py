@@ -1,4 +1,4 @@
-"""A controller wired to the in-process simulated switch (`ivr.fakeari`) over loopback.
+"""A controller wired to the in-process simulated switch (`switchsim`) over loopback.
 
 Used by ``ivr311 run`` when no Asterisk is configured, by ``ivr311 demo``, by the tests and by
 the benchmark: the controller talks to the fake exactly as it talks to Asterisk, through the real
@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
 
-from ivr.controller import Controller
-from ivr.fakeari import FakeAri, FakeSwitch, Outcome
-from ivr.rules_source import RulesSource
+from ivr.controller.process import Controller
+from ivr.controller.rules_source import RulesSource
 from ivr.settings import Settings
 from routing_rules.schedules import next_change, schedule_state
 from routing_rules.snapshot import RuleSnapshot
+from switchsim import FakeAri, FakeSwitch, Outcome
 
 SIM_USER = "ivr311"
 

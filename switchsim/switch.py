@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ivr.fakeari.records import (
+from switchsim.records import (
     FAILURE_CAUSES,
     HANGUP_REASONS,
     NORMAL_CLEARING,

@@ -19,8 +19,8 @@ from typing import Any
 import structlog
 from aiohttp import WSCloseCode, web
 
-from ivr.fakeari.records import Outcome
-from ivr.fakeari.switch import FakeSwitch, SwitchError
+from switchsim.records import Outcome
+from switchsim.switch import FakeSwitch, SwitchError
 
 log = structlog.get_logger(__name__)
 

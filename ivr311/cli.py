@@ -1,4 +1,9 @@
-"""The ``ivr311`` command: one entry point whose sub-commands each package registers."""
+"""The ``ivr311`` command: one entry point whose sub-commands each package registers.
+
+This is the composition root: the only place that knows every package, so that the product
+(``ivr``) never imports the simulated switch (``switchsim``) it runs on without an Asterisk.
+Nothing imports this module but the console script and the tests of the command line.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,10 @@ from collections.abc import Callable, Sequence
 
 from dialplan import cli as dialplan_cli
 from geo import cli as geo_cli
-from ivr import commands as ivr_commands
+from ivr.controller import run as controller_run
 from ivr.logs import configure_logging
 from routing_rules import cli as rules_cli
+from switchsim import commands as switchsim_commands
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -29,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     geo_cli.register(commands)
     rules_cli.register(commands, after_activation=dialplan_cli.DialplanAfterActivation())
     dialplan_cli.register(commands)
-    ivr_commands.register(commands)
+    controller_run.register(commands, simulated=switchsim_commands.scripted_switch)
+    switchsim_commands.register(commands)
     return parser
 
 

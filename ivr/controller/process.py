@@ -46,9 +46,9 @@ from ivr.call import (
     CallState,
     playback_id,
 )
-from ivr.dialplan_sync import DialplanSync
+from ivr.controller.dialplan_sync import DialplanSync
+from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
-from ivr.rules_source import RulesSource
 from ivr.settings import Settings
 from routing_rules.decision import Decision
 from routing_rules.decision import decide as engine_decide
@@ -82,7 +82,7 @@ class Controller:
     """One controller connected to one Asterisk (or the simulated switch).
 
     ``async with Controller(...) as c: await c.run_until(stop)``; it also satisfies
-    `ivr.http.ControllerState`.
+    `ivr.controller.http.ControllerState`.
     """
 
     def __init__(

@@ -4,9 +4,9 @@
 press keys, hang up, script what a dialled endpoint does, observe what happened, wait for it).
 """
 
-from ivr.fakeari.records import ChannelRecord, Outcome, PlayRecord
-from ivr.fakeari.server import FakeAri, RequestRecord
-from ivr.fakeari.switch import LOCATION_VARIABLE, FakeSwitch, SwitchError
+from switchsim.records import ChannelRecord, Outcome, PlayRecord
+from switchsim.server import FakeAri, RequestRecord
+from switchsim.switch import LOCATION_VARIABLE, FakeSwitch, SwitchError
 
 __all__ = [
     "LOCATION_VARIABLE",
