@@ -4,9 +4,11 @@
 press keys, hang up, script what a dialled endpoint does, observe what happened, wait for it).
 """
 
+from switchsim.objects import SwitchError
 from switchsim.records import ChannelRecord, Outcome, PlayRecord
+from switchsim.scripting import LOCATION_VARIABLE
 from switchsim.server import FakeAri, RequestRecord
-from switchsim.switch import LOCATION_VARIABLE, FakeSwitch, SwitchError
+from switchsim.switch import FakeSwitch
 
 __all__ = [
     "LOCATION_VARIABLE",
