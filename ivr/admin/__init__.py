@@ -19,7 +19,7 @@ __all__ = ["AdminConfig", "AdminService", "add_admin_routes", "extend_app"]
 
 
 def extend_app(app: web.Application, state: ControllerState) -> None:
-    """Mount the admin API for the controller ``state`` (an ``ivr.controller.Controller``).
+    """Mount the admin API for the controller ``state`` (an ``ivr.controller.process.Controller``).
 
     It shares the controller's rule store and geodata, reads the admin token from its settings
     on every change, and adds the rules-derived gauges to its metrics registry.
