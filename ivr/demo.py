@@ -22,7 +22,8 @@ from ivr.metrics import Metrics
 from ivr.rules_source import RulesSource
 from ivr.settings import Settings
 from ivr.simulation import DESTINATION_ANSWERS, simulated_controller
-from routing_rules.decision import CallContext, OfferMenu, Transfer, decide
+from routing_rules.decision import CallContext, OfferMenu, Transfer
+from routing_rules.engine import decide
 from routing_rules.snapshot import RuleSnapshot, load_snapshot
 
 HANG_UP_AFTER_S = 5.0

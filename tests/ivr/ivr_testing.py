@@ -12,7 +12,8 @@ from ivr.call import Call
 from ivr.controller import Controller
 from ivr.fakeari import ChannelRecord, FakeAri, FakeSwitch
 from ivr.settings import Settings, load_settings
-from routing_rules.decision import CallContext, OfferMenu, Transfer, decide
+from routing_rules.decision import CallContext, OfferMenu, Transfer
+from routing_rules.engine import decide
 from routing_rules.snapshot import RuleSnapshot
 
 TIMEOUT_S = 10.0
