@@ -252,9 +252,11 @@ class _Call:
         if residence.rule is ExchangeRule.NONE:
             return self._unknown_caller(evidence)
         if residence.rule is not ExchangeRule.MENU:
-            rule = dominance if residence.rule is ExchangeRule.DOMINANT else "only municipality"
-            if residence.rule is ExchangeRule.ONLY:
-                rule += " of this rule set"
+            rule = (
+                dominance
+                if residence.rule is ExchangeRule.DOMINANT
+                else "only municipality of this rule set"
+            )
             self.evidence = Evidence.EXCHANGE
             self.note(TraceStage.EXCHANGE, evidence, rule, shares[0].id)
             return _Residence(shares[0].id, None)
@@ -300,16 +302,17 @@ class _Call:
         overlap = self.rules.overlap_policy
         rule = f"overlap_policy.unknown_caller {overlap.unknown_caller}"
         unknown = policy.unknown_caller(self.rules)
-        if unknown.rule is not UnknownCallerRule.MEMBER_MENU:
-            self.evidence = Evidence.DEFAULT
+        if unknown.rule is UnknownCallerRule.MEMBER_MENU:
+            self.note(TraceStage.NUMBER, evidence, rule, "member menu")
+            return _Residence(None, _Menu("members", self._options(unknown.members), rule))
+        self.evidence = Evidence.DEFAULT
         if unknown.rule is UnknownCallerRule.HOST_AGENTS:
             self.note(TraceStage.NUMBER, evidence, rule, "host agents")
-            return _Residence(None, None)
-        if unknown.rule is UnknownCallerRule.ONLY_MEMBER:
-            only = unknown.members[0]
-            self.note(TraceStage.NUMBER, evidence, rule, f"{only} (the only member)")
-            return _Residence(only, None)
-        if unknown.rule is not UnknownCallerRule.MEMBER_MENU:
+        elif unknown.rule is UnknownCallerRule.ONLY_MEMBER:
+            self.note(
+                TraceStage.NUMBER, evidence, rule, f"{unknown.municipality_id} (the only member)"
+            )
+        else:
             why = (
                 f"{len(unknown.members)} members exceed the "
                 f"{overlap.max_menu_options}-option menu limit"
@@ -322,9 +325,7 @@ class _Call:
                 f"{rule}, overlap_policy.max_menu_options {overlap.max_menu_options}",
                 f"host agents: {why}",
             )
-            return _Residence(None, None)
-        self.note(TraceStage.NUMBER, evidence, rule, "member menu")
-        return _Residence(None, _Menu("members", self._options(unknown.members), rule))
+        return _Residence(unknown.municipality_id, None)
 
     # -- menus ----------------------------------------------------------------------------
 
