@@ -260,9 +260,9 @@ class _Renderer:
         if exchange is None:
             return None
         residence = policy.exchange_residence(self.snap, exchange)
-        listing = " ".join(f"{s.id} {s.share:.0%}" for s in residence.shares)
         if residence.rule is ExchangeRule.NONE:
             return None
+        listing = " ".join(f"{s.id} {s.share:.0%}" for s in residence.shares)
         if residence.rule is ExchangeRule.DOMINANT:
             dominance = self.rules.overlap_policy.dominance_share
             return _Residence(residence.municipality_id, f"{listing} - dominance {dominance:.0%}")
