@@ -21,6 +21,7 @@ from dialplan.asterisk_conf import (
     link_prompts,
     render_asterisk_conf,
 )
+from dialplan.names import FALLBACK_CONTEXT
 from dialplan.render import DialplanOptions, render_dialplan
 from routing_rules.snapshot import RuleSnapshot
 
@@ -45,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     render.add_argument(
         "--fallback-context",
         help="context the controller hands calls back to "
-        "(default $IVR311_FALLBACK_CONTEXT or ivr311-fallback)",
+        f"(default $IVR311_FALLBACK_CONTEXT or {FALLBACK_CONTEXT})",
     )
     render.add_argument("--holiday-years", type=int, default=5, help="years of holidays")
     render.add_argument(

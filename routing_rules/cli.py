@@ -27,6 +27,7 @@ from routing_rules.snapshot import (
     snapshot_from_text,
 )
 from routing_rules.storage.store import (
+    ConflictCause,
     ConflictError,
     RuleStore,
     StoredVersion,
@@ -201,6 +202,23 @@ def _fail(message: str, code: int = EXIT_REFUSED) -> int:
     return code
 
 
+def conflict_message(exc: ConflictError) -> str:
+    """What an admin whose change lost a race reads, and what to do about it."""
+    started = f"version {exc.base}" if exc.base is not None else "an empty store"
+    if exc.active is None:
+        return (
+            f"conflict: you started from {started} but another change was activated while "
+            "this one was saved; export the active version, merge your change into it and "
+            "apply again with --base and its number"
+        )
+    concurrently = " (activated concurrently)" if exc.cause is ConflictCause.CONCURRENT else ""
+    return (
+        f"conflict: you started from {started} but version {exc.active} is active now"
+        f"{concurrently}; export version {exc.active}, merge your change into it and apply "
+        f"again with --base {exc.active}"
+    )
+
+
 def _read(spec: str) -> str:
     return read_rules(spec)
 
@@ -289,7 +307,7 @@ def _apply(args: argparse.Namespace) -> int:
         exc.source = args.file
         return _print_invalid(exc)
     except ConflictError as exc:
-        return _fail(str(exc), EXIT_CONFLICT)
+        return _fail(conflict_message(exc), EXIT_CONFLICT)
     except StoreError as exc:
         return _fail(str(exc))
     finally:
@@ -380,7 +398,7 @@ def _rollback(args: argparse.Namespace) -> int:
     except RuleSetInvalid as exc:
         return _print_invalid(exc)
     except ConflictError as exc:
-        return _fail(str(exc), EXIT_CONFLICT)
+        return _fail(conflict_message(exc), EXIT_CONFLICT)
     except StoreError as exc:
         return _fail(str(exc))
     print(

@@ -15,8 +15,8 @@ from routing_rules.decision import (
     PlayMessage,
     Prompts,
     Transfer,
-    decide,
 )
+from routing_rules.engine import decide
 from routing_rules.snapshot import RuleSnapshot
 
 TIMEOUT_WORDS = frozenset({"", "t", "timeout"})
@@ -116,7 +116,7 @@ def as_json(sim: Simulation, snapshot: RuleSnapshot) -> dict[str, object]:
     return {
         "outcome": outcome(sim.decision),
         "trace": [
-            {"stage": t.stage, "evidence": t.evidence, "rule": t.rule, "result": t.result}
+            {"stage": str(t.stage), "evidence": t.evidence, "rule": t.rule, "result": t.result}
             for t in sim.decision.trace
         ],
         "prompts": [p.id for p in _played(sim.decision)],

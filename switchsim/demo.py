@@ -19,7 +19,8 @@ from ivr.controller.process import Controller
 from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
 from ivr.settings import Settings
-from routing_rules.decision import CallContext, OfferMenu, Transfer, decide
+from routing_rules.decision import CallContext, OfferMenu, Transfer
+from routing_rules.engine import decide
 from routing_rules.snapshot import RuleSnapshot, load_snapshot
 from switchsim import FakeAri, FakeSwitch, Outcome
 from switchsim.simulation import DESTINATION_ANSWERS, simulated_controller

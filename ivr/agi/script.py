@@ -65,7 +65,8 @@ class AgiCall:
 
 def decide_for_agi(snapshot: RuleSnapshot, call: AgiCall) -> Decision:
     """The engine's decision with the greeting done and no menu choice (defaults apply)."""
-    from routing_rules.decision import CallContext, decide
+    from routing_rules.decision import CallContext
+    from routing_rules.engine import decide
 
     attempts = ("",) * snapshot.rules.overlap_policy.max_attempts
     ctx = CallContext(
@@ -81,10 +82,13 @@ def decide_for_agi(snapshot: RuleSnapshot, call: AgiCall) -> Decision:
 
 def channel_variables(decision: Decision, dial_endpoint: str) -> dict[str, str]:
     """The ``IVR311_*`` variables of one decision."""
-    from routing_rules.decision import OfferMenu, PlayGreeting, PlayMessage, Transfer
+    from routing_rules.decision import OfferMenu, PlayGreeting, PlayMessage, TraceStage, Transfer
+    from routing_rules.policy import dial_string
 
     step = decision.step
-    reason = "; ".join(f"{t.stage}: {t.result}" for t in decision.trace if t.stage != "greeting")
+    reason = "; ".join(
+        f"{t.stage}: {t.result}" for t in decision.trace if t.stage is not TraceStage.GREETING
+    )
     values = {
         "IVR311_DEST": "",
         "IVR311_DEST_ID": "",
@@ -103,7 +107,7 @@ def channel_variables(decision: Decision, dial_endpoint: str) -> dict[str, str]:
             first = step.chain[0]
             values["IVR311_DEST"] = first.dial
             values["IVR311_DEST_ID"] = first.destination_id
-            values["IVR311_DIAL"] = _dial_string(first.dial, dial_endpoint)
+            values["IVR311_DIAL"] = dial_string(first.dial, dial_endpoint)
             values["IVR311_RING_TIMEOUT"] = str(round(first.ring_timeout_s))
         else:
             values["IVR311_MESSAGE"] = "&".join(f"ivr311/{p.id}" for p in step.final_message)
@@ -112,12 +116,6 @@ def channel_variables(decision: Decision, dial_endpoint: str) -> dict[str, str]:
     elif isinstance(step, OfferMenu | PlayGreeting):
         values["IVR311_REASON"] = f"{reason}; no final decision without the caller"
     return {k: v.translate(_UNQUOTABLE) for k, v in values.items()}
-
-
-def _dial_string(dial: str, endpoint: str) -> str:
-    if dial.startswith(("sip:", "sips:")):
-        return f"PJSIP/{endpoint}/{dial}"
-    return f"PJSIP/{dial}@{endpoint}"
 
 
 def load_rules(spec: str | None, database: str | None = None) -> RuleSnapshot:

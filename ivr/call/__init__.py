@@ -11,10 +11,9 @@ from ivr.call.machine import (
     Call,
     CallEnvironment,
     CallSettings,
-    dial_string,
     playback_id,
 )
-from ivr.call.record import DecisionRecord, evidence_of
+from ivr.call.record import DecisionRecord
 from ivr.call.states import TRANSITIONS, CallState, IllegalTransition
 
 __all__ = [
@@ -28,7 +27,5 @@ __all__ = [
     "CallState",
     "DecisionRecord",
     "IllegalTransition",
-    "dial_string",
-    "evidence_of",
     "playback_id",
 ]

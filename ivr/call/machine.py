@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 
 import structlog
 
+from dialplan.names import FALLBACK_CONTEXT
 from ivr.ari.client import AriClient
 from ivr.ari.errors import AriError
 from ivr.ari.events import (
@@ -49,6 +50,7 @@ from routing_rules.decision import (
     Transfer,
     TransferTarget,
 )
+from routing_rules.policy import dial_string
 from routing_rules.snapshot import RuleSnapshot
 
 log = structlog.get_logger(__name__)
@@ -72,7 +74,7 @@ class CallSettings:
     """The settings a call needs (a subset of `ivr.settings.Settings`)."""
 
     dial_endpoint: str = "contact-centres"
-    fallback_context: str = "ivr311-fallback"
+    fallback_context: str = FALLBACK_CONTEXT
     accept_timeout_s: float = 15.0
     ring_grace_s: float = 5.0
     hold_music_class: str = "default"
@@ -136,13 +138,6 @@ final message after up to three whispered links (2 each, on the legs) at 15. A c
 that is on hold (music on the bridge, no playback) or hears a final message after a longer
 chain, which the continue then waits for; 16 ``DELETE``s per unknown caller, once per
 reconnect, stay cheap (404 for the ones long over)."""
-
-
-def dial_string(dial: str, endpoint: str) -> str:
-    """A destination's ``dial`` (E.164 or SIP URI) as a PJSIP dial string through ``endpoint``."""
-    if dial.startswith("sip:") or dial.startswith("sips:"):
-        return f"PJSIP/{endpoint}/{dial}"
-    return f"PJSIP/{dial}@{endpoint}"
 
 
 class Call:
@@ -820,7 +815,7 @@ class Call:
 
     async def _message(self, step: PlayMessage, decision: Decision, why: str) -> None:
         self.record.kind = self.record.kind or "message"
-        if any(t.stage == "after-hours" for t in decision.trace):
+        if decision.after_hours:
             self.env.metrics.after_hours_calls.inc()
         self._enter(CallState.MESSAGE, why)
         then = self._message_done if step.then_hangup else self._message_then_dialplan

@@ -51,7 +51,7 @@ from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
 from ivr.settings import Settings
 from routing_rules.decision import Decision
-from routing_rules.decision import decide as engine_decide
+from routing_rules.engine import decide as engine_decide
 from routing_rules.storage.store import RuleStore
 
 log = structlog.get_logger(__name__)

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 from ivr.call import Call
 from ivr.controller.process import Controller
 from ivr.settings import Settings, load_settings
-from routing_rules.decision import CallContext, OfferMenu, Transfer, decide
+from routing_rules.decision import CallContext, OfferMenu, Transfer
+from routing_rules.engine import decide
 from routing_rules.snapshot import RuleSnapshot
 from switchsim import ChannelRecord, FakeAri, FakeSwitch
 
