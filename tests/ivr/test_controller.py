@@ -242,6 +242,7 @@ async def test_a_failing_decision_hands_the_caller_to_the_fallback(durham: RuleS
             call_id = fake.switch.place_call("311", inside_number(durham))
             caller = fake.switch.record(call_id)
             await fake.switch.wait_for(lambda: caller.continued_to is not None)
+            await asyncio.wait_for(controller.wait_idle(), 10)  # the call has ended
             assert caller.continued_to == FALLBACK
             assert not caller.destroyed
             assert (
