@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
 
+from ivr.call import Scheduler
 from ivr.controller.process import Controller
 from ivr.controller.rules_source import RulesSource
 from ivr.settings import Settings
@@ -74,8 +75,10 @@ async def simulated_controller(
     switch: FakeSwitch | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     max_pending_per_call: int = 64,
+    scheduler: Scheduler | None = None,
 ) -> AsyncIterator[tuple[FakeAri, Controller]]:
-    """Start a fake ARI on a free loopback port and a controller connected to it."""
+    """Start a fake ARI on a free loopback port and a controller connected to it (its calls'
+    timers on ``scheduler``, by default the event loop)."""
     fake = FakeAri(
         user=SIM_USER,
         password=secrets.token_urlsafe(12),
@@ -87,6 +90,7 @@ async def simulated_controller(
             rules,
             clock=clock,
             max_pending_per_call=max_pending_per_call,
+            scheduler=scheduler,
         )
         async with controller:
             await controller.stream.wait_connected(10)

@@ -8,6 +8,11 @@ from typing import Any
 from routing_rules.decision import Decision, Evidence, Transfer
 
 
+def evidence_of(decision: Decision) -> str:
+    """The ``evidence`` label of a routed call: what the engine says settled it."""
+    return str(decision.evidence or Evidence.DEFAULT)
+
+
 @dataclass
 class TransferAttempt:
     destination: str
@@ -45,7 +50,7 @@ class DecisionRecord:
         ]
         step = decision.step
         if isinstance(step, Transfer):
-            self.evidence = str(decision.evidence or Evidence.DEFAULT)
+            self.evidence = evidence_of(decision)
             self.kind = step.kind
             self.municipality = step.municipality_id
             self.destination = step.chain[0].destination_id if step.chain else "message"

@@ -214,13 +214,21 @@ async def test_sigterm_drains_and_stops_the_process(tmp_path: Path) -> None:
 async def test_unanswered_leg_with_no_event_is_given_up_by_the_controller(
     harness: Harness,
 ) -> None:
-    """A destination that rings past the ring timeout is dropped and the chain goes on."""
+    """A destination that rings past the ring timeout is dropped and the chain goes on (to
+    the final message: this caller's chain has one link)."""
     harness.switch.default_outcome = Outcome(kind="ring")
     call_id = harness.call(inside_number(harness.snapshot))
     await harness.in_greeting(call_id)
     harness.switch.press(call_id, "1")
-    await harness.until(lambda: harness.record(call_id).destroyed, timeout_s=60)
+    # The rules' ring_timeout_s (5 s in these rules) and IVR311_RING_GRACE_S (0.5 s here).
+    assert await harness.expire(call_id, "ring") == 5.5
+    caller = harness.record(call_id)
+    await harness.until(lambda: caller.destroyed)
+    [leg] = [r for r in harness.switch.records.values() if r.originator == call_id]
+    assert leg.hung_up_by == "app" and not leg.answered
     assert "transfer-failed" in harness.heard(call_id)
+    record = await harness.ended(call_id)
+    assert [a["result"] for a in record["attempts"]] == ["no_answer"]
 
 
 async def test_malformed_and_unknown_events_are_skipped(harness: Harness) -> None:
@@ -245,6 +253,7 @@ async def test_a_failing_decision_hands_the_caller_to_the_fallback(durham: RuleS
             call_id = fake.switch.place_call("311", inside_number(durham))
             caller = fake.switch.record(call_id)
             await fake.switch.wait_for(lambda: caller.continued_to is not None)
+            await asyncio.wait_for(controller.wait_idle(), 10)  # the call has ended
             assert caller.continued_to == FALLBACK
             assert not caller.destroyed
             assert (
@@ -271,6 +280,10 @@ async def test_a_call_stalled_while_asterisk_is_away_goes_to_the_fallback(
     call = harness.live(call_id)
     await harness.fake.stop()  # every connection drops; the destination rings on
 
+    await harness.expire(call_id, "ring")
+    # The leg cannot be hung up nor the holding bridge destroyed: the final message waits for
+    # the caller to leave the bridge, which Asterisk cannot say, until its timer runs out.
+    assert await harness.expire(call_id, "left_hold") == 2.0
     await harness.wait(call.ended.wait())  # the call gave up on Asterisk ...
     await harness.fake.start()
     caller = harness.record(call_id)
