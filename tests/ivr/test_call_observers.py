@@ -23,7 +23,8 @@ from ivr.call.states import (
     Link,
 )
 from ivr.metrics import Metrics
-from routing_rules.decision import CallContext, Decision, OfferMenu, Transfer, decide
+from routing_rules.decision import CallContext, Decision, OfferMenu, Transfer
+from routing_rules.engine import decide
 from routing_rules.snapshot import RuleSnapshot
 
 S = CallState
