@@ -10,8 +10,10 @@ from collections.abc import Callable, Sequence
 from dialplan import cli as dialplan_cli
 from geo import cli as geo_cli
 from ivr import commands as ivr_commands
+from ivr.cli_boundary import run_guarded
 from ivr.logs import configure_logging
 from routing_rules import cli as rules_cli
+from routing_rules import simulate_cli
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -28,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     geo_cli.register(commands)
     rules_cli.register(commands, after_activation=dialplan_cli.DialplanAfterActivation())
+    simulate_cli.register(commands)
     dialplan_cli.register(commands)
     ivr_commands.register(commands)
     return parser
@@ -46,9 +49,19 @@ def chosen_log_level(args: argparse.Namespace) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging(args.log_format, chosen_log_level(args))
     handler: Handler = args.handler
-    return handler(args)
+    command = " ".join(
+        str(part) for part in (args.command, getattr(args, "rules_command", None)) if part
+    )
+
+    def run() -> int:
+        try:
+            configure_logging(args.log_format, chosen_log_level(args))
+        except ValueError as exc:
+            parser.error(str(exc))
+        return handler(args)
+
+    return run_guarded(command, run)
 
 
 if __name__ == "__main__":

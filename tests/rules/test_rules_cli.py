@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import pytest
 
-from routing_rules import cli
+from ivr.cli import main
 from routing_rules.snapshot import DEMO_DIR
 
 
 def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="ivr311")
-    cli.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    code: int = args.handler(args)
-    return code
+    """The ``ivr311`` command as a user runs it, error boundary included."""
+    return main(argv)
 
 
 @pytest.fixture
