@@ -35,7 +35,9 @@ log = structlog.get_logger(__name__)
 def run_guarded(command: str, handler: Callable[[], int]) -> int:
     """Run ``handler`` (the sub-command ``command``) and turn whatever it raises into an exit."""
     try:
-        return handler()
+        code = handler()
+        sys.stdout.flush()  # a closed pipe is found here, not in the interpreter's last flush
+        return code
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_OK

@@ -38,6 +38,19 @@ def holiday_name(country: str, subdivision: str, day: date) -> str | None:
     return _holiday_names(country, subdivision, day.year).get(day)
 
 
+EVALUATED_YEARS = (1971, 2199)
+"""The years a schedule is evaluated in (a simulated call, a rendered dialplan): time zones and
+holidays are known there, and a look-ahead of days never leaves the calendar."""
+
+
+def check_evaluated_year(moment: datetime) -> datetime:
+    """``moment``, or ``ValueError`` when it lies outside :data:`EVALUATED_YEARS`."""
+    first, last = EVALUATED_YEARS
+    if not first <= moment.year <= last:
+        raise ValueError(f"give a time in the years {first} to {last}")
+    return moment
+
+
 def aware(moment: datetime, zone: ZoneInfo) -> datetime:
     """``moment`` as an aware time: a naive one is read in ``zone``."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
