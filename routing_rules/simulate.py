@@ -17,6 +17,7 @@ from routing_rules.decision import (
     Transfer,
 )
 from routing_rules.engine import decide
+from routing_rules.schedules import check_evaluated_year
 from routing_rules.snapshot import RuleSnapshot
 
 TIMEOUT_WORDS = frozenset({"", "t", "timeout"})
@@ -40,7 +41,7 @@ def parse_at(value: str | None, snapshot: RuleSnapshot) -> datetime:
     """ISO time; without an offset it is the host's wall-clock time. ``None`` means now."""
     if value is None:
         return datetime.now(UTC).astimezone(host_zone(snapshot))
-    moment = datetime.fromisoformat(value)
+    moment = check_evaluated_year(datetime.fromisoformat(value))
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=host_zone(snapshot))
 
 

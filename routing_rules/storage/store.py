@@ -79,7 +79,7 @@ class NoRuleStore(StoreError):
     def __init__(self, path: Path) -> None:
         self.path = path
         super().__init__(
-            f"no rule store yet at {path}: `ivr311 rules apply durham -m \"first rules\"` "
+            f'no rule store yet at {path}: `ivr311 rules apply durham -m "first rules"` '
             "creates it (or apply your own rule-set file), and so does `ivr311 run`, which "
             "seeds it with IVR311_RULES; --database or IVR311_DATABASE_URL names another store"
         )
@@ -154,9 +154,8 @@ def database_url_problem(url: str) -> str | None:
     try:
         parsed.get_dialect().import_dbapi()
     except (ArgumentError, ImportError):
-        return (
-            f"the database driver {parsed.get_driver_name()!r} is not available: use "
-            + ("sqlite:///PATH" if backend == "sqlite" else "postgresql+psycopg://USER@HOST/DB")
+        return f"the database driver {parsed.get_driver_name()!r} is not available: use " + (
+            "sqlite:///PATH" if backend == "sqlite" else "postgresql+psycopg://USER@HOST/DB"
         )
     return None
 
@@ -360,9 +359,11 @@ class RuleStore:
 
         ``base_version`` is the version the change started from; if another version has been
         activated since, :class:`ConflictError` is raised and nothing changes. Invalid content
-        raises ``RuleSetInvalid`` before the database is touched.
+        raises ``RuleSetInvalid`` before the database is touched, and so does an emergency
+        override that is on but already expired (a rollback does not refuse one: the version
+        was valid when it was applied, and the expired override simply does nothing).
         """
-        report = check_text(content, geo, "rule set")
+        report = check_text(content, geo, "rule set", now=datetime.now(UTC))
         assert report.rules is not None
         digest = content_hash(content)
         with self._transaction() as conn:

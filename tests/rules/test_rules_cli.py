@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import pytest
 
-from routing_rules import cli
+from ivr311.cli import main
+from routing_rules.cli_output import conflict_message
 from routing_rules.snapshot import DEMO_DIR
 from routing_rules.storage.store import ConflictCause, ConflictError
 
 
 def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="ivr311")
-    cli.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    code: int = args.handler(args)
-    return code
+    """The ``ivr311`` command as a user runs it, error boundary included."""
+    return main(argv)
 
 
 @pytest.fixture
@@ -140,7 +137,7 @@ def test_apply_export_edit_apply_history_diff_rollback_show(
 def test_a_conflict_names_the_version_to_start_again_from(
     conflict: ConflictError, says: str
 ) -> None:
-    assert cli.conflict_message(conflict) == says
+    assert conflict_message(conflict) == says
 
 
 def test_apply_invalid_file_exits_2_and_changes_nothing(
