@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dialplan.names import FALLBACK_CONTEXT
 from geo.sources import CO_CODES_FILE, EXCHANGES_FILE, GEODATA_DIR_ENV, MUNICIPALITIES_FILE
+from ivr.call.persistor import STATE_VARIABLE
 from routing_rules.storage.location import default_database_url
 
 ENV_PREFIX = "IVR311_"
@@ -113,6 +114,11 @@ class Settings(BaseSettings):
         description="extra wait past a link's ring timeout before the controller gives up on it",
     )
     hold_music_class: str = Field(default="default", description="music-on-hold class")
+    state_variable: str = Field(
+        default=STATE_VARIABLE,
+        min_length=1,
+        description="channel variable each call's state is saved in for a restarted controller",
+    )
     recent_decisions: int = Field(
         default=200, ge=1, description="decision records kept in memory for the admin API"
     )

@@ -89,6 +89,12 @@ class CallScripting(SimulatedAsterisk):
         """The person on a channel presses keys: one ChannelDtmfReceived per digit."""
         self._far_end_presses(channel_id, digits, duration_ms)
 
+    def destination_answers(self, channel_id: str, press: str = "1") -> None:
+        """A destination leg still ringing (scripted ``ring``) answers now, then presses
+        ``press`` when the first playback to it (the whisper) ends."""
+        ch = self._channel(channel_id)
+        self._settle(channel_id, Outcome(kind="answer", press=press), ch.record.app_args)
+
     def hangup_caller(self, channel_id: str, cause: int = 16) -> None:
         """The far end of a channel hangs up (the caller, or the answered destination)."""
         self._far_end_hangs_up(channel_id, cause)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from ivr.call.machine import Call
 
 Decide = Callable[[RuleSnapshot, CallContext], Decision]
+
+
+async def _nothing() -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,11 @@ class CallEnvironment:
     """Runs the calls' timers: the event loop, or a virtual clock in tests."""
     observers: Sequence[Observer] = ()
     """Told of every transition, in order; empty: `standard_observers` of ``metrics``."""
+
+    state_written: Callable[[str], Awaitable[None]] = field(default=lambda _call_id: _nothing())
+    """``(call_id)``: wait until the call's saved state (`ivr.call.persistor`) is written.
+    Asterisk runs a channel's variable write only between playbacks (a write sent while a
+    prompt plays waits for its end), so a call waits for it before playing to its caller."""
 
     def __post_init__(self) -> None:
         if not self.observers:

@@ -62,6 +62,19 @@ def playback_id(call_id: str, seq: int) -> str:
     return f"{call_id}-p{seq}"
 
 
+PLAYBACKS_PER_STATE = 4
+"""How many playbacks a call starts at most between two transitions its saved state records
+(`ivr.call.persistor`): a greeting or a menu in two languages (2), the transfer announcement
+(1), a whisper in two languages (2, after the ringing state). A call taken over stops these
+after the saved sequence number and numbers its own playbacks after them."""
+
+
+def playbacks_after(call_id: str, seq: int) -> list[str]:
+    """The ids of the playbacks a call may have started after its ``seq``-th (see
+    `PLAYBACKS_PER_STATE`)."""
+    return [playback_id(call_id, n) for n in range(seq + 1, seq + PLAYBACKS_PER_STATE + 1)]
+
+
 def early_playback_ids(call_id: str) -> list[str]:
     """The ids of the playbacks a call may be playing to its caller before its transfer
     (see `PROMPTS_BEFORE_TRANSFER`)."""

@@ -36,6 +36,7 @@ from ivr.ari.events import (
     StasisStart,
     event_channel_id,
 )
+from ivr.call import ids
 from ivr.call.environment import CallEnvironment, CallSettings
 from ivr.call.flow import (
     CallerKey,
@@ -48,6 +49,7 @@ from ivr.call.flow import (
     LegKey,
     PromptsDone,
 )
+from ivr.call.persistor import SavedCall
 from ivr.call.phases import greet, offer_menu, play_message, read_location
 from ivr.call.record import DecisionRecord
 from ivr.call.resources import Leg, Playing, Resources
@@ -64,7 +66,7 @@ from ivr.call.states import (
     check_transition,
 )
 from ivr.call.timers import CallTimers, TimerHandle
-from ivr.call.transfer import run_transfer
+from ivr.call.transfer import TransferResume, run_transfer
 from routing_rules.decision import CallContext, Decision, OfferMenu, PlayGreeting, Prompts, Transfer
 from routing_rules.snapshot import RuleSnapshot
 
@@ -168,7 +170,29 @@ class Call:
                     return
                 self.answered_at = time.monotonic()
                 await read_location(self)
-                self._flow.start(self._run(), name=f"call-{self.call_id}")
+                self._flow.start(self._run("answered"), name=f"call-{self.call_id}")
+                await self._flow.settled()
+                await self._check()
+
+    async def take_over(self, saved: SavedCall, resume: TransferResume | None) -> None:
+        """Pick up a call an earlier controller had (its caller answered already, never
+        answered again) where ``saved`` says it stood: the engine is asked again with the saved
+        context, so the greeting or the menu replays, and a transfer goes on at the saved link
+        (``resume``, for a call saved in a transfer: the link, whether the caller is still
+        on hold, what became of that link's leg)."""
+        async with self._lock:
+            with self._bound():
+                self.language = saved.language
+                self.greeting_done = saved.greeting_done
+                self.digits = list(saved.digits)
+                self.record.language = saved.language
+                self.resources.prompts.number_after(saved.playbacks + ids.PLAYBACKS_PER_STATE)
+                self.answered_at = time.monotonic()
+                log.info("call.taken_over", state=str(saved.state), link=saved.link)
+                await read_location(self)
+                why = f"resumed in {saved.state}"
+                flow = self._run(why) if resume is None else self._run_transfer_on(resume, why)
+                self._flow.start(flow, name=f"call-{self.call_id}")
                 await self._flow.settled()
                 await self._check()
 
@@ -328,10 +352,9 @@ class Call:
 
     # --- the flow --------------------------------------------------------------------------------
 
-    async def _run(self) -> None:
+    async def _run(self, why: str) -> None:
         """The call, top-down once answered: carry out the engine's decisions until one ends
         the call's time here (a transfer, a message), or the engine fails."""
-        why = "answered"
         while True:
             decision = self._decide()
             if decision is None:
@@ -349,6 +372,16 @@ class Call:
             else:
                 await play_message(self, step, decision, why)
                 return
+
+    async def _run_transfer_on(self, resume: TransferResume, why: str) -> None:
+        """A taken-over transfer: the engine's transfer again, from the saved link on (the
+        caller is handed back when the engine now decides otherwise)."""
+        decision = self._decide()
+        step = decision.step if decision is not None else None
+        if decision is None or not isinstance(step, Transfer) or resume.link >= len(step.chain):
+            await self.hand_over("not_resumable")
+            return
+        await run_transfer(self, step, decision, why, resume)
 
     def _decide(self) -> Decision | None:
         started = time.perf_counter()
@@ -427,6 +460,8 @@ class Call:
         the flow is to wait for their end (`PromptsDone`), that is unless there was nothing to
         play. A failed request leaves the flow waiting for an end that never comes: the
         caller's end event follows, or nothing moves the call on and it is handed back."""
+        if channel_id == self.call_id:
+            await self.env.state_written(self.call_id)
         playing = await self.resources.prompts.play(channel_id, prompts)
         if playing is Playing.CHANNEL_GONE and channel_id == self.call_id:
             self.end_follows = True

@@ -96,6 +96,16 @@ class PromptPlayer:
                 return Playing.FAILED
         return Playing.STARTED
 
+    @property
+    def started(self) -> int:
+        """How many playbacks the call has started (the sequence number of the last)."""
+        return self._seq
+
+    def number_after(self, seq: int) -> None:
+        """Number the next playbacks after ``seq`` (a call taken over: the earlier
+        controller's may still be finishing)."""
+        self._seq = max(self._seq, seq)
+
     def finished(self, playback_id: str) -> bool:
         """A playback finished; whether the flow's whole set is over now."""
         if self.pending.pop(playback_id, None) is None or self.pending:

@@ -7,11 +7,17 @@ hears the whisper and, when the rules ask for it, presses the accept key; both a
 Busy, no answer, rejection, no accept, a ring past the timeout or a failed originate moves on to
 the next link; after the last, the caller hears the number to call. A caller who hangs up ends
 the call wherever the transfer is (the call stops this flow and cleans up).
+
+A transfer taken over after a controller restart (`TransferResume`) skips the announcement,
+keeps the caller in the holding bridge they are still in, and goes on at the saved link:
+it waits for that link's leg when it still rings, whispers to it when it answered meanwhile,
+and dials it again when it is gone.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeGuard
 
 import structlog
@@ -44,22 +50,46 @@ LEAVING_HOLD_WAIT_S = 2.0
 Q850_RESULTS = {17: "busy", 19: "no_answer", 18: "no_answer", 21: "rejected"}
 
 
-async def run_transfer(call: Call, step: Transfer, decision: Decision, why: str) -> None:
+LegFound = Literal["gone", "ringing", "answered"]
+
+
+@dataclass(frozen=True)
+class TransferResume:
+    """Where a transfer taken over after a restart goes on."""
+
+    link: int
+    """The index in the chain of the link to go on with."""
+    held: bool
+    """Whether the caller's holding bridge is still there (else it is made again)."""
+    leg: LegFound
+    """What became of that link's leg: gone (dialled again), ringing or answered (adopted)."""
+
+
+async def run_transfer(
+    call: Call, step: Transfer, decision: Decision, why: str, resume: TransferResume | None = None
+) -> None:
     """Carry out a transfer decision, to the end of the conversation or the final message."""
     call.enter(
         CallState.TRANSFER_HOLD,
         f"{why}: {step.kind} transfer to {first_destination(step)}",
         decision=decision,
     )
-    await call.play_through(call.call_id, step.announce)
-    if step.chain and not await _hold(call):
+    if resume is None:
+        await call.play_through(call.call_id, step.announce)
+    if step.chain and not await _rejoin_hold(call, resume):
         return  # the caller is gone: their end event ends the call
-    for index, target in enumerate(step.chain):
+    start = resume.link if resume is not None else 0
+    for index, target in enumerate(step.chain[start:], start):
         link = Link(step.kind, index, target)
         leg = call.resources.new_leg(index + 1, target)
         call.register_leg(leg.channel_id)
         call.enter(CallState.TRANSFER_RINGING, f"dialling {target.destination_id}", link=link)
-        result = await _ring(call, leg)
+        found = resume.leg if resume is not None and index == start else "gone"
+        if found == "answered":
+            leg.mark_answered()
+            result = "answered"
+        else:
+            result = await _ring(call, leg, dial=found == "gone")
         if result == "answered":
             call.enter(CallState.TRANSFER_WHISPER, f"{target.destination_id} answered", link=link)
             result = await _connect(call, leg, link)
@@ -68,6 +98,15 @@ async def run_transfer(call: Call, step: Transfer, decision: Decision, why: str)
             return
         call.note(leg.attempt(result))
     await _final_message(call, step)
+
+
+async def _rejoin_hold(call: Call, resume: TransferResume | None) -> bool:
+    """Hold the caller; a caller taken over still in the holding bridge stays there (its
+    music goes on)."""
+    if resume is not None and resume.held:
+        call.resources.bridges.append(call.resources.hold_bridge)
+        return True
+    return await _hold(call)
 
 
 async def _hold(call: Call) -> bool:
@@ -119,12 +158,13 @@ async def _ring_instead_of_music(call: Call, failure: AriError) -> bool:
     return True
 
 
-async def _ring(call: Call, leg: Leg) -> str:
-    """Dial the leg and wait until it answers (``answered``) or fails (busy, no_answer,
-    rejected, failed); a leg that rings past its timeout and grace is hung up (no_answer)."""
+async def _ring(call: Call, leg: Leg, *, dial: bool = True) -> str:
+    """Dial the leg (unless it rings already) and wait until it answers (``answered``) or
+    fails (busy, no_answer, rejected, failed); a leg that rings past its timeout and grace is
+    hung up (no_answer)."""
     target = leg.target
     timeout_s = max(1, math.ceil(target.ring_timeout_s))
-    if not await _originate(call, leg, target, timeout_s):
+    if dial and not await _originate(call, leg, target, timeout_s):
         return "failed"
     with call.timer("ring", timeout_s + call.settings.ring_grace_s):
         while True:

@@ -3,10 +3,15 @@
 Events are routed to calls by channel: the caller's channel id is the call id, and each
 originated leg is registered to its call before it is dialled, so the `CallDispatcher` runs one
 call's events in order and different calls concurrently. After every (re)connect the controller
-reconciles with what Asterisk still holds for the application: calls it knows are resumed,
-conversations it does not know (a restart during a bridged call) are watched until one side
-hangs up, and any other channel is handed to the dialplan fallback context, so nobody waits in
-silence (its prompts stopped first: Asterisk would play them out before continuing it); a caller
+reconciles with what Asterisk still holds for the application: calls it knows are resumed; a
+caller it does not know (a controller restart) whose saved state (`ivr.call.persistor`, a
+channel variable) is resumable is taken over where it stood: in the greeting, a menu, or on hold
+while the transfer goes on, its ringing or answered leg adopted; conversations it does not know
+(a restart during a bridged call) are watched until one side hangs up; and any other channel,
+or a caller whose state is missing, unreadable or not resumable, is handed to the dialplan
+fallback context, so nobody waits in silence (its prompts stopped first: Asterisk would play
+them out before continuing it). Bridges of the application no call owns any longer are
+destroyed, and legs no call owns are hung up. A caller
 handed back while Asterisk did not answer goes there too, counted once, with the reason it was
 first handed back for. Draining (SIGTERM) hands new calls to the fallback context at once and
 gives calls in progress the drain timeout to finish.
@@ -44,15 +49,22 @@ from ivr.call import (
     CallSettings,
     CallState,
     LoopScheduler,
+    SavedCall,
     Scheduler,
+    StatePersistor,
+    TransferResume,
     ids,
+    standard_observers,
 )
+from ivr.call.states import TRANSFERRING
+from ivr.call.transfer import LegFound
 from ivr.controller.dialplan_sync import DialplanSync
 from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
 from ivr.settings import Settings
 from routing_rules.decision import Decision
 from routing_rules.engine import decide as engine_decide
+from routing_rules.snapshot import RuleSnapshot
 from routing_rules.storage.store import RuleStore
 
 log = structlog.get_logger(__name__)
@@ -121,6 +133,8 @@ class Controller:
         self.dispatcher = CallDispatcher(
             self._handle, key_for=self._key_for, max_pending=max_pending_per_call
         )
+        self.persistor = StatePersistor(self.ari, settings.state_variable)
+        """Writes each call's state to its caller's channel, for a restarted controller."""
         self._env = CallEnvironment(
             ari=self.ari,
             metrics=self._metrics,
@@ -131,6 +145,8 @@ class Controller:
             clock=clock,
             redact=self._redact,
             scheduler=scheduler or LoopScheduler(),
+            observers=(*standard_observers(self._metrics), self.persistor),
+            state_written=self.persistor.written,
         )
         self.calls: dict[str, Call] = {}
         self._legs: dict[str, str] = {}
@@ -237,6 +253,7 @@ class Controller:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.persistor.close()
         await self.ari.close()
 
     async def wait_idle(self) -> None:
@@ -360,9 +377,11 @@ class Controller:
         """Stop the prompts an earlier controller may have left playing to a caller, at once
         (404 counts as done): Asterisk runs a continue only after the playback in progress
         and those queued before it, so the caller would otherwise hear them out first."""
+        await self._stop_playbacks(ids.early_playback_ids(channel_id), channel_id)
+
+    async def _stop_playbacks(self, playback_ids: list[str], channel_id: str) -> None:
         results = await asyncio.gather(
-            *(self.ari.stop_playback(pb) for pb in ids.early_playback_ids(channel_id)),
-            return_exceptions=True,
+            *(self.ari.stop_playback(pb) for pb in playback_ids), return_exceptions=True
         )
         failed = [r for r in results if isinstance(r, BaseException)]
         for exc in failed:
@@ -432,6 +451,7 @@ class Controller:
         for channel_id in [c for c in self._unconfirmed if c not in present]:
             del self._unconfirmed[channel_id]  # hung up, or handed back after all
         known = set(self.calls) | set(self._legs) | set(self._orphans) | set(self._unconfirmed)
+        known |= await self._take_over_saved(present - known, present, set(state.bridge_ids))
         adopted: set[str] = set()
         for bridge_id in state.bridge_ids:
             if ids.bridge_owner(bridge_id) in self.calls:
@@ -455,6 +475,69 @@ class Controller:
             self._spawn(self._confirm_hand_back(channel_id, extension, reason))
         self._update_idle()
         log.info("controller.reconciled", channels=len(present), calls=len(self.calls))
+
+    async def _take_over_saved(
+        self, unknown: frozenset[str], present: frozenset[str], bridges: set[str]
+    ) -> set[str]:
+        """Take over the callers among ``unknown`` whose saved state is resumable; returns
+        their channels and the legs adopted with them. The calls and legs are registered
+        before this returns, so no event of theirs after the reconnect is missed."""
+        taken: set[str] = set()
+        current = self.rules.current
+        if self._draining or current is None:
+            return taken
+        for channel_id in sorted(c for c in unknown if not ids.is_leg(c)):
+            if ids.mixing_bridge_id(channel_id) in bridges:
+                continue  # in a conversation: watched as one (`_adopt_bridge`)
+            try:
+                raw = await self.ari.get_variable(channel_id, self.persistor.variable)
+                channel = await self.ari.get_channel(channel_id)
+            except AriError:
+                continue
+            saved = SavedCall.decode(raw)
+            if saved is None or not saved.resumable:
+                if raw:
+                    log.warning("controller.saved_state_not_resumable", channel=channel_id)
+                continue
+            resume: TransferResume | None = None
+            if saved.state in TRANSFERRING:
+                link = saved.link or 0
+                leg_id = ids.leg_id(channel_id, link + 1)
+                found = await self._leg_found(leg_id, present)
+                if found != "gone":
+                    self._register_leg(leg_id, channel_id)
+                    taken.add(leg_id)
+                resume = TransferResume(link, ids.hold_bridge_id(channel_id) in bridges, found)
+            await self._stop_playbacks(ids.playbacks_after(channel_id, saved.playbacks), channel_id)
+            call = Call(
+                call_id=channel_id,
+                dialled=saved.dialled,
+                calling=channel.caller.number or None,
+                snapshot=self._snapshot_of(saved.rules_version, current),
+                env=self._env,
+            )
+            self.calls[channel_id] = call
+            taken.add(channel_id)
+            self._spawn(call.take_over(saved, resume))
+        if taken:
+            self._idle.clear()
+            self._metrics.active_calls.set(len(self.calls))
+        return taken
+
+    async def _leg_found(self, leg_id: str, present: frozenset[str]) -> LegFound:
+        if leg_id not in present:
+            return "gone"
+        try:
+            leg = await self.ari.get_channel(leg_id)
+        except AriError:
+            return "gone"
+        return "answered" if leg.state == "Up" else "ringing"
+
+    def _snapshot_of(self, version: int | None, current: RuleSnapshot) -> RuleSnapshot:
+        """The rule version a call was decided with, if this controller still has it (the
+        active one, or one a call in progress keeps), else the active one."""
+        kept = {call.snapshot.version: call.snapshot for call in self.calls.values()}
+        return current if current.version == version else kept.get(version, current)
 
     async def _adopt_bridge(self, bridge_id: str, present: frozenset[str]) -> set[str]:
         """A conversation nobody tracks: watch it until one side hangs up; other bridges go."""

@@ -12,6 +12,7 @@ the answer with margins of seconds on either side (the greeting lasts about 8 s,
 
 from __future__ import annotations
 
+import urllib.error
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -391,13 +392,82 @@ def test_a_caller_hanging_up_while_the_centre_rings_cancels_the_transfer(
     assert call.problems() == []
 
 
+def saved_state(node: AsteriskNode, call_id: str) -> str | None:
+    """The call's state saved on its caller's channel, if any."""
+    try:
+        answer = node.ari("GET", f"/channels/{call_id}/variable?variable=IVR311_STATE")
+    except urllib.error.HTTPError:
+        return None
+    return str(answer["value"]) or None
+
+
+def restart_controller(
+    node: AsteriskNode, controller: ControllerProcess, settings: dict[str, str] | None = None
+) -> None:
+    """A new ``ivr311 run`` (with ``settings``) after the fixture's was killed; the fixture's
+    controller is the restarted one from now on (and stops it at the end)."""
+    work = controller.log.parent
+    restarted = start_controller(
+        node, work, work / "durham-open.yaml", {"IVR311_ACCEPT_TIMEOUT_S": "4", **(settings or {})}
+    )
+    controller.process, controller.base_url = restarted.process, restarted.base_url
+
+
+def test_a_caller_in_the_greeting_of_a_killed_controller_is_taken_over(
+    node: AsteriskNode, controller: ControllerProcess, tmp_path: Path
+) -> None:
+    """SIGKILL during the greeting, then a new ``ivr311 run``: it reads the call's saved state
+    on the caller's channel, plays the greeting again and the call goes on to the agents, on
+    the same channel, answered once."""
+    centre = start_contact_centre(node, tmp_path, steps=(2000, ACCEPT_KEY))
+    caller: SippParty | None = None
+    offset = node.log_size()
+    try:
+        caller = start_carrier_call(node, tmp_path, calling=BOWMANVILLE_CALLER)
+        seen = wait_until(
+            lambda: (c := live_call(controller)) is not None and c["state"] == "greeting" and c,
+            20,
+            "the call to reach the greeting",
+        )
+        call_id = str(seen["call_id"])
+        wait_until(lambda: saved_state(node, call_id), 10, "the call's state to be saved")
+        controller.process.kill()  # SIGKILL: no drain, no hand-back
+        controller.process.wait(timeout=10)
+        restart_controller(node, controller)
+        wait_until(
+            lambda: (
+                (c := live_call(controller)) is not None
+                and c["call_id"] == call_id
+                and c["state"] == "bridged"
+            ),
+            CALL_DEADLINE_S,
+            "the taken-over call to be bridged",
+        )
+        node.ari("DELETE", f"/channels/{call_id}?reason=normal")
+        assert caller.wait(timeout_s=20) == 0
+        assert centre.wait(timeout_s=20) == 0
+        record = wait_until(
+            lambda: record_of(controller, call_id), 20, "the call's decision record"
+        )
+    finally:
+        centre.kill()
+        if caller is not None:
+            caller.kill()
+    assert record["outcome"] == "completed"
+    assert record["attempts"][-1]["result"] == "answered"
+    assert dialled(centre) == [f"sip:{DURHAM_AGENTS}@127.0.0.2:{node.contact_centre_port}"]
+    lines = node.log_lines(offset=offset)
+    assert not any("ivr311-fallback" in line for line in lines)
+    assert metric(controller, "ivr311_calls_handed_back_total", reason="reconcile") == 0
+
+
 def test_a_caller_in_the_greeting_of_a_killed_controller_reaches_the_fallback_at_once(
     node: AsteriskNode, controller: ControllerProcess, tmp_path: Path
 ) -> None:
-    """SIGKILL during the greeting, then a new ``ivr311 run``: its reconcile stops the greeting
-    before continuing the caller (Asterisk would run the continue only once the greeting had
-    played out), so the fallback dials the agents while the greeting still had seconds to go."""
-    work = controller.log.parent
+    """SIGKILL during the greeting, then a new ``ivr311 run`` that cannot read the call's saved
+    state: its reconcile stops the greeting before continuing the caller (Asterisk would run
+    the continue only once the greeting had played out), so the fallback dials the agents while
+    the greeting still had seconds to go."""
     offset = node.log_size()
     centre = start_contact_centre(node, tmp_path)  # answers, waits for the hang-up
     caller: SippParty | None = None
@@ -411,11 +481,9 @@ def test_a_caller_in_the_greeting_of_a_killed_controller_reaches_the_fallback_at
         call_id = str(seen["call_id"])
         controller.process.kill()  # SIGKILL: no drain, no hand-back
         controller.process.wait(timeout=10)
-        restarted = start_controller(
-            node, work, work / "durham-open.yaml", {"IVR311_ACCEPT_TIMEOUT_S": "4"}
-        )
-        # The fixture's controller is the restarted one from now on (and stops it at the end).
-        controller.process, controller.base_url = restarted.process, restarted.base_url
+        # A controller that finds no saved state (it reads another variable): nothing to
+        # resume from.
+        restart_controller(node, controller, {"IVR311_STATE_VARIABLE": "IVR311_STATE_V2"})
         wait_until(lambda: dialled(centre), 30, "the fallback to dial the centre")
         lines = node.log_lines(offset=offset)
         # The greeting prompt playing at the kill (the host's name, the greeting or the language

@@ -66,6 +66,7 @@ async def test_a_caller_who_hangs_up_while_ringing_leaves_nothing_behind(
         lambda: any(r.originator == caller.channel_id for r in harness.switch.records.values())
     )
     call = harness.live(caller.channel_id)
+    await harness.controller.persistor.settled()  # the ringing state saved before the hang-up
     requests = len(harness.fake.requests)
 
     harness.switch.hangup_caller(caller.channel_id)

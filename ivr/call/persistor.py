@@ -1,0 +1,180 @@
+"""Where each call stands, kept on the caller's channel so that a restarted controller resumes it.
+
+The `StatePersistor` observes transitions, as wazo-calld's state persistor does: at each one a
+restarted controller could resume from (the greeting, a menu, hold, dialling a link) and at the
+ones that rule a resume out (bridged, the final message), it writes a `SavedCall` (state, rule
+version, dialled number, language, digits so far, chain position) as compact JSON to one
+channel variable (`STATE_VARIABLE` unless set otherwise) on the caller's channel. Writes run
+beside the call, one at a time per channel, the latest state only; the call waits for its
+write only before it plays to its caller (`written`: Asterisk runs a variable write queued
+behind a prompt only once the prompt has played, holding the request that long). A failed
+write is logged and the call goes on (a restart then hands that caller to the fallback
+context, as for any caller without a readable state).
+
+`ivr.controller.process` reads the variable at reconcile for each caller it does not know and,
+when `SavedCall.resumable`, lets a new `Call` pick the call up (`Call.take_over`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+
+import structlog
+
+from ivr.ari.client import AriClient
+from ivr.ari.errors import AriError
+from ivr.call.states import TRANSFERRING, CallState, Transition
+
+log = structlog.get_logger(__name__)
+
+STATE_VARIABLE = "IVR311_STATE"
+"""The caller's channel variable holding the call's `SavedCall` (``IVR311_STATE_VARIABLE``
+names another)."""
+
+_WRITTEN_AT = frozenset(
+    {
+        CallState.GREETING,
+        CallState.MENU,
+        CallState.TRANSFER_HOLD,
+        CallState.TRANSFER_RINGING,
+        CallState.BRIDGED,
+        CallState.MESSAGE,
+    }
+)
+"""The states whose entry is written: whisper and awaiting_accept resume as ringing (the
+leg, answered, is adopted), and the end needs no record."""
+
+RESUMABLE = frozenset({CallState.GREETING, CallState.MENU}) | TRANSFERRING
+
+
+@dataclass(frozen=True)
+class SavedCall:
+    """What a call has decided and where it stands, as a restarted controller needs it.
+
+    ``link`` is the index in the transfer's chain of the link dialled (ringing) or None
+    before the first. A resume asks the engine again with the saved context (dialled number,
+    language, greeting heard, digits): the greeting or the menu replays from its start; a
+    transfer goes on at ``link``.
+    """
+
+    state: CallState
+    rules_version: int | None
+    dialled: str
+    language: str
+    greeting_done: bool
+    digits: tuple[str, ...]
+    playbacks: int
+    """How many playbacks the call had started (`ids.playbacks_after` may still play)."""
+    link: int | None = None
+
+    @classmethod
+    def of(cls, t: Transition) -> SavedCall:
+        call = t.call
+        return cls(
+            state=t.target,
+            rules_version=call.snapshot.version,
+            dialled=call.dialled,
+            language=call.language,
+            greeting_done=call.greeting_done,
+            digits=tuple(call.digits),
+            playbacks=call.resources.prompts.started,
+            link=t.link.index if t.link is not None else None,
+        )
+
+    @property
+    def resumable(self) -> bool:
+        return self.state in RESUMABLE
+
+    def encode(self) -> str:
+        """Compact JSON (a few dozen bytes)."""
+        data: dict[str, object] = {
+            "s": str(self.state),
+            "v": self.rules_version,
+            "d": self.dialled,
+            "l": self.language,
+            "g": int(self.greeting_done),
+            "k": list(self.digits),
+            "p": self.playbacks,
+        }
+        if self.link is not None:
+            data["i"] = self.link
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, raw: str | None) -> SavedCall | None:
+        """The saved call, or None when ``raw`` is missing or not one `encode` wrote."""
+        if not raw:
+            return None
+        try:
+            data = json.loads(raw)
+            link = data.get("i")
+            digits = data["k"]
+            saved = cls(
+                state=CallState(data["s"]),
+                rules_version=None if data["v"] is None else int(data["v"]),
+                dialled=str(data["d"]),
+                language=str(data["l"]),
+                greeting_done=bool(data["g"]),
+                digits=tuple(str(d) for d in digits),
+                playbacks=int(data["p"]),
+                link=None if link is None else int(link),
+            )
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+        negative = saved.playbacks < 0 or (saved.link is not None and saved.link < 0)
+        return None if negative or not isinstance(digits, list) else saved
+
+
+class StatePersistor:
+    """The observer writing each call's `SavedCall` to its caller's channel."""
+
+    def __init__(self, ari: AriClient, variable: str = STATE_VARIABLE) -> None:
+        self._ari = ari
+        self.variable = variable
+        self._latest: dict[str, str] = {}
+        """Caller channel -> the value still to write."""
+        self._writers: dict[str, asyncio.Task[None]] = {}
+
+    def __call__(self, t: Transition) -> None:
+        call_id = t.call.call_id
+        if t.target is CallState.ENDED:
+            self._latest.pop(call_id, None)
+            return
+        if t.target not in _WRITTEN_AT:
+            return
+        self._latest[call_id] = SavedCall.of(t).encode()
+        if call_id not in self._writers:
+            task = asyncio.get_running_loop().create_task(self._write(call_id))
+            self._writers[call_id] = task
+
+    async def _write(self, call_id: str) -> None:
+        try:
+            while (value := self._latest.pop(call_id, None)) is not None:
+                try:
+                    await self._ari.set_variable(call_id, self.variable, value)
+                except AriError as exc:
+                    # Gone: the caller hung up (its end event follows), nothing to resume.
+                    level = log.debug if exc.is_gone else log.warning
+                    level("call.state_not_saved", call_id=call_id, error=str(exc))
+        finally:
+            self._writers.pop(call_id, None)
+
+    async def written(self, call_id: str) -> None:
+        """Wait until the call's latest state is written (or failed to be)."""
+        writer = self._writers.get(call_id)
+        if writer is not None:
+            await asyncio.gather(writer, return_exceptions=True)
+
+    async def settled(self) -> None:
+        """Wait until every write started has been made (or failed)."""
+        while self._writers:
+            await asyncio.gather(*self._writers.values(), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Abandon the writes in progress (the controller stops)."""
+        for task in list(self._writers.values()):
+            task.cancel()
+        await asyncio.gather(*self._writers.values(), return_exceptions=True)
+        self._latest.clear()

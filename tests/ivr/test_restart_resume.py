@@ -1,0 +1,197 @@
+"""A controller that dies (no drain, no clean-up) and a new one that takes its calls over from
+the state each call saved on its caller's channel; a dropped event socket."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+from ivr_testing import BUSINESS_HOURS, GREETING, Harness, fast_settings, inside_number, menu_number
+from virtual_clock import VirtualClock
+
+from ivr.call import STATE_VARIABLE, CallState, SavedCall, ids
+from ivr.controller.process import Controller
+from ivr.controller.rules_source import RulesSource
+from ivr.metrics import Metrics
+from routing_rules.snapshot import DEMO_DIR, RuleSnapshot, default_geo, snapshot_from_text
+from switchsim import FakeSwitch, Outcome
+from switchsim.simulation import simulated_controller, simulated_settings
+
+FALLBACK = ("ivr311-fallback", "311", 1)
+MENU_INTRO = "sound:ivr311/menu-intro"
+
+
+@pytest.fixture(scope="module")
+def long_rings() -> RuleSnapshot:
+    """The Durham demo rules with rings of a minute: a leg rings until the test answers it."""
+    text = (DEMO_DIR / "durham.yaml").read_text(encoding="utf-8")
+    assert "ring_timeout_s: 20" in text
+    text = text.replace("ring_timeout_s: 20", "ring_timeout_s: 60")
+    return snapshot_from_text(text, default_geo(), source="test:durham-long-rings")
+
+
+@pytest.fixture
+async def harness(long_rings: RuleSnapshot) -> AsyncIterator[Harness]:
+    """The controller tests' harness, with destinations that ring until answered."""
+    clock = [BUSINESS_HOURS]
+    switch = FakeSwitch(
+        playback_s=0.02, media_durations={GREETING: 60.0}, default_outcome=Outcome(kind="ring")
+    )
+    timers = VirtualClock()
+    async with simulated_controller(
+        fast_settings(),
+        RulesSource.fixed(long_rings, Metrics()),
+        switch=switch,
+        clock=lambda: clock[0],
+        scheduler=timers,
+    ) as (fake, controller):
+        yield Harness(fake, controller, long_rings, clock, timers)
+
+
+@asynccontextmanager
+async def next_controller(harness: Harness) -> AsyncIterator[tuple[Controller, list[str]]]:
+    """The first controller dies without any clean-up (as on SIGKILL, once its last state
+    write is made) and a new one connects; yields it, reconciled, and the channels it asked
+    Asterisk to answer."""
+    await harness.controller.persistor.settled()
+    await harness.controller.close()
+    settings = simulated_settings(fast_settings(), harness.fake)
+    second = Controller(
+        settings,
+        RulesSource.fixed(harness.snapshot, Metrics()),
+        clock=lambda: BUSINESS_HOURS,
+        scheduler=VirtualClock(),
+    )
+    answered: list[str] = []
+    answer = second.ari.answer
+
+    async def counted_answer(channel_id: str) -> None:
+        answered.append(channel_id)
+        await answer(channel_id)
+
+    second.ari.answer = counted_answer  # type: ignore[method-assign]
+    async with second:
+        await asyncio.wait_for(second.reconciled.wait(), 10)
+        yield second, answered
+
+
+def saved_state(harness: Harness, call_id: str) -> SavedCall | None:
+    return SavedCall.decode(harness.switch.channels[call_id].variables.get(STATE_VARIABLE))
+
+
+async def on_hold_with_the_destination_ringing(harness: Harness) -> tuple[str, str]:
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.in_greeting(call_id)
+    harness.switch.press(call_id, "1")
+    leg_id = ids.leg_id(call_id, 1)
+    await harness.until(lambda: leg_id in harness.switch.channels)
+    await harness.until(harness.state_is(call_id, "transferring.ringing"))
+    return call_id, leg_id
+
+
+def test_saved_state_reads_back_and_rejects_anything_else() -> None:
+    saved = SavedCall(CallState.MENU, 3, "311", "fr", True, ("1", ""), 4, None)
+    assert SavedCall.decode(saved.encode()) == saved
+    assert len(saved.encode()) < 100
+    for garbled in (
+        "",
+        "{",
+        "[]",
+        '{"s": "menu"}',
+        '{"s":"nowhere","v":1,"d":"311","l":"en","g":0,"k":[],"p":0}',
+        saved.encode().replace('"p":4', '"p":-1'),
+    ):
+        assert SavedCall.decode(garbled) is None
+
+
+async def test_caller_on_hold_is_taken_over_and_the_transfer_goes_on(harness: Harness) -> None:
+    call_id, leg_id = await on_hold_with_the_destination_ringing(harness)
+    caller, leg = harness.record(call_id), harness.record(leg_id)
+    async with next_controller(harness) as (second, answered):
+        saved = saved_state(harness, call_id)
+        assert saved is not None and saved.state is CallState.TRANSFER_RINGING
+        assert saved.link == 0
+        # Still on hold with music, the leg still ringing: nothing handed back or hung up.
+        assert call_id in second.calls
+        assert caller.continued_to is None and caller.moh
+        assert not leg.destroyed
+        harness.switch.destination_answers(leg_id)  # and presses 1 after the whisper
+        await harness.until(lambda: caller.bridged_with == [leg_id])
+        assert "whisper" in " ".join(leg.played_media)
+        call = second.calls[call_id]
+        harness.switch.hangup_caller(call_id)
+        await harness.wait(call.ended.wait())
+        await harness.until(harness.nothing_left)
+        records = [d for d in second.recent_decisions() if d["call_id"] == call_id]
+        assert [r["outcome"] for r in records] == ["completed"]
+        assert [a["result"] for a in records[0]["attempts"]] == ["answered"]
+        assert answered == []  # the caller was answered once, by the first controller
+        assert [h for h in caller.history if h == "answered"] == ["answered"]
+
+
+async def test_leg_gone_while_no_controller_was_up_is_dialled_again(harness: Harness) -> None:
+    call_id, leg_id = await on_hold_with_the_destination_ringing(harness)
+    await harness.controller.persistor.settled()
+    await harness.controller.close()
+    harness.switch.hangup_caller(leg_id)  # the destination gave up ringing meanwhile
+    harness.switch.default_outcome = Outcome(kind="answer", press="1")
+    async with next_controller(harness) as (second, _):
+        caller = harness.record(call_id)
+        await harness.until(lambda: bool(caller.bridged_with))
+        assert caller.continued_to is None
+        redialled = [
+            r for r in harness.switch.records.values() if r.originator == call_id and r.answered
+        ]
+        assert [r.channel_id for r in redialled] == [leg_id]
+        call = second.calls[call_id]
+        harness.switch.hangup_caller(call_id)
+        await harness.wait(call.ended.wait())
+        [record] = [d for d in second.recent_decisions() if d["call_id"] == call_id]
+        assert record["outcome"] == "completed"
+
+
+async def test_caller_in_a_menu_is_taken_over_in_the_menu(harness: Harness) -> None:
+    harness.switch.default_outcome = Outcome(kind="answer", press="1")
+    call_id = harness.call(menu_number(harness.snapshot))
+    await harness.in_greeting(call_id)
+    harness.switch.press(call_id, "1")
+    caller = harness.record(call_id)
+    await harness.until(lambda: MENU_INTRO in caller.played_media)
+    intros = caller.played_media.count(MENU_INTRO)
+    async with next_controller(harness) as (second, answered):
+        # The menu plays again from its start, in the new controller.
+        await harness.until(lambda: caller.played_media.count(MENU_INTRO) == intros + 1)
+        assert second.calls[call_id].state is CallState.MENU
+        assert caller.continued_to is None and answered == []
+        harness.switch.press(call_id, "1")
+        await harness.until(lambda: bool(caller.bridged_with))
+
+
+async def test_garbled_saved_state_hands_the_caller_to_the_fallback(harness: Harness) -> None:
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.in_greeting(call_id)
+    await harness.controller.persistor.settled()
+    harness.switch.channels[call_id].variables[STATE_VARIABLE] = '{"s":"menu","v":'
+    async with next_controller(harness) as (second, _):
+        caller = harness.record(call_id)
+        await harness.until(lambda: caller.continued_to is not None)
+        assert caller.continued_to == FALLBACK
+        assert call_id not in second.calls
+        assert {p.state for p in caller.plays} == {"stopped"}  # not played out first
+
+
+async def test_socket_cut_on_hold_the_call_completes_answered_once(harness: Harness) -> None:
+    call_id, leg_id = await on_hold_with_the_destination_ringing(harness)
+    harness.controller.reconciled.clear()
+    await harness.fake.restart(keep_channels=True)  # the event socket drops, Asterisk stays
+    await harness.wait(harness.controller.reconciled.wait())
+    harness.switch.destination_answers(leg_id)
+    caller = harness.record(call_id)
+    await harness.until(lambda: caller.bridged_with == [leg_id])
+    harness.switch.hangup_caller(leg_id)
+    record = await harness.ended(call_id)
+    assert record["outcome"] == "completed"
+    assert [h for h in caller.history if h == "answered"] == ["answered"]
+    await harness.until(harness.nothing_left)
