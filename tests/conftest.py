@@ -1,6 +1,6 @@
 """Fixtures every test folder shares: a state directory of its own for each test (so nothing
 writes the user's default rule store), and a PostgreSQL schema of its own for the PostgreSQL
-path."""
+path. The run's summary ends with how many cases the fuzzers generated (``fuzzing.py``)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fuzzing import fuzz_summary
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many cases the fuzzers generated in this run (see ``tests/fuzzing.py``)."""
+    summary = fuzz_summary()
+    if summary is not None:
+        terminalreporter.write_sep("-", summary)
 
 
 @pytest.fixture(autouse=True)

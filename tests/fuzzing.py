@@ -1,0 +1,26 @@
+"""How many cases the project's fuzzers generated, for the test run's summary.
+
+A fuzzer calls `fuzz_case` once per generated case with its name (``admin-api``, ``agi``,
+``rules-file``...); ``tests/conftest.py`` prints ``fuzz: N cases (admin-api: a, agi: b, ...)``
+in pytest's terminal summary. Importable from every test folder as ``from fuzzing import
+fuzz_case`` (pytest puts ``tests/`` on ``sys.path`` for its ``conftest.py``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+_cases: Counter[str] = Counter()
+
+
+def fuzz_case(fuzzer: str) -> None:
+    """Count one generated case of ``fuzzer``."""
+    _cases[fuzzer] += 1
+
+
+def fuzz_summary() -> str | None:
+    """``fuzz: N cases (name: n, ...)``, or None when no fuzzer ran."""
+    if not _cases:
+        return None
+    parts = ", ".join(f"{name}: {count}" for name, count in sorted(_cases.items()))
+    return f"fuzz: {sum(_cases.values())} cases ({parts})"
