@@ -1,7 +1,8 @@
 """The controller's HTTP server: ``/metrics``, ``/healthz``, ``/readyz`` and room for more.
 
 `make_app` builds the aiohttp application from a `ControllerState`, the small read-only view of
-a running controller. Other parts of the product add their routes with an extension
+a running controller, behind the boundary of `ivr.http_boundary` (errors as JSON, the body
+limit, security headers). Other parts of the product add their routes with an extension
 ``(app, state) -> None`` passed to `make_app` (the admin API adds itself that way), so this module
 does not need to know about them.
 """
@@ -14,6 +15,7 @@ from typing import Any, Protocol
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from ivr.http_boundary import MAX_BODY_BYTES, error_boundary, security_headers
 from ivr.metrics import Metrics
 from ivr.settings import Settings
 from routing_rules.storage.store import RuleStore
@@ -66,7 +68,8 @@ AppExtension = Callable[[web.Application, ControllerState], None]
 
 def make_app(state: ControllerState, extensions: Sequence[AppExtension] = ()) -> web.Application:
     """The controller's aiohttp application; ``extensions`` add their own routes."""
-    app = web.Application()
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[error_boundary])
+    app.on_response_prepare.append(security_headers)
     app[STATE_KEY] = state
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/healthz", _healthz)
