@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import MutableMapping
+from pathlib import Path
 from typing import Any, Literal
 
 import structlog
@@ -29,14 +30,14 @@ def _stderr_logger(*_args: object) -> structlog.PrintLogger:
 
 def exception_fields(exc: BaseException) -> dict[str, str]:
     """``error_type``, ``error`` (the message on one line) and ``error_at`` (the innermost
-    frame, ``file:line``) of ``exc``: what a log line says about an exception."""
+    frame, ``package/file.py:line``) of ``exc``: what a log line says about an exception."""
     fields = {"error_type": type(exc).__name__, "error": " ".join(str(exc).split())[:500]}
     tb = exc.__traceback__
     if tb is not None:
         while tb.tb_next is not None:
             tb = tb.tb_next
-        code = tb.tb_frame.f_code
-        fields["error_at"] = f"{os.path.basename(code.co_filename)}:{tb.tb_lineno}"
+        path = Path(tb.tb_frame.f_code.co_filename)
+        fields["error_at"] = f"{path.parent.name}/{path.name}:{tb.tb_lineno}"
     return fields
 
 

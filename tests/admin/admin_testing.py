@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import io
-import json
-import logging
-import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import structlog
 from aiohttp import web
 
 from ivr.admin import AdminConfig, AdminService, add_admin_routes
 from ivr.http import ControllerState, make_app
-from ivr.logs import configure_logging
 from ivr.metrics import Metrics
 
 TOKEN = "correct-horse-battery-staple"
@@ -87,31 +81,3 @@ def serve_in_thread(app: web.Application) -> Iterator[str]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(30)
         loop.close()
-
-
-@contextmanager
-def production_log() -> Iterator[list[dict[str, Any]]]:
-    """The JSON log a controller writes on stderr (every level, aiohttp's loggers included)
-    while the block runs, parsed one event per line; filled in when the block ends. A line
-    that is not one JSON object, or that holds a traceback, fails the test."""
-    previous = structlog.get_config()
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    stream = io.StringIO()
-    events: list[dict[str, Any]] = []
-    real_stderr = sys.stderr
-    sys.stderr = stream
-    try:
-        configure_logging("json", "DEBUG")
-        yield events
-    finally:
-        sys.stderr = real_stderr
-        structlog.configure(**previous)
-        root.handlers[:] = handlers
-        root.setLevel(level)
-    text = stream.getvalue()
-    assert "Traceback" not in text, text
-    for line in text.splitlines():
-        event = json.loads(line)
-        assert isinstance(event, dict), line
-        events.append(event)

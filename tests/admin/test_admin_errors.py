@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from admin_testing import AUTH, production_log
+from admin_testing import AUTH
 from aiohttp.test_utils import TestClient
+from structured_log import production_log
 
 from ivr.admin import AdminService
 from ivr.http_boundary import MAX_BODY_BYTES
@@ -138,7 +139,7 @@ async def test_a_failure_inside_a_handler_is_a_500_and_one_log_event(
         "the bug",
         "/api/rules",
     )
-    assert failed["error_at"].startswith("test_admin_errors.py:")
+    assert failed["error_at"].startswith("admin/test_admin_errors.py:")
 
 
 async def test_a_store_that_fails_is_a_503(
