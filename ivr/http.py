@@ -9,13 +9,19 @@ does not need to know about them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from ivr.http_boundary import MAX_BODY_BYTES, error_boundary, security_headers
+from ivr.http_boundary import (
+    CLIENT_FAULTS_ARE_INFO,
+    MAX_BODY_BYTES,
+    error_boundary,
+    security_headers,
+)
 from ivr.metrics import Metrics
 from ivr.settings import Settings
 from routing_rules.storage.store import RuleStore
@@ -70,6 +76,7 @@ def make_app(state: ControllerState, extensions: Sequence[AppExtension] = ()) ->
     """The controller's aiohttp application; ``extensions`` add their own routes."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[error_boundary])
     app.on_response_prepare.append(security_headers)
+    logging.getLogger("aiohttp.server").addFilter(CLIENT_FAULTS_ARE_INFO)
     app[STATE_KEY] = state
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/healthz", _healthz)

@@ -14,12 +14,14 @@ without a Content-Length, compressed or not) and the admin API states.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 
 import structlog
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from ivr.logs import exception_fields
 from routing_rules.limits import MAX_RULES_BYTES
@@ -73,9 +75,9 @@ async def error_boundary(request: web.Request, handler: Handler) -> web.StreamRe
         if exc.status < 400:
             raise
         code, answer = _as_json(exc)
-    except HttpProcessingError as exc:  # a malformed body: bad chunking, a short read
-        code = "bad_request"
-        answer = _answer(HTTPStatus.BAD_REQUEST, code, exc.message or "malformed body")
+    except (HttpProcessingError, RequestPayloadError) as exc:  # bad chunking, a short body
+        code = "bad_body"
+        answer = _answer(HTTPStatus.BAD_REQUEST, code, f"the body cannot be read: {exc}")
     except ConnectionError as exc:  # the client left while its body was being read
         log.info("http.client_gone", **where, **exception_fields(exc))
         return _answer(HTTPStatus.BAD_REQUEST, "client_gone", "the connection was closed")
@@ -119,6 +121,22 @@ def _as_json(exc: web.HTTPException) -> tuple[str, web.Response]:
         code = exc.reason.lower().replace(" ", "_").replace("-", "_")
         message = (exc.text or exc.reason).removeprefix(f"{exc.status}: ")
     return code, _answer(exc.status, code, message, headers)
+
+
+class ClientFaultsAreInfo(logging.Filter):
+    """aiohttp's server logs a request the client garbled (a bad header, broken chunking, a
+    body it was still reading after the answer) as an error with the exception; it is the
+    client's fault, not the controller's: such records are logged at INFO."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        failure = record.exc_info[1] if record.exc_info else None
+        if isinstance(failure, HttpProcessingError | RequestPayloadError):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+CLIENT_FAULTS_ARE_INFO = ClientFaultsAreInfo()
+"""Installed on the ``aiohttp.server`` logger by ``ivr.http.make_app``."""
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -32,11 +32,13 @@ def fuzz_summary() -> str | None:
 
 @contextmanager
 def allocation_peak() -> Iterator[list[int]]:
-    """The most memory (bytes, Python allocations) the block allocated on top of what was
-    allocated when it started: ``with allocation_peak() as peak: ...`` then ``peak[0]``."""
-    started = not tracemalloc.is_tracing()
-    if started:
-        tracemalloc.start()
+    """The most memory (bytes of Python allocations) the block allocated on top of what was
+    allocated when it started: ``with allocation_peak() as peak: ...`` then ``peak[0]``.
+
+    Needs the ``traced_memory`` fixture (tracemalloc on for the whole test, and on before any
+    thread of the test starts: stopping it while another thread allocates crashes Python 3.11).
+    """
+    assert tracemalloc.is_tracing(), "use the traced_memory fixture"
     tracemalloc.reset_peak()
     before = tracemalloc.get_traced_memory()[0]
     peak = [0]
@@ -44,5 +46,3 @@ def allocation_peak() -> Iterator[list[int]]:
         yield peak
     finally:
         peak[0] = tracemalloc.get_traced_memory()[1] - before
-        if started:
-            tracemalloc.stop()

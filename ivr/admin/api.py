@@ -128,11 +128,19 @@ async def _run(request: web.Request, work: Callable[[AdminService], T]) -> T:
 
 
 async def _body(request: web.Request, model: type[B]) -> B:
-    """The JSON object of the request, as ``model``: 413 over `MAX_BODY_BYTES`, 400 when it is
-    not a JSON object nested at most `MAX_JSON_DEPTH` deep, 422 naming each wrong field and its
-    value."""
+    """The JSON object of the request, as ``model``: 413 over `MAX_BODY_BYTES`, 415 when it is
+    compressed, 400 when it is not a JSON object nested at most `MAX_JSON_DEPTH` deep, 422
+    naming each wrong field and its value."""
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise too_large(request.content_length)
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding != "identity":
+        # aiohttp would inflate it, and a deflate stream cut short leaves the read waiting.
+        raise problem(
+            web.HTTPUnsupportedMediaType,
+            "unsupported_encoding",
+            f"send the body uncompressed, not as Content-Encoding {encoding!r}",
+        )
     raw = await request.read()  # aiohttp stops reading past the limit, with or without a length
     try:
         data = json.loads(raw or b"null", parse_int=_bounded_int, parse_constant=_no_constant)

@@ -4,6 +4,8 @@ failure inside a handler."""
 
 from __future__ import annotations
 
+import asyncio
+import gzip
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -167,3 +169,23 @@ def test_aiohttps_own_error_records_are_one_json_event_without_a_traceback() -> 
         "RuntimeError",
         "inside aiohttp",
     )
+
+
+async def test_a_compressed_body_is_refused_before_it_is_inflated(client: Client) -> None:
+    bomb = gzip.compress(b" " * (MAX_BODY_BYTES + 1024))
+    response = await client.post(
+        "/api/rules/validate", data=bomb, headers={"Content-Encoding": "gzip"}
+    )
+    assert (await error_of(response, 415))["error"] == "unsupported_encoding"
+
+
+async def test_a_token_that_is_not_utf8_is_refused_not_a_500(client: Client) -> None:
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(
+        b"POST /api/rules HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xe9\xe9\r\n"
+        b"Content-Length: 2\r\nConnection: close\r\n\r\n{}"
+    )
+    answer = await reader.read()
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 403 ")
+    assert b'"error": "forbidden"' in answer

@@ -79,7 +79,7 @@ def agi_inputs(draw: st.DrawFn) -> tuple[bytes, list[str], bool]:
 )
 @given(case=agi_inputs())
 def test_any_agi_input_leaves_the_dialplan_something_to_do(
-    case: tuple[bytes, list[str], bool], monkeypatch: pytest.MonkeyPatch
+    traced_memory: None, case: tuple[bytes, list[str], bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fuzz_case("agi")
     stdin, argv, asterisk_stays = case
