@@ -17,7 +17,7 @@ from ivr.fakeari import FakeAri
 from ivr.fakeari.traffic import ScriptedCall, describe_call, mixed_calls, run_traffic
 from ivr.http import AppExtension, bound_port, make_app, start_server
 from ivr.metrics import Metrics
-from ivr.rules_source import DATABASE_URL_ENV, RulesSource
+from ivr.rules_source import DATABASE_URL_ENV, RulesSource, startup_error
 from ivr.settings import Settings, SettingsError, load_settings
 from ivr.simulation import opening_hours_note, simulated_controller
 
@@ -113,6 +113,8 @@ async def serve(
         store = await asyncio.to_thread(RuleStore.open, settings.database_url)
     except StoreError as exc:
         raise SettingsError(f"{DATABASE_URL_ENV}: {exc}") from exc
+    except Exception as exc:
+        raise startup_error(DATABASE_URL_ENV, exc) from exc
     rules = RulesSource(store, metrics=metrics, seed=settings.rules, poll_s=settings.rules_poll_s)
     try:
         await rules.load()
