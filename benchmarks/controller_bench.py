@@ -1,6 +1,6 @@
 """Controller benchmark: call set-up against the simulated switch over loopback.
 
-The simulated switch (`ivr.fakeari`) runs in a child process of its own, as Asterisk does, so
+The simulated switch (`switchsim`) runs in a child process of its own, as Asterisk does, so
 its CPU time, garbage collection (off there) and event loop are not charged to the controller.
 It times each call on its own clock, from emitting StasisStart to receiving the answer request.
 This process runs only the controller, which logs as in production: JSON at INFO, rendered and
@@ -53,13 +53,13 @@ from typing import Any
 import structlog
 from pydantic import SecretStr
 
-from ivr.controller import Controller, freeze_long_lived_objects
-from ivr.fakeari import FakeAri, FakeSwitch
+from ivr.controller.process import Controller, freeze_long_lived_objects
+from ivr.controller.rules_source import RulesSource
 from ivr.logs import configure_logging
 from ivr.metrics import Metrics
-from ivr.rules_source import RulesSource
 from ivr.settings import load_settings
 from routing_rules.snapshot import RuleSnapshot, load_snapshot
+from switchsim import FakeAri, FakeSwitch
 
 CONCURRENCY = (1, 100, 1000)
 CALLING = "9054300123"

@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dialplan.names import FALLBACK_CONTEXT
 from dialplan.render import DialplanOptions, render_dialplan
 from recordings.manifest import LANGUAGES, MOH_DIR, SOUND_SUBDIR, SOUNDS_DIR
 from routing_rules.snapshot import RuleSnapshot
@@ -69,7 +70,7 @@ class AsteriskConfSettings(BaseSettings):
     ari_user: str = "ivr311"
     app: str = "ivr311"
     fallback_context: str = Field(
-        default="ivr311-fallback", description="context the controller hands calls back to"
+        default=FALLBACK_CONTEXT, description="context the controller hands calls back to"
     )
     holiday_years: int = Field(default=5, ge=1, le=20)
 

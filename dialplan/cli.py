@@ -21,7 +21,9 @@ from dialplan.asterisk_conf import (
     link_prompts,
     render_asterisk_conf,
 )
+from dialplan.names import FALLBACK_CONTEXT
 from dialplan.render import DialplanOptions, render_dialplan
+from routing_rules.schedules import check_evaluated_year
 from routing_rules.snapshot import RuleSnapshot
 
 EXIT_OK = 0
@@ -45,12 +47,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     render.add_argument(
         "--fallback-context",
         help="context the controller hands calls back to "
-        "(default $IVR311_FALLBACK_CONTEXT or ivr311-fallback)",
+        f"(default $IVR311_FALLBACK_CONTEXT or {FALLBACK_CONTEXT})",
     )
     render.add_argument("--holiday-years", type=int, default=5, help="years of holidays")
-    render.add_argument(
-        "--now", type=datetime.fromisoformat, help="render as of this instant (ISO 8601)"
-    )
+    render.add_argument("--now", type=_instant, help="render as of this instant (ISO 8601)")
     render.add_argument(
         "--reload", action="store_true", help="then run `asterisk -rx 'dialplan reload'`"
     )
@@ -93,6 +93,14 @@ def _rules_options(parser: argparse.ArgumentParser) -> None:
         help="SQLAlchemy URL of the rule store (default $IVR311_DATABASE_URL, else the "
         "per-user store, $XDG_STATE_HOME/ivr311/rules.db)",
     )
+
+
+def _instant(value: str) -> datetime:
+    """``--now``: an ISO 8601 time in the years schedules are evaluated in."""
+    try:
+        return check_evaluated_year(datetime.fromisoformat(value))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r}: {exc}") from None
 
 
 def _fail(message: str) -> int:

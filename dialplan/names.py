@@ -1,9 +1,14 @@
-"""Dialplan-safe names for rule-set ids and a way to write text into dialplan arguments."""
+"""Dialplan-safe names for rule-set ids, a way to write text into dialplan arguments, and the
+name of the fallback context the controller and the generated dialplan share."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+
+FALLBACK_CONTEXT = "ivr311-fallback"
+"""The default dialplan context of the controller-free fallback: where failed Stasis entries
+go and where the controller hands calls back (``IVR311_FALLBACK_CONTEXT`` renames it)."""
 
 _SAFE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _UNSAFE_TEXT = re.compile(r"[^A-Za-z0-9 .:%/+-]")

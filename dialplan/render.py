@@ -9,11 +9,14 @@ back calls it gives up on (extension = the number). The fallback:
 1. checks the host's schedule; closed → the after-hours (or override) message and the
    after-hours destination;
 2. reads the calling number's NPA-NXX and finds its exchange among the in-service codes, then
-   the municipality the rule set routes that exchange to (see :mod:`dialplan.residence`);
-3. routes the municipality as the engine does (arrangement in effect on the day, its own
-   contact centre, or the host's agents) and walks the destination's fallback chain, skipping
-   links whose schedule is closed;
+   the municipality the rule set routes that exchange's callers to when they make no choice;
+3. routes the municipality (arrangement in effect on the day, its own contact centre, or the
+   host's agents) and walks the destination's fallback chain, skipping links whose schedule is
+   closed;
 4. ends with the recorded answer that names the number to call when every link failed.
+
+Every routing choice comes from :mod:`routing_rules.policy`, the decision engine's own policy,
+taken as for a caller who never presses a key: the fallback has no menus.
 
 The text depends only on the snapshot and ``DialplanOptions`` (``now`` included), so the same
 rules give the same file; golden tests rely on it.
@@ -28,15 +31,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from dialplan.names import extension_name, note
-from dialplan.residence import Residence, exchange_residence, unknown_caller
+from dialplan.names import FALLBACK_CONTEXT, extension_name, note
 from dialplan.schedule import SCHEDULE_CONTEXT, closed_days, closed_days_lines, schedule_lines
-from routing_rules.prompts import digit_prompts
-from routing_rules.schema import HOST_AGENTS, MESSAGE_LINK, Destination, RuleSet
+from routing_rules import policy
+from routing_rules.policy import ExchangeRule, UnknownCallerRule
+from routing_rules.schema import Destination, RuleSet
 from routing_rules.snapshot import RuleSnapshot
 
 INBOUND_CONTEXT = "ivr311-inbound"
-FALLBACK_CONTEXT = "ivr311-fallback"
 CALL_CONTEXT = "ivr311-fallback-call"
 NPA_NXX_CONTEXT = "ivr311-npa-nxx"
 EXCHANGE_CONTEXT = "ivr311-exchange"
@@ -82,11 +84,13 @@ def number_forms(number: str) -> tuple[str, ...]:
     return (number, "1" + national, national)
 
 
-def dial_string(dial: str, endpoint: str) -> str:
-    """A destination's ``dial`` (E.164 or SIP URI) as a PJSIP dial string through ``endpoint``."""
-    if dial.startswith(("sip:", "sips:")):
-        return f"PJSIP/{endpoint}/{dial}"
-    return f"PJSIP/{dial}@{endpoint}"
+@dataclass(frozen=True, slots=True)
+class _Residence:
+    """Where the fallback sends a caller: ``municipality_id`` is ``None`` for the host's own
+    agents; ``reason`` is for people (``IVR311_REASON``)."""
+
+    municipality_id: str | None
+    reason: str
 
 
 def playback(prompt_ids: Sequence[str]) -> str:
@@ -170,7 +174,7 @@ class _Renderer:
 
     def call(self) -> list[str]:
         host = self.rules.host
-        unknown = unknown_caller(self.snap)
+        unknown = self.unknown_caller()
         lines = [
             f"[{CALL_CONTEXT}]",
             f"exten => s,1,Set(CHANNEL(language)={self.language})",
@@ -197,49 +201,84 @@ class _Renderer:
         return lines
 
     def after_hours(self) -> list[str]:
-        after = self.rules.after_hours
         host_schedule = self.rules.schedules[self.rules.host.schedule]
         override = host_schedule.emergency_override
         lines = [
             f"; the host is closed: {note(self.rules.host.schedule)}",
             f"exten => {CLOSED_EXTEN},1,Set(IVR311_REASON=after hours)",
         ]
+        closed = self._closed_steps(policy.after_hours_route(self.rules, None))
         if override is not None and override.active:
-            target = override.destination or after.destination
             lines += [
                 ' same => n,GotoIf($["${IVR311_OVERRIDE}" = "1"]?override,1)',
-                *self._closed_steps(after.message, after.destination),
+                *closed,
                 "",
                 "exten => override,1,Set(IVR311_REASON=emergency override)",
-                *self._closed_steps(self.rules.prompts.override, target),
+                *self._closed_steps(policy.after_hours_route(self.rules, override)),
             ]
         else:
-            lines += self._closed_steps(after.message, after.destination)
+            lines += closed
         return lines
 
-    def _closed_steps(self, message: Sequence[str], target: str | None) -> list[str]:
-        if target is None:
-            goodbye = [*message, *self.rules.prompts.goodbye]
+    def _closed_steps(self, route: policy.AfterHoursRoute) -> list[str]:
+        if route.destination is None:
+            goodbye = [*route.message, *self.rules.prompts.goodbye]
             return [f" same => n,{playback(goodbye)}", " same => n,Hangup()"]
         return [
-            f" same => n,{playback(message)}",
-            f" same => n,Goto({CHAIN_CONTEXT},{extension_name(target)},1)",
+            f" same => n,{playback(route.message)}",
+            f" same => n,Goto({CHAIN_CONTEXT},{extension_name(route.destination)},1)",
         ]
 
-    def residence_target(self, residence: Residence) -> str:
+    def residence_target(self, residence: _Residence) -> str:
         if residence.municipality_id is None:
             return f"{CALL_CONTEXT},{AGENTS_EXTEN},1"
         return f"{MUNICIPALITY_CONTEXT},{extension_name(residence.municipality_id)},1"
 
     # -- where the caller lives --------------------------------------------------------------
 
-    def _residences(self) -> dict[str, Residence]:
-        found: dict[str, Residence] = {}
+    def unknown_caller(self) -> _Residence:
+        """The route of a caller whose number places them nowhere in this rule set."""
+        unknown = policy.unknown_caller(self.rules)
+        if unknown.rule is UnknownCallerRule.ONLY_MEMBER:
+            return _Residence(unknown.municipality_id, "unknown caller: the only member")
+        if unknown.rule is UnknownCallerRule.TOO_MANY_MEMBERS:
+            return _Residence(
+                None,
+                f"unknown caller: host agents - {len(unknown.members)} members exceed "
+                f"max_menu_options {self.rules.overlap_policy.max_menu_options}",
+            )
+        if unknown.rule is UnknownCallerRule.MEMBER_MENU:
+            chosen = policy.menu_default(self.rules, unknown.members)
+            if chosen is not None:
+                return _Residence(chosen, "unknown caller: first member - menu default")
+        return _Residence(None, "unknown caller: host agents")
+
+    def exchange_residence(self, exchange_id: str) -> _Residence | None:
+        """The route of callers from the exchange, or ``None`` when it places them nowhere
+        (they are unknown callers)."""
+        exchange = self.snap.geo.exchanges.get(exchange_id)
+        if exchange is None:
+            return None
+        residence = policy.exchange_residence(self.snap, exchange)
+        if residence.rule is ExchangeRule.NONE:
+            return None
+        listing = " ".join(f"{s.id} {s.share:.0%}" for s in residence.shares)
+        if residence.rule is ExchangeRule.DOMINANT:
+            dominance = self.rules.overlap_policy.dominance_share
+            return _Residence(residence.municipality_id, f"{listing} - dominance {dominance:.0%}")
+        if residence.rule is ExchangeRule.ONLY:
+            return _Residence(
+                residence.municipality_id, f"{listing} - only municipality of the rule set"
+            )
+        chosen = policy.menu_default(self.rules, policy.exchange_menu(self.rules, residence))
+        if chosen is not None:
+            return _Residence(chosen, f"{listing} - shared: largest share")
+        return _Residence(None, f"{listing} - shared: host agents")
+
+    def _residences(self) -> dict[str, _Residence]:
+        found: dict[str, _Residence] = {}
         for exchange_id in sorted(self.snap.geo.npa_nxx_by_exchange()):
-            exchange = self.snap.geo.exchanges.get(exchange_id)
-            if exchange is None:
-                continue
-            residence = exchange_residence(self.snap, exchange)
+            residence = self.exchange_residence(exchange_id)
             if residence is not None:
                 found[exchange_id] = residence
         return found
@@ -281,12 +320,12 @@ class _Renderer:
                 f"exten => {extension_name(mun.id)},1,Set(IVR311_MUNICIPALITY={mun.id})",
                 f" same => n,{announce}",
             ]
-            own = [a for a in self.rules.arrangements if a.municipality == mun.id]
+            own = policy.arrangements_of(self.rules, mun.id)
             if own:
                 lines.append(
                     f" same => n,Set(IVR311_DAY=${{STRFTIME(${{EPOCH}},{self.host_zone},%Y%m%d)}})"
                 )
-                for arrangement in own:
+                for _, arrangement in own:
                     start = f"{arrangement.effective_from:%Y%m%d}"
                     test = f"${{IVR311_DAY}} >= {start}"
                     if arrangement.effective_until is not None:
@@ -295,16 +334,12 @@ class _Renderer:
                         f" same => n,GotoIf($[{test}]?{self.route_target(arrangement.route)})"
                         f"   ; arrangement {arrangement.id}"
                     )
-                route = HOST_AGENTS
-            elif mun.destinations:
-                route = mun.destinations[0].id
-            else:
-                route = HOST_AGENTS
-            lines.append(f" same => n,Goto({self.route_target(route)})")
+            standing = policy.standing_route(self.rules, mun.id)
+            lines.append(f" same => n,Goto({self.route_target(standing.route)})")
         return lines
 
     def route_target(self, route: str) -> str:
-        dest = self.rules.host.agents if route == HOST_AGENTS else route
+        dest = policy.route_destination(self.rules, route)
         return f"{CHAIN_CONTEXT},{extension_name(dest)},1"
 
     # -- transfers ---------------------------------------------------------------------------
@@ -321,44 +356,30 @@ class _Renderer:
 
     def chain(self, first: Destination) -> list[str]:
         exten = extension_name(first.id)
-        links = [first.id, *(x for x in first.fallback if x != MESSAGE_LINK)]
+        links = policy.chain_links(first)
         lines = [f"exten => {exten},1,NoOp(ivr311 chain {' '.join(links)})"]
-        caller_id = self.caller_id()
+        caller_id = policy.fixed_caller_id(self.rules)
         if caller_id is not None:
             lines.append(f" same => n,Set(CALLERID(num)={caller_id})")
         for n, link_id in enumerate(links):
             dest = self.snap.destinations[link_id]
             skip = f"link{n + 1}" if n + 1 < len(links) else "failed"
-            ring = math.ceil(dest.ring_timeout_s or self.rules.transfer.ring_timeout_s)
+            ring = math.ceil(policy.ring_timeout_s(self.rules, dest))
+            dial = policy.dial_string(dest.dial, self.options.dial_endpoint)
             label = f"(link{n})" if n else ""
             lines += [
                 f" same => n{label},Gosub({SCHEDULE_CONTEXT},{extension_name(dest.schedule)},1)",
                 f' same => n,GotoIf($["${{IVR311_OPEN}}" != "1"]?{skip})',
                 f" same => n,Set(IVR311_DEST={dest.id})",
-                f" same => n,Dial({dial_string(dest.dial, self.options.dial_endpoint)},{ring})",
+                f" same => n,Dial({dial},{ring})",
                 ' same => n,ExecIf($["${DIALSTATUS}" = "ANSWER"]?Hangup())',
             ]
-        callback = self.rules.host.callback_number(first)
-        national = callback[2:] if callback.startswith("+1") else callback
-        final = [
-            *self.rules.prompts.transfer_failed,
-            *digit_prompts(national),
-            *self.rules.prompts.goodbye,
-        ]
         lines += [
             " same => n(failed),Set(IVR311_DEST=)",
-            f" same => n,{playback(final)}",
+            f" same => n,{playback(policy.final_message(self.rules, first))}",
             " same => n,Hangup()",
         ]
         return lines
-
-    def caller_id(self) -> str | None:
-        setting = self.rules.transfer.caller_id
-        if setting == "caller":
-            return None
-        if setting == "host":
-            return self.rules.host.number_of_kind("ten-digit")
-        return setting
 
     # -- schedules ---------------------------------------------------------------------------
 

@@ -65,13 +65,18 @@ def _load(args: argparse.Namespace) -> GeoIndex | None:
             repair=args.repair,
         )
     except GeoDataError as exc:
-        print("geodata refused:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+        print("\n".join(exc.report_lines()), file=sys.stderr)
         return None
 
 
 def _coverage(args: argparse.Namespace) -> int:
+    if args.map is not None:
+        from geo.map import map_path_problem
+
+        problem = map_path_problem(args.map)
+        if problem is not None:
+            print(f"error: --map {problem}", file=sys.stderr)
+            return 2
     index = _load(args)
     if index is None:
         return 2

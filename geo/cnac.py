@@ -9,13 +9,14 @@ punctuation, "St."/"Saint" style abbreviations and spacing do not matter.
 from __future__ import annotations
 
 import csv
+import io
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from geo.errors import GeoDataError, Problem
+from geo.errors import GeoDataError, Problem, read_geodata_text
 
 EXPECTED_HEADER = ("NPA", "CO Code (NXX)", "Status", "Exchange Area", "Province")
 IN_SERVICE = "In Service"
@@ -59,13 +60,11 @@ class CoCodeFile:
 def read_co_codes(path: Path) -> CoCodeFile:
     """Read and check a CNAC CO code CSV; refuses a wrong header and malformed rows."""
     file = str(path)
+    text = read_geodata_text(path, encoding="utf-8-sig")
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.reader(handle))
-    except FileNotFoundError:
-        raise GeoDataError([Problem(file, "-", "file not found")]) from None
-    except UnicodeDecodeError as exc:
-        raise GeoDataError([Problem(file, "-", f"not UTF-8 text: {exc}")]) from None
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise GeoDataError([Problem(file, "-", f"not a CSV file: {exc}")]) from None
     if not rows:
         raise GeoDataError([Problem(file, "line 1", "empty file, expected a CNAC header")])
     header = tuple(cell.strip() for cell in rows[0][: len(EXPECTED_HEADER)])

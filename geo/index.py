@@ -31,16 +31,6 @@ from geo.sources import GeoSources
 
 log = structlog.get_logger(__name__)
 
-_CODE_FILES = (
-    "calling_number.py",
-    "cnac.py",
-    "index.py",
-    "loading.py",
-    "model.py",
-    "overlap.py",
-    "pointindex.py",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class CodeEntry:
@@ -108,10 +98,6 @@ class GeoIndex:
         if entry is None or entry.exchange is None or entry.status != IN_SERVICE:
             return None
         return self._exchanges.get(entry.exchange)
-
-    def code_entry(self, npa_nxx: str) -> CodeEntry | None:
-        """What the CO code file says of an NPA-NXX, whatever its status."""
-        return self._codes.get(npa_nxx)
 
     def codes(self) -> Mapping[str, CodeEntry]:
         """Every CO code of the data set, by NPA-NXX (in service or not)."""
@@ -205,10 +191,11 @@ def default_cache_dir() -> Path:
 
 
 def _code_version() -> str:
+    """Hash of every module of this package: a cached index is rebuilt when the code changes."""
     digest = hashlib.sha256()
-    here = Path(__file__).resolve().parent
-    for name in _CODE_FILES:
-        digest.update((here / name).read_bytes())
+    for module in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        digest.update(module.name.encode())
+        digest.update(module.read_bytes())
     return digest.hexdigest()
 
 
@@ -216,9 +203,13 @@ def input_hash(sources: GeoSources, params: BuildParameters) -> str:
     """Hash of the input files' bytes and the build parameters: the data set's identity."""
     digest = hashlib.sha256()
     for path in sources.paths():
-        data = path.read_bytes() if path.is_file() else b"<missing " + str(path).encode() + b">"
-        digest.update(len(data).to_bytes(8, "big"))
-        digest.update(data)
+        if path.is_file():
+            with path.open("rb") as handle:
+                file_digest = hashlib.file_digest(handle, "sha256").digest()
+        else:
+            file_digest = b"<missing " + str(path).encode() + b">"
+        digest.update(len(file_digest).to_bytes(8, "big"))
+        digest.update(file_digest)
     digest.update(repr(params).encode())
     return digest.hexdigest()
 

@@ -18,7 +18,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.validation import explain_validity
 
-from geo.errors import GeoDataError, Problem
+from geo.errors import ID_PATTERN, ID_RULE, GeoDataError, Problem, read_geodata_text
 
 # Canada with a margin: a coordinate pair outside this box that lands inside it when swapped
 # was almost certainly written as lat/lon instead of GeoJSON's lon/lat.
@@ -105,12 +105,13 @@ def read_polygon_file(
     ``priority`` defaults to 0 when it is not required; ``province`` to the empty string.
     """
     file = str(path)
+    text = read_geodata_text(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise GeoDataError([Problem(file, "-", "file not found")]) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise GeoDataError([Problem(file, "-", f"not valid JSON: {exc}")]) from None
+    except RecursionError:
+        raise GeoDataError([Problem(file, "-", "not GeoJSON: nested far too deeply")]) from None
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         raise GeoDataError([Problem(file, "-", "not a GeoJSON FeatureCollection")])
     raw_features = data.get("features")
@@ -134,6 +135,9 @@ def read_polygon_file(
             refuse(f"missing propert{'y' if len(missing) == 1 else 'ies'} {', '.join(missing)}")
             continue
         feature_id = str(props["id"])
+        if not ID_PATTERN.match(feature_id):
+            refuse(f"id {feature_id!r} is not an id ({ID_RULE}): rules could not name it")
+            continue
         if feature_id in seen:
             refuse(f"duplicate id {feature_id!r} (first used by feature #{seen[feature_id]})")
             continue

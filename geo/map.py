@@ -134,8 +134,21 @@ def _draw_panel(
     ax.tick_params(labelsize=7)
 
 
+MAP_FORMATS = (".svg", ".png")
+
+
+def map_path_problem(out: Path) -> str | None:
+    """Why the coverage map cannot be written to ``out``, else None: the format comes from the
+    suffix, and the folder must exist (a mistyped folder is not created silently)."""
+    if out.suffix.lower() not in MAP_FORMATS:
+        return f"{out}: give a file name ending in {' or '.join(MAP_FORMATS)}"
+    if not out.parent.is_dir():
+        return f"{out}: no folder {out.parent}"
+    return None
+
+
 def render_map(index: GeoIndex, sources: GeoSources, out: Path) -> None:
-    """Draw the coverage map to ``out`` (format from the suffix: .svg or .png)."""
+    """Draw the coverage map to ``out`` (see :func:`map_path_problem`)."""
     loaded = read_exchanges(sources.exchanges, repair=True).features
     exchanges: dict[str, PolygonalGeometry] = {f.id: f.geometry for f in loaded}
     zones = _shared_zones(index, exchanges)
@@ -166,10 +179,9 @@ def render_map(index: GeoIndex, sources: GeoSources, out: Path) -> None:
         frameon=False,
     )
     fig.tight_layout(rect=(0, 0.05, 1, 0.95))
-    out.parent.mkdir(parents=True, exist_ok=True)
     with matplotlib.rc_context({"svg.fonttype": "none"}):  # SVG text stays text
-        fig.savefig(out, dpi=130)
+        fig.savefig(out, dpi=130, format=out.suffix.lower().removeprefix("."))
     plt.close(fig)
 
 
-__all__ = ["render_map"]
+__all__ = ["map_path_problem", "render_map"]

@@ -136,7 +136,7 @@ class ClientFaultsAreInfo(logging.Filter):
 
 
 CLIENT_FAULTS_ARE_INFO = ClientFaultsAreInfo()
-"""Installed on the ``aiohttp.server`` logger by ``ivr.http.make_app``."""
+"""Installed on the ``aiohttp.server`` logger by ``ivr.controller.http.make_app``."""
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:

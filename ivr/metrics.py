@@ -29,8 +29,6 @@ FAST_BUCKETS = (
     2.5,
 )
 
-EVIDENCE_KINDS = ("location", "exchange", "caller_choice", "default")
-
 
 class Metrics:
     """Every metric the controller exports; ``registry`` is what ``/metrics`` serves."""

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dialplan.names import FALLBACK_CONTEXT
 from geo.sources import CO_CODES_FILE, EXCHANGES_FILE, GEODATA_DIR_ENV, MUNICIPALITIES_FILE
 from routing_rules.storage.location import default_database_url
 
@@ -83,7 +84,7 @@ class Settings(BaseSettings):
         description="PJSIP endpoint (trunk) destinations are dialled through",
     )
     fallback_context: str = Field(
-        default="ivr311-fallback",
+        default=FALLBACK_CONTEXT,
         description="dialplan context calls are handed back to (extension = dialled number)",
     )
     admin_token: SecretStr | None = Field(

@@ -2,8 +2,12 @@
 
 Entry points:
 
-- ``routing_rules.decision``: the call facts (``CallContext``), the steps (``PlayGreeting``,
-  ``OfferMenu``, ``Transfer``, ``PlayMessage``) and ``decide(snapshot, ctx)``.
+- ``routing_rules.engine``: ``decide(snapshot, ctx)``, the decision engine.
+- ``routing_rules.decision``: its types only: the call facts (``CallContext``), the steps
+  (``PlayGreeting``, ``OfferMenu``, ``Transfer``, ``PlayMessage``) and the ``Decision`` with its
+  typed trace (``TraceStage``), ``Evidence`` and ``after_hours``.
+- ``routing_rules.policy``: the routing policy the engine, the fallback dialplan and the AGI
+  share (residence, unknown callers, menu defaults, routes, chains, caller id, dial strings).
 - ``routing_rules.snapshot``: ``load_snapshot("durham" | "cape-breton" | path, geo)`` and
   ``snapshot_from_text``; a ``RuleSnapshot`` is immutable and bound to its geodata.
 - ``routing_rules.storage.store``: ``RuleStore.open(url)`` with ``apply``, ``rollback``,

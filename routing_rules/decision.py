@@ -1,8 +1,9 @@
 """The decision engine's vocabulary: the facts of one call and the next step to carry out.
 
-These types are the contract between the rules engine, the call controller and the simulator.
-They are plain frozen dataclasses so a decision can be logged, compared and serialised without
-knowing anything about how it was reached. Fields may be added, never renamed.
+These types are the contract between the rules engine (``routing_rules.engine.decide``), the
+call controller and the simulator; this module holds types only. They are plain frozen
+dataclasses and enums so a decision can be logged, compared and serialised without knowing
+anything about how it was reached. Fields may be added, never renamed.
 """
 
 from __future__ import annotations
@@ -10,10 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
-
-if TYPE_CHECKING:
-    from routing_rules.snapshot import RuleSnapshot
+from enum import StrEnum
+from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +44,51 @@ class CallContext:
     digits: tuple[str, ...] = ()
 
 
+class TraceStage(StrEnum):
+    """Which part of the decision a trace step belongs to, in the engine's order."""
+
+    TIME = "time"
+    LANGUAGE = "language"
+    DIALLED = "dialled"
+    GREETING = "greeting"
+    HOST_HOURS = "host-hours"
+    AFTER_HOURS = "after-hours"
+    LOCATION = "location"
+    EXCHANGE = "exchange"
+    NUMBER = "number"
+    AGENT = "agent"
+    RESIDENCE = "residence"
+    MENU = "menu"
+    ROUTE = "route"
+    DESTINATION_HOURS = "destination-hours"
+    TRANSFER = "transfer"
+
+
 @dataclass(frozen=True, slots=True)
 class TraceStep:
-    """One line of a decision's reasoning: what was looked at, which rule applied, the result."""
+    """One step of a decision's reasoning, for people: what was looked at (``evidence``),
+    which rule applied (a path into the rule set, or a description) and the result.
 
-    stage: str
+    Programs read the decision's typed fields (``Decision.evidence``, ``after_hours``, the
+    step), never these texts, which may be reworded."""
+
+    stage: TraceStage
     evidence: str
     rule: str
     result: str
+
+
+class Evidence(StrEnum):
+    """What settled where a call goes (the ``evidence`` of decision records and metrics)."""
+
+    LOCATION = "location"
+    """A location delivered with the call, inside a municipality of the rule set."""
+    EXCHANGE = "exchange"
+    """The calling number's exchange, routed without asking."""
+    CALLER_CHOICE = "caller_choice"
+    """The caller's key: a menu option, or 0 for a live agent."""
+    DEFAULT = "default"
+    """A default: a menu without a choice, an unknown caller, or after hours."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,14 +165,13 @@ Step = PlayGreeting | OfferMenu | Transfer | PlayMessage
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """The next step of a call and the reasons for it."""
+    """The next step of a call and the reasons for it.
+
+    ``evidence`` is what settled the route, ``None`` while none is settled (the greeting, a
+    menu); ``after_hours`` is true when the host's schedule is closed and the after-hours (or
+    emergency override) path applies."""
 
     step: Step
     trace: tuple[TraceStep, ...]
-
-
-def decide(snapshot: RuleSnapshot, ctx: CallContext) -> Decision:
-    """Decide the next step of one call; pure, never raises for any call facts."""
-    from routing_rules.engine import decide_call
-
-    return decide_call(snapshot, ctx)
+    evidence: Evidence | None = None
+    after_hours: bool = False

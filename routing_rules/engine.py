@@ -15,6 +15,11 @@ Order of evaluation (each stage leaves a trace step naming its evidence and rule
 5. the transfer: the fallback chain's links that are open now, the whisper, and the message
    that names the number to call when every link fails.
 
+The routing policy itself (residence, unknown callers, menu defaults, routes, chains, the final
+message, caller id) lives in :mod:`routing_rules.policy`, which the fallback dialplan follows
+too; this module walks a call through it, records a typed trace, and states the evidence that
+settled the route and whether the after-hours path applied.
+
 Nothing here performs I/O; the same snapshot and context always give the same decision.
 """
 
@@ -28,9 +33,11 @@ from zoneinfo import ZoneInfo
 
 from geo.calling_number import parse_calling_number
 from geo.model import ExchangeOverlap
+from routing_rules import policy
 from routing_rules.decision import (
     CallContext,
     Decision,
+    Evidence,
     MenuOption,
     OfferMenu,
     PlayGreeting,
@@ -38,11 +45,13 @@ from routing_rules.decision import (
     PromptRef,
     Prompts,
     Step,
+    TraceStage,
     TraceStep,
     Transfer,
     TransferKind,
     TransferTarget,
 )
+from routing_rules.policy import ExchangeRule, RouteRule, UnknownCallerRule
 from routing_rules.prompts import digit_prompts
 from routing_rules.schedules import OpenState, schedule_state
 from routing_rules.schema import HOST_AGENTS, MESSAGE_LINK, Destination, Language
@@ -53,8 +62,8 @@ _PROMPT_LANGUAGE = {"en": "en", "fr": "fr_CA"}
 _LANGUAGE_NAME = {"en": "English", "fr": "French"}
 
 
-def decide_call(snapshot: RuleSnapshot, ctx: CallContext) -> Decision:
-    """See :func:`routing_rules.decision.decide`."""
+def decide(snapshot: RuleSnapshot, ctx: CallContext) -> Decision:
+    """Decide the next step of one call; pure, never raises for any call facts."""
     return _Call(snapshot, ctx).decide()
 
 
@@ -85,12 +94,20 @@ class _Call:
         self.digits = list(ctx.digits)
         self.cursor = 0
         self.exchange: ExchangeOverlap | None = None
+        self.evidence: Evidence | None = None
+        self.after_hours = False
 
-    def note(self, stage: str, evidence: str, rule: str, result: str) -> None:
+    def note(self, stage: TraceStage, evidence: str, rule: str, result: str) -> None:
         self.trace.append(TraceStep(stage, evidence, rule, result))
 
     def finish(self, step: Step) -> Decision:
-        return Decision(step=step, trace=tuple(self.trace))
+        evidence = None if isinstance(step, PlayGreeting | OfferMenu) else self.evidence
+        return Decision(
+            step=step,
+            trace=tuple(self.trace),
+            evidence=evidence,
+            after_hours=self.after_hours,
+        )
 
     def prompts(self, ids: Sequence[str], language: Language | None = None) -> Prompts:
         lang = (language or self.language).prompt_language
@@ -101,14 +118,17 @@ class _Call:
     def decide(self) -> Decision:
         if self.ctx.at.tzinfo is None:
             self.note(
-                "time", "the call time has no time zone", "host.schedule", "read as host time"
+                TraceStage.TIME,
+                "the call time has no time zone",
+                "host.schedule",
+                "read as host time",
             )
         self._check_dialled()
         if not self.ctx.greeting_done:
             return self.finish(self._greeting())
-        self.note("greeting", "greeting heard or skipped", "prompts.greeting", "continue")
+        self.note(TraceStage.GREETING, "greeting heard or skipped", "prompts.greeting", "continue")
         host_state = self._open(self.rules.host.schedule)
-        self.note("host-hours", host_state.reason, host_state.rule, _open_word(host_state))
+        self.note(TraceStage.HOST_HOURS, host_state.reason, host_state.rule, _open_word(host_state))
         if not host_state.open:
             return self.finish(self._after_hours(host_state))
         residence = self._residence()
@@ -117,11 +137,16 @@ class _Call:
         if self._next_digit() == AGENT_KEY:
             self.cursor += 1
             if self._agents_on_duty():
-                self.note("agent", "0 pressed during the greeting", "greeting agent key", "agent")
+                self.evidence = Evidence.CALLER_CHOICE
+                self.note(
+                    TraceStage.AGENT, "0 pressed during the greeting", "greeting agent key", "agent"
+                )
                 return self.finish(self._agent_transfer(residence.municipality_id))
-            self.note("agent", "0 pressed, no agent on duty", "host.agents", "ignored")
+            self.note(TraceStage.AGENT, "0 pressed, no agent on duty", "host.agents", "ignored")
         if residence.municipality_id is None:
-            self.note("residence", "no municipality found", "overlap_policy", "host agents")
+            self.note(
+                TraceStage.RESIDENCE, "no municipality found", "overlap_policy", "host agents"
+            )
             return self.finish(self._agent_transfer(None))
         return self.finish(self._route(residence.municipality_id))
 
@@ -131,7 +156,7 @@ class _Call:
         if chosen is None:
             chosen = offered[self.rules.languages.default]
             self.note(
-                "language",
+                TraceStage.LANGUAGE,
                 f"language {self.ctx.language!r} is not offered",
                 "languages.default",
                 chosen.code,
@@ -144,10 +169,18 @@ class _Call:
             digits = "".join(c for c in number.number if c.isdigit())
             if wanted == digits or (len(wanted) >= 10 and digits.endswith(wanted[-10:])):
                 self.note(
-                    "dialled", f"dialled {self.ctx.dialled}", f"host.numbers[{i}]", number.kind
+                    TraceStage.DIALLED,
+                    f"dialled {self.ctx.dialled}",
+                    f"host.numbers[{i}]",
+                    number.kind,
                 )
                 return
-        self.note("dialled", f"dialled {self.ctx.dialled!r}", "host.numbers", "not a host number")
+        self.note(
+            TraceStage.DIALLED,
+            f"dialled {self.ctx.dialled!r}",
+            "host.numbers",
+            "not a host number",
+        )
 
     def _greeting(self) -> PlayGreeting:
         prompts = list(self.prompts(self.rules.prompts.greeting))
@@ -156,7 +189,12 @@ class _Call:
             if lang.key is not None and lang.code != self.language.code:
                 keys[lang.key] = lang.code
                 prompts.extend(self.prompts(self.rules.prompts.language_offer, lang))
-        self.note("greeting", "greeting not yet played", "prompts.greeting", "play the greeting")
+        self.note(
+            TraceStage.GREETING,
+            "greeting not yet played",
+            "prompts.greeting",
+            "play the greeting",
+        )
         return PlayGreeting(prompts=tuple(prompts), language_keys=keys, agent_key=AGENT_KEY)
 
     def _open(self, schedule_name: str) -> OpenState:
@@ -172,28 +210,28 @@ class _Call:
     # -- after hours ----------------------------------------------------------------------
 
     def _after_hours(self, state: OpenState) -> Step:
-        after = self.rules.after_hours
-        announce_ids = list(after.message)
-        target = after.destination
-        override = state.override
-        if override is not None:
-            announce_ids = list(self.rules.prompts.override)
-            if override.destination is not None:
-                target = override.destination
-        if target is None:
-            self.note("after-hours", "no after-hours destination", "after_hours", "message")
-            return PlayMessage(self.prompts([*announce_ids, *self.rules.prompts.goodbye]))
-        rule = f"{state.rule}.destination" if override is not None else "after_hours.destination"
-        self.note("after-hours", state.reason, rule, f"transfer to {target}")
-        return self._transfer("after_hours", None, target, announce_ids)
+        self.after_hours = True
+        self.evidence = Evidence.DEFAULT
+        route = policy.after_hours_route(self.rules, state.override)
+        if route.destination is None:
+            self.note(
+                TraceStage.AFTER_HOURS, "no after-hours destination", "after_hours", "message"
+            )
+            return PlayMessage(self.prompts([*route.message, *self.rules.prompts.goodbye]))
+        rule = (
+            f"{state.rule}.destination" if state.override is not None else "after_hours.destination"
+        )
+        self.note(TraceStage.AFTER_HOURS, state.reason, rule, f"transfer to {route.destination}")
+        return self._transfer("after_hours", None, route.destination, list(route.message))
 
     # -- where the caller lives -----------------------------------------------------------
 
     def _residence(self) -> _Residence:
         located = self._from_location()
         if located is not None:
+            self.evidence = Evidence.LOCATION
             return _Residence(located, None)
-        policy = self.rules.overlap_policy
+        overlap = self.rules.overlap_policy
         placement = self.snap.geo.place_number(self.ctx.calling)
         shown = f"{placement.npa_nxx[:3]}-{placement.npa_nxx[3:]}-xxxx" if placement.npa_nxx else ""
         exchange = placement.exchange
@@ -204,36 +242,34 @@ class _Call:
                 evidence += f" ({placement.detail})"
             return self._unknown_caller(evidence)
         self.exchange = exchange
-        shares = [
-            s
-            for s in exchange.municipalities
-            if s.share >= policy.min_share and s.id in self.snap.municipalities
-        ]
+        residence = policy.exchange_residence(self.snap, exchange)
+        shares = residence.shares
         listing = ", ".join(f"{s.id} {s.share:.0%}" for s in shares) or "none in this rule set"
         evidence = f"calling number {shown} → exchange {exchange.name}: {listing}"
-        served = exchange.exchange in self.rules.exchanges
-        if not served:
+        if exchange.exchange not in self.rules.exchanges:
             evidence += " (an exchange this centre does not serve)"
-        if shares and shares[0].share >= policy.dominance_share:
-            self.note(
-                "exchange",
-                evidence,
-                f"overlap_policy.dominance_share {policy.dominance_share:.0%}",
-                shares[0].id,
-            )
-            return _Residence(shares[0].id, None)
-        if len(shares) == 1:
-            self.note("exchange", evidence, "only municipality of this rule set", shares[0].id)
-            return _Residence(shares[0].id, None)
-        if not shares:
+        dominance = f"overlap_policy.dominance_share {overlap.dominance_share:.0%}"
+        if residence.rule is ExchangeRule.NONE:
             return self._unknown_caller(evidence)
-        options = tuple(
-            MenuOption(str(n), s.id, self.snap.municipalities[s.id].name.get(self.language.code))
-            for n, s in enumerate(shares[: policy.max_menu_options], start=1)
-        )
-        rule = f"overlap_policy.dominance_share {policy.dominance_share:.0%} not reached"
-        self.note("exchange", evidence, rule, "menu")
+        if residence.rule is not ExchangeRule.MENU:
+            rule = (
+                dominance
+                if residence.rule is ExchangeRule.DOMINANT
+                else "only municipality of this rule set"
+            )
+            self.evidence = Evidence.EXCHANGE
+            self.note(TraceStage.EXCHANGE, evidence, rule, shares[0].id)
+            return _Residence(shares[0].id, None)
+        options = self._options(policy.exchange_menu(self.rules, residence))
+        rule = f"{dominance} not reached"
+        self.note(TraceStage.EXCHANGE, evidence, rule, "menu")
         return _Residence(None, _Menu(f"exchange:{exchange.exchange}", options, rule))
+
+    def _options(self, municipality_ids: Sequence[str]) -> tuple[MenuOption, ...]:
+        return tuple(
+            MenuOption(str(n), m, self.snap.municipalities[m].name.get(self.language.code))
+            for n, m in enumerate(municipality_ids, start=1)
+        )
 
     def _from_location(self) -> str | None:
         if self.ctx.location is None:
@@ -242,91 +278,97 @@ class _Call:
         if not (
             math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180
         ):
-            self.note("location", "location is not a valid latitude/longitude", "-", "ignored")
+            self.note(
+                TraceStage.LOCATION, "location is not a valid latitude/longitude", "-", "ignored"
+            )
             return None
         evidence = f"location {lat:.4f},{lon:.4f}"
         found = self.snap.geo.locate(lat, lon)
         if found is None:
-            self.note("location", evidence, "point index", "outside every municipality")
+            self.note(TraceStage.LOCATION, evidence, "point index", "outside every municipality")
             return None
         if found not in self.snap.municipalities:
             self.note(
-                "location", f"{evidence} in {found}", "municipalities", "not in this rule set"
+                TraceStage.LOCATION,
+                f"{evidence} in {found}",
+                "municipalities",
+                "not in this rule set",
             )
             return None
-        self.note("location", evidence, "point index", found)
+        self.note(TraceStage.LOCATION, evidence, "point index", found)
         return found
 
     def _unknown_caller(self, evidence: str) -> _Residence:
-        policy = self.rules.overlap_policy
-        rule = f"overlap_policy.unknown_caller {policy.unknown_caller}"
-        members = [m for m in self.rules.municipalities if m.role == "member"]
-        if policy.unknown_caller == "host-agents":
-            self.note("number", evidence, rule, "host agents")
-            return _Residence(None, None)
-        if len(members) == 1:
-            self.note("number", evidence, rule, f"{members[0].id} (the only member)")
-            return _Residence(members[0].id, None)
-        if not members or len(members) > policy.max_menu_options:
-            # Offering only some members would leave the others' residents without their
-            # choice; the host's agents serve every member.
+        overlap = self.rules.overlap_policy
+        rule = f"overlap_policy.unknown_caller {overlap.unknown_caller}"
+        unknown = policy.unknown_caller(self.rules)
+        if unknown.rule is UnknownCallerRule.MEMBER_MENU:
+            self.note(TraceStage.NUMBER, evidence, rule, "member menu")
+            return _Residence(None, _Menu("members", self._options(unknown.members), rule))
+        self.evidence = Evidence.DEFAULT
+        if unknown.rule is UnknownCallerRule.HOST_AGENTS:
+            self.note(TraceStage.NUMBER, evidence, rule, "host agents")
+        elif unknown.rule is UnknownCallerRule.ONLY_MEMBER:
+            self.note(
+                TraceStage.NUMBER, evidence, rule, f"{unknown.municipality_id} (the only member)"
+            )
+        else:
             why = (
-                f"{len(members)} members exceed the {policy.max_menu_options}-option menu limit"
-                if members
+                f"{len(unknown.members)} members exceed the "
+                f"{overlap.max_menu_options}-option menu limit"
+                if unknown.rule is UnknownCallerRule.TOO_MANY_MEMBERS
                 else "no member municipality"
             )
             self.note(
-                "number",
+                TraceStage.NUMBER,
                 evidence,
-                f"{rule}, overlap_policy.max_menu_options {policy.max_menu_options}",
+                f"{rule}, overlap_policy.max_menu_options {overlap.max_menu_options}",
                 f"host agents: {why}",
             )
-            return _Residence(None, None)
-        options = tuple(
-            MenuOption(str(n), m.id, m.name.get(self.language.code))
-            for n, m in enumerate(members, start=1)
-        )
-        self.note("number", evidence, rule, "member menu")
-        return _Residence(None, _Menu("members", options, rule))
+        return _Residence(unknown.municipality_id, None)
 
     # -- menus ----------------------------------------------------------------------------
 
     def _run_menu(self, menu: _Menu) -> Decision:
-        policy = self.rules.overlap_policy
+        overlap = self.rules.overlap_policy
         by_digit = {o.digit: o for o in menu.options}
         attempts = 0
         last: str | None = None
-        while attempts < policy.max_attempts and self._next_digit() is not None:
+        while attempts < overlap.max_attempts and self._next_digit() is not None:
             entry = self.digits[self.cursor]
             self.cursor += 1
             if entry in by_digit:
                 choice = by_digit[entry]
-                self.note("menu", f"{menu.menu_id}: pressed {entry}", "menu option", choice.label)
+                self.evidence = Evidence.CALLER_CHOICE
+                self.note(
+                    TraceStage.MENU, f"{menu.menu_id}: pressed {entry}", "menu option", choice.label
+                )
                 return self.finish(self._route(choice.municipality_id))
             if entry == AGENT_KEY and self._agents_on_duty():
-                self.note("menu", f"{menu.menu_id}: pressed 0", "0 = live agent", "agent")
+                self.evidence = Evidence.CALLER_CHOICE
+                self.note(TraceStage.MENU, f"{menu.menu_id}: pressed 0", "0 = live agent", "agent")
                 return self.finish(self._agent_transfer(None))
             attempts += 1
             last = entry
             what = "no input" if entry == "" else f"pressed {entry!r} (not an option)"
             self.note(
-                "menu",
+                TraceStage.MENU,
                 f"{menu.menu_id}: {what}",
-                f"overlap_policy.max_attempts {policy.max_attempts}",
-                f"attempt {attempts} of {policy.max_attempts} used",
+                f"overlap_policy.max_attempts {overlap.max_attempts}",
+                f"attempt {attempts} of {overlap.max_attempts} used",
             )
-        if attempts >= policy.max_attempts:
+        if attempts >= overlap.max_attempts:
             return self.finish(self._menu_default(menu))
         return self.finish(self._offer(menu, attempts, last))
 
     def _menu_default(self, menu: _Menu) -> Step:
-        policy = self.rules.overlap_policy
-        rule = f"overlap_policy.default_choice {policy.default_choice}"
-        if policy.default_choice == "largest-share":
-            choice = menu.options[0]
-            self.note("menu", f"{menu.menu_id}: no choice made", rule, choice.municipality_id)
-            return self._route(choice.municipality_id)
-        self.note("menu", f"{menu.menu_id}: no choice made", rule, "host agents")
+        self.evidence = Evidence.DEFAULT
+        rule = f"overlap_policy.default_choice {self.rules.overlap_policy.default_choice}"
+        chosen = policy.menu_default(self.rules, [o.municipality_id for o in menu.options])
+        if chosen is not None:
+            self.note(TraceStage.MENU, f"{menu.menu_id}: no choice made", rule, chosen)
+            return self._route(chosen)
+        self.note(TraceStage.MENU, f"{menu.menu_id}: no choice made", rule, "host agents")
         return self._agent_transfer(None)
 
     def _offer(self, menu: _Menu, attempts: int, last: str | None) -> OfferMenu:
@@ -342,7 +384,7 @@ class _Call:
             ids.append("menu-agent")
         listing = ", ".join(f"{o.digit} {o.label}" for o in menu.options)
         self.note(
-            "menu",
+            TraceStage.MENU,
             f"{menu.menu_id}: {listing}" + (", 0 agent" if agents else ""),
             menu.rule,
             f"ask (attempt {attempts + 1} of {self.rules.overlap_policy.max_attempts})",
@@ -364,14 +406,9 @@ class _Call:
     def _route(self, municipality_id: str) -> Step:
         mun = self.snap.municipalities[municipality_id]
         today = self._local_date()
-        own = [
-            (i, a)
-            for i, a in enumerate(self.rules.arrangements)
-            if a.municipality == municipality_id
-        ]
-        in_effect = [(i, a) for i, a in own if a.in_effect(today)]
-        if in_effect:
-            i, arrangement = in_effect[0]
+        route = policy.municipality_route(self.rules, municipality_id, today)
+        arrangement = route.arrangement
+        if arrangement is not None:
             until = f" until {arrangement.effective_until}" if arrangement.effective_until else ""
             model = (
                 f", participation model {arrangement.participation_model}"
@@ -379,38 +416,37 @@ class _Call:
                 else ""
             )
             self.note(
-                "route",
+                TraceStage.ROUTE,
                 f"{mun.name.en}: arrangement {arrangement.id} from "
                 f"{arrangement.effective_from}{until}{model}",
-                f"arrangements[{i}]",
-                arrangement.route,
+                f"arrangements[{route.arrangement_index}]",
+                route.route,
             )
-            route = arrangement.route
-        elif own:
+        elif route.rule is RouteRule.NO_ARRANGEMENT_IN_EFFECT:
             self.note(
-                "route",
+                TraceStage.ROUTE,
                 f"{mun.name.en}: no arrangement in effect on {today}",
                 "arrangements",
-                HOST_AGENTS,
+                route.route,
             )
-            route = HOST_AGENTS
-        elif mun.destinations:
-            route = mun.destinations[0].id
-            self.note("route", f"{mun.name.en} ({mun.role})", "its first destination", route)
         else:
-            self.note("route", f"{mun.name.en} ({mun.role})", "served by the host", HOST_AGENTS)
-            route = HOST_AGENTS
-        if route == HOST_AGENTS:
+            rule = (
+                "its first destination"
+                if route.rule is RouteRule.OWN_DESTINATION
+                else "served by the host"
+            )
+            self.note(TraceStage.ROUTE, f"{mun.name.en} ({mun.role})", rule, route.route)
+        if route.route == HOST_AGENTS:
             return self._agent_transfer(municipality_id)
         return self._transfer(
-            "municipality", municipality_id, route, list(self.rules.prompts.transferring)
+            "municipality", municipality_id, route.route, list(self.rules.prompts.transferring)
         )
 
     def _agent_transfer(self, municipality_id: str | None) -> Transfer:
         return self._transfer(
             "agent",
             municipality_id,
-            self.rules.host.agents,
+            policy.route_destination(self.rules, HOST_AGENTS),
             list(self.rules.prompts.transferring),
         )
 
@@ -422,7 +458,7 @@ class _Call:
         announce_ids: list[str],
     ) -> Transfer:
         first = self.snap.destinations[first_id]
-        links = [first_id, *(x for x in first.fallback if x != MESSAGE_LINK)]
+        links = policy.chain_links(first)
         chain: list[TransferTarget] = []
         for link_id in links:
             dest = self.snap.destinations[link_id]
@@ -430,14 +466,16 @@ class _Call:
             if state.open:
                 chain.append(self._target(dest, municipality_id))
             else:
-                self.note("destination-hours", f"{dest.label}: {state.reason}", state.rule, "skip")
+                self.note(
+                    TraceStage.DESTINATION_HOURS,
+                    f"{dest.label}: {state.reason}",
+                    state.rule,
+                    "skip",
+                )
         callback = self.rules.host.callback_number(first)
-        national = callback[2:] if callback.startswith("+1") else callback
-        final_ids = [*self.rules.prompts.transfer_failed, *digit_prompts(national)]
-        final_ids += self.rules.prompts.goodbye
         result = " → ".join(t.destination_id for t in chain) or "no link open"
         self.note(
-            "transfer",
+            TraceStage.TRANSFER,
             f"chain {' → '.join(links)}" + (" → message" if MESSAGE_LINK in first.fallback else ""),
             f"destination {first_id} fallback",
             f"{result}; if all fail: call {callback}",
@@ -447,7 +485,7 @@ class _Call:
             municipality_id=municipality_id,
             announce=self.prompts(announce_ids),
             chain=tuple(chain),
-            final_message=self.prompts(final_ids),
+            final_message=self.prompts(policy.final_message(self.rules, first)),
         )
 
     def _target(self, dest: Destination, municipality_id: str | None) -> TransferTarget:
@@ -481,25 +519,17 @@ class _Call:
             elif part == "accept" and settings.require_accept:
                 ids.append("whisper-accept")
                 text.append(f"press {settings.accept_key} to accept this call")
+        caller = parse_calling_number(self.ctx.calling).e164
         return TransferTarget(
             destination_id=dest.id,
             label=dest.label,
             dial=dest.dial,
-            ring_timeout_s=dest.ring_timeout_s or settings.ring_timeout_s,
+            ring_timeout_s=policy.ring_timeout_s(self.rules, dest),
             whisper=tuple(PromptRef(i, prompt_lang) for i in ids),
             whisper_text="; ".join(text),
             accept_key=settings.accept_key if settings.require_accept else None,
-            caller_id=self._caller_id(),
+            caller_id=policy.caller_id(self.rules, caller),
         )
-
-    def _caller_id(self) -> str:
-        setting = self.rules.transfer.caller_id
-        host_number = self.rules.host.number_of_kind("ten-digit") or ""
-        if setting == "host":
-            return host_number
-        if setting == "caller":
-            return parse_calling_number(self.ctx.calling).e164 or host_number
-        return setting
 
 
 def _open_word(state: OpenState) -> str:

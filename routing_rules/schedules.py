@@ -38,14 +38,28 @@ def holiday_name(country: str, subdivision: str, day: date) -> str | None:
     return _holiday_names(country, subdivision, day.year).get(day)
 
 
-def _aware(moment: datetime, zone: ZoneInfo) -> datetime:
+EVALUATED_YEARS = (1971, 2199)
+"""The years a schedule is evaluated in (a simulated call, a rendered dialplan): time zones and
+holidays are known there, and a look-ahead of days never leaves the calendar."""
+
+
+def check_evaluated_year(moment: datetime) -> datetime:
+    """``moment``, or ``ValueError`` when it lies outside :data:`EVALUATED_YEARS`."""
+    first, last = EVALUATED_YEARS
+    if not first <= moment.year <= last:
+        raise ValueError(f"give a time in the years {first} to {last}")
+    return moment
+
+
+def aware(moment: datetime, zone: ZoneInfo) -> datetime:
+    """``moment`` as an aware time: a naive one is read in ``zone``."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 
 def override_in_force(override: EmergencyOverride | None, at: datetime, zone: ZoneInfo) -> bool:
     if override is None or not override.active:
         return False
-    return override.expires is None or at < _aware(override.expires, zone)
+    return override.expires is None or at < aware(override.expires, zone)
 
 
 def schedule_state(name: str, schedule: Schedule, at: datetime) -> OpenState:
@@ -66,7 +80,7 @@ def schedule_state(name: str, schedule: Schedule, at: datetime) -> OpenState:
     if schedule.always_open:
         return OpenState(True, f"{stamp}: open 24/7", f"{path}.always_open")
     for i, exception in enumerate(schedule.exceptions):
-        if _aware(exception.start, zone) <= at < _aware(exception.end, zone):
+        if aware(exception.start, zone) <= at < aware(exception.end, zone):
             verb = "open" if exception.open else "closed"
             return OpenState(
                 exception.open,
@@ -103,10 +117,10 @@ def _boundaries(schedule: Schedule, after: datetime, days: int) -> Iterator[date
     zone = ZoneInfo(schedule.timezone)
     once: list[datetime] = []
     for exception in schedule.exceptions:
-        once += [_aware(exception.start, zone), _aware(exception.end, zone)]
+        once += [aware(exception.start, zone), aware(exception.end, zone)]
     override = schedule.emergency_override
     if override is not None and override.active and override.expires is not None:
-        once.append(_aware(override.expires, zone))
+        once.append(aware(override.expires, zone))
     first = after.astimezone(zone).date()
     for offset in range(days + 1):
         day = first + timedelta(days=offset)

@@ -23,13 +23,14 @@ from pydantic import (
     model_validator,
 )
 
+from geo.errors import ID_PATTERN, ID_RULE
+
 FORMAT_VERSION: Literal[1] = 1
 HOST_AGENTS = "host-agents"
 """Route keyword: the host's own live agents (``host.agents``)."""
 MESSAGE_LINK = "message"
 """Fallback keyword: the chain ends with the message naming the number to call."""
 
-_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _SIP_URI = re.compile(r"^sips?:[^@\s]+@[A-Za-z0-9.\-\[\]:]+(?:;[^\s]*)?$")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _TOLL_FREE_NPAS = frozenset({"800", "833", "844", "855", "866", "877", "888"})
@@ -39,8 +40,8 @@ _PROVINCES = frozenset(
 
 
 def _slug(value: str) -> str:
-    if not _SLUG.match(value):
-        raise ValueError("not an id (lower-case letters, digits and single hyphens)")
+    if not ID_PATTERN.match(value):
+        raise ValueError(f"not an id ({ID_RULE})")
     return value
 
 

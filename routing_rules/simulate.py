@@ -15,8 +15,9 @@ from routing_rules.decision import (
     PlayMessage,
     Prompts,
     Transfer,
-    decide,
 )
+from routing_rules.engine import decide
+from routing_rules.schedules import check_evaluated_year
 from routing_rules.snapshot import RuleSnapshot
 
 TIMEOUT_WORDS = frozenset({"", "t", "timeout"})
@@ -40,7 +41,7 @@ def parse_at(value: str | None, snapshot: RuleSnapshot) -> datetime:
     """ISO time; without an offset it is the host's wall-clock time. ``None`` means now."""
     if value is None:
         return datetime.now(UTC).astimezone(host_zone(snapshot))
-    moment = datetime.fromisoformat(value)
+    moment = check_evaluated_year(datetime.fromisoformat(value))
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=host_zone(snapshot))
 
 
@@ -116,7 +117,7 @@ def as_json(sim: Simulation, snapshot: RuleSnapshot) -> dict[str, object]:
     return {
         "outcome": outcome(sim.decision),
         "trace": [
-            {"stage": t.stage, "evidence": t.evidence, "rule": t.rule, "result": t.result}
+            {"stage": str(t.stage), "evidence": t.evidence, "rule": t.rule, "result": t.result}
             for t in sim.decision.trace
         ],
         "prompts": [p.id for p in _played(sim.decision)],

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from routing_rules.geoview import GeoLookup
+from routing_rules.limits import MAX_RULES_BYTES
 from routing_rules.schema import Destination, Municipality, RuleSet
 from routing_rules.validation import ValidationReport, check_text
 
@@ -103,8 +104,9 @@ def snapshot_from_text(
     )
 
 
-class RulesNotFound(OSError):
-    """A ``--rules`` value that is neither a demo name nor a readable rule-set file."""
+class RulesUnreadable(OSError):
+    """A ``--rules`` value that is not a readable rule-set file or a demo name, or a file too
+    large to be a rule set."""
 
 
 def rules_path(spec: str) -> Path:
@@ -117,22 +119,30 @@ def rules_path(spec: str) -> Path:
 def read_rules(spec: str) -> str:
     """The text of a demo rule set (by name) or a rule-set file (by path).
 
-    Raises :class:`RulesNotFound` (an ``OSError``) naming the demo rule sets when ``spec`` is
-    neither, so every command that takes ``--rules`` or a rule-set argument says the same.
+    Raises :class:`RulesUnreadable` (an ``OSError``) naming the demo rule sets when ``spec`` is
+    neither, and when the file is larger than a rule set may be: it reads no more than that, so
+    a device or a huge file never fills the memory.
     """
     path = rules_path(spec)
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise RulesNotFound(f"{spec}: not a rule-set file (not UTF-8 text)") from exc
+        with path.open("rb") as handle:
+            data = handle.read(MAX_RULES_BYTES + 1)
     except OSError as exc:
         if spec in DEMO_NAMES:
             raise
         demos = ", ".join(DEMO_NAMES)
         reason = exc.strerror or str(exc)
-        raise RulesNotFound(
+        raise RulesUnreadable(
             f"{spec!r} is neither a demo rule set ({demos}) nor a readable file ({reason})"
         ) from exc
+    if len(data) > MAX_RULES_BYTES:
+        raise RulesUnreadable(
+            f"{spec}: larger than {MAX_RULES_BYTES} bytes, the most a rule set may hold"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RulesUnreadable(f"{spec}: not a rule-set file (not UTF-8 text)") from exc
 
 
 def load_snapshot(spec: str, geo: GeoLookup | None = None) -> RuleSnapshot:

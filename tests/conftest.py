@@ -12,11 +12,17 @@ from pathlib import Path
 
 import pytest
 from fuzzing import fuzz_summary
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+# No test may depend on the machine's speed: hypothesis's 200 ms default deadline fails tests
+# on a busy machine. Budgets are counts of examples, set by each test.
+settings.register_profile("ivr311", deadline=None)
+settings.load_profile("ivr311")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

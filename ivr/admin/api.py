@@ -36,10 +36,10 @@ from ivr.admin.requests import (
     ValidateBody,
 )
 from ivr.admin.service import AdminService, NothingActive
-from ivr.http import STATE_KEY
+from ivr.controller.http import STATE_KEY
 from ivr.http_boundary import MAX_BODY_BYTES, too_large
 from ivr.logs import exception_fields
-from routing_rules.storage.store import ConflictError, StoreError, VersionNotFound
+from routing_rules.storage.store import ConflictCause, ConflictError, StoreError, VersionNotFound
 from routing_rules.validation import RuleSetInvalid
 
 log = structlog.get_logger(__name__)
@@ -103,7 +103,7 @@ async def _run(request: web.Request, work: Callable[[AdminService], T]) -> T:
         raise problem(
             web.HTTPConflict,
             "conflict",
-            str(exc).replace("with --base", 'with "base_version":'),
+            _conflict_message(exc),
             base_version=exc.base,
             active_version=exc.active,
         ) from exc
@@ -125,6 +125,22 @@ async def _run(request: web.Request, work: Callable[[AdminService], T]) -> T:
             "store_unavailable",
             f"the rule store cannot be used right now ({type(exc).__name__}); try again",
         ) from exc
+
+
+def _conflict_message(exc: ConflictError) -> str:
+    started = f"version {exc.base}" if exc.base is not None else "an empty store"
+    if exc.active is None:
+        return (
+            f"conflict: you started from {started} but another change was activated while this "
+            "one was saved; merge your change into the active version (GET /api/rules) and send "
+            'it again with its number as "base_version"'
+        )
+    concurrently = " (activated concurrently)" if exc.cause is ConflictCause.CONCURRENT else ""
+    return (
+        f"conflict: you started from {started} but version {exc.active} is active now"
+        f"{concurrently}; merge your change into version {exc.active} "
+        f'(GET /api/rules/{exc.active}) and send it again with "base_version": {exc.active}'
+    )
 
 
 async def _body(request: web.Request, model: type[B]) -> B:

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ivr.admin.requests import ActivateBody, ApplyBody, OverrideBody, SimulateBody, ValidateBody
+from routing_rules.decision import TraceStage
 
 JSON = "application/json"
 REF = "#/components/schemas/{model}"
@@ -90,7 +91,8 @@ SIMULATION = {
                 "type": "object",
                 "required": ["stage", "evidence", "rule", "result"],
                 "properties": {
-                    k: {"type": "string"} for k in ("stage", "evidence", "rule", "result")
+                    "stage": {"enum": [str(stage) for stage in TraceStage]},
+                    **{k: {"type": "string"} for k in ("evidence", "rule", "result")},
                 },
             },
         },

@@ -34,11 +34,6 @@ class AriError(Exception):
         return self.status == 409
 
     @property
-    def is_wrong_state(self) -> bool:
-        """412: the channel exists but cannot do this in its current state."""
-        return self.status == 412
-
-    @property
     def is_bad_request(self) -> bool:
         """400 or 422: the request itself was wrong (missing parameter, unknown channel in body)."""
         return self.status in (400, 422)

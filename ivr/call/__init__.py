@@ -1,21 +1,25 @@
-"""One state machine per call: greeting, menus, warm transfer down a fallback chain, the end.
+"""One call: its state machine, its flow, and what its transitions feed.
 
-`Call` is the machine, `CallState` and `TRANSITIONS` its states and transition table,
-`DecisionRecord` what each call leaves in the log.
+- `machine`: `Call` (state, event intake, the flow's top); `environment`: what it uses from
+  the controller;
+- `states`: `CallState`, the transition table `TRANSITIONS`, `IllegalTransition`, and the
+  `Transition` events observers receive;
+- `flow`: how the call's flow waits for what happens to the call, one event at a time;
+- `phases`: the greeting, a menu, a message; `transfer`: the warm transfer down the chain;
+- `resources`: what a call holds on the switch; `ids`: the ids it gives them (which the
+  controller's reconcile reads too); `timers`: the call's timers on an injectable scheduler;
+- `observers`: the log line, the decision record (`record`) and the metrics, fed by
+  transitions.
 """
 
-from ivr.call.machine import (
-    LOCATION_VARIABLE,
-    PROMPTS_BEFORE_TRANSFER,
-    TRANSFER_ARG,
-    Call,
-    CallEnvironment,
-    CallSettings,
-    dial_string,
-    playback_id,
-)
+from ivr.call import ids
+from ivr.call.environment import CallEnvironment, CallSettings
+from ivr.call.ids import PROMPTS_BEFORE_TRANSFER, TRANSFER_ARG
+from ivr.call.machine import Call
+from ivr.call.phases import LOCATION_VARIABLE
 from ivr.call.record import DecisionRecord, evidence_of
-from ivr.call.states import TRANSITIONS, CallState, IllegalTransition
+from ivr.call.states import TRANSITIONS, CallState, IllegalTransition, Transition
+from ivr.call.timers import LoopScheduler, Scheduler
 
 __all__ = [
     "LOCATION_VARIABLE",
@@ -28,7 +32,9 @@ __all__ = [
     "CallState",
     "DecisionRecord",
     "IllegalTransition",
-    "dial_string",
+    "LoopScheduler",
+    "Scheduler",
+    "Transition",
     "evidence_of",
-    "playback_id",
+    "ids",
 ]

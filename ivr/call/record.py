@@ -5,27 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from routing_rules.decision import Decision, Transfer
-
-_NOT_FOUND = ("ignored", "outside every municipality", "not in this rule set")
+from routing_rules.decision import Decision, Evidence, Transfer
 
 
 def evidence_of(decision: Decision) -> str:
-    """Which evidence settled the route: location, exchange, caller_choice or default."""
-    stages = {step.stage: step for step in decision.trace}
-    menu = [s for s in decision.trace if s.stage in ("menu", "agent")]
-    for step in reversed(menu):
-        if step.rule == "menu option" or step.result == "agent":
-            return "caller_choice"
-        if step.rule.startswith("overlap_policy.default_choice"):
-            return "default"
-    location = stages.get("location")
-    if location is not None and location.result not in _NOT_FOUND:
-        return "location"
-    exchange = stages.get("exchange")
-    if exchange is not None and exchange.result != "menu":
-        return "exchange"
-    return "default"
+    """The ``evidence`` label of a routed call: what the engine says settled it."""
+    return str(decision.evidence or Evidence.DEFAULT)
 
 
 @dataclass

@@ -6,11 +6,23 @@ to the final message), ``ringing`` (a destination leg is dialled), ``whisper`` (
 hears who is calling) and ``awaiting_accept`` (the rules ask it to press a key). A failed
 link goes from ringing, whisper or awaiting_accept back to ringing for the next link, or to
 ``message`` when the chain is exhausted.
+
+Every transition is announced as a `Transition` to the call's observers (`ivr.call.observers`):
+the log line, the decision record and the metrics are made from these, with typed details, so
+nothing downstream parses text.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING, Literal
+
+from ivr.call.record import TransferAttempt
+from routing_rules.decision import Decision, TransferKind, TransferTarget
+
+if TYPE_CHECKING:
+    from ivr.call.machine import Call
 
 
 class CallState(StrEnum):
@@ -61,3 +73,78 @@ class IllegalTransition(RuntimeError):
 def check_transition(current: CallState, wanted: CallState) -> None:
     if wanted not in TRANSITIONS[current]:
         raise IllegalTransition(current, wanted)
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a call ended: ``kind`` (completed, caller_hangup, left_application, message,
+    handed_back, lost_on_reconnect) and, for handed_back, the reason."""
+
+    kind: str
+    handed_back_for: str | None = None
+
+    @classmethod
+    def handed_back(cls, reason: str) -> Ending:
+        return cls("handed_back", reason)
+
+    def __str__(self) -> str:
+        """The decision record's ``outcome``: the kind, ``handed_back:REASON``."""
+        if self.handed_back_for is None:
+            return self.kind
+        return f"{self.kind}:{self.handed_back_for}"
+
+
+COMPLETED = Ending("completed")
+CALLER_HANGUP = Ending("caller_hangup")
+LEFT_APPLICATION = Ending("left_application")
+MESSAGE_PLAYED = Ending("message")
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link of a transfer's fallback chain: ``index`` 0 is the first destination."""
+
+    kind: TransferKind
+    index: int
+    target: TransferTarget
+
+
+@dataclass(frozen=True)
+class KeyPress:
+    """What the caller's key did in the greeting or a menu (``digit`` "" for a menu timeout)."""
+
+    where: Literal["greeting", "menu"]
+    digit: str
+    meaning: Literal["skip", "agent", "language", "choice", "invalid", "timeout"]
+
+
+@dataclass(frozen=True)
+class HoldMusicFailed:
+    """Music on hold could not start; the caller heard ``fallback`` (ringing, none) instead."""
+
+    fallback: Literal["ringing", "none"]
+
+
+Fact = KeyPress | TransferAttempt | HoldMusicFailed
+"""Something that happened in a state, told with the transition that leaves it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One change of state of a call, as its observers see it."""
+
+    call: Call
+    source: CallState
+    target: CallState
+    at: float
+    """`time.monotonic` of the change."""
+    since: float
+    """When the call entered ``source``."""
+    why: str
+    decision: Decision | None = None
+    """The engine's decision this transition starts carrying out."""
+    link: Link | None = None
+    """The link dialled (ringing), answered (whisper, awaiting_accept) or connected (bridged)."""
+    facts: tuple[Fact, ...] = ()
+    ending: Ending | None = None
+    """Into ``ended``: how (a call that was bridged is completed, whoever hung up)."""

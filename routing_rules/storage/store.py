@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 
 import structlog
@@ -46,19 +47,30 @@ class StoreError(Exception):
     """A rule-store operation was refused; the message says why and what to do."""
 
 
-class ConflictError(StoreError):
-    """Another change was activated since the version this change started from."""
+class ConflictCause(StrEnum):
+    STALE_BASE = "stale_base"
+    """Another version was activated after the one the change started from."""
+    CONCURRENT = "concurrent"
+    """Another change was activated while this one was being saved."""
 
-    def __init__(self, base: int | None, active: int | None, detail: str = "") -> None:
+
+class ConflictError(StoreError):
+    """Another change was activated since the version this change started from.
+
+    ``base`` is the version the change started from (``None``: an empty store), ``active`` the
+    version active now (``None`` when it could not be read). The command line and the admin API
+    word it, each with its own way of naming the version to start from again."""
+
+    def __init__(
+        self,
+        base: int | None,
+        active: int | None,
+        cause: ConflictCause = ConflictCause.STALE_BASE,
+    ) -> None:
         self.base = base
         self.active = active
-        started = f"version {base}" if base is not None else "an empty store"
-        now = f"version {active}" if active is not None else "nothing"
-        super().__init__(
-            f"conflict: you started from {started} but {now} is active now{detail}; "
-            f"export version {active}, merge your change into it and apply again "
-            f"with --base {active}"
-        )
+        self.cause = cause
+        super().__init__(f"conflict ({cause}): base version {base}, active version {active}")
 
 
 class NoRuleStore(StoreError):
@@ -67,7 +79,7 @@ class NoRuleStore(StoreError):
     def __init__(self, path: Path) -> None:
         self.path = path
         super().__init__(
-            f"no rule store yet at {path}: `ivr311 rules apply durham -m \"first rules\"` "
+            f'no rule store yet at {path}: `ivr311 rules apply durham -m "first rules"` '
             "creates it (or apply your own rule-set file), and so does `ivr311 run`, which "
             "seeds it with IVR311_RULES; --database or IVR311_DATABASE_URL names another store"
         )
@@ -79,7 +91,16 @@ class StoreUnavailable(StoreError):
 
 class VersionNotFound(StoreError):
     def __init__(self, version: int) -> None:
+        self.version = version
         super().__init__(f"no rule version {version}")
+
+
+class AlreadyActive(StoreError):
+    """A rollback to the version that is active already."""
+
+    def __init__(self, version: int) -> None:
+        self.version = version
+        super().__init__(f"version {version} is already active")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +154,8 @@ def database_url_problem(url: str) -> str | None:
     try:
         parsed.get_dialect().import_dbapi()
     except (ArgumentError, ImportError):
-        return (
-            f"the database driver {parsed.get_driver_name()!r} is not available: use "
-            + ("sqlite:///PATH" if backend == "sqlite" else "postgresql+psycopg://USER@HOST/DB")
+        return f"the database driver {parsed.get_driver_name()!r} is not available: use " + (
+            "sqlite:///PATH" if backend == "sqlite" else "postgresql+psycopg://USER@HOST/DB"
         )
     return None
 
@@ -339,9 +359,11 @@ class RuleStore:
 
         ``base_version`` is the version the change started from; if another version has been
         activated since, :class:`ConflictError` is raised and nothing changes. Invalid content
-        raises ``RuleSetInvalid`` before the database is touched.
+        raises ``RuleSetInvalid`` before the database is touched, and so does an emergency
+        override that is on but already expired (a rollback does not refuse one: the version
+        was valid when it was applied, and the expired override simply does nothing).
         """
-        report = check_text(content, geo, "rule set")
+        report = check_text(content, geo, "rule set", now=datetime.now(UTC))
         assert report.rules is not None
         digest = content_hash(content)
         with self._transaction() as conn:
@@ -390,7 +412,7 @@ class RuleStore:
             if base_version is not None and active != base_version:
                 raise ConflictError(base_version, active)
             if active == version:
-                raise StoreError(f"version {version} is already active")
+                raise AlreadyActive(version)
             now = datetime.now(UTC)
             activation = self._activate(conn, version, active, "rollback", author, comment, now)
         log.info("rules.rolled_back", version=version, previous=active, author=author)
@@ -411,7 +433,7 @@ class RuleStore:
                 yield conn
         except IntegrityError as exc:
             # Two first applies raced to create the active row; the loser lands here.
-            raise ConflictError(None, self.active_version(), " (activated concurrently)") from exc
+            raise ConflictError(None, self.active_version(), ConflictCause.CONCURRENT) from exc
 
     @staticmethod
     def _locked_active(conn: Connection) -> int | None:
@@ -452,7 +474,7 @@ class RuleStore:
                 .values(version=version, activation_id=activation_id)
             ).rowcount
             if swapped != 1:
-                raise ConflictError(active, None, " (changed while this change was saved)")
+                raise ConflictError(active, None, ConflictCause.CONCURRENT)
         if self.is_postgres:
             payload = json.dumps({"version": version, "action": action})
             conn.execute(

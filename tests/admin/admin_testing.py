@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from ivr.admin import AdminConfig, AdminService, add_admin_routes
-from ivr.http import ControllerState, make_app
+from ivr.controller.http import ControllerState, make_app
 from ivr.metrics import Metrics
 
 TOKEN = "correct-horse-battery-staple"

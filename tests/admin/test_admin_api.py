@@ -14,7 +14,7 @@ from admin_testing import AUTH, StaticState
 from aiohttp.test_utils import TestClient
 from shapely.geometry import shape
 
-from ivr.cli import build_parser
+from ivr311.cli import build_parser
 from routing_rules.storage.store import RuleStore
 
 Client = TestClient[Any, Any]

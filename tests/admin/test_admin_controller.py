@@ -12,12 +12,12 @@ from admin_testing import AUTH, TOKEN
 from aiohttp.test_utils import TestClient, TestServer
 
 from ivr.admin import extend_app
-from ivr.http import make_app
+from ivr.controller.http import make_app
+from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
-from ivr.rules_source import RulesSource
 from ivr.settings import load_settings
-from ivr.simulation import simulated_controller
 from routing_rules.storage.store import RuleStore
+from switchsim.simulation import simulated_controller
 
 
 async def test_the_controller_serves_the_admin_api(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 from ari_testing import APP, FAST_BACKOFF, PASSWORD, USER, EventCollector
 
 from ivr.ari import AriClient, AriEventStream
-from ivr.fakeari import FakeAri
+from switchsim import FakeAri
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from ari_testing import APP, PASSWORD, USER, EventCollector
 
 from ivr.ari import AriClient, AriError, AriUnavailableError
 from ivr.ari.events import ChannelDestroyed, ChannelDtmfReceived, StasisStart
-from ivr.fakeari import LOCATION_VARIABLE, FakeAri, Outcome, SwitchError
+from switchsim import LOCATION_VARIABLE, FakeAri, Outcome, SwitchError
 
 
 async def test_answer_ring_and_channel_snapshot(fake: FakeAri, client: AriClient) -> None:

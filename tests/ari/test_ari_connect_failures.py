@@ -10,7 +10,7 @@ from ari_testing import APP, FAST_BACKOFF, PASSWORD, USER, BackoffProbe, EventCo
 from structured_log import production_log
 
 from ivr.ari import AriEventStream
-from ivr.fakeari import FakeAri
+from switchsim import FakeAri
 
 
 async def failed_attempts(url: str, password: str = PASSWORD) -> list[dict[str, Any]]:

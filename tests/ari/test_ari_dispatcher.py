@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from ivr.ari import AriEvent, CallDispatcher
 from ivr.ari.events import ChannelDtmfReceived, StasisEnd, StasisStart, parse_event
-from ivr.fakeari import FakeAri
+from switchsim import FakeAri
 
 
 def frame(payload: dict[str, object]) -> AriEvent:

@@ -18,7 +18,7 @@ from ivr.ari.events import (
     StasisStart,
     UnknownEvent,
 )
-from ivr.fakeari import FakeAri
+from switchsim import FakeAri
 
 
 async def test_events_arrive_typed(fake: FakeAri, events: EventCollector) -> None:

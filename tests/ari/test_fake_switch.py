@@ -10,7 +10,7 @@ from ari_testing import APP, PASSWORD, USER, EventCollector
 
 from ivr.ari import AriClient, AriError, AriEventStream
 from ivr.ari.client import basic_auth_header
-from ivr.fakeari import FakeAri, FakeSwitch, Outcome
+from switchsim import FakeAri, FakeSwitch, Outcome
 
 
 def types_for(fake: FakeAri, channel_id: str, since: int = 0) -> list[str]:

@@ -6,8 +6,8 @@ from ari_testing import EventCollector
 
 from ivr.ari import AriClient, AriEvent, CallDispatcher
 from ivr.ari.events import ChannelDtmfReceived, StasisStart
-from ivr.fakeari import FakeAri
-from ivr.fakeari.traffic import ScriptedCall, describe_call, mixed_calls, play_call, run_traffic
+from switchsim import FakeAri
+from switchsim.traffic import ScriptedCall, describe_call, mixed_calls, play_call, run_traffic
 
 
 async def test_a_call_with_no_controller_falls_back(fake: FakeAri) -> None:

@@ -656,7 +656,7 @@ def start_controller(
     stdout, log = work / "controller.out", work / "controller.log"
     with stdout.open("wb") as out, log.open("wb") as err:
         process = subprocess.Popen(
-            [sys.executable, "-m", "ivr.cli", "run"],
+            [sys.executable, "-m", "ivr311.cli", "run"],
             cwd=work,
             env=env,
             stdin=subprocess.DEVNULL,

@@ -35,9 +35,9 @@ from dialplan.asterisk_conf import DIALPLAN_FILE
 from dialplan.render import DialplanOptions
 from ivr.ari import AriClient
 from ivr.ari.client import basic_auth_header
-from ivr.cli import build_parser
-from ivr.dialplan_sync import DialplanSync, DialplanSyncResult
+from ivr.controller.dialplan_sync import DialplanSync, DialplanSyncResult
 from ivr.metrics import Metrics
+from ivr311.cli import build_parser
 from routing_rules.snapshot import default_geo, snapshot_from_text
 
 pytestmark = pytest.mark.asterisk

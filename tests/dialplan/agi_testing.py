@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ivr.agi import main
+from ivr.agi.script import main
 
 TORONTO = ZoneInfo("America/Toronto")
 MONDAY_MORNING = datetime(2026, 11, 16, 10, 0, tzinfo=TORONTO)
@@ -54,7 +54,7 @@ def run_agi_logged(
     JSON event, never a traceback."""
     stdin = env.encode() if isinstance(env, str) else env
     done = subprocess.run(
-        [sys.executable, "-m", "ivr.agi", *args],
+        [sys.executable, "-m", "ivr.agi.script", *args],
         input=stdin + REPLIES.encode(),
         capture_output=True,
         timeout=60,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import yaml
+from fallback_walk import read_dialplan
 
 from routing_rules.snapshot import DEMO_DIR, RuleSnapshot, default_geo, snapshot_from_text
 
@@ -28,21 +29,9 @@ def snapshot_of(name: str, change: Callable[[dict[str, Any]], None]) -> RuleSnap
 
 
 def parse_dialplan(text: str) -> dict[str, dict[str, list[str]]]:
-    """Context → extension → its applications in order (comments dropped), as Asterisk reads
-    the simple ``exten =>`` / ``same =>`` lines the renderer writes."""
-    contexts: dict[str, dict[str, list[str]]] = {}
-    context: dict[str, list[str]] = {}
-    current: list[str] = []
-    for raw in text.splitlines():
-        line = raw.split(";", 1)[0].strip()
-        if not line:
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            context = contexts.setdefault(line[1:-1], {})
-        elif line.startswith("exten =>"):
-            exten, _priority, app = line.removeprefix("exten =>").strip().split(",", 2)
-            current = context.setdefault(exten, [])
-            current.append(app)
-        elif line.startswith("same =>"):
-            current.append(line.removeprefix("same =>").strip().split(",", 1)[1])
-    return contexts
+    """Context → extension → its applications in order (comments and labels dropped), as
+    Asterisk reads the simple ``exten =>`` / ``same =>`` lines the renderer writes."""
+    return {
+        name: {exten: [app for _label, app in priorities] for exten, priorities in context.items()}
+        for name, context in read_dialplan(text).items()
+    }

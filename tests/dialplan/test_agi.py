@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from agi_testing import MONDAY_MORNING, SUNDAY, agi_env, run_agi
 
-from ivr.agi import AgiCall, active_snapshot, channel_variables, decide_for_agi
+from ivr.agi.script import AgiCall, active_snapshot, channel_variables, decide_for_agi
 from routing_rules.snapshot import DEMO_DIR, default_geo, load_snapshot
 from routing_rules.storage.store import RuleStore
 
@@ -112,7 +112,7 @@ def test_reading_a_sqlite_store_imports_neither_sqlalchemy_nor_alembic(state_hom
     apply_to(f"sqlite:///{state_home / 'ivr311' / 'rules.db'}", durham_answered_at("+19055550188"))
     script = (
         "import sys\n"
-        "from ivr.agi import load_rules\n"
+        "from ivr.agi.script import load_rules\n"
         "assert load_rules(None).version == 1\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'alembic'}))\n"
     )

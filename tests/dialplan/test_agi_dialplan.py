@@ -16,7 +16,7 @@ from dialplan_testing import RENDERED_AT
 
 from dialplan.asterisk_conf import DIALPLAN_FILE
 from dialplan.render import DialplanOptions, render_dialplan
-from ivr.agi import AgiCall, channel_variables, decide_for_agi, failure_variables
+from ivr.agi.script import AgiCall, channel_variables, decide_for_agi, failure_variables
 from routing_rules.snapshot import load_snapshot
 
 README = Path(__file__).resolve().parents[2] / "README.md"

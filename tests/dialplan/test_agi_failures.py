@@ -13,8 +13,8 @@ import pytest
 from agi_testing import MONDAY_MORNING, agi_env, agi_in_process, run_agi_logged
 from structured_log import production_log
 
-import ivr.agi
-from ivr.agi import MAX_VALUE_CHARS, SAFE_MESSAGE
+import ivr.agi.script
+from ivr.agi.script import MAX_VALUE_CHARS, SAFE_MESSAGE
 from recordings.manifest import sound_path
 from routing_rules.snapshot import DEMO_DIR, default_geo
 from routing_rules.storage.store import RuleStore
@@ -45,8 +45,8 @@ def test_the_safe_message_ships_in_every_language() -> None:
 def test_a_rule_file_that_does_not_exist(tmp_path: Path) -> None:
     code, variables, events = run_agi_logged(BOWMANVILLE, "--rules", str(tmp_path / "no.yaml"))
     assert code == 0
-    assert_safe_message(variables, "RulesNotFound")
-    only_failure(events, "RulesNotFound")
+    assert_safe_message(variables, "RulesUnreadable")
+    only_failure(events, "RulesUnreadable")
 
 
 def test_an_invalid_rule_file(tmp_path: Path) -> None:
@@ -102,7 +102,7 @@ def test_a_bug_after_the_rules_were_read_sends_the_call_to_the_host_agents(
     def broken(*_: object) -> None:
         raise ZeroDivisionError("a bug in deciding")
 
-    monkeypatch.setattr(ivr.agi, "decide_for_agi", broken)
+    monkeypatch.setattr(ivr.agi.script, "decide_for_agi", broken)
     with production_log() as events:
         code, variables = agi_in_process(BOWMANVILLE.encode(), ["--rules", "durham"], monkeypatch)
     assert code == 0
@@ -143,7 +143,9 @@ def test_a_garbled_environment_still_gets_a_decision(
         assert len(value) <= MAX_VALUE_CHARS and value.isprintable() and '"' not in value
 
 
-@pytest.mark.parametrize("command", ["exec {python} -m ivr.agi", "exec {python} -m ivr.agi <&-"])
+@pytest.mark.parametrize(
+    "command", ["exec {python} -m ivr.agi.script", "exec {python} -m ivr.agi.script <&-"]
+)
 def test_a_channel_that_is_gone_is_logged_once(command: str) -> None:
     """Asterisk hung up before answering (empty or closed stdin): nothing to set, no trace."""
     done = subprocess.run(

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from structured_log import production_log
 
-from ivr.agi import MAX_VALUE_CHARS
+from ivr.agi.script import MAX_VALUE_CHARS
 
 ENVIRONMENT = {
     "agi_request": "ivr311-agi",

@@ -14,7 +14,7 @@ from dialplan.asterisk_conf import (
     ari_password,
     link_prompts,
 )
-from ivr.cli import main as ivr311
+from ivr311.cli import main as ivr311
 from recordings.manifest import LANGUAGES, SOUNDS_DIR
 
 EXPECTED_FILES = {

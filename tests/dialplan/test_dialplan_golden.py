@@ -14,7 +14,7 @@ from dialplan_testing import RENDERED_AT
 
 from dialplan.asterisk_conf import DIALPLAN_FILE, TEMPLATES_DIR
 from dialplan.render import DialplanOptions, render_dialplan
-from ivr.cli import main as ivr311
+from ivr311.cli import main as ivr311
 from routing_rules.snapshot import DEMO_NAMES, load_snapshot
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"

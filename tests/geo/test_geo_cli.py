@@ -22,7 +22,7 @@ from geo_testing import (
 
 from geo.index import GeoIndex
 from geo.sources import GeoSources
-from ivr.cli import main
+from ivr311.cli import main
 
 IVR311 = Path(sys.executable).with_name("ivr311")
 
@@ -172,3 +172,26 @@ def test_locate_refuses_coordinates_out_of_range(
     code, out, err = run(capsys, "locate", "--", lat, lon)
     assert (code, out) == (2, "")
     assert said in err
+
+
+@pytest.mark.parametrize(
+    ("name", "fault"),
+    [("map", "ending in .svg or .png"), ("no-such-folder/map.svg", "no folder")],
+)
+def test_coverage_map_path_is_checked_before_anything_is_written(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, fault: str
+) -> None:
+    code, out, err = run(capsys, "coverage", "--map", str(tmp_path / name))
+    assert code == 2 and fault in err and out == ""
+    assert sorted(tmp_path.iterdir()) == []
+
+
+def test_a_reader_that_stops_early_gets_no_traceback() -> None:
+    coverage = subprocess.Popen(
+        [str(IVR311), "geo", "coverage"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert coverage.stdout is not None and coverage.stderr is not None
+    coverage.stdout.close()  # as `| head` does once it has read enough
+    err = coverage.stderr.read().decode()
+    assert coverage.wait(timeout=120) == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err

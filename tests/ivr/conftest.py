@@ -9,12 +9,13 @@ import pytest
 import structlog
 from ivr_testing import BUSINESS_HOURS, GREETING, Harness, LogLines, fast_settings
 from structlog.testing import LogCapture
+from virtual_clock import VirtualClock
 
-from ivr.fakeari import FakeSwitch, Outcome
+from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
-from ivr.rules_source import RulesSource
-from ivr.simulation import simulated_controller
 from routing_rules.snapshot import DEMO_DIR, RuleSnapshot, default_geo, snapshot_from_text
+from switchsim import FakeSwitch, Outcome
+from switchsim.simulation import simulated_controller
 
 
 @pytest.fixture(scope="session")
@@ -33,9 +34,11 @@ def durham() -> RuleSnapshot:
 async def harness(durham: RuleSnapshot) -> AsyncIterator[Harness]:
     """A controller with the Durham demo rules on a fresh simulated switch, at 10:00 on a
     Wednesday; contact centres answer at once and press 1 after the whisper. The greeting
-    plays until a key skips it; every other prompt takes 20 ms."""
+    plays until a key skips it; every other prompt takes 20 ms. The calls' timers run on a
+    virtual clock: they run out only when the test says so (`Harness.expire`)."""
     metrics = Metrics()
     clock = [BUSINESS_HOURS]
+    timers = VirtualClock()
     switch = FakeSwitch(
         playback_s=0.02,
         media_durations={GREETING: 60.0},
@@ -46,8 +49,9 @@ async def harness(durham: RuleSnapshot) -> AsyncIterator[Harness]:
         RulesSource.fixed(durham, metrics),
         switch=switch,
         clock=lambda: clock[0],
+        scheduler=timers,
     ) as (fake, controller):
-        yield Harness(fake, controller, durham, clock)
+        yield Harness(fake, controller, durham, clock, timers)
 
 
 @pytest.fixture

@@ -8,12 +8,15 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from virtual_clock import VirtualClock
+
 from ivr.call import Call
-from ivr.controller import Controller
-from ivr.fakeari import ChannelRecord, FakeAri, FakeSwitch
+from ivr.controller.process import Controller
 from ivr.settings import Settings, load_settings
-from routing_rules.decision import CallContext, OfferMenu, Transfer, decide
+from routing_rules.decision import CallContext, OfferMenu, Transfer
+from routing_rules.engine import decide
 from routing_rules.snapshot import RuleSnapshot
+from switchsim import ChannelRecord, FakeAri, FakeSwitch
 
 TIMEOUT_S = 10.0
 GREETING = "sound:ivr311/greeting"
@@ -44,6 +47,8 @@ class Harness:
     controller: Controller
     snapshot: RuleSnapshot
     clock: list[datetime]
+    timers: VirtualClock
+    """The clock of the calls' timers."""
 
     @property
     def switch(self) -> FakeSwitch:
@@ -65,6 +70,15 @@ class Harness:
         await self.until(
             lambda: any(GREETING in p.media and p.state == "playing" for p in record.plays)
         )
+
+    async def expire(self, call_id: str, timer: str) -> float:
+        """Let the call's ``timer`` run out: wait until it runs, then move the timers' clock to
+        when it expires. Returns how long the timer ran for."""
+        call = self.live(call_id)
+        await self.timers.wait_for(lambda: timer in call.pending_timers)
+        lasts = call.pending_timers[timer] - self.timers.now
+        self.timers.advance(lasts)
+        return lasts
 
     def heard(self, call_id: str) -> list[str]:
         """Prompt ids the channel heard (started playbacks), in order."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ivr_testing import Harness, fallback_choice, inside_number, menu_number
 
-from ivr.fakeari import Outcome
+from switchsim import Outcome
 
 
 async def test_greeting_heard_then_warm_transfer_with_whisper_and_accept(harness: Harness) -> None:
@@ -95,7 +95,9 @@ async def test_menu_timeout_then_invalid_then_default(harness: Harness) -> None:
     await harness.in_greeting(call_id)
     harness.switch.press(call_id, "1")
     caller = harness.record(call_id)
-    # First attempt: no key -> "no-input" and the menu again; second attempt: an invalid key.
+    # First attempt: no key within the rules' menu_timeout_s (1 s in these rules) -> "no-input"
+    # and the menu again; second attempt: an invalid key.
+    assert await harness.expire(call_id, "menu") == 1.0
     await harness.until(lambda: "no-input" in harness.heard(call_id))
     harness.switch.press(call_id, "7")
     await harness.until(lambda: bool(caller.bridged_with))
@@ -136,6 +138,10 @@ async def _fallback_after(harness: Harness, outcome: Outcome, result: str) -> No
     await harness.until(lambda: "menu-intro" in harness.heard(call_id))
     harness.switch.press(call_id, digit)
     caller = harness.record(call_id)
+    if result == "not_accepted":
+        # The first centre answers and never presses the accept key: the controller waits
+        # IVR311_ACCEPT_TIMEOUT_S (0.5 s in these settings) after the whisper.
+        assert await harness.expire(call_id, "accept") == 0.5
     await harness.until(lambda: bool(caller.bridged_with))
     assert harness.record(caller.bridged_with[0]).endpoint.startswith(f"PJSIP/{second.dial}@")
     failed = harness.switch.outbound_records(first.dial)

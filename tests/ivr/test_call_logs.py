@@ -8,7 +8,7 @@ import json
 
 from ivr_testing import Harness, LogLines, fallback_choice, menu_number
 
-from ivr.fakeari import Outcome
+from switchsim import Outcome
 
 
 async def test_info_has_each_transition_and_one_decision_record_and_no_number(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.cli import build_parser, chosen_log_level
+from ivr311.cli import build_parser, chosen_log_level
 
 
 def level_for(*argv: str) -> str | None:

@@ -11,14 +11,15 @@ import aiohttp
 from ivr_testing import GREETING, Harness, fast_settings, inside_number, menu_number
 
 from ivr.ari import AriEventStream
-from ivr.commands import serve
-from ivr.controller import Controller
-from ivr.fakeari import FakeAri, FakeSwitch, Outcome
+from ivr.controller.process import Controller
+from ivr.controller.rules_source import RulesSource
+from ivr.controller.run import serve
 from ivr.metrics import Metrics
-from ivr.rules_source import RulesSource
-from ivr.simulation import simulated_settings
 from routing_rules.decision import Decision
 from routing_rules.snapshot import RuleSnapshot
+from switchsim import FakeAri, FakeSwitch, Outcome
+from switchsim.commands import scripted_switch
+from switchsim.simulation import simulated_settings
 
 FALLBACK = ("ivr311-fallback", "311", 1)
 
@@ -170,7 +171,7 @@ async def test_asterisk_down_at_start_means_retrying_not_ready(durham: RuleSnaps
         await fake.stop_listening()
         settings = simulated_settings(fast_settings(), fake)
         async with Controller(settings, RulesSource.fixed(durham, Metrics())) as controller:
-            from ivr.http import bound_port, make_app, start_server
+            from ivr.controller.http import bound_port, make_app, start_server
 
             runner = await start_server(make_app(controller), "127.0.0.1", 0)
             url = f"http://127.0.0.1:{bound_port(runner)}/readyz"
@@ -198,7 +199,9 @@ async def test_sigterm_drains_and_stops_the_process(tmp_path: Path) -> None:
         seen.append(controller)
         up.set()
 
-    server = asyncio.create_task(serve(settings, started=started, extensions=()))
+    server = asyncio.create_task(
+        serve(settings, started=started, extensions=(), simulated=scripted_switch)
+    )
     await asyncio.wait_for(up.wait(), 30)
     os.kill(os.getpid(), signal.SIGTERM)
     await asyncio.wait_for(server, 30)
@@ -211,13 +214,21 @@ async def test_sigterm_drains_and_stops_the_process(tmp_path: Path) -> None:
 async def test_unanswered_leg_with_no_event_is_given_up_by_the_controller(
     harness: Harness,
 ) -> None:
-    """A destination that rings past the ring timeout is dropped and the chain goes on."""
+    """A destination that rings past the ring timeout is dropped and the chain goes on (to
+    the final message: this caller's chain has one link)."""
     harness.switch.default_outcome = Outcome(kind="ring")
     call_id = harness.call(inside_number(harness.snapshot))
     await harness.in_greeting(call_id)
     harness.switch.press(call_id, "1")
-    await harness.until(lambda: harness.record(call_id).destroyed, timeout_s=60)
+    # The rules' ring_timeout_s (5 s in these rules) and IVR311_RING_GRACE_S (0.5 s here).
+    assert await harness.expire(call_id, "ring") == 5.5
+    caller = harness.record(call_id)
+    await harness.until(lambda: caller.destroyed)
+    [leg] = [r for r in harness.switch.records.values() if r.originator == call_id]
+    assert leg.hung_up_by == "app" and not leg.answered
     assert "transfer-failed" in harness.heard(call_id)
+    record = await harness.ended(call_id)
+    assert [a["result"] for a in record["attempts"]] == ["no_answer"]
 
 
 async def test_malformed_and_unknown_events_are_skipped(harness: Harness) -> None:
@@ -242,6 +253,7 @@ async def test_a_failing_decision_hands_the_caller_to_the_fallback(durham: RuleS
             call_id = fake.switch.place_call("311", inside_number(durham))
             caller = fake.switch.record(call_id)
             await fake.switch.wait_for(lambda: caller.continued_to is not None)
+            await asyncio.wait_for(controller.wait_idle(), 10)  # the call has ended
             assert caller.continued_to == FALLBACK
             assert not caller.destroyed
             assert (
@@ -268,6 +280,10 @@ async def test_a_call_stalled_while_asterisk_is_away_goes_to_the_fallback(
     call = harness.live(call_id)
     await harness.fake.stop()  # every connection drops; the destination rings on
 
+    await harness.expire(call_id, "ring")
+    # The leg cannot be hung up nor the holding bridge destroyed: the final message waits for
+    # the caller to leave the bridge, which Asterisk cannot say, until its timer runs out.
+    assert await harness.expire(call_id, "left_hold") == 2.0
     await harness.wait(call.ended.wait())  # the call gave up on Asterisk ...
     await harness.fake.start()
     caller = harness.record(call_id)

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 from ivr_testing import fast_settings
 
-from ivr.demo import Stop, plan_tour, run_tour
 from routing_rules.snapshot import RuleSnapshot, load_snapshot
+from switchsim.demo import Stop, plan_tour, run_tour
 
 
 def test_tour_covers_every_path() -> None:

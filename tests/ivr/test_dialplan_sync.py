@@ -14,15 +14,15 @@ import pytest
 from ivr_testing import GREETING, TIMEOUT_S, fast_settings, inside_number
 
 from ivr.ari import AriClient, AriError
-from ivr.controller import Controller
-from ivr.dialplan_sync import DIALPLAN_MODULE, DialplanSync, DialplanSyncResult
-from ivr.fakeari import FakeAri, FakeSwitch
+from ivr.controller.dialplan_sync import DIALPLAN_MODULE, DialplanSync, DialplanSyncResult
+from ivr.controller.process import Controller
+from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
-from ivr.rules_source import RulesSource
 from ivr.settings import SettingsError, load_settings
-from ivr.simulation import simulated_controller
 from routing_rules.snapshot import DEMO_DIR, default_geo
 from routing_rules.storage.store import RuleStore
+from switchsim import FakeAri, FakeSwitch
+from switchsim.simulation import simulated_controller
 
 PICKERING = "+19055550110"
 PICKERING_MOVED = "+19055550119"

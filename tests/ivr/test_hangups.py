@@ -9,7 +9,7 @@ import pytest
 from ivr_testing import Harness, inside_number, menu_number
 
 from ivr.call import Call
-from ivr.fakeari import ChannelRecord, Outcome
+from switchsim import ChannelRecord, Outcome
 
 
 def _playing(record: ChannelRecord, prompt: str) -> bool:

@@ -7,7 +7,7 @@ import asyncio
 
 from ivr_testing import Harness, LogLines, inside_number
 
-from ivr.fakeari import ChannelRecord, Outcome, SwitchError
+from switchsim import ChannelRecord, Outcome, SwitchError
 
 FALLBACK = ("ivr311-fallback", "311", 1)
 

@@ -11,7 +11,7 @@ import pytest
 import structlog
 from ivr_testing import Harness, inside_number
 
-from ivr.http import bound_port, make_app, start_server
+from ivr.controller.http import bound_port, make_app, start_server
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from ivr_testing import GREETING, fast_settings, inside_number
 
-from ivr.fakeari import FakeSwitch
+from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
-from ivr.rules_source import RulesSource
-from ivr.simulation import simulated_controller
 from routing_rules.snapshot import DEMO_DIR, default_geo
 from routing_rules.storage.store import RuleStore
+from switchsim import FakeSwitch
+from switchsim.simulation import simulated_controller
 
 
 async def test_new_version_for_new_calls_only(tmp_path: Path) -> None:

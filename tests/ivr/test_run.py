@@ -16,9 +16,8 @@ import aiohttp
 import pytest
 from ivr_testing import BUSINESS_HOURS, fast_settings
 
-from ivr.commands import serve
+from ivr.controller.run import serve
 from ivr.settings import Settings
-from ivr.simulation import opening_hours_note
 from routing_rules.snapshot import (
     DEMO_DIR,
     RuleSnapshot,
@@ -27,6 +26,8 @@ from routing_rules.snapshot import (
     snapshot_from_text,
 )
 from routing_rules.storage.store import RuleStore
+from switchsim.commands import scripted_switch
+from switchsim.simulation import opening_hours_note
 
 TORONTO = ZoneInfo("America/Toronto")
 SATURDAY = datetime(2026, 11, 21, 10, 0, tzinfo=TORONTO)
@@ -50,7 +51,14 @@ async def running(
         up.set()
 
     server = asyncio.create_task(
-        serve(settings, stop=stop, started=started, extensions=(), clock=clock)
+        serve(
+            settings,
+            stop=stop,
+            started=started,
+            extensions=(),
+            clock=clock,
+            simulated=scripted_switch,
+        )
     )
     try:
         await asyncio.wait_for(up.wait(), 30)

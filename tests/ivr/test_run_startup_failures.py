@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.cli import build_parser
+from ivr311.cli import build_parser
 from routing_rules.storage.store import RuleStore
 
 
@@ -70,7 +70,7 @@ def test_geodata_the_loader_chokes_on_names_the_directory(tmp_path: Path) -> Non
         (tmp_path / name).write_bytes((data / name).read_bytes())
     (tmp_path / "exchanges.geojson").write_text("[" * 100_000 + "]" * 100_000)
     done = subprocess.run(
-        [sys.executable, "-m", "ivr.cli", "run"],
+        [sys.executable, "-m", "ivr311.cli", "run"],
         env={
             **os.environ,
             "IVR311_HTTP_LISTEN": "127.0.0.1:0",

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ivr.cli import build_parser
 from ivr.settings import SettingsError, load_settings
+from ivr311.cli import build_parser
 from routing_rules.snapshot import DEMO_DIR
 
 
@@ -185,7 +185,7 @@ def run_ivr311(
 ) -> subprocess.CompletedProcess[str]:
     """``ivr311 ARGV`` as a user runs it, with ``env`` added to this process's environment."""
     return subprocess.run(
-        [sys.executable, "-m", "ivr.cli", *argv],
+        [sys.executable, "-m", "ivr311.cli", *argv],
         env={**os.environ, "IVR311_HTTP_LISTEN": "127.0.0.1:0", **env},
         cwd=cwd,
         capture_output=True,

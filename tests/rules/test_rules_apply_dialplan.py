@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ivr.cli import build_parser
-from routing_rules.cli import EXIT_AFTER_ACTIVATION
+from ivr311.cli import build_parser
+from routing_rules.cli_output import EXIT_AFTER_ACTIVATION
 from routing_rules.storage.store import RuleStore
 
 

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import pytest
 
-from routing_rules import cli
+from ivr311.cli import main
+from routing_rules.cli_output import conflict_message
 from routing_rules.snapshot import DEMO_DIR
+from routing_rules.storage.store import ConflictCause, ConflictError
 
 
 def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="ivr311")
-    cli.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    code: int = args.handler(args)
-    return code
+    """The ``ivr311`` command as a user runs it, error boundary included."""
+    return main(argv)
 
 
 @pytest.fixture
@@ -86,9 +84,9 @@ def test_apply_export_edit_apply_history_diff_rollback_show(
     assert "version 2 is active (was 1)" in capsys.readouterr().out
 
     assert run(["rules", "apply", str(stale), "--author", "carol", "-m", "mine"]) == 3
-    assert "conflict: you started from version 1 but version 2 is active" in (
-        capsys.readouterr().err
-    )
+    refusal = capsys.readouterr().err
+    assert "conflict: you started from version 1 but version 2 is active" in refusal
+    assert "apply again with --base 2" in refusal
 
     assert run(["rules", "history"]) == 0
     history = capsys.readouterr().out
@@ -112,6 +110,34 @@ def test_apply_export_edit_apply_history_diff_rollback_show(
 
     assert run(["rules", "export", "2"]) == 0
     assert "ring_timeout_s: 30" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("conflict", "says"),
+    [
+        (
+            ConflictError(1, 2),
+            "conflict: you started from version 1 but version 2 is active now; export version 2,"
+            " merge your change into it and apply again with --base 2",
+        ),
+        (
+            ConflictError(None, 1, ConflictCause.CONCURRENT),
+            "conflict: you started from an empty store but version 1 is active now (activated "
+            "concurrently); export version 1, merge your change into it and apply again with "
+            "--base 1",
+        ),
+        (
+            ConflictError(3, None, ConflictCause.CONCURRENT),
+            "conflict: you started from version 3 but another change was activated while this "
+            "one was saved; export the active version, merge your change into it and apply "
+            "again with --base and its number",
+        ),
+    ],
+)
+def test_a_conflict_names_the_version_to_start_again_from(
+    conflict: ConflictError, says: str
+) -> None:
+    assert conflict_message(conflict) == says
 
 
 def test_apply_invalid_file_exits_2_and_changes_nothing(

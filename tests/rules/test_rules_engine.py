@@ -5,14 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from routing_rules.decision import (
     CallContext,
+    Evidence,
     OfferMenu,
     PlayGreeting,
     PlayMessage,
+    TraceStage,
     Transfer,
-    decide,
 )
+from routing_rules.engine import decide
 from routing_rules.geoview import GeoLookup
 from routing_rules.simulate import simulate_call
 from routing_rules.snapshot import RuleSnapshot, snapshot_from_text
@@ -155,3 +159,58 @@ def test_validation_says_when_the_member_menu_is_too_long(durham_text: str, geo:
     ]
     roomy = durham_text.replace("  max_menu_options: 4\n", "  max_menu_options: 8\n")
     assert validate_text(roomy, geo).warnings == ()
+
+
+PICKERING_POINT = (43.9107, -79.1427)
+
+
+@pytest.mark.parametrize(
+    ("calling", "presses", "greeting_key", "location", "evidence"),
+    [
+        ("9056230123", (), None, None, Evidence.EXCHANGE),  # Bowmanville: Clarington's
+        ("9056230123", (), None, PICKERING_POINT, Evidence.LOCATION),
+        ("9056230123", (), None, (float("nan"), 0.0), Evidence.EXCHANGE),  # unusable location
+        ("9052310123", ("2",), None, None, Evidence.CALLER_CHOICE),  # the menu's Pickering
+        ("9052310123", ("0",), None, None, Evidence.CALLER_CHOICE),  # the menu's live agent
+        ("9056230123", (), "0", None, Evidence.CALLER_CHOICE),  # 0 during the greeting
+        ("9052310123", ("", "", ""), None, None, Evidence.DEFAULT),  # no choice at the menu
+        ("anonymous", (), None, None, Evidence.DEFAULT),  # unknown caller: the host's agents
+        ("9052310123", (), None, None, None),  # a menu: nothing settled yet
+    ],
+)
+def test_the_decision_states_the_evidence_that_settled_the_route(
+    durham: RuleSnapshot,
+    calling: str,
+    presses: tuple[str, ...],
+    greeting_key: str | None,
+    location: tuple[float, float] | None,
+    evidence: Evidence | None,
+) -> None:
+    sim = simulate_call(
+        durham,
+        calling=calling,
+        at=TUESDAY_10,
+        presses=presses,
+        greeting_key=greeting_key,
+        location=location,
+    )
+    assert isinstance(sim.decision.step, OfferMenu if evidence is None else Transfer)
+    assert sim.decision.evidence == evidence
+    assert not sim.decision.after_hours
+    assert sim.greeting.evidence is None
+
+
+def test_the_decision_states_when_the_after_hours_path_applies(
+    durham: RuleSnapshot, durham_text: str, geo: GeoLookup
+) -> None:
+    closed = simulate_call(durham, calling="9056230123", at=SATURDAY_11).decision
+    assert closed.after_hours and closed.evidence is Evidence.DEFAULT
+    assert isinstance(closed.step, Transfer) and closed.step.kind == "after_hours"
+    message_only = variant(
+        durham_text, geo, ("  destination: durham-after-hours\n  message:", "  message:")
+    )
+    message = simulate_call(message_only, calling="9056230123", at=SATURDAY_11).decision
+    assert message.after_hours and isinstance(message.step, PlayMessage)
+    assert [t.stage for t in message.trace][-1] is TraceStage.AFTER_HOURS
+    greeting = decide(durham, CallContext("311", "9056230123", SATURDAY_11))
+    assert not greeting.after_hours, "the greeting comes before the host's hours are read"

@@ -16,8 +16,8 @@ from routing_rules.decision import (
     PlayGreeting,
     PlayMessage,
     Transfer,
-    decide,
 )
+from routing_rules.engine import decide
 from routing_rules.geoview import GeoLookup
 from routing_rules.schedules import schedule_state
 from routing_rules.snapshot import RuleSnapshot, load_snapshot, snapshot_from_text
@@ -116,14 +116,3 @@ def test_every_call_ends_at_a_destination_or_a_message(
         assert len(step.options) <= snapshot.rules.overlap_policy.max_menu_options
         ctx = replace(ctx, digits=(*ctx.digits, data.draw(KEYS)))
     pytest.fail("the menus never ended")
-
-
-@settings(
-    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(at=INSTANTS, digits=st.lists(KEYS, max_size=6))
-def test_decisions_are_deterministic(
-    at: datetime, digits: list[str], snapshots: dict[str, RuleSnapshot]
-) -> None:
-    ctx = CallContext("311", "9052310123", at, greeting_done=True, digits=tuple(digits))
-    assert decide(snapshots["durham"], ctx) == decide(snapshots["durham"], ctx)

@@ -12,7 +12,13 @@ from sqlalchemy import inspect
 from routing_rules.geoview import GeoLookup
 from routing_rules.snapshot import content_hash
 from routing_rules.storage.notify import watch_active_version
-from routing_rules.storage.store import ConflictError, RuleStore, StoreError, VersionNotFound
+from routing_rules.storage.store import (
+    AlreadyActive,
+    ConflictCause,
+    ConflictError,
+    RuleStore,
+    VersionNotFound,
+)
 from routing_rules.validation import RuleSetInvalid
 
 Opener = Callable[[], RuleStore]
@@ -87,9 +93,8 @@ def test_second_admin_from_a_stale_base_gets_a_clear_conflict(
     alice.apply(edited(durham_text, 1), author="alice", comment="v2", base_version=1, geo=geo)
     with pytest.raises(ConflictError) as caught:
         bob.apply(edited(durham_text, 2), author="bob", comment="mine", base_version=1, geo=geo)
-    message = str(caught.value)
-    assert "started from version 1" in message and "version 2 is active" in message
-    assert "--base 2" in message
+    conflict = caught.value
+    assert (conflict.base, conflict.active, conflict.cause) == (1, 2, ConflictCause.STALE_BASE)
     assert bob.active_version() == 2
     assert [v.version for v in bob.versions()] == [1, 2]
 
@@ -147,8 +152,9 @@ def test_history_rollback_and_diff(open_store: Opener, durham_text: str, geo: Ge
         ("apply", 2, 1, "bob"),
         ("rollback", 1, 2, "carol"),
     ]
-    with pytest.raises(StoreError, match="already active"):
+    with pytest.raises(AlreadyActive) as already:
         store.rollback(1, author="carol", comment="again", geo=geo)
+    assert already.value.version == 1
     with pytest.raises(ConflictError):
         store.rollback(2, author="dave", comment="stale", geo=geo, base_version=2)
     with pytest.raises(VersionNotFound):

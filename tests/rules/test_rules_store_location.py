@@ -11,7 +11,7 @@ import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from ivr.cli import main
+from ivr311.cli import main
 from routing_rules.snapshot import DEMO_DIR, default_geo
 from routing_rules.storage.reader import NotReadableHere, read_active, sqlite_file
 from routing_rules.storage.store import (

@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from routing_rules.geoview import GeoLookup
-from routing_rules.validation import format_path, parse_rules, validate_text
+from routing_rules.rulefile import format_path
+from routing_rules.validation import parse_rules, validate_text
 
 
 def mutate(text: str, *edits: tuple[str, str]) -> str:
@@ -248,7 +249,8 @@ def test_references_to_a_part_the_schema_refused_are_not_reported_as_unknown(
     report = validate_text(bad, geo)
     assert {str(p) for p in report.errors} == {
         "host.destinations[0].schedule: Field required",
-        "schedules.durham-hours.timezone: not an IANA time zone (like America/Toronto)",
+        "schedules.durham-hours.timezone: not an IANA time zone (like America/Toronto) "
+        "(got 'Mars/Base')",
         "exchanges[17]: unknown exchange 'atlantis' (not in the geodata)",
     }
 

@@ -19,8 +19,9 @@ from typing import Any
 import structlog
 from aiohttp import WSCloseCode, web
 
-from ivr.fakeari.records import Outcome
-from ivr.fakeari.switch import FakeSwitch, SwitchError
+from switchsim.objects import SwitchError
+from switchsim.records import Outcome
+from switchsim.switch import FakeSwitch
 
 log = structlog.get_logger(__name__)
 

@@ -1,4 +1,4 @@
-"""The simulated switch: channels, bridges, playbacks and applications as Asterisk keeps them.
+"""Asterisk's behaviour: channels, bridges, playbacks, applications and the REST calls on them.
 
 Every operation is synchronous and runs on the event loop, so the events it emits are in one
 order, the order Asterisk sends them in (checked against Asterisk 22's res/ari and res_stasis):
@@ -15,11 +15,20 @@ import itertools
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from ivr.fakeari.records import (
+from switchsim.objects import (
+    AppState,
+    EmittedEvent,
+    EventSink,
+    FakeBridge,
+    FakeChannel,
+    FakePlayback,
+    SwitchError,
+    Waiter,
+    ari_timestamp,
+)
+from switchsim.records import (
     FAILURE_CAUSES,
     HANGUP_REASONS,
     NORMAL_CLEARING,
@@ -29,142 +38,8 @@ from ivr.fakeari.records import (
     PlayRecord,
 )
 
-EventSink = Callable[[dict[str, Any]], None]
-
-LOCATION_VARIABLE = "IVR311_LOCATION"
-"""Channel variable an inbound call carries its delivered location in, as ``"lat,lon"``."""
-
 LOADED_MODULES = frozenset({"pbx_config", "app_stasis", "res_ari", "res_stasis", "chan_pjsip"})
 """Modules the switch reports as loaded (``PUT /asterisk/modules/{name}`` reloads them)."""
-
-
-class SwitchError(Exception):
-    """A REST request Asterisk would refuse, with the status it would answer."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"{status} {message}")
-        self.status = status
-        self.message = message
-
-
-@dataclass
-class FakePlayback:
-    id: str
-    channel_id: str
-    media: tuple[str, ...]
-    lang: str | None
-    record: PlayRecord
-    state: str = "queued"
-    index: int = 0
-    failed: bool = False
-    timer: asyncio.TimerHandle | None = None
-
-    def snapshot(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "id": self.id,
-            "media_uri": self.media[min(self.index, len(self.media) - 1)],
-            "target_uri": f"channel:{self.channel_id}",
-            "language": self.lang or "en",
-            "state": self.state,
-        }
-        if self.index + 1 < len(self.media):
-            data["next_media_uri"] = self.media[self.index + 1]
-        return data
-
-
-@dataclass
-class FakeChannel:
-    id: str
-    name: str
-    state: str
-    caller_number: str
-    caller_name: str
-    context: str
-    exten: str
-    record: ChannelRecord
-    subscribed_app: str | None = None
-    in_app: bool = False
-    outbound_timeout_s: float = 0.0
-    bridge_id: str | None = None
-    variables: dict[str, str] = field(default_factory=dict)
-    playbacks: deque[FakePlayback] = field(default_factory=deque)
-    timers: list[asyncio.TimerHandle] = field(default_factory=list)
-    press_on_playback: str = ""
-    created: str = ""
-    language: str = "en"
-    pending_continue: tuple[str, str, int] | None = None
-    """Where a continue request sends the channel once the playbacks ahead of it are over."""
-    continue_behind: set[str] = field(default_factory=set)
-    """Ids of the playbacks (playing or queued) the pending continue waits for."""
-
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "state": self.state,
-            "protocol_id": "",
-            "caller": {"name": self.caller_name, "number": self.caller_number},
-            "connected": {"name": "", "number": ""},
-            "accountcode": "",
-            "dialplan": {
-                "context": self.context,
-                "exten": self.exten,
-                "priority": 1,
-                "app_name": "Stasis" if self.in_app else "",
-                "app_data": "",
-            },
-            "creationtime": self.created,
-            "language": self.language,
-        }
-
-
-@dataclass
-class FakeBridge:
-    id: str
-    bridge_type: str
-    name: str
-    app: str | None = None
-    channels: list[str] = field(default_factory=list)
-    moh_class: str | None = None
-    created: str = ""
-
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "technology": "holding_bridge" if self.bridge_type == "holding" else "simple_bridge",
-            "bridge_type": self.bridge_type,
-            "bridge_class": "stasis",
-            "creator": "Stasis",
-            "name": self.name,
-            "channels": list(self.channels),
-            "video_mode": "none",
-            "creationtime": self.created,
-        }
-
-
-@dataclass
-class AppState:
-    """An application as Asterisk's registry holds it: it stays after its socket goes away."""
-
-    name: str
-    sink: EventSink | None = None
-
-
-@dataclass(frozen=True)
-class EmittedEvent:
-    app: str
-    payload: dict[str, Any]
-    delivered: bool
-
-
-@dataclass
-class _Waiter:
-    predicate: Callable[[], bool]
-    future: asyncio.Future[None]
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
 
 
 def _parse_caller_id(raw: str) -> tuple[str, str]:
@@ -175,8 +50,8 @@ def _parse_caller_id(raw: str) -> tuple[str, str]:
     return "", raw.strip()
 
 
-class FakeSwitch:
-    """The model behind the fake ARI server; also the Python control API for tests.
+class SimulatedAsterisk:
+    """Channels, bridges, playbacks and applications, and the REST operations on them.
 
     ``playback_s`` is how long each media URI plays unless ``media_durations`` names it;
     ``sound_exists`` (when given) makes unknown ``sound:`` media fail as in Asterisk;
@@ -204,7 +79,7 @@ class FakeSwitch:
         self.records: dict[str, ChannelRecord] = {}
         self.events: list[EmittedEvent] = []
         self._scripts: dict[str, deque[Outcome]] = {}
-        self._waiters: list[_Waiter] = []
+        self._waiters: list[Waiter] = []
         self._ids = itertools.count(1)
         self._epoch = int(time.time())
         self.loaded_modules: set[str] = set(LOADED_MODULES)
@@ -215,73 +90,6 @@ class FakeSwitch:
         """When set, starting music on hold on a bridge answers this error, as Asterisk
         answers 500 when it cannot make the bridge's music channel (``chan_bridge_media`` not
         loaded), or 404/409 for a bridge that is gone or not in the application."""
-
-    # --- observation -------------------------------------------------------------------------
-
-    def record(self, channel_id: str) -> ChannelRecord:
-        """What happened to a channel (KeyError when the switch never saw it)."""
-        return self.records[channel_id]
-
-    def outbound_records(self, endpoint_contains: str = "") -> list[ChannelRecord]:
-        """Originated legs, oldest first, optionally only those whose endpoint contains a text."""
-        return [
-            r
-            for r in self.records.values()
-            if r.direction == "outbound" and endpoint_contains in r.endpoint
-        ]
-
-    def mark(self) -> int:
-        """Position in the event log, for `wait_event(..., since=mark)`."""
-        return len(self.events)
-
-    def find_events(
-        self, type_: str, *, channel_id: str | None = None, since: int = 0
-    ) -> list[dict[str, Any]]:
-        """Emitted events of a type (about a channel), from position ``since`` on."""
-        return [
-            e.payload
-            for e in self.events[since:]
-            if e.payload["type"] == type_
-            and (channel_id is None or _event_channel(e.payload) == channel_id)
-        ]
-
-    async def wait_for(self, predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
-        """Wait until ``predicate()`` is true; it is re-checked after every change of state.
-
-        Raises TimeoutError after ``timeout_s``.
-        """
-        if predicate():
-            return
-        waiter = _Waiter(predicate, asyncio.get_running_loop().create_future())
-        self._waiters.append(waiter)
-        try:
-            async with asyncio.timeout(timeout_s):
-                await waiter.future
-        finally:
-            if waiter in self._waiters:
-                self._waiters.remove(waiter)
-
-    async def wait_event(
-        self,
-        type_: str,
-        *,
-        channel_id: str | None = None,
-        since: int = 0,
-        timeout_s: float = 5.0,
-    ) -> dict[str, Any]:
-        """Wait for an event of a type (about a channel) emitted at or after ``since``; returns
-        the first such event's JSON."""
-        found: list[dict[str, Any]] = []
-        cursor = since
-
-        def arrived() -> bool:
-            nonlocal cursor
-            found.extend(self.find_events(type_, channel_id=channel_id, since=cursor))
-            cursor = len(self.events)  # each check only looks at events it has not seen
-            return bool(found)
-
-        await self.wait_for(arrived, timeout_s)
-        return found[0]
 
     def _changed(self) -> None:
         for waiter in list(self._waiters):
@@ -332,7 +140,7 @@ class FakeSwitch:
         }
 
     def ping(self) -> dict[str, Any]:
-        return {"asterisk_id": self.asterisk_id, "ping": "pong", "timestamp": _now()}
+        return {"asterisk_id": self.asterisk_id, "ping": "pong", "timestamp": ari_timestamp()}
 
     def reload_module(self, name: str) -> None:
         """``PUT /asterisk/modules/{name}``: 404 when the module is not loaded."""
@@ -342,7 +150,12 @@ class FakeSwitch:
         self._changed()
 
     def _payload(self, app: str, body: dict[str, Any]) -> dict[str, Any]:
-        return {**body, "application": app, "timestamp": _now(), "asterisk_id": self.asterisk_id}
+        return {
+            **body,
+            "application": app,
+            "timestamp": ari_timestamp(),
+            "asterisk_id": self.asterisk_id,
+        }
 
     def _emit(self, app: str | None, body: dict[str, Any]) -> None:
         if app is None:
@@ -360,78 +173,9 @@ class FakeSwitch:
     def _note(self, ch: FakeChannel, text: str) -> None:
         ch.record.history.append(text)
 
-    # --- the Python control API ----------------------------------------------------------------
+    # --- the people on the channels ----------------------------------------------------------
 
-    def script_endpoint(self, endpoint: str, *outcomes: Outcome) -> None:
-        """Script what the next originates to ``endpoint`` do, one outcome per originate.
-
-        ``endpoint`` matches the originate's endpoint exactly (``PJSIP/+12895550101@trunk``) or
-        its resource (``+12895550101``). The last outcome repeats for later originates.
-        """
-        if not outcomes:
-            raise ValueError("script at least one outcome")
-        self._scripts[endpoint] = deque(outcomes)
-
-    def place_call(
-        self,
-        dialled: str = "311",
-        calling: str = "9055550123",
-        *,
-        app: str = "ivr311",
-        args: Sequence[str] | None = None,
-        location: tuple[float, float] | None = None,
-        variables: Mapping[str, str] | None = None,
-        caller_name: str = "",
-        channel_id: str | None = None,
-    ) -> str:
-        """An inbound call from the carrier reaching ``Stasis(app,inbound,DIALLED)``.
-
-        Returns the channel id. When the application is not connected, Stasis fails and the
-        call goes to the dialplan fallback (recorded as ``stasis_failed``), as in Asterisk.
-        """
-        n = next(self._ids)
-        cid = channel_id or f"{self._epoch}.{n}"
-        if cid in self.channels:
-            raise SwitchError(409, "Channel with given unique ID already exists")
-        app_args = tuple(args) if args is not None else ("inbound", dialled)
-        record = ChannelRecord(
-            channel_id=cid,
-            direction="inbound",
-            endpoint="PJSIP/carrier",
-            dialled=dialled,
-            calling=calling,
-            app_args=app_args,
-        )
-        ch = FakeChannel(
-            id=cid,
-            name=f"PJSIP/carrier-{n:08x}",
-            state="Ring",
-            caller_number=calling,
-            caller_name=caller_name,
-            context="from-carrier",
-            exten=dialled,
-            record=record,
-            created=_now(),
-        )
-        ch.variables.update(variables or {})
-        if location is not None:
-            ch.variables[LOCATION_VARIABLE] = f"{location[0]},{location[1]}"
-        self.channels[cid] = ch
-        self.records[cid] = record
-        self._note(ch, f"arrived dialled={dialled}")
-        if not self.app_connected(app):
-            record.stasis_failed = True
-            self._note(ch, "Stasis failed: application not connected, dialplan fallback")
-        else:
-            ch.subscribed_app = app
-            ch.in_app = True
-            record.entered_app = True
-            self._emit_channel(ch, "StasisStart", args=list(app_args))
-        self._changed()
-        return cid
-
-    def press(self, channel_id: str, digits: str, *, duration_ms: int = 100) -> None:
-        """The person on a channel presses keys: one ChannelDtmfReceived per digit."""
+    def _far_end_presses(self, channel_id: str, digits: str, duration_ms: int = 100) -> None:
         ch = self._channel(channel_id)
         for digit in digits:
             ch.record.dtmf += digit
@@ -439,31 +183,10 @@ class FakeSwitch:
             self._emit_channel(ch, "ChannelDtmfReceived", digit=digit, duration_ms=duration_ms)
         self._changed()
 
-    def hangup_caller(self, channel_id: str, cause: int = 16) -> None:
-        """The far end of a channel hangs up (the caller, or the answered destination)."""
+    def _far_end_hangs_up(self, channel_id: str, cause: int = 16) -> None:
         ch = self._channel(channel_id)
         who: HungUpBy = "caller" if ch.record.direction == "inbound" else "callee"
         self._destroy(ch, cause, _cause_text(cause), by=who)
-
-    def drop_all(self) -> None:
-        """Asterisk restarted: every channel, bridge and playback vanishes, with no events."""
-        for ch in list(self.channels.values()):
-            for timer in ch.timers:
-                timer.cancel()
-            for pb in ch.playbacks:
-                if pb.timer is not None:
-                    pb.timer.cancel()
-                if pb.record.state in ("queued", "playing"):
-                    pb.record.state = "hangup"
-            ch.record.destroyed = True
-            ch.record.ringing = False
-            ch.record.hung_up_by = ch.record.hung_up_by or "restart"
-            self._note(ch, "lost: Asterisk restarted")
-        self.channels.clear()
-        self.bridges.clear()
-        self.playbacks.clear()
-        self.apps.clear()
-        self._changed()
 
     # --- REST: channels ----------------------------------------------------------------------
 
@@ -627,7 +350,7 @@ class FakeSwitch:
             exten="s",
             record=record,
             subscribed_app=app,
-            created=_now(),
+            created=ari_timestamp(),
         )
         ch.variables.update(variables or {})
         self.channels[channel_id] = ch
@@ -701,11 +424,11 @@ class FakeSwitch:
 
     def _callee_press(self, channel_id: str, digits: str) -> None:
         if channel_id in self.channels:
-            self.press(channel_id, digits)
+            self._far_end_presses(channel_id, digits)
 
     def _callee_hangup(self, channel_id: str) -> None:
         if channel_id in self.channels:
-            self.hangup_caller(channel_id)
+            self._far_end_hangs_up(channel_id)
 
     def _originate_timeout(self, channel_id: str) -> None:
         ch = self.channels.get(channel_id)
@@ -836,7 +559,7 @@ class FakeSwitch:
         )
         if ch.press_on_playback:
             digits, ch.press_on_playback = ch.press_on_playback, ""
-            self.press(ch.id, digits)
+            self._far_end_presses(ch.id, digits)
         if ch.id in self.channels:
             self._next_playback(ch)
         self._changed()
@@ -867,7 +590,7 @@ class FakeSwitch:
         if not kinds <= allowed or ("mixing" in kinds and "holding" in kinds):
             raise SwitchError(400, "Invalid bridge type")
         bridge_type = "holding" if "holding" in kinds else "mixing"
-        bridge = FakeBridge(bridge_id, bridge_type, name or "", created=_now())
+        bridge = FakeBridge(bridge_id, bridge_type, name or "", created=ari_timestamp())
         self.bridges[bridge_id] = bridge
         self._changed()
         return bridge.snapshot()
@@ -970,14 +693,3 @@ def _cause_text(cause: int) -> str:
         if code == cause:
             return text
     return NORMAL_CLEARING[1] if cause == NORMAL_CLEARING[0] else "Unknown"
-
-
-def _event_channel(payload: Mapping[str, Any]) -> str | None:
-    """The channel an emitted event is about (as the client's `event_channel_id`)."""
-    if "playback" in payload:
-        kind, _, ident = str(payload["playback"].get("target_uri", "")).partition(":")
-        return ident if kind == "channel" else None
-    if payload.get("type") == "Dial":
-        return str(payload["peer"]["id"])
-    channel = payload.get("channel")
-    return str(channel["id"]) if isinstance(channel, dict) else None

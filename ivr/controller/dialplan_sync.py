@@ -25,8 +25,8 @@ import structlog
 
 from dialplan.apply import regenerate_dialplan
 from dialplan.render import DialplanOptions
+from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
-from ivr.rules_source import RulesSource
 from routing_rules.snapshot import RuleSnapshot
 
 log = structlog.get_logger(__name__)

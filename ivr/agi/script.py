@@ -80,7 +80,8 @@ class AgiCall:
 
 def decide_for_agi(snapshot: RuleSnapshot, call: AgiCall) -> Decision:
     """The engine's decision with the greeting done and no menu choice (defaults apply)."""
-    from routing_rules.decision import CallContext, decide
+    from routing_rules.decision import CallContext
+    from routing_rules.engine import decide
 
     attempts = ("",) * snapshot.rules.overlap_policy.max_attempts
     ctx = CallContext(
@@ -96,10 +97,13 @@ def decide_for_agi(snapshot: RuleSnapshot, call: AgiCall) -> Decision:
 
 def channel_variables(decision: Decision, dial_endpoint: str) -> dict[str, str]:
     """The ``IVR311_*`` variables of one decision."""
-    from routing_rules.decision import OfferMenu, PlayGreeting, PlayMessage, Transfer
+    from routing_rules.decision import OfferMenu, PlayGreeting, PlayMessage, TraceStage, Transfer
+    from routing_rules.policy import dial_string
 
     step = decision.step
-    reason = "; ".join(f"{t.stage}: {t.result}" for t in decision.trace if t.stage != "greeting")
+    reason = "; ".join(
+        f"{t.stage}: {t.result}" for t in decision.trace if t.stage is not TraceStage.GREETING
+    )
     values = {
         "IVR311_DEST": "",
         "IVR311_DEST_ID": "",
@@ -118,7 +122,7 @@ def channel_variables(decision: Decision, dial_endpoint: str) -> dict[str, str]:
             first = step.chain[0]
             values["IVR311_DEST"] = first.dial
             values["IVR311_DEST_ID"] = first.destination_id
-            values["IVR311_DIAL"] = _dial_string(first.dial, dial_endpoint)
+            values["IVR311_DIAL"] = dial_string(first.dial, dial_endpoint)
             values["IVR311_RING_TIMEOUT"] = str(round(first.ring_timeout_s))
         else:
             values["IVR311_MESSAGE"] = "&".join(f"ivr311/{p.id}" for p in step.final_message)
@@ -146,14 +150,15 @@ def failure_variables(
     }
     if snapshot is not None:
         try:
+            from routing_rules.policy import dial_string, ring_timeout_s
+
             rules = snapshot.rules
             agents = snapshot.destinations[rules.host.agents]
-            ring_timeout_s = agents.ring_timeout_s or rules.transfer.ring_timeout_s
             values |= {
                 "IVR311_DEST": agents.dial,
                 "IVR311_DEST_ID": agents.id,
-                "IVR311_DIAL": _dial_string(agents.dial, dial_endpoint),
-                "IVR311_RING_TIMEOUT": str(round(ring_timeout_s)),
+                "IVR311_DIAL": dial_string(agents.dial, dial_endpoint),
+                "IVR311_RING_TIMEOUT": str(round(ring_timeout_s(rules, agents))),
                 "IVR311_MESSAGE": "&".join(f"ivr311/{p}" for p in rules.prompts.transferring),
             }
         except Exception:  # rules too broken to name their agents: the message stays
@@ -166,12 +171,6 @@ def agi_value(text: str) -> str:
     backslash, at most `MAX_VALUE_CHARS`."""
     printable = "".join(c if c.isprintable() else " " for c in text[: MAX_VALUE_CHARS * 2])
     return printable.translate(_UNQUOTABLE)[:MAX_VALUE_CHARS]
-
-
-def _dial_string(dial: str, endpoint: str) -> str:
-    if dial.startswith(("sip:", "sips:")):
-        return f"PJSIP/{endpoint}/{dial}"
-    return f"PJSIP/{dial}@{endpoint}"
 
 
 def load_rules(spec: str | None, database: str | None = None) -> RuleSnapshot:

@@ -1,4 +1,9 @@
-"""The ``ivr311`` command: one entry point whose sub-commands each package registers."""
+"""The ``ivr311`` command: one entry point whose sub-commands each package registers.
+
+This is the composition root: the only place that knows every package, so that the product
+(``ivr``) never imports the simulated switch (``switchsim``) it runs on without an Asterisk.
+Nothing imports this module but the console script and the tests of the command line.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,12 @@ from collections.abc import Callable, Sequence
 
 from dialplan import cli as dialplan_cli
 from geo import cli as geo_cli
-from ivr import commands as ivr_commands
+from ivr.controller import run as controller_run
 from ivr.logs import configure_logging
+from ivr311.boundary import run_guarded
 from routing_rules import cli as rules_cli
+from routing_rules import simulate_cli
+from switchsim import commands as switchsim_commands
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -28,8 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     geo_cli.register(commands)
     rules_cli.register(commands, after_activation=dialplan_cli.DialplanAfterActivation())
+    simulate_cli.register(commands)
     dialplan_cli.register(commands)
-    ivr_commands.register(commands)
+    controller_run.register(commands, simulated=switchsim_commands.scripted_switch)
+    switchsim_commands.register(commands)
     return parser
 
 
@@ -46,9 +56,19 @@ def chosen_log_level(args: argparse.Namespace) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging(args.log_format, chosen_log_level(args))
     handler: Handler = args.handler
-    return handler(args)
+    command = " ".join(
+        str(part) for part in (args.command, getattr(args, "rules_command", None)) if part
+    )
+
+    def run() -> int:
+        try:
+            configure_logging(args.log_format, chosen_log_level(args))
+        except ValueError as exc:
+            parser.error(str(exc))
+        return handler(args)
+
+    return run_guarded(command, run)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""A controller wired to the in-process simulated switch (`ivr.fakeari`) over loopback.
+"""A controller wired to the in-process simulated switch (`switchsim`) over loopback.
 
 Used by ``ivr311 run`` when no Asterisk is configured, by ``ivr311 demo``, by the tests and by
 the benchmark: the controller talks to the fake exactly as it talks to Asterisk, through the real
@@ -14,12 +14,13 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
 
-from ivr.controller import Controller
-from ivr.fakeari import FakeAri, FakeSwitch, Outcome
-from ivr.rules_source import RulesSource
+from ivr.call import Scheduler
+from ivr.controller.process import Controller
+from ivr.controller.rules_source import RulesSource
 from ivr.settings import Settings
 from routing_rules.schedules import next_change, schedule_state
 from routing_rules.snapshot import RuleSnapshot
+from switchsim import FakeAri, FakeSwitch, Outcome
 
 SIM_USER = "ivr311"
 
@@ -74,8 +75,10 @@ async def simulated_controller(
     switch: FakeSwitch | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     max_pending_per_call: int = 64,
+    scheduler: Scheduler | None = None,
 ) -> AsyncIterator[tuple[FakeAri, Controller]]:
-    """Start a fake ARI on a free loopback port and a controller connected to it."""
+    """Start a fake ARI on a free loopback port and a controller connected to it (its calls'
+    timers on ``scheduler``, by default the event loop)."""
     fake = FakeAri(
         user=SIM_USER,
         password=secrets.token_urlsafe(12),
@@ -87,6 +90,7 @@ async def simulated_controller(
             rules,
             clock=clock,
             max_pending_per_call=max_pending_per_call,
+            scheduler=scheduler,
         )
         async with controller:
             await controller.stream.wait_connected(10)

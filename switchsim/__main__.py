@@ -1,4 +1,4 @@
-"""Serve the fake ARI on its own: ``python -m ivr.fakeari --port 8088``.
+"""Serve the fake ARI on its own: ``python -m switchsim --port 8088``.
 
 Point a controller (or curl) at it and drive it through the ``/_fake/`` control API, e.g.
 ``curl -XPOST localhost:8088/_fake/calls -d '{"dialled": "311", "calling": "9055550123"}'``.
@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from ivr.fakeari.server import FakeAri
-from ivr.fakeari.switch import FakeSwitch
 from ivr.logs import configure_logging
+from switchsim.server import FakeAri
+from switchsim.switch import FakeSwitch
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -24,7 +24,7 @@ async def serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ivr.fakeari", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m switchsim", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8088)
     parser.add_argument("--user", default="ivr311")

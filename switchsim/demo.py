@@ -15,15 +15,16 @@ from datetime import datetime, time
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from ivr.controller import Controller
-from ivr.fakeari import FakeAri, FakeSwitch, Outcome
-from ivr.fakeari.traffic import ScriptedCall, describe_call, play_call
+from ivr.controller.process import Controller
+from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
-from ivr.rules_source import RulesSource
 from ivr.settings import Settings
-from ivr.simulation import DESTINATION_ANSWERS, simulated_controller
-from routing_rules.decision import CallContext, OfferMenu, Transfer, decide
+from routing_rules.decision import CallContext, OfferMenu, Transfer
+from routing_rules.engine import decide
 from routing_rules.snapshot import RuleSnapshot, load_snapshot
+from switchsim import FakeAri, FakeSwitch, Outcome
+from switchsim.simulation import DESTINATION_ANSWERS, simulated_controller
+from switchsim.traffic import ScriptedCall, describe_call, play_call
 
 HANG_UP_AFTER_S = 5.0
 """Callers of the tour hang up this long after calling (after talking to the centre)."""

@@ -38,20 +38,21 @@ from ivr.ari.events import (
     event_channel_id,
 )
 from ivr.call import (
-    PROMPTS_BEFORE_TRANSFER,
     TRANSFER_ARG,
     Call,
     CallEnvironment,
     CallSettings,
     CallState,
-    playback_id,
+    LoopScheduler,
+    Scheduler,
+    ids,
 )
-from ivr.dialplan_sync import DialplanSync
+from ivr.controller.dialplan_sync import DialplanSync
+from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
-from ivr.rules_source import RulesSource
 from ivr.settings import Settings
 from routing_rules.decision import Decision
-from routing_rules.decision import decide as engine_decide
+from routing_rules.engine import decide as engine_decide
 from routing_rules.storage.store import RuleStore
 
 log = structlog.get_logger(__name__)
@@ -82,7 +83,7 @@ class Controller:
     """One controller connected to one Asterisk (or the simulated switch).
 
     ``async with Controller(...) as c: await c.run_until(stop)``; it also satisfies
-    `ivr.http.ControllerState`.
+    `ivr.controller.http.ControllerState`.
     """
 
     def __init__(
@@ -94,7 +95,9 @@ class Controller:
         decide: Callable[..., Decision] = engine_decide,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_pending_per_call: int = 64,
+        scheduler: Scheduler | None = None,
     ) -> None:
+        """``scheduler`` runs the calls' timers (default: the event loop)."""
         if settings.ari_url is None:
             raise ValueError("the controller needs IVR311_ARI_URL (the simulated switch's URL)")
         self.settings = settings
@@ -127,6 +130,7 @@ class Controller:
             on_end=self._call_ended,
             clock=clock,
             redact=self._redact,
+            scheduler=scheduler or LoopScheduler(),
         )
         self.calls: dict[str, Call] = {}
         self._legs: dict[str, str] = {}
@@ -357,10 +361,7 @@ class Controller:
         (404 counts as done): Asterisk runs a continue only after the playback in progress
         and those queued before it, so the caller would otherwise hear them out first."""
         results = await asyncio.gather(
-            *(
-                self.ari.stop_playback(playback_id(channel_id, seq))
-                for seq in range(1, PROMPTS_BEFORE_TRANSFER + 1)
-            ),
+            *(self.ari.stop_playback(pb) for pb in ids.early_playback_ids(channel_id)),
             return_exceptions=True,
         )
         failed = [r for r in results if isinstance(r, BaseException)]
@@ -433,14 +434,11 @@ class Controller:
         known = set(self.calls) | set(self._legs) | set(self._orphans) | set(self._unconfirmed)
         adopted: set[str] = set()
         for bridge_id in state.bridge_ids:
-            if (
-                bridge_id.removesuffix("-bridge") in self.calls
-                or bridge_id.removesuffix("-hold") in self.calls
-            ):
+            if ids.bridge_owner(bridge_id) in self.calls:
                 continue
             adopted |= await self._adopt_bridge(bridge_id, present)
         for channel_id in present - known - adopted:
-            if "-leg" in channel_id:
+            if ids.is_leg(channel_id):
                 with contextlib.suppress(AriError):
                     await self.ari.hangup(channel_id)
                 continue

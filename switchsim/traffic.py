@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import structlog
 
-from ivr.fakeari.records import ChannelRecord
-from ivr.fakeari.switch import FakeSwitch
+from switchsim.records import ChannelRecord
+from switchsim.switch import FakeSwitch
 
 log = structlog.get_logger(__name__)
 

@@ -1,0 +1,123 @@
+"""The phases of a call before (or instead of) a transfer: the answer, the greeting, a menu,
+a message.
+
+Each is a coroutine of the call's flow. The greeting, a menu and a message enter their state,
+play their prompts and wait for what ends them: the greeting and a menu return why the call
+goes on (the next decision's ``why``), having noted the key that ended them; a message ends the
+call.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Literal
+
+import structlog
+
+from ivr.ari.errors import AriError
+from ivr.call.flow import CallerKey, Expired, PromptsDone
+from ivr.call.states import MESSAGE_PLAYED, CallState, KeyPress
+from routing_rules.decision import Decision, OfferMenu, PlayGreeting, PlayMessage
+
+if TYPE_CHECKING:
+    from ivr.call.machine import Call
+
+log = structlog.get_logger(__name__)
+
+LOCATION_VARIABLE = "IVR311_LOCATION"
+"""Channel variable carrying a location delivered with the call, as ``"lat,lon"``."""
+
+
+async def read_location(call: Call) -> None:
+    """The location delivered with the call: from the StasisStart channel variables when
+    Asterisk sends them (``channelvars`` in ari.conf), else asked for."""
+    if call.channelvars is not None:
+        raw = call.channelvars.get(LOCATION_VARIABLE)
+    else:
+        try:
+            raw = await call.ari.get_variable(call.call_id, LOCATION_VARIABLE)
+        except AriError:
+            return
+    if not raw:
+        return
+    lat_text, _, lon_text = raw.partition(",")
+    try:
+        lat, lon = float(lat_text), float(lon_text)
+    except ValueError:
+        log.warning("call.location_malformed")
+        return
+    if math.isfinite(lat) and math.isfinite(lon):
+        call.location = (lat, lon)
+
+
+async def greet(call: Call, step: PlayGreeting, decision: Decision, why: str) -> str:
+    """Play the greeting until it ends or a key cuts it short: 0 for an agent, a language key
+    to switch language, any other key to skip it."""
+    call.enter(CallState.GREETING, why, decision=decision)
+    if await call.play(call.call_id, step.prompts):
+        while not isinstance(event := await call.receive(), PromptsDone):
+            if isinstance(event, CallerKey):
+                await call.stop_prompts()
+                call.greeting_done = True
+                return _greeting_key(call, step, event.digit)
+    call.greeting_done = True
+    return "greeting heard"
+
+
+def _greeting_key(call: Call, step: PlayGreeting, digit: str) -> str:
+    if digit == step.agent_key:
+        call.digits.append(digit)
+        call.note(KeyPress("greeting", digit, "agent"))
+        return "0 pressed during the greeting"
+    if digit in step.language_keys:
+        call.language = step.language_keys[digit]
+        call.note(KeyPress("greeting", digit, "language"))
+        return f"language key {digit}: {call.language}"
+    call.note(KeyPress("greeting", digit, "skip"))
+    return f"greeting skipped with {digit}"
+
+
+async def offer_menu(call: Call, step: OfferMenu, decision: Decision, why: str) -> str:
+    """Play a menu and wait for a key, from the first prompt until ``timeout_s`` after the
+    last; the key (or "" for no key) joins the call's digits for the next decision."""
+    call.enter(
+        CallState.MENU, f"{why}: menu {step.menu_id} attempt {step.attempt}", decision=decision
+    )
+    digit = await _menu_key(call, step)
+    if digit is None:
+        call.note(KeyPress("menu", "", "timeout"))
+        call.digits.append("")
+        return "menu timeout"
+    options = {o.digit for o in step.options}
+    meaning: Literal["choice", "agent", "invalid"] = (
+        "choice" if digit in options else "agent" if digit == "0" else "invalid"
+    )
+    call.note(KeyPress("menu", digit, meaning))
+    call.digits.append(digit)
+    return f"menu answer {digit}"
+
+
+async def _menu_key(call: Call, step: OfferMenu) -> str | None:
+    """The caller's key, or None when the menu timed out."""
+    if await call.play(call.call_id, step.prompts):
+        while not isinstance(event := await call.receive(), PromptsDone):
+            if isinstance(event, CallerKey):
+                await call.stop_prompts()
+                return event.digit
+    with call.timer("menu", step.timeout_s):
+        while True:
+            event = await call.receive()
+            if isinstance(event, CallerKey):
+                return event.digit
+            if isinstance(event, Expired):
+                return None
+
+
+async def play_message(call: Call, step: PlayMessage, decision: Decision, why: str) -> None:
+    """Play a message, then hang up or hand the caller back to the dialplan."""
+    call.enter(CallState.MESSAGE, why, decision=decision)
+    await call.play_through(call.call_id, step.prompts)
+    if step.then_hangup:
+        await call.finish(MESSAGE_PLAYED, hang_up_caller=True)
+    else:
+        await call.hand_over("message_then_dialplan")

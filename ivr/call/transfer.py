@@ -1,0 +1,245 @@
+"""The warm transfer of one call, top-down: the announcement, hold, each link of the fallback
+chain (dial, ring, whisper, accept) until one is bridged, else the final message.
+
+The caller waits in a holding bridge with music, or hears ringing when the music cannot start.
+Each link is dialled as a leg with a fixed channel id into the application; a leg that answers
+hears the whisper and, when the rules ask for it, presses the accept key; both are then bridged.
+Busy, no answer, rejection, no accept, a ring past the timeout or a failed originate moves on to
+the next link; after the last, the caller hears the number to call. A caller who hangs up ends
+the call wherever the transfer is (the call stops this flow and cleans up).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Literal, TypeGuard
+
+import structlog
+
+from ivr.ari.errors import AriError
+from ivr.call import ids
+from ivr.call.flow import (
+    Expired,
+    FlowEvent,
+    LeftHold,
+    LegAnswered,
+    LegGone,
+    LegKey,
+    PromptsDone,
+)
+from ivr.call.observers import first_destination
+from ivr.call.resources import Leg
+from ivr.call.states import COMPLETED, MESSAGE_PLAYED, CallState, HoldMusicFailed, Link
+from routing_rules.decision import Decision, Transfer, TransferTarget
+from routing_rules.policy import dial_string
+
+if TYPE_CHECKING:
+    from ivr.call.machine import Call
+
+log = structlog.get_logger(__name__)
+
+LEAVING_HOLD_WAIT_S = 2.0
+"""How long the final message waits for the caller to be out of the holding bridge."""
+
+Q850_RESULTS = {17: "busy", 19: "no_answer", 18: "no_answer", 21: "rejected"}
+
+
+async def run_transfer(call: Call, step: Transfer, decision: Decision, why: str) -> None:
+    """Carry out a transfer decision, to the end of the conversation or the final message."""
+    call.enter(
+        CallState.TRANSFER_HOLD,
+        f"{why}: {step.kind} transfer to {first_destination(step)}",
+        decision=decision,
+    )
+    await call.play_through(call.call_id, step.announce)
+    if step.chain and not await _hold(call):
+        return  # the caller is gone: their end event ends the call
+    for index, target in enumerate(step.chain):
+        link = Link(step.kind, index, target)
+        leg = call.resources.new_leg(index + 1, target)
+        call.register_leg(leg.channel_id)
+        call.enter(CallState.TRANSFER_RINGING, f"dialling {target.destination_id}", link=link)
+        result = await _ring(call, leg)
+        if result == "answered":
+            call.enter(CallState.TRANSFER_WHISPER, f"{target.destination_id} answered", link=link)
+            result = await _connect(call, leg, link)
+        if result == "bridged":
+            await _until_the_destination_hangs_up(call)
+            return
+        call.note(leg.attempt(result))
+    await _final_message(call, step)
+
+
+async def _hold(call: Call) -> bool:
+    """Put the caller in the holding bridge with music (or ringing); False when the caller
+    turned out to be gone."""
+    ari, hold = call.ari, call.resources.hold_bridge
+    no_music: AriError | None = None
+    try:
+        await ari.create_bridge(hold, "holding")
+        call.resources.bridges.append(hold)
+        await ari.add_channels(hold, [call.call_id])
+    except AriError as exc:
+        if exc.is_gone or exc.is_bad_request:
+            log.warning("call.hold_failed", error=str(exc))
+            call.end_follows = True
+            return False
+        no_music = exc
+    if no_music is None:
+        try:
+            await ari.start_moh(bridge_id=hold, moh_class=call.settings.hold_music_class)
+        except AriError as exc:
+            no_music = exc
+    return no_music is None or await _ring_instead_of_music(call, no_music)
+
+
+async def _ring_instead_of_music(call: Call, failure: AriError) -> bool:
+    """Music on hold could not start (a module missing, a bridge refused...): the caller
+    hears ringing while the destinations ring, never silence. Counted and logged once.
+    Returns False when the caller turned out to be gone (their end event follows)."""
+    ring_failure: AriError | None = None
+    try:
+        await call.ari.ring(call.call_id)
+    except AriError as exc:
+        ring_failure = exc
+    # No answer at all: the ringing may have started, so it is stopped when hold ends.
+    call.resources.ringing = ring_failure is None or ring_failure.status is None
+    fallback: Literal["ringing", "none"] = "ringing" if ring_failure is None else "none"
+    call.note(HoldMusicFailed(fallback))
+    log.warning(
+        "call.hold_music_failed",
+        error=str(failure),
+        status=failure.status,
+        fallback=fallback,
+        **({"fallback_error": str(ring_failure)} if ring_failure is not None else {}),
+    )
+    if ring_failure is not None and (ring_failure.is_gone or ring_failure.is_conflict):
+        call.end_follows = True
+        return False
+    return True
+
+
+async def _ring(call: Call, leg: Leg) -> str:
+    """Dial the leg and wait until it answers (``answered``) or fails (busy, no_answer,
+    rejected, failed); a leg that rings past its timeout and grace is hung up (no_answer)."""
+    target = leg.target
+    timeout_s = max(1, math.ceil(target.ring_timeout_s))
+    if not await _originate(call, leg, target, timeout_s):
+        return "failed"
+    with call.timer("ring", timeout_s + call.settings.ring_grace_s):
+        while True:
+            event = await call.receive()
+            if isinstance(event, LegAnswered) and event.leg is leg:
+                leg.mark_answered()
+                return "answered"
+            if _is_gone(event, leg):
+                return Q850_RESULTS.get(event.cause or 0, "failed")
+            if isinstance(event, Expired):
+                await call.resources.hang_up_leg(leg)
+                return "no_answer"
+
+
+async def _originate(call: Call, leg: Leg, target: TransferTarget, timeout_s: int) -> bool:
+    try:
+        await call.ari.originate(
+            leg.channel_id,
+            dial_string(target.dial, call.settings.dial_endpoint),
+            app_args=(ids.TRANSFER_ARG, call.call_id),
+            caller_id=target.caller_id or None,
+            timeout_s=timeout_s,
+            originator=call.call_id,
+        )
+    except AriError as exc:
+        log.warning("call.originate_failed", error=str(exc), leg=leg.channel_id)
+        call.resources.forget_leg(leg)
+        return False
+    return True
+
+
+async def _connect(call: Call, leg: Leg, link: Link) -> str:
+    """Whisper to the answered leg, wait for its accept key when the rules ask for one, and
+    bridge: ``bridged``, or ``not_accepted`` when the leg hangs up or the key does not come."""
+    whisper = await _whisper(call, leg)
+    if whisper == "gone":
+        return "not_accepted"
+    if whisper == "played" and leg.target.accept_key is not None:
+        call.enter(CallState.TRANSFER_AWAITING_ACCEPT, "whisper played", link=link)
+        with call.timer("accept", call.settings.accept_timeout_s):
+            accepted = await _accept_key(call, leg)
+        if not accepted:
+            await call.resources.hang_up_leg(leg)
+            return "not_accepted"
+    while not await _bridge(call, leg, link):
+        # Asterisk refused: the caller or the leg is gone or going. The leg's end moves on to
+        # the next link (the caller's ends the call); the accept key again tries again.
+        if not await _accept_key(call, leg):
+            return "not_accepted"
+    return "bridged"
+
+
+async def _whisper(call: Call, leg: Leg) -> Literal["played", "accepted", "gone"]:
+    """Play the whisper to the leg; the accept key or the leg's end cut it short."""
+    if await call.play(leg.channel_id, leg.target.whisper):
+        while not isinstance(event := await call.receive(), PromptsDone):
+            if _is_gone(event, leg) or _accepts(event, leg):
+                await call.stop_prompts()
+                return "gone" if isinstance(event, LegGone) else "accepted"
+    return "played"
+
+
+async def _accept_key(call: Call, leg: Leg) -> bool:
+    """Wait for the leg's accept key (True), its end or the accept timer (False)."""
+    while True:
+        event = await call.receive()
+        if _accepts(event, leg):
+            return True
+        if _is_gone(event, leg) or isinstance(event, Expired):
+            return False
+
+
+def _is_gone(event: FlowEvent, leg: Leg) -> TypeGuard[LegGone]:
+    return isinstance(event, LegGone) and event.leg is leg
+
+
+def _accepts(event: FlowEvent, leg: Leg) -> bool:
+    return isinstance(event, LegKey) and event.leg is leg and event.digit == leg.target.accept_key
+
+
+async def _bridge(call: Call, leg: Leg, link: Link) -> bool:
+    ari, resources = call.ari, call.resources
+    try:
+        await ari.create_bridge(resources.mixing_bridge, "mixing")
+        resources.bridges.append(resources.mixing_bridge)
+        await ari.add_channels(resources.mixing_bridge, [call.call_id, leg.channel_id])
+    except AriError as exc:
+        log.warning("call.bridge_failed", error=str(exc))
+        return False
+    await call.stop_ringing()
+    if resources.release_bridge(resources.hold_bridge):
+        await resources.quietly(ari.destroy_bridge(resources.hold_bridge))
+    call.note(leg.attempt("answered"))
+    call.enter(CallState.BRIDGED, f"connected to {leg.target.destination_id}", link=link)
+    return True
+
+
+async def _until_the_destination_hangs_up(call: Call) -> None:
+    while not isinstance(await call.receive(), LegGone):
+        pass
+    log.debug("call.destination_hung_up")
+    await call.finish(COMPLETED, hang_up_caller=True)
+
+
+async def _final_message(call: Call, step: Transfer) -> None:
+    """No link connected (or the chain was empty): the caller hears the number to call."""
+    await call.stop_ringing()
+    call.enter(CallState.MESSAGE, "no link of the chain connected")
+    if call.resources.release_bridge(call.resources.hold_bridge):
+        # Asterisk takes the caller out of a destroyed bridge asynchronously, and a prompt
+        # requested before the caller is out is queued to the bridge and lost with it: the
+        # message waits for ChannelLeftBridge (or, should that event not come, a short timer).
+        with call.timer("left_hold", LEAVING_HOLD_WAIT_S):
+            await call.resources.quietly(call.ari.destroy_bridge(call.resources.hold_bridge))
+            while not isinstance(await call.receive(), LeftHold | Expired):
+                pass
+    await call.play_through(call.call_id, step.final_message)
+    await call.finish(MESSAGE_PLAYED, hang_up_caller=True)

@@ -1,0 +1,12 @@
+"""The controller process: one per Asterisk node.
+
+- `ivr.controller.process` — `Controller`: the ARI event stream, one `ivr.call.Call` per inbound
+  call, reconcile after every (re)connect, drain.
+- `ivr.controller.rules_source` — where the rule snapshots come from and how a new active
+  version reaches the process (PostgreSQL LISTEN/NOTIFY or SQLite polling).
+- `ivr.controller.dialplan_sync` — rewrites and reloads the generated dialplan whenever a rule
+  version becomes active.
+- `ivr.controller.http` — the process's HTTP server: ``/metrics``, ``/healthz``, ``/readyz`` and
+  the extension hook the admin API (`ivr.admin`) mounts itself with.
+- `ivr.controller.run` — ``ivr311 run``: settings, store, HTTP server, signals, drain.
+"""

@@ -1,0 +1,130 @@
+"""How the ``ivr311`` command words its answers: exit codes, refusals and summaries.
+
+Exit codes, the same for every sub-command: 0 success, 1 refused (a missing or unreadable file,
+an unknown version, a store that cannot be used), 2 invalid input (a rule set, geodata, a
+setting or an argument), 3 conflict with a change activated in the meantime, 4 the version is
+active but a step after the activation failed (the dialplan could not be written or reloaded),
+70 a fault in ivr311 itself, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from routing_rules.schema import HOST_AGENTS, RuleSet
+from routing_rules.storage.store import ConflictCause, ConflictError, StoredVersion
+from routing_rules.validation import RuleSetInvalid, ValidationReport
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_INVALID = 2
+EXIT_CONFLICT = 3
+EXIT_AFTER_ACTIVATION = 4
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+
+
+def fail(message: str, code: int = EXIT_REFUSED) -> int:
+    """Print ``error: message`` on stderr and return ``code``."""
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def print_invalid(exc: RuleSetInvalid) -> int:
+    """Every error of a refused rule set, one a line, on stderr; returns :data:`EXIT_INVALID`."""
+    for problem in exc.report.errors:
+        print(f"{exc.source}: {problem}", file=sys.stderr)
+    print(f"{exc.source}: {len(exc.report.errors)} error(s); nothing changed", file=sys.stderr)
+    return EXIT_INVALID
+
+
+def conflict_message(exc: ConflictError) -> str:
+    """What an admin whose change lost a race reads, and what to do about it."""
+    started = f"version {exc.base}" if exc.base is not None else "an empty store"
+    if exc.active is None:
+        return (
+            f"conflict: you started from {started} but another change was activated while "
+            "this one was saved; export the active version, merge your change into it and "
+            "apply again with --base and its number"
+        )
+    concurrently = " (activated concurrently)" if exc.cause is ConflictCause.CONCURRENT else ""
+    return (
+        f"conflict: you started from {started} but version {exc.active} is active now"
+        f"{concurrently}; export version {exc.active}, merge your change into it and apply "
+        f"again with --base {exc.active}"
+    )
+
+
+def report_json(report: ValidationReport) -> dict[str, object]:
+    """A validation report as ``rules validate --json`` prints it."""
+    return {
+        "ok": report.ok,
+        "errors": [{"path": p.path, "message": p.message} for p in report.errors],
+        "warnings": [{"path": p.path, "message": p.message} for p in report.warnings],
+    }
+
+
+def report_lines(source: str, report: ValidationReport) -> list[str]:
+    """A validation report as ``rules validate`` prints it: errors, warnings, a verdict."""
+    lines = [f"{source}: error: {problem}" for problem in report.errors]
+    lines += [f"{source}: warning: {problem}" for problem in report.warnings]
+    verdict = "valid" if report.ok else f"{len(report.errors)} error(s)"
+    lines.append(f"{source}: {verdict}, {len(report.warnings)} warning(s)")
+    return lines
+
+
+def version_line(v: StoredVersion, active: int | None) -> str:
+    mark = "*" if v.version == active else " "
+    return (
+        f" {mark}{v.version:>4}  {v.created_at:%Y-%m-%d %H:%M:%S}Z  {v.author:<12} "
+        f"{v.content_hash[:12]}  base {v.base_version or '-':<4} {v.comment}"
+    )
+
+
+def describe_rules(rules: RuleSet) -> list[str]:
+    """A readable summary of a rule set (``rules show``)."""
+    host = rules.host
+    numbers = ", ".join(f"{n.number} ({n.kind})" for n in host.numbers)
+    lines = [
+        f"host: {host.name.en} [{host.id}], {host.province}; numbers: {numbers}",
+        f"  hours: schedule {host.schedule}; agents: {host.agents}; after hours: "
+        f"{rules.after_hours.destination or 'message only'}",
+        f"exchanges ({len(rules.exchanges)}): {', '.join(rules.exchanges)}",
+        f"overlap: dominant at {rules.overlap_policy.dominance_share:.0%}, up to "
+        f"{rules.overlap_policy.max_menu_options} menu options, unknown callers: "
+        f"{rules.overlap_policy.unknown_caller}, no choice: {rules.overlap_policy.default_choice}",
+        "municipalities:",
+    ]
+    for mun in rules.municipalities:
+        model = (
+            f", participation model {mun.participation_model}" if mun.participation_model else ""
+        )
+        dests = ", ".join(f"{d.id} {d.dial} [{d.schedule}]" for d in mun.destinations)
+        lines.append(f"  {mun.id:<24} {mun.role:<9} {dests or HOST_AGENTS}{model}")
+    lines.append("schedules:")
+    for name, sched in rules.schedules.items():
+        if sched.always_open:
+            hours = "24/7"
+        else:
+            hours = "; ".join(
+                f"{','.join(p.days)} {p.open:%H:%M}-{p.close:%H:%M}" for p in sched.weekly
+            )
+        extras = []
+        if sched.holidays:
+            extras.append(f"holidays {sched.holidays.country}-{sched.holidays.subdivision}")
+        if sched.extra_closures:
+            extras.append(f"{len(sched.extra_closures)} extra closure(s)")
+        if sched.exceptions:
+            extras.append(f"{len(sched.exceptions)} exceptional period(s)")
+        override = sched.emergency_override
+        if override is not None and override.active:
+            extras.append(f"EMERGENCY OVERRIDE: {override.reason}")
+        lines.append(f"  {name:<24} {sched.timezone}  {hours}  {'; '.join(extras)}".rstrip())
+    if rules.arrangements:
+        lines.append("arrangements:")
+        for arr in rules.arrangements:
+            until = arr.effective_until or "open-ended"
+            lines.append(
+                f"  {arr.id:<24} {arr.municipality} → {arr.route}, {arr.effective_from} to {until}"
+            )
+    return lines

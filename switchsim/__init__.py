@@ -1,0 +1,35 @@
+"""The simulated switch: a faithful model of Asterisk's ARI over real HTTP and WebSocket,
+scripted calls, and what happened. Not part of the product: the tests, ``ivr311 run`` with no
+Asterisk configured, ``ivr311 demo`` and the benchmarks use it; it imports ``ivr`` (to drive a
+controller), never the other way round.
+
+- `switchsim.server` — `FakeAri`: the ARI REST routes and event WebSocket on loopback, plus the
+  ``/_fake/`` HTTP control API; ``python -m switchsim`` serves it on its own.
+- `switchsim.switch` — `FakeSwitch`, the model and its Python control API, made of
+  `switchsim.asterisk` (Asterisk's behaviour: channels, bridges, playbacks, originate
+  outcomes, event order, error codes; the objects it keeps are in `switchsim.objects`),
+  `switchsim.scripting` (placing calls, pressing keys, hanging up, scripting what a dialled
+  destination does) and `switchsim.inspection` (records, events, waiting until something
+  happened); `switchsim.records` holds the records and the scripted `Outcome`.
+- `switchsim.traffic` — scripted callers (`ScriptedCall`) and a steady stream of them.
+- `switchsim.simulation` — a controller connected to a fresh simulated switch.
+- `switchsim.demo` and `switchsim.commands` — ``ivr311 demo``, and the scripted switch
+  ``ivr311 run`` uses with no Asterisk configured.
+"""
+
+from switchsim.objects import SwitchError
+from switchsim.records import ChannelRecord, Outcome, PlayRecord
+from switchsim.scripting import LOCATION_VARIABLE
+from switchsim.server import FakeAri, RequestRecord
+from switchsim.switch import FakeSwitch
+
+__all__ = [
+    "LOCATION_VARIABLE",
+    "ChannelRecord",
+    "FakeAri",
+    "FakeSwitch",
+    "Outcome",
+    "PlayRecord",
+    "RequestRecord",
+    "SwitchError",
+]

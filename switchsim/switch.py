@@ -1,0 +1,22 @@
+"""The simulated switch: Asterisk's behaviour, scripted calls and what happened, in one object.
+
+`FakeSwitch` is what `switchsim.server.FakeAri` serves over ARI and what tests drive: its three
+jobs live in three modules — `switchsim.asterisk` (Asterisk's behaviour: channels, bridges,
+playbacks, originate outcomes, event order, error codes), `switchsim.scripting` (placing calls,
+pressing keys, hanging up, scripting what dialled destinations do) and `switchsim.inspection`
+(records, emitted events, waiting until something happened).
+"""
+
+from __future__ import annotations
+
+from switchsim.inspection import SwitchInspection
+from switchsim.scripting import CallScripting
+
+
+class FakeSwitch(CallScripting, SwitchInspection):
+    """The model behind the fake ARI server; also the Python control API for tests.
+
+    ``playback_s`` is how long each media URI plays unless ``media_durations`` names it;
+    ``sound_exists`` (when given) makes unknown ``sound:`` media fail as in Asterisk;
+    ``default_outcome`` answers originates to endpoints no script names.
+    """
