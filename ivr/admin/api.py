@@ -37,7 +37,7 @@ from ivr.admin.requests import (
 )
 from ivr.admin.service import AdminService, NothingActive
 from ivr.controller.http import STATE_KEY
-from ivr.http_boundary import MAX_BODY_BYTES, too_large
+from ivr.controller.http_boundary import MAX_BODY_BYTES, too_large
 from ivr.logs import exception_fields
 from routing_rules.storage.store import ConflictCause, ConflictError, StoreError, VersionNotFound
 from routing_rules.validation import RuleSetInvalid

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from ivr.http_boundary import error_body
+from ivr.controller.http_boundary import error_body
 
 
 def problem(

@@ -1,8 +1,8 @@
 """The controller's HTTP server: ``/metrics``, ``/healthz``, ``/readyz`` and room for more.
 
 `make_app` builds the aiohttp application from a `ControllerState`, the small read-only view of
-a running controller, behind the boundary of `ivr.http_boundary` (errors as JSON, the body
-limit, security headers). Other parts of the product add their routes with an extension
+a running controller, behind the boundary of `ivr.controller.http_boundary` (errors as JSON,
+the body limit, security headers). Other parts of the product add their routes with an extension
 ``(app, state) -> None`` passed to `make_app` (the admin API adds itself that way), so this module
 does not need to know about them.
 """
@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from ivr.http_boundary import (
+from ivr.controller.http_boundary import (
     CLIENT_FAULTS_ARE_INFO,
     MAX_BODY_BYTES,
     error_boundary,

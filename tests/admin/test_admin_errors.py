@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient
 from structured_log import production_log
 
 from ivr.admin import AdminService
-from ivr.http_boundary import MAX_BODY_BYTES
+from ivr.controller.http_boundary import MAX_BODY_BYTES
 from routing_rules.limits import MAX_RULES_BYTES
 from routing_rules.storage.store import RuleStore
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from structured_log import production_log
 
 from ivr.admin import AdminService
-from ivr.http_boundary import MAX_BODY_BYTES
+from ivr.controller.http_boundary import MAX_BODY_BYTES
 from routing_rules.geoview import GeoLookup
 from routing_rules.storage.store import RuleStore
 
