@@ -104,16 +104,7 @@ def channel_variables(decision: Decision, dial_endpoint: str) -> dict[str, str]:
     reason = "; ".join(
         f"{t.stage}: {t.result}" for t in decision.trace if t.stage is not TraceStage.GREETING
     )
-    values = {
-        "IVR311_DEST": "",
-        "IVR311_DEST_ID": "",
-        "IVR311_DIAL": "",
-        "IVR311_RING_TIMEOUT": "",
-        "IVR311_MUNICIPALITY": "",
-        "IVR311_ACTION": "message",
-        "IVR311_MESSAGE": "",
-        "IVR311_REASON": reason,
-    }
+    values = _variables("message", reason)
     if isinstance(step, Transfer):
         values["IVR311_ACTION"] = step.kind
         values["IVR311_MUNICIPALITY"] = step.municipality_id or ""
@@ -138,16 +129,8 @@ def failure_variables(
 ) -> dict[str, str]:
     """The ``IVR311_*`` variables when deciding failed: the host's agents (announced as a
     transfer) when ``snapshot`` was read, else `SAFE_MESSAGE`; ``IVR311_ACTION`` is ``error``."""
-    values = {
-        "IVR311_DEST": "",
-        "IVR311_DEST_ID": "",
-        "IVR311_DIAL": "",
-        "IVR311_RING_TIMEOUT": "",
-        "IVR311_MUNICIPALITY": "",
-        "IVR311_ACTION": "error",
-        "IVR311_MESSAGE": "&".join(f"ivr311/{p}" for p in SAFE_MESSAGE),
-        "IVR311_REASON": f"error: {type(failure).__name__}: {failure}",
-    }
+    values = _variables("error", f"error: {type(failure).__name__}: {failure}")
+    values["IVR311_MESSAGE"] = "&".join(f"ivr311/{p}" for p in SAFE_MESSAGE)
     if snapshot is not None:
         try:
             from routing_rules.policy import dial_string, ring_timeout_s
@@ -164,6 +147,13 @@ def failure_variables(
         except Exception:  # rules too broken to name their agents: the message stays
             pass
     return {k: agi_value(v) for k, v in values.items()}
+
+
+def _variables(action: str, reason: str) -> dict[str, str]:
+    """Every ``IVR311_*`` variable the AGI sets, all but the action and the reason empty."""
+    names = ("DEST", "DEST_ID", "DIAL", "RING_TIMEOUT", "MUNICIPALITY", "MESSAGE")
+    values = {f"IVR311_{name}": "" for name in names}
+    return values | {"IVR311_ACTION": action, "IVR311_REASON": reason}
 
 
 def agi_value(text: str) -> str:
