@@ -1,11 +1,18 @@
-"""Structured logging, configured once per process for every command."""
+"""Structured logging, configured once per process for every command.
+
+Every line is one event: an exception (``log.exception``, ``exc_info``, or a record of the
+standard library's logging, such as aiohttp's ``aiohttp.server``) becomes the fields of
+`exception_fields` (its type, message and where it was raised), never a multi-line traceback.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
-from typing import Literal
+from collections.abc import MutableMapping
+from pathlib import Path
+from typing import Any, Literal
 
 import structlog
 
@@ -21,8 +28,50 @@ def _stderr_logger(*_args: object) -> structlog.PrintLogger:
     return structlog.PrintLogger(sys.stderr)
 
 
+def exception_fields(exc: BaseException) -> dict[str, str]:
+    """``error_type``, ``error`` (the message on one line) and ``error_at`` (the innermost
+    frame, ``package/file.py:line``) of ``exc``: what a log line says about an exception."""
+    fields = {"error_type": type(exc).__name__, "error": " ".join(str(exc).split())[:500]}
+    tb = exc.__traceback__
+    if tb is not None:
+        while tb.tb_next is not None:
+            tb = tb.tb_next
+        path = Path(tb.tb_frame.f_code.co_filename)
+        fields["error_at"] = f"{path.parent.name}/{path.name}:{tb.tb_lineno}"
+    return fields
+
+
+def summarize_exception(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """A structlog processor: ``exc_info`` becomes `exception_fields` (no traceback)."""
+    exc_info = event_dict.pop("exc_info", None)
+    if isinstance(exc_info, BaseException):
+        exc: BaseException | None = exc_info
+    elif isinstance(exc_info, tuple):
+        exc = exc_info[1]
+    else:
+        exc = sys.exc_info()[1] if exc_info else None
+    if exc is not None:
+        for key, value in exception_fields(exc).items():
+            event_dict.setdefault(key, value)
+    return event_dict
+
+
+class _StderrHandler(logging.Handler):
+    """The standard library's records on the current ``sys.stderr`` (see `_stderr_logger`)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except Exception:
+            self.handleError(record)
+
+
 def configure_logging(fmt: LogFormat | None = None, level: str | None = None) -> None:
-    """Route structlog and the standard library's logging to stderr.
+    """Route structlog and the standard library's logging (rendered by the same processors)
+    to stderr.
 
     JSON is the production format; a terminal gets the readable console renderer unless
     ``IVR311_LOG_FORMAT`` says otherwise.
@@ -42,7 +91,7 @@ def configure_logging(fmt: LogFormat | None = None, level: str | None = None) ->
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
-        structlog.processors.format_exc_info,
+        summarize_exception,
     ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
@@ -55,4 +104,11 @@ def configure_logging(fmt: LogFormat | None = None, level: str | None = None) ->
         logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(stream=sys.stderr, level=max(numeric_level, logging.WARNING), force=True)
+    handler = _StderrHandler()
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    logging.basicConfig(handlers=[handler], level=max(numeric_level, logging.WARNING), force=True)

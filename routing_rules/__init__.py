@@ -15,5 +15,11 @@ Entry points:
 - ``routing_rules.storage.notify``: ``watch_active_version(store)``, an async iterator of newly
   activated versions (PostgreSQL LISTEN/NOTIFY, SQLite polling).
 - ``routing_rules.validation``: ``validate_text(text, geo)``, every problem with its field path.
-- ``routing_rules.simulate``: one call without a phone (``ivr311 simulate``).
+  It reads the YAML with ``routing_rules.rulefile`` (bounded, duplicate keys refused, every
+  fault located), salvages what passed the schema with ``routing_rules.salvage``, and checks the
+  file as a whole with ``routing_rules.crosschecks``. ``routing_rules.limits`` holds the input
+  limits every entry point applies.
+- ``routing_rules.simulate``: one call without a phone.
+- The command line: ``routing_rules.cli`` (``ivr311 rules ...``), ``routing_rules.simulate_cli``
+  (``ivr311 simulate``) and ``routing_rules.cli_output`` (exit codes and wording).
 """

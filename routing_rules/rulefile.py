@@ -231,9 +231,19 @@ def load_yaml(text: str) -> tuple[object, list[Problem], bool]:
         data = loader.get_single_data()
     except _Refused as exc:
         return None, [exc.problem], False
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position)
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1)
+        at = f"line {line + 1}, column {column + 1}"
+        character = f"#x{exc.character:04x}" if isinstance(exc.character, int) else "a byte"
+        return (
+            None,
+            [Problem(at, f"not valid YAML: the character {character} is not allowed")],
+            False,
+        )
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
         return None, [Problem(where(mark) if mark else "", f"not valid YAML: {problem}")], False
     finally:
         if loader is not None:

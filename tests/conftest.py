@@ -5,6 +5,7 @@ path. The run's summary ends with how many cases the fuzzers generated (``fuzzin
 from __future__ import annotations
 
 import os
+import tracemalloc
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +40,17 @@ def state_home(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPat
     monkeypatch.setenv("XDG_STATE_HOME", str(state))
     monkeypatch.delenv("IVR311_DATABASE_URL", raising=False)
     return state
+
+
+@pytest.fixture
+def traced_memory() -> Iterator[None]:
+    """Python's allocations traced while the test runs (``fuzzing.allocation_peak``). Request
+    it before any fixture that starts a thread, so tracing stops only once they are gone."""
+    tracemalloc.start()
+    try:
+        yield
+    finally:
+        tracemalloc.stop()
 
 
 @pytest.fixture

@@ -18,10 +18,11 @@ from typing import Any, TypeVar
 
 import structlog
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from geo.coordinates import coordinate_problem
 from ivr.admin.auth import check_bearer
+from ivr.admin.body import read_body
 from ivr.admin.errors import problem
 from ivr.admin.mapview import coverage_map_svg
 from ivr.admin.openapi import openapi_document
@@ -35,15 +36,14 @@ from ivr.admin.requests import (
 )
 from ivr.admin.service import AdminService, NothingActive
 from ivr.controller.http import STATE_KEY
+from ivr.logs import exception_fields
 from routing_rules.storage.store import ConflictCause, ConflictError, StoreError, VersionNotFound
 from routing_rules.validation import RuleSetInvalid
 
 log = structlog.get_logger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-MAX_BODY_BYTES = 2 * 1024 * 1024
 
-B = TypeVar("B", bound=BaseModel)
 T = TypeVar("T")
 
 
@@ -115,6 +115,13 @@ async def _run(request: web.Request, work: Callable[[AdminService], T]) -> T:
         ) from exc
     except StoreError as exc:
         raise problem(web.HTTPConflict, "refused", str(exc)) from exc
+    except (SQLAlchemyError, OSError) as exc:
+        log.error("admin.store_failed", path=request.path, **exception_fields(exc))
+        raise problem(
+            web.HTTPServiceUnavailable,
+            "store_unavailable",
+            f"the rule store cannot be used right now ({type(exc).__name__}); try again",
+        ) from exc
 
 
 def _conflict_message(exc: ConflictError) -> str:
@@ -131,28 +138,6 @@ def _conflict_message(exc: ConflictError) -> str:
         f"{concurrently}; merge your change into version {exc.active} "
         f'(GET /api/rules/{exc.active}) and send it again with "base_version": {exc.active}'
     )
-
-
-async def _body(request: web.Request, model: type[B]) -> B:
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise problem(web.HTTPRequestEntityTooLarge, "too_large", "request body is too large")
-    try:
-        raw = await request.read()
-        data = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise problem(web.HTTPBadRequest, "bad_json", f"the body is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise problem(web.HTTPBadRequest, "bad_json", "the body must be a JSON object")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise problem(
-            web.HTTPUnprocessableEntity,
-            "invalid_request",
-            "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
-            ),
-        ) from exc
 
 
 def _int_param(value: str | None, name: str, *, required: bool = False) -> int | None:
@@ -226,13 +211,13 @@ async def _diff(request: web.Request) -> web.Response:
 
 
 async def _validate(request: web.Request) -> web.Response:
-    body = await _body(request, ValidateBody)
+    body = await read_body(request, ValidateBody)
     return web.json_response(await _run(request, lambda s: s.validate(body.content)))
 
 
 @_authorized
 async def _apply(request: web.Request) -> web.Response:
-    body = await _body(request, ApplyBody)
+    body = await read_body(request, ApplyBody)
     result = await _run(
         request,
         lambda s: s.apply(
@@ -254,7 +239,7 @@ async def _apply(request: web.Request) -> web.Response:
 async def _activate(request: web.Request) -> web.Response:
     number = _int_param(request.match_info["version"], "version", required=True)
     assert number is not None
-    body = await _body(request, ActivateBody)
+    body = await read_body(request, ActivateBody)
     activation = await _run(
         request,
         lambda s: s.activate(
@@ -288,7 +273,7 @@ async def _get_override(request: web.Request) -> web.Response:
 
 @_authorized
 async def _set_override(request: web.Request) -> web.Response:
-    body = await _body(request, OverrideBody)
+    body = await read_body(request, OverrideBody)
     expires = body.expires
     if body.active:
         if expires is None:
@@ -334,7 +319,7 @@ async def _set_override(request: web.Request) -> web.Response:
 
 
 async def _simulate(request: web.Request) -> web.Response:
-    body = await _body(request, SimulateBody)
+    body = await read_body(request, SimulateBody)
     if (body.lat is None) != (body.lon is None):
         raise problem(web.HTTPUnprocessableEntity, "invalid_request", "give both lat and lon")
     location = (body.lat, body.lon) if body.lat is not None and body.lon is not None else None

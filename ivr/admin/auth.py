@@ -33,5 +33,6 @@ def check_bearer(request: web.Request, expected: Callable[[], str | None]) -> No
             "no_admin_token",
             "no admin token is configured: set IVR311_ADMIN_TOKEN or IVR311_ADMIN_TOKEN_FILE",
         )
-    if not hmac.compare_digest(presented.strip().encode(), token.encode()):
+    # aiohttp keeps header bytes that are not UTF-8 as surrogates: they must still compare.
+    if not hmac.compare_digest(presented.strip().encode(errors="surrogateescape"), token.encode()):
         raise problem(web.HTTPForbidden, "forbidden", "the admin token is not valid")

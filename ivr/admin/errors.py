@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from aiohttp import web
+
+from ivr.controller.http_boundary import error_body
 
 
 def problem(
@@ -17,5 +18,6 @@ def problem(
     **extra: object,
 ) -> web.HTTPError:
     """An aiohttp HTTP error carrying a JSON body (raise it from a handler)."""
-    body = json.dumps({"error": code, "message": message, **extra})
-    return kind(text=body, content_type="application/json", headers=headers)
+    return kind(
+        text=error_body(code, message, **extra), content_type="application/json", headers=headers
+    )

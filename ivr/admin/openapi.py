@@ -36,8 +36,9 @@ def _body(model: type[BaseModel]) -> dict[str, Any]:
 
 READ_ERRORS = {"409": _error("nothing is active yet")}
 BODY_ERRORS = {
-    "400": _error("the body is not a JSON object"),
-    "413": _error("the body is too large"),
+    "400": _error("the body is not a JSON object, or nests or counts beyond the limits"),
+    "413": _error("the body is larger than the limit (the message says it)"),
+    "415": _error("the body is compressed: send it plain"),
     "422": _error("the body does not match the schema, or the rules are invalid"),
 }
 AUTH_ERRORS = {

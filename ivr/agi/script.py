@@ -1,17 +1,21 @@
 """``ivr311-agi``: the routing decision for dialplan-only sites, run from ``AGI()``.
 
 A site that keeps its own dialplan (a FreePBX custom destination, for instance) runs
-``AGI(ivr311-agi)`` and dials what it is told::
-
-    same => n,AGI(ivr311-agi)
-    same => n,GotoIf($["${IVR311_DEST}" = ""]?message)
-    same => n,Dial(PJSIP/${IVR311_DEST}@my-trunk,${IVR311_RING_TIMEOUT})
+``AGI(ivr311-agi)`` and dials what it is told; the README's dialplan sends a call whose AGI
+failed, or crashed, to the generated controller-free fallback.
 
 Variables set on the channel: ``IVR311_DEST`` (E.164 number or SIP URI of the first open
 destination, empty when only a message remains), ``IVR311_DEST_ID``, ``IVR311_DIAL`` (a PJSIP
 dial string through ``--dial-endpoint``), ``IVR311_RING_TIMEOUT``, ``IVR311_MUNICIPALITY``,
-``IVR311_ACTION`` (municipality, agent, after_hours or message), ``IVR311_MESSAGE`` (the
+``IVR311_ACTION`` (municipality, agent, after_hours, message or error), ``IVR311_MESSAGE`` (the
 prompts to play first, ``ivr311/<id>&...``) and ``IVR311_REASON`` (why, for people).
+
+Whatever fails (no store, invalid stored rules, missing geodata, wrong arguments, a garbled AGI
+environment, a bug), the dialplan still gets something to do, one ``agi.failed`` JSON event goes
+to stderr (Asterisk's log) and the process exits 0: ``IVR311_ACTION=error``, ``IVR311_REASON``
+``error: TYPE: message``, and the host's agents in ``IVR311_DEST`` when the rules could be read,
+else `SAFE_MESSAGE` in ``IVR311_MESSAGE`` (prompts that always ship). Only a channel that cannot
+be written to (Asterisk hung up, stdin closed) leaves the variables unset.
 
 The decision is the engine's for a caller who heard the greeting and made no menu choice. The
 rules are ``--rules``, else the store's active version (``--database``, ``IVR311_DATABASE_URL``
@@ -25,6 +29,7 @@ quick process.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import io
 import os
@@ -35,7 +40,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NoReturn, Protocol
 
 if TYPE_CHECKING:
     from routing_rules.decision import Decision
@@ -46,7 +51,17 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_FAILED = 1
-_UNQUOTABLE = str.maketrans({'"': "'", "\\": "/", "\n": " ", "\r": " "})
+"""Exit status when Asterisk could not be told anything (the channel was gone)."""
+
+SAFE_MESSAGE = ("override", "emergency-911", "goodbye")
+"""What the caller hears when no rules can be read at all: "Our contact centre is temporarily
+closed. If this is an emergency, hang up and dial 9 1 1. Thank you for calling. Goodbye." (the
+prompts ship in every language; a rule set cannot remove them)."""
+
+MAX_VALUE_CHARS = 500
+"""The longest value set on the channel: Asterisk reads an AGI command line of at most 2 KiB."""
+
+_UNQUOTABLE = str.maketrans({'"': "'", "\\": "/"})
 
 
 class AgiChannel(Protocol):
@@ -89,16 +104,7 @@ def channel_variables(decision: Decision, dial_endpoint: str) -> dict[str, str]:
     reason = "; ".join(
         f"{t.stage}: {t.result}" for t in decision.trace if t.stage is not TraceStage.GREETING
     )
-    values = {
-        "IVR311_DEST": "",
-        "IVR311_DEST_ID": "",
-        "IVR311_DIAL": "",
-        "IVR311_RING_TIMEOUT": "",
-        "IVR311_MUNICIPALITY": "",
-        "IVR311_ACTION": "message",
-        "IVR311_MESSAGE": "",
-        "IVR311_REASON": reason,
-    }
+    values = _variables("message", reason)
     if isinstance(step, Transfer):
         values["IVR311_ACTION"] = step.kind
         values["IVR311_MUNICIPALITY"] = step.municipality_id or ""
@@ -115,7 +121,46 @@ def channel_variables(decision: Decision, dial_endpoint: str) -> dict[str, str]:
         values["IVR311_MESSAGE"] = "&".join(f"ivr311/{p.id}" for p in step.prompts)
     elif isinstance(step, OfferMenu | PlayGreeting):
         values["IVR311_REASON"] = f"{reason}; no final decision without the caller"
-    return {k: v.translate(_UNQUOTABLE) for k, v in values.items()}
+    return {k: agi_value(v) for k, v in values.items()}
+
+
+def failure_variables(
+    snapshot: RuleSnapshot | None, failure: BaseException, dial_endpoint: str
+) -> dict[str, str]:
+    """The ``IVR311_*`` variables when deciding failed: the host's agents (announced as a
+    transfer) when ``snapshot`` was read, else `SAFE_MESSAGE`; ``IVR311_ACTION`` is ``error``."""
+    values = _variables("error", f"error: {type(failure).__name__}: {failure}")
+    values["IVR311_MESSAGE"] = "&".join(f"ivr311/{p}" for p in SAFE_MESSAGE)
+    if snapshot is not None:
+        try:
+            from routing_rules.policy import dial_string, ring_timeout_s
+
+            rules = snapshot.rules
+            agents = snapshot.destinations[rules.host.agents]
+            values |= {
+                "IVR311_DEST": agents.dial,
+                "IVR311_DEST_ID": agents.id,
+                "IVR311_DIAL": dial_string(agents.dial, dial_endpoint),
+                "IVR311_RING_TIMEOUT": str(round(ring_timeout_s(rules, agents))),
+                "IVR311_MESSAGE": "&".join(f"ivr311/{p}" for p in rules.prompts.transferring),
+            }
+        except Exception:  # rules too broken to name their agents: the message stays
+            pass
+    return {k: agi_value(v) for k, v in values.items()}
+
+
+def _variables(action: str, reason: str) -> dict[str, str]:
+    """Every ``IVR311_*`` variable the AGI sets, all but the action and the reason empty."""
+    names = ("DEST", "DEST_ID", "DIAL", "RING_TIMEOUT", "MUNICIPALITY", "MESSAGE")
+    values = {f"IVR311_{name}": "" for name in names}
+    return values | {"IVR311_ACTION": action, "IVR311_REASON": reason}
+
+
+def agi_value(text: str) -> str:
+    """``text`` as one AGI argument: one line of printable characters, no double quote or
+    backslash, at most `MAX_VALUE_CHARS`."""
+    printable = "".join(c if c.isprintable() else " " for c in text[: MAX_VALUE_CHARS * 2])
+    return printable.translate(_UNQUOTABLE)[:MAX_VALUE_CHARS]
 
 
 def load_rules(spec: str | None, database: str | None = None) -> RuleSnapshot:
@@ -251,7 +296,7 @@ def call_from_env(env: Mapping[str, str], args: argparse.Namespace) -> AgiCall:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ivr311-agi", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="ivr311-agi", description=__doc__.splitlines()[0])
     parser.add_argument("dialled", nargs="?", help="number dialled (default: the extension)")
     parser.add_argument("--rules", help="rule-set file or demo name (default: active version)")
     parser.add_argument(
@@ -265,42 +310,82 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run(agi: AgiChannel, args: argparse.Namespace) -> int:
-    """Decide for the call on ``agi`` and set its variables; failures set a reason too."""
-    call = call_from_env(agi.env, args)
+class WrongArguments(Exception):
+    """The dialplan's arguments to ``AGI(ivr311-agi,...)`` are wrong (the message says how)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise WrongArguments(message)
+
+
+def run(agi: AgiChannel, args: argparse.Namespace, refused: Exception | None = None) -> int:
+    """Decide for the call on ``agi`` and set its variables; any failure (``refused``: the
+    arguments were wrong) sets `failure_variables` and logs one ``agi.failed`` event."""
+    snapshot: RuleSnapshot | None = None
     try:
+        if refused is not None:
+            raise refused
+        call = call_from_env(agi.env, args)
         snapshot = load_rules(args.rules, args.database)
         values = channel_variables(decide_for_agi(snapshot, call), args.dial_endpoint)
-    except Exception as exc:  # the channel must learn why, whatever went wrong
-        agi.set_variable("IVR311_DEST", "")
-        agi.set_variable("IVR311_REASON", f"error: {exc}".translate(_UNQUOTABLE)[:500])
+    except Exception as exc:  # the dialplan must get something to do, whatever went wrong
+        _log_failure("agi.failed", exc, rules_read=snapshot is not None)
+        values = failure_variables(snapshot, exc, args.dial_endpoint)
+    try:
+        for name, value in values.items():
+            agi.set_variable(name, value)
+    except Exception as exc:  # Asterisk hung up or closed the channel: nobody to tell
+        _log_failure("agi.channel_lost", exc)
         return EXIT_FAILED
-    for name, value in values.items():
-        agi.set_variable(name, value)
     return EXIT_OK
+
+
+def _log_failure(event: str, exc: BaseException, **details: object) -> None:
+    import structlog
+
+    from ivr.logs import exception_fields
+
+    structlog.get_logger(__name__).error(event, **details, **exception_fields(exc))
 
 
 def main(argv: Sequence[str] | None = None, *, exit_process: bool = True) -> int:
     """Run as Asterisk's AGI; with ``exit_process`` the process ends here, once its output is
     flushed, without the interpreter's teardown of the geodata index and every module (about
     a fifth of a second per call)."""
-    args = _parser().parse_args(argv)
-    from asterisk.agi import AGI
-
+    parser = _parser()
+    refused: Exception | None = None
+    try:
+        args = parser.parse_args(argv)
+    except WrongArguments as exc:
+        args, refused = parser.parse_args([]), exc
     from ivr.logs import configure_logging
 
     # stdout is the AGI channel: logs go to stderr, and only warnings by default.
     configure_logging("json", os.environ.get("IVR311_LOG_LEVEL", "WARNING"))
-
-    # pyst2 echoes the whole AGI environment (calling number included) to stderr, which
-    # Asterisk logs; a sink keeps it out of the logs.
-    agi: AgiChannel = AGI(stderr=io.StringIO())
-    code = run(agi, args)
+    code = _serve(args, refused)
     if not exit_process:
         return code
-    sys.stdout.flush()
-    sys.stderr.flush()
+    with contextlib.suppress(OSError, ValueError):  # a closed channel has nothing to flush
+        sys.stdout.flush()
+        sys.stderr.flush()
     os._exit(code)
+
+
+def _serve(args: argparse.Namespace, refused: Exception | None) -> int:
+    """The AGI conversation on stdin and stdout."""
+    from asterisk.agi import AGI
+
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(errors="replace")  # Asterisk passes caller names as it got them
+    try:
+        # pyst2 echoes the whole AGI environment (calling number included) to stderr, which
+        # Asterisk logs; a sink keeps it out of the logs.
+        agi: AgiChannel = AGI(stdin=sys.stdin, stdout=sys.stdout, stderr=io.StringIO())
+    except Exception as exc:
+        _log_failure("agi.channel_lost", exc)
+        return EXIT_FAILED
+    return run(agi, args, refused)
 
 
 if __name__ == "__main__":

@@ -165,13 +165,27 @@ class AriEventStream:
         except aiohttp.WSServerHandshakeError as exc:
             self.failed_attempts += 1
             self.last_error = f"handshake refused: {exc.status}"
-            event = "ari.auth_refused" if exc.status in (401, 403) else "ari.connect_failed"
-            log.error(event, app=self.app, status=exc.status)
+            refused = exc.status in (401, 403)
+            hint = ": check IVR311_ARI_USER and IVR311_ARI_PASSWORD (ari.conf)" if refused else ""
+            log.error(
+                "ari.auth_refused" if refused else "ari.connect_failed",
+                app=self.app,
+                url=str(self.url),
+                status=exc.status,
+                reason=f"Asterisk answered HTTP {exc.status}{hint}",
+            )
             return None
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             self.failed_attempts += 1
             self.last_error = type(exc).__name__
-            log.warning("ari.connect_failed", app=self.app, error=type(exc).__name__)
+            reason = " ".join(str(exc).split()) or f"no answer within {self._connect_timeout_s:g} s"
+            log.warning(
+                "ari.connect_failed",
+                app=self.app,
+                url=str(self.url),
+                error_type=type(exc).__name__,
+                reason=reason,
+            )
             return None
         self._ws = ws
         self.connects += 1

@@ -8,5 +8,7 @@
   version becomes active.
 - `ivr.controller.http` — the process's HTTP server: ``/metrics``, ``/healthz``, ``/readyz`` and
   the extension hook the admin API (`ivr.admin`) mounts itself with.
+- `ivr.controller.http_boundary` — that server's one error boundary (every failure answered as
+  JSON with its status, logged as one event), its body limit and security headers.
 - `ivr.controller.run` — ``ivr311 run``: settings, store, HTTP server, signals, drain.
 """

@@ -1,19 +1,27 @@
 """The controller's HTTP server: ``/metrics``, ``/healthz``, ``/readyz`` and room for more.
 
 `make_app` builds the aiohttp application from a `ControllerState`, the small read-only view of
-a running controller. Other parts of the product add their routes with an extension
+a running controller, behind the boundary of `ivr.controller.http_boundary` (errors as JSON,
+the body limit, security headers). Other parts of the product add their routes with an extension
 ``(app, state) -> None`` passed to `make_app` (the admin API adds itself that way), so this module
 does not need to know about them.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from ivr.controller.http_boundary import (
+    CLIENT_FAULTS_ARE_INFO,
+    MAX_BODY_BYTES,
+    error_boundary,
+    security_headers,
+)
 from ivr.metrics import Metrics
 from ivr.settings import Settings
 from routing_rules.storage.store import RuleStore
@@ -66,7 +74,9 @@ AppExtension = Callable[[web.Application, ControllerState], None]
 
 def make_app(state: ControllerState, extensions: Sequence[AppExtension] = ()) -> web.Application:
     """The controller's aiohttp application; ``extensions`` add their own routes."""
-    app = web.Application()
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[error_boundary])
+    app.on_response_prepare.append(security_headers)
+    logging.getLogger("aiohttp.server").addFilter(CLIENT_FAULTS_ARE_INFO)
     app[STATE_KEY] = state
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/healthz", _healthz)

@@ -7,8 +7,9 @@ geodata, then swaps it in with one assignment.
 
 At start (`load`) nothing is skipped: unusable geodata, a seed rule set that cannot be read or
 is invalid, or an active version that cannot be loaded raises `SettingsError` naming the
-setting behind it, one line per problem. Later reloads log a failure and keep the current
-snapshot.
+setting behind it, one line per problem; so does any other exception while loading (its type
+and message on the line), so a broken file never ends the start in a traceback. Later reloads
+log a failure and keep the current snapshot.
 """
 
 from __future__ import annotations
@@ -41,14 +42,17 @@ def _one_line(exc: BaseException) -> str:
 
 
 def startup_error(variable: str, exc: BaseException, what: str = "") -> SettingsError:
-    """A start-up failure as the setting to fix and the problem, one line per problem."""
+    """A start-up failure as the setting to fix and the problem, one line per problem; an
+    exception of a kind the start-up does not expect is named by its type too."""
     prefix = f"{variable}: {what}" if what else f"{variable}: "
     if isinstance(exc, RuleSetInvalid):
         lines = [f"{prefix}{problem}" for problem in exc.report.errors]
     elif isinstance(exc, GeoDataError):
         lines = [f"{prefix}{problem}" for problem in exc.problems]
-    else:
+    elif isinstance(exc, _STORE_FAILURES):  # their message says it all
         lines = [f"{prefix}{_one_line(exc)}"]
+    else:
+        lines = [f"{prefix}{type(exc).__name__}: {_one_line(exc)}"]
     return SettingsError(describe_problems(lines, "cannot start"))
 
 
@@ -104,11 +108,11 @@ class RulesSource:
         store = self.store
         try:
             geo = await self._geodata()
-        except (GeoDataError, OSError) as exc:
+        except Exception as exc:
             raise startup_error(GEODATA_DIR_ENV, exc, "the geodata cannot be used: ") from exc
         try:
             active = await asyncio.to_thread(store.active_version)
-        except _STORE_FAILURES as exc:
+        except Exception as exc:
             raise startup_error(DATABASE_URL_ENV, exc) from exc
         if active is None:
             await self._seed(store, geo)
@@ -117,15 +121,18 @@ class RulesSource:
         except RuleSetInvalid as exc:
             what = f"{exc.source.removeprefix('store:')} does not validate against the geodata: "
             raise startup_error(DATABASE_URL_ENV, exc, what) from exc
-        except _STORE_FAILURES as exc:
-            raise startup_error(DATABASE_URL_ENV, exc) from exc
+        except Exception as exc:
+            what = (
+                "" if isinstance(exc, _STORE_FAILURES) else "the active version cannot be loaded: "
+            )
+            raise startup_error(DATABASE_URL_ENV, exc, what) from exc
         if snapshot is not None:
             await self._activate(snapshot)
 
     async def _seed(self, store: RuleStore, geo: GeoLookup) -> None:
         try:
             text = await asyncio.to_thread(read_rules, self.seed)
-        except OSError as exc:
+        except Exception as exc:
             raise startup_error(RULES_ENV, exc, "cannot read the rule set: ") from exc
         try:
             await asyncio.to_thread(
@@ -145,6 +152,8 @@ class RulesSource:
             return
         except _STORE_FAILURES as exc:
             raise startup_error(DATABASE_URL_ENV, exc) from exc
+        except Exception as exc:  # whatever the file holds, the start ends with a clear line
+            raise startup_error(RULES_ENV, exc, f"{self.seed} cannot be loaded: ") from exc
         log.info("rules.seeded", rules=self.seed)
 
     async def _reload(self, version: int | None) -> None:

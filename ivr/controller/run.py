@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ivr.controller.http import AppExtension, bound_port, make_app, start_server
 from ivr.controller.process import Controller, freeze_long_lived_objects
-from ivr.controller.rules_source import DATABASE_URL_ENV, RulesSource
+from ivr.controller.rules_source import DATABASE_URL_ENV, RulesSource, startup_error
 from ivr.metrics import Metrics
 from ivr.settings import Settings, SettingsError, load_settings
 
@@ -112,6 +112,8 @@ async def serve(
         store = await asyncio.to_thread(RuleStore.open, settings.database_url)
     except StoreError as exc:
         raise SettingsError(f"{DATABASE_URL_ENV}: {exc}") from exc
+    except Exception as exc:
+        raise startup_error(DATABASE_URL_ENV, exc) from exc
     rules = RulesSource(store, metrics=metrics, seed=settings.rules, poll_s=settings.rules_poll_s)
     try:
         await rules.load()

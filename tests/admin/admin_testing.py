@@ -74,10 +74,21 @@ def serve_in_thread(app: web.Application) -> Iterator[str]:
     thread.start()
     if not ready.wait(30):
         raise RuntimeError("the admin test server did not start")
+
+    async def stop() -> None:
+        """Close the server, then end what its connections still do (aiohttp reads on for a
+        while after answering a request whose body it did not read) and its worker threads."""
+        await holder["runner"].cleanup()
+        left = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
+        await loop.shutdown_default_executor()
+
     try:
         yield f"http://127.0.0.1:{holder['port']}"
     finally:
-        asyncio.run_coroutine_threadsafe(holder["runner"].cleanup(), loop).result(30)
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(30)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(30)
         loop.close()

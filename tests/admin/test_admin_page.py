@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,6 +54,12 @@ def browser_page(page_url: tuple[str, RuleStore]) -> Iterator[Page]:
     with playwright_sync.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1100})
+        # Every Content-Security-Policy violation of the page (a blocked inline style, say).
+        context.add_init_script(
+            "window.cspViolations = [];"
+            "document.addEventListener('securitypolicyviolation', (e) =>"
+            " window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
+        )
         page = context.new_page()
         outside: list[str] = []
         base_url = page_url[0]
@@ -66,6 +73,7 @@ def browser_page(page_url: tuple[str, RuleStore]) -> Iterator[Page]:
         page.wait_for_selector("body[data-ready='true']", timeout=30_000)
         yield page
         assert outside == [], "the page fetched something from outside the controller"
+        assert page.evaluate("window.cspViolations") == [], "the page breaks its own CSP"
         browser.close()
 
 
@@ -77,6 +85,24 @@ def non_background_share(png: bytes) -> float:
     colours = image.getcolors(maxcolors=image.width * image.height) or []
     most = max(count for count, _ in colours)
     return 1 - most / (image.width * image.height)
+
+
+def test_the_page_is_served_under_a_content_security_policy(
+    page_url: tuple[str, RuleStore],
+) -> None:
+    """No inline script or style, nothing from elsewhere, and no other site may frame it."""
+    with urllib.request.urlopen(page_url[0] + "/") as response:
+        headers = response.headers
+    policy = {
+        directive.split()[0]: directive.split()[1:]
+        for directive in headers["Content-Security-Policy"].split(";")
+    }
+    assert policy["default-src"] == ["'self'"]
+    assert policy["frame-ancestors"] == ["'none'"]
+    assert "'unsafe-inline'" not in policy["script-src"] + policy["style-src"]
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
 
 
 def test_the_map_draws_and_a_click_shows_municipality_and_route(browser_page: Page) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
+from geo.sources import DATA_DIR, GEODATA_DIR_ENV
 from ivr311.cli import main
-from routing_rules.snapshot import DEMO_DIR
+from routing_rules.snapshot import DEMO_DIR, _default_geo
 
 DURHAM = (DEMO_DIR / "durham.yaml").read_text(encoding="utf-8")
 
@@ -101,3 +103,37 @@ def test_a_rule_file_that_is_not_text_is_refused_naming_it(
     path.write_bytes(b"\xff\xfe\x00rules")
     assert main(["rules", "validate", str(path)]) == 1
     assert f"{path}: not a rule-set file (not UTF-8 text)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "command", [["rules", "validate", "durham"], ["dialplan", "render", "--rules", "durham"]]
+)
+def test_invalid_geodata_is_named_by_every_command_that_reads_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    geodata = tmp_path / "geodata"
+    shutil.copytree(DATA_DIR, geodata)
+    (geodata / "municipalities.geojson").write_text('{"type": "FeatureCollection", "features": [')
+    monkeypatch.setenv(GEODATA_DIR_ENV, str(geodata))
+    monkeypatch.setenv("IVR311_CACHE_DIR", str(tmp_path / "cache"))
+    _default_geo.cache_clear()
+    try:
+        assert main(command) == 2
+    finally:
+        _default_geo.cache_clear()
+    out, err = capsys.readouterr()
+    assert f"geodata refused:\n  {geodata / 'municipalities.geojson'}: -: not valid JSON" in err
+    assert "Traceback" not in out + err
+
+
+def test_a_control_character_is_located(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text("format: 1\nhost: {id: x\x00}\n", encoding="utf-8")
+    assert main(["rules", "validate", str(path)]) == 2
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == (
+        f"{path}: error: line 2, column 13: not valid YAML: the character #x0000 is not allowed"
+    )

@@ -8,12 +8,11 @@ examples per test, never a time.
 
 from __future__ import annotations
 
-import tracemalloc
 from pathlib import Path
 
 import pytest
 import yaml
-from fuzzing import fuzz_case
+from fuzzing import allocation_peak, fuzz_case
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -180,19 +179,15 @@ def test_dialplan_render_of_a_broken_file_prints_the_report(
     ],
 )
 def test_hostile_files_are_refused_in_bounded_memory(
-    content: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    traced_memory: None, content: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = _write(tmp_path, content)
-    tracemalloc.start()
-    try:
+    with allocation_peak() as peak:
         code = main(["rules", "validate", str(path)])
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
     out, err = _no_traceback(capsys)
     assert code in (1, 2), out + err
     assert str(path) in out + err
-    assert peak < 64 * 1024 * 1024, f"{peak} bytes"
+    assert peak[0] < 64 * 1024 * 1024, f"{peak[0]} bytes"
 
 
 def test_a_device_is_not_read_to_the_end(capsys: pytest.CaptureFixture[str]) -> None:
