@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from asterisk_testing import AsteriskNode, free_port
+from asterisk_testing import AsteriskNode, new_node
 
 from routing_rules.snapshot import load_snapshot
 
@@ -18,13 +18,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AsteriskNode]:
     if binary is None:
         pytest.skip("no asterisk binary")
     root: Path = tmp_path_factory.mktemp("asterisk")
-    asterisk = AsteriskNode(
-        binary=binary,
-        root=root,
-        sip_port=free_port(),
-        http_port=free_port(),
-        contact_centre_port=free_port(),
-    )
+    asterisk = new_node(binary, root)
     asterisk.render(load_snapshot("durham"))
     asterisk.start()
     try:

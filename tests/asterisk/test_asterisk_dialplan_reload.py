@@ -26,10 +26,9 @@ from asterisk_testing import (
     ARI_PASSWORD,
     CLARINGTON_CENTRE,
     AsteriskNode,
-    call_311,
     durham_rules_yaml,
-    sipp,
 )
+from sipp_testing import call_311, sipp
 
 from dialplan.asterisk_conf import DIALPLAN_FILE
 from dialplan.render import DialplanOptions
@@ -149,7 +148,6 @@ async def test_a_reload_keeps_the_fallback_call_up_and_the_next_call_uses_the_ne
     async with asterisk_events(node) as events:
         first = asyncio.create_task(
             asyncio.to_thread(
-                call_311,
                 node,
                 tmp_path / "first",
                 calling=BOWMANVILLE_CALLER,
