@@ -11,9 +11,9 @@ import subprocess
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -101,6 +101,8 @@ class AsteriskNode:
     sip_port: int
     http_port: int
     contact_centre_port: int
+    system_name: str = ""
+    """Prefixed to the node's channel ids (one per node when several run)."""
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -130,6 +132,7 @@ class AsteriskNode:
             carrier_address=CARRIER_IP,
             contact_centre_address=CONTACT_CENTRE_IP,
             contact_centre_port=self.contact_centre_port,
+            system_name=self.system_name,
         )
         for sub in ("var", "spool", "run", "log", "data"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
@@ -229,7 +232,9 @@ class AsteriskNode:
             self.process.wait(timeout=10)
 
 
-def new_node(binary: str, root: Path, *, contact_centre_port: int | None = None) -> AsteriskNode:
+def new_node(
+    binary: str, root: Path, *, contact_centre_port: int | None = None, system_name: str = ""
+) -> AsteriskNode:
     """A node in ``root`` on free loopback ports (the contact centres' port given or free)."""
     return AsteriskNode(
         binary=binary,
@@ -237,6 +242,7 @@ def new_node(binary: str, root: Path, *, contact_centre_port: int | None = None)
         sip_port=free_port(),
         http_port=free_port(),
         contact_centre_port=contact_centre_port or free_port(),
+        system_name=system_name,
     )
 
 
@@ -284,6 +290,22 @@ def durham_for_test(
     """`durham_rules_yaml` as a rule snapshot."""
     text = durham_rules_yaml(open_now=open_now, now=now, clarington_centre=clarington_centre)
     return snapshot_from_text(text, default_geo(), source="test:durham-asterisk")
+
+
+def open_durham_rules(
+    work: Path, *, transfer: Mapping[str, object] | None = None
+) -> tuple[Path, RuleSnapshot]:
+    """The Durham demo rules open around the clock (`durham_rules_yaml`, Clarington served
+    by the agents), with ``transfer`` settings on top: written to ``work/durham-open.yaml``
+    for a controller to seed its store with, and as a snapshot for a node's dialplan."""
+    data = yaml.safe_load(
+        durham_rules_yaml(open_now=True, now=datetime.now(UTC), clarington_centre=False)
+    )
+    data["transfer"].update(transfer or {})
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    rules = work / "durham-open.yaml"
+    rules.write_text(text, encoding="utf-8")
+    return rules, snapshot_from_text(text, default_geo(), source="test:durham-open")
 
 
 def wait_until(condition: Callable[[], T | None], timeout_s: float, what: str) -> T:

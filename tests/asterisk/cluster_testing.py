@@ -1,12 +1,13 @@
 """Several Asterisk nodes on loopback, each with its own ``ivr311 run``, sharing one rule store.
 
-Each node has its own directories, SIP and HTTP ports; every node dials the contact centres on
-the same address and port, so one SIPp contact centre takes the transfers of every node. Each
-controller has its own HTTP port and log (``work/node-N/controller-N.log``) and, when asked,
-reaches its node's ARI through an `AriProxy` that can cut its event socket. The store is one
-SQLite file by default (the first controller seeds it, the others find it seeded); a
-PostgreSQL URL can be given instead. `running_cluster` starts everything and stops it all,
-controllers first, whatever happens in the block.
+Each node has its own directories, SIP and HTTP ports and system name (``nodeN``, which
+prefixes its channel ids, so calls of different nodes never share an id); every node dials the
+contact centres on the same address and port, so one SIPp contact centre takes the transfers
+of every node. Each controller has its own HTTP port and log (``work/node-N/controller-N.log``)
+and, when asked, reaches its node's ARI through an `AriProxy` that can cut its event socket.
+The store is one SQLite file by default (the first controller seeds it, the others find it
+seeded); a PostgreSQL URL can be given instead. `running_cluster` starts everything and stops
+it all, controllers first, whatever happens in the block.
 """
 
 from __future__ import annotations
@@ -77,7 +78,12 @@ def running_cluster(
     with contextlib.ExitStack() as stack:
         for index in range(count):
             root = work / f"node-{index}"
-            node = new_node(binary, root, contact_centre_port=cluster.contact_centre_port)
+            node = new_node(
+                binary,
+                root,
+                contact_centre_port=cluster.contact_centre_port,
+                system_name=f"node{index}",
+            )
             node.render(snapshot)
             stack.callback(node.stop)
             node.start()

@@ -226,20 +226,20 @@ def start_contact_centres(
     work: Path,
     *,
     calls: int,
-    ringing: str,
+    ringing: str | None = None,
     steps: Sequence[Step] = (),
     name: str = "centres",
     timeout_s: int = 120,
 ) -> SippParty:
     """Contact centres on the trunk's address for ``calls`` calls at once: the number
-    ``ringing`` rings and never answers; any other answers and plays ``steps`` (pauses and
-    RFC 4733 keys) and waits for the hang-up."""
+    ``ringing`` (if any) rings and never answers; any other answers and plays ``steps``
+    (pauses and RFC 4733 keys) and waits for the hang-up."""
     scenario = scripted_scenario(
         "contact_centre_ringing.xml",
         steps,
         work,
         name,
-        replace={"RINGING_NUMBER": re.escape(ringing)},
+        replace={"RINGING_NUMBER": re.escape(ringing) if ringing else "no-number-rings"},
     )
     return start_sipp(
         work,

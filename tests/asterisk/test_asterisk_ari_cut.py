@@ -10,17 +10,14 @@ twice or handled by two call objects (one transition out of ``answering`` per ca
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ari_proxy import AriProxy
-from asterisk_testing import AsteriskNode, durham_rules_yaml, wait_until
+from asterisk_testing import AsteriskNode, open_durham_rules, wait_until
 from controller_testing import ControllerProcess, live_call, metric, record_of, start_controller
 from sipp_testing import SippParty, sipp, start_carrier_call, start_contact_centre
-
-from routing_rules.snapshot import default_geo, snapshot_from_text
 
 pytestmark = pytest.mark.asterisk
 
@@ -46,10 +43,8 @@ def controller(
     if sipp() is None:
         pytest.skip("no sipp binary (Debian: sip-tester)")
     work = tmp_path_factory.mktemp("ari-cut")
-    text = durham_rules_yaml(open_now=True, now=datetime.now(UTC), clarington_centre=False)
-    rules = work / "durham-open.yaml"
-    rules.write_text(text, encoding="utf-8")
-    node.load_rules(snapshot_from_text(text, default_geo(), source="test:durham-open"))
+    rules, snapshot = open_durham_rules(work)
+    node.load_rules(snapshot)
     process = start_controller(
         node,
         work,

@@ -16,12 +16,12 @@ import urllib.error
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from asterisk_testing import AsteriskNode, durham_rules_yaml, wait_until
+from asterisk_testing import AsteriskNode, open_durham_rules, wait_until
 from controller_testing import (
     ControllerProcess,
     live_call,
@@ -41,8 +41,6 @@ from sipp_testing import (
     start_contact_centre,
     start_sipp,
 )
-
-from routing_rules.snapshot import default_geo, snapshot_from_text
 
 pytestmark = pytest.mark.asterisk
 
@@ -67,10 +65,8 @@ def controller(
     if sipp() is None:
         pytest.skip("no sipp binary (Debian: sip-tester)")
     work = tmp_path_factory.mktemp("controller")
-    text = durham_rules_yaml(open_now=True, now=datetime.now(UTC), clarington_centre=False)
-    rules = work / "durham-open.yaml"
-    rules.write_text(text, encoding="utf-8")
-    node.load_rules(snapshot_from_text(text, default_geo(), source="test:durham-open"))
+    rules, snapshot = open_durham_rules(work)
+    node.load_rules(snapshot)
     # a short accept timeout keeps the not-accepted case quick
     process = start_controller(node, work, rules, {"IVR311_ACCEPT_TIMEOUT_S": "4"})
     try:

@@ -13,17 +13,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from asterisk_testing import AsteriskNode, durham_rules_yaml, wait_until
+from asterisk_testing import AsteriskNode, open_durham_rules, wait_until
 from controller_testing import ControllerProcess, metric, start_controller
 from sipp_testing import SippParty, sipp, start_carrier_call, start_contact_centres
-
-from routing_rules.snapshot import default_geo, snapshot_from_text
 
 pytestmark = pytest.mark.asterisk
 
@@ -48,16 +44,10 @@ def controller(
     if sipp() is None:
         pytest.skip("no sipp binary (Debian: sip-tester)")
     work = tmp_path_factory.mktemp("restart")
-    data = yaml.safe_load(
-        durham_rules_yaml(open_now=True, now=datetime.now(UTC), clarington_centre=False)
-    )
     # The agents ring for as long as the rules allow: nobody's ring timer runs out during the
-    # test, so every call is still where it was when Asterisk dies.
-    data["transfer"]["ring_timeout_s"] = 120
-    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-    rules = work / "durham-open.yaml"
-    rules.write_text(text, encoding="utf-8")
-    node.load_rules(snapshot_from_text(text, default_geo(), source="test:durham-open"))
+    # test, so every call is still where it was when Asterisk goes.
+    rules, snapshot = open_durham_rules(work, transfer={"ring_timeout_s": 120})
+    node.load_rules(snapshot)
     process = start_controller(node, work, rules, RECONNECT_SETTINGS)
     try:
         yield process
