@@ -241,7 +241,7 @@ class Call:
                     if self._over() or self.resources.legs.get(leg.channel_id) is not leg:
                         continue
                     if leg.channel_id not in present:
-                        await self._flow.deliver(self._leg_gone(leg, None))
+                        await self._flow.deliver(self._leg_gone(leg, None, unseen=True))
                     elif not leg.answered and await self._answered_meanwhile(leg):
                         await self._flow.deliver(LegAnswered(leg))
                 await self._check()
@@ -308,9 +308,9 @@ class Call:
     def _playback_finished(self, event: PlaybackFinished) -> FlowEvent | None:
         return PromptsDone() if self.resources.prompts.finished(event.playback.id) else None
 
-    def _leg_gone(self, leg: Leg, cause: int | None) -> LegGone:
+    def _leg_gone(self, leg: Leg, cause: int | None, *, unseen: bool = False) -> LegGone:
         self.resources.forget_leg(leg)
-        return LegGone(leg, cause)
+        return LegGone(leg, cause, unseen)
 
     async def _expired(self, name: str, handle: TimerHandle) -> None:
         started = time.perf_counter()

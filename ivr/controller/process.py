@@ -7,7 +7,10 @@ reconciles with what Asterisk still holds for the application: calls it knows ar
 caller it does not know (a controller restart) whose saved state (`ivr.call.persistor`, a
 channel variable) is resumable is taken over where it stood: in the greeting, a menu, or on hold
 while the transfer goes on, its ringing or answered leg adopted; conversations it does not know
-(a restart during a bridged call) are watched until one side hangs up; and any other channel,
+(a restart during a bridged call) are watched until one side hangs up (and ended when a side
+went while the socket was down); a caller nobody answered yet (its StasisStart lost with a
+socket) is started as a new call, and a StasisStart for a channel that has its call already is
+ignored, so nobody is answered twice; and any other channel,
 or a caller whose state is missing, unreadable or not resumable, is handed to the dialplan
 fallback context, so nobody waits in silence (its prompts stopped first: Asterisk would play
 them out before continuing it). Bridges of the application no call owns any longer are

@@ -228,18 +228,22 @@ def start_contact_centres(
     calls: int,
     ringing: str | None = None,
     steps: Sequence[Step] = (),
+    ring_ms: int = 0,
     name: str = "centres",
     timeout_s: int = 120,
 ) -> SippParty:
     """Contact centres on the trunk's address for ``calls`` calls at once: the number
-    ``ringing`` (if any) rings and never answers; any other answers and plays ``steps``
-    (pauses and RFC 4733 keys) and waits for the hang-up."""
+    ``ringing`` (if any) rings and never answers; any other rings ``ring_ms``, answers, plays
+    ``steps`` (pauses and RFC 4733 keys) and waits for the hang-up."""
     scenario = scripted_scenario(
         "contact_centre_ringing.xml",
         steps,
         work,
         name,
-        replace={"RINGING_NUMBER": re.escape(ringing) if ringing else "no-number-rings"},
+        replace={
+            "RINGING_NUMBER": re.escape(ringing) if ringing else "no-number-rings",
+            "<!-- ringing -->": f'<pause milliseconds="{ring_ms}"/>' if ring_ms else "",
+        },
     )
     return start_sipp(
         work,

@@ -9,6 +9,7 @@ twice or handled by two call objects (one transition out of ``answering`` per ca
 
 from __future__ import annotations
 
+import urllib.error
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,15 @@ import pytest
 from ari_proxy import AriProxy
 from asterisk_testing import AsteriskNode, open_durham_rules, wait_until
 from controller_testing import ControllerProcess, live_call, metric, record_of, start_controller
-from sipp_testing import SippParty, sipp, start_carrier_call, start_contact_centre
+from sipp_testing import (
+    SippParty,
+    sipp,
+    start_carrier_call,
+    start_contact_centre,
+    start_contact_centres,
+)
+
+from ivr.call import ids
 
 pytestmark = pytest.mark.asterisk
 
@@ -83,6 +92,15 @@ def reconnected_after(controller: ControllerProcess, reconnects: float) -> bool:
         metric(controller, "ivr311_ari_reconnects_total") > reconnects
         and metric(controller, "ivr311_ari_connected") == 1.0
     )
+
+
+def leg_gone(node: AsteriskNode, call_id: str) -> bool:
+    """Whether the first leg the call dialled is gone from Asterisk."""
+    try:
+        node.ari("GET", f"/channels/{ids.leg_id(call_id, 1)}")
+    except urllib.error.HTTPError as exc:
+        return exc.code == 404
+    return False
 
 
 def hang_up_and_collect(
@@ -154,6 +172,44 @@ def test_agents_ringing_through_a_cut_get_the_caller(
     assert record["outcome"] == "completed"
     assert [(a["destination"], a["result"]) for a in record["attempts"]] == [
         ("durham-agents", "answered")
+    ]
+    assert answers(controller, call_id) == 1
+
+
+def test_agents_answering_while_the_socket_is_down_are_dialled_again(
+    node: AsteriskNode, controller: ControllerProcess, proxy: AriProxy, tmp_path: Path
+) -> None:
+    """The socket goes down while the agents ring and stays down while they answer: Asterisk
+    hangs their leg up at once (the application is not active, its Stasis() fails). After the
+    reconnect the call finds the leg gone unseen and dials the agents once more; this time
+    they get the caller."""
+    reconnects = metric(controller, "ivr311_ari_reconnects_total")
+    centre = start_contact_centres(node, tmp_path, calls=2, steps=(2000, ACCEPT_KEY), ring_ms=3000)
+    caller: SippParty | None = None
+    try:
+        caller = start_carrier_call(node, tmp_path, calling=BOWMANVILLE_CALLER, steps=(1000, "0"))
+        seen = wait_until(
+            lambda: in_state(controller, "transferring.ringing"), 30, "the agents to ring"
+        )
+        call_id = str(seen["call_id"])
+        with proxy.holding():
+            wait_until(lambda: leg_gone(node, call_id), 20, "the agents' leg to be hung up")
+        wait_until(lambda: reconnected_after(controller, reconnects), 20, "the reconnect")
+        wait_until(lambda: in_state(controller, "bridged"), CALL_DEADLINE_S, "the bridge")
+        node.ari("DELETE", f"/channels/{call_id}?reason=normal")
+        assert caller.wait(timeout_s=20) == 0
+        record = wait_until(
+            lambda: record_of(controller, call_id), 20, "the call's decision record"
+        )
+    finally:
+        centre.kill()
+        if caller is not None:
+            caller.kill()
+    assert len(centre.requests("INVITE")) >= 2
+    assert record["outcome"] == "completed"
+    assert [(a["destination"], a["result"]) for a in record["attempts"]] == [
+        ("durham-agents", "lost"),
+        ("durham-agents", "answered"),
     ]
     assert answers(controller, call_id) == 1
 
