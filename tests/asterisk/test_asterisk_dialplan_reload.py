@@ -148,6 +148,7 @@ async def test_a_reload_keeps_the_fallback_call_up_and_the_next_call_uses_the_ne
     async with asterisk_events(node) as events:
         first = asyncio.create_task(
             asyncio.to_thread(
+                call_311,
                 node,
                 tmp_path / "first",
                 calling=BOWMANVILLE_CALLER,
