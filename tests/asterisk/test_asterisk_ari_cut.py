@@ -2,9 +2,11 @@
 
 The controller reaches Asterisk through `AriProxy`, which aborts the event socket's TCP
 connection (REST requests still go through). Events sent while the socket is down are lost:
-Asterisk drops what an application without a socket would get. After the controller
-reconnects and reconciles, each call goes on from where it stands, and no call is answered
-twice or handled by two call objects (one transition out of ``answering`` per call).
+Asterisk drops what an application without a socket would get, and a leg that answers then
+cannot enter the inactive application (Asterisk hangs it up). After the controller reconnects
+and reconciles, each call goes on from where it stands (agents hung up that way are dialled
+once more), and no call is answered twice or handled by two call objects (one transition out
+of ``answering`` per call).
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from ivr.call import ids
 pytestmark = pytest.mark.asterisk
 
 BOWMANVILLE_CALLER = "9056230142"
-DURHAM_AGENTS = "+19055550101"
 ACCEPT_KEY = "1"
 CALL_DEADLINE_S = 60.0
 
