@@ -18,7 +18,15 @@ from typing import Any
 
 import aiohttp
 import pytest
-from ivr_testing import BUSINESS_HOURS, GREETING, TIMEOUT_S, Harness, fast_settings, inside_number
+from ivr_testing import (
+    BUSINESS_HOURS,
+    GREETING,
+    TIMEOUT_S,
+    Harness,
+    LogLines,
+    fast_settings,
+    inside_number,
+)
 from virtual_clock import VirtualClock
 
 from ivr.controller.process import Controller
@@ -116,7 +124,7 @@ async def node(tmp_path: Path) -> AsyncIterator[Node]:
 
 
 async def test_a_drained_node_takes_no_new_call_and_lets_the_one_in_progress_finish(
-    node: Node,
+    logged: LogLines, node: Node
 ) -> None:
     harness = node.harness
     in_progress = harness.call(inside_number(harness.snapshot))
@@ -124,6 +132,7 @@ async def test_a_drained_node_takes_no_new_call_and_lets_the_one_in_progress_fin
 
     status, body = await node.post("/api/drain", AUTH)
     assert (status, body) == (202, {"draining": True, "calls_in_progress": 1, "drained": False})
+    assert [e["action"] for e in logged if e["event"] == "admin.change"] == ["drain"]
     status, ready = await node.get("/readyz")
     assert status == 503 and ready["accepting_calls"] is False
 
@@ -200,8 +209,8 @@ async def test_ivr311_drain_wait_shows_the_calls_left_until_none_is(node: Node) 
 async def run_drain(
     capsys: pytest.CaptureFixture[str], *argv: str
 ) -> tuple[int, list[str], list[str]]:
-    """``ivr311 drain ARGV`` in a thread of this process: its exit status, its stdout lines
-    (the node's log lines among them) and its stderr lines."""
+    """``ivr311 drain ARGV`` in a thread of this process: its exit status, its stdout lines and
+    its stderr lines (a test with a node takes its log lines away with the ``logged`` fixture)."""
     args = build_parser().parse_args(["drain", *argv])
     code: int = await asyncio.to_thread(args.handler, args)
     out, err = capsys.readouterr()
@@ -209,7 +218,7 @@ async def run_drain(
 
 
 async def test_ivr311_drain_with_a_wrong_token_says_so(
-    node: Node, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    logged: LogLines, node: Node, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     token = tmp_path / "token"
     token.write_text("not-the-token\n", encoding="utf-8")
@@ -222,13 +231,16 @@ async def test_ivr311_drain_with_a_wrong_token_says_so(
 
 
 async def test_ivr311_drain_wait_gives_up_after_its_timeout_and_the_drain_goes_on(
-    node: Node, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    logged: LogLines,
+    node: Node,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     call_id = await node.bridged_call()
     monkeypatch.setenv("IVR311_ADMIN_TOKEN", TOKEN)
     code, out, err = await run_drain(capsys, "--url", node.base, "--wait", "--timeout", "0.2")
     assert code == 1
-    assert f"{node.base}: draining, 1 call in progress" in out
+    assert out == [f"{node.base}: draining, 1 call in progress"]
     assert err == [f"error: {node.base}: 1 call still in progress after 0.2 s (the drain goes on)"]
     assert node.harness.controller.draining
     node.harness.switch.hangup_caller(call_id)
