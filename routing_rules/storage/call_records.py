@@ -34,7 +34,8 @@ evidence               what settled the route: ``location``, ``exchange``, ``cal
 rule                   the rule that decided (a path into the rule set)
 route_kind             ``municipality``, ``agent``, ``after_hours``, ``message``
 municipality           the municipality routed to (a caller's choice in a ``menu``)
-destination            whom the caller reached (or was sent to first); NULL: nobody
+destination            the destination the caller was bridged to, else the first of the chain;
+                       NULL when every link failed
 digits                 the menu entries, comma-separated (an empty entry is a timeout)
 outcome                ``completed``, ``caller_hangup``, ``message``, ``left_application``,
                        ``handed_back:REASON``, ``lost_on_reconnect``

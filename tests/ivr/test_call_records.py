@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from ivr_testing import (
@@ -28,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from virtual_clock import VirtualClock
 
+from ivr.call.record import DecisionRecord
 from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
 from ivr.records import CallRecords
@@ -324,3 +326,21 @@ async def test_records_still_held_at_shutdown_are_counted_as_lost(
         await records.close(timeout_s=0)
     assert records.writer.dropped == 2
     assert metrics.registry.get_sample_value("ivr311_call_records_dropped_total") == 2
+
+
+async def test_a_record_that_cannot_be_stored_is_counted_as_lost_never_raised(
+    sqlite_store: RuleStore,
+) -> None:
+    metrics = Metrics()
+    records = records_in(CallRecordStore(sqlite_store), metrics, 10)
+    broken = DecisionRecord(
+        call_id="c1",
+        dialled="311",
+        caller="withheld",
+        rules_version=None,
+        rules_hash="",
+        started_at="not a time",
+    )
+    records.submit(broken, ZoneInfo("America/Toronto"))
+    assert records.writer.dropped == 1 and records.writer.held == 0
+    assert metrics.registry.get_sample_value("ivr311_call_records_dropped_total") == 1
