@@ -1,4 +1,5 @@
-"""The decision record: what one call was decided and how it went, logged once when it ends."""
+"""The decision record: what one call was decided and how it went, logged once when it ends
+and stored for reports (`ivr.records`)."""
 
 from __future__ import annotations
 
