@@ -14,7 +14,8 @@ column                 meaning
 id                     surrogate key (``call_record_attempts.record_id`` refers to it)
 call_id                the caller's channel id (not unique: a call taken over after a
                        controller restart is recorded by the controller that ends it)
-started_at             when the call reached the controller, UTC (indexed)
+started_at             when the call reached the controller, UTC (indexed); for a call taken
+                       over after a restart, when it was taken over
 local_date             that moment's date in the host's time zone (indexed): calls per day
 local_hour             0–23, same zone: the hour-of-day profile
 local_weekday          0 = Monday … 6 = Sunday, same zone: the day-of-week profile
