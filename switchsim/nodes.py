@@ -26,6 +26,7 @@ from typing import Any
 
 import aiohttp
 
+from routing_rules.snapshot import DEMO_DIR
 from switchsim.server import FakeAri
 from switchsim.switch import FakeSwitch
 
@@ -100,6 +101,21 @@ class ControllerNode:
             except ValueError:
                 events.append({"unparsed": line})
         return events
+
+
+def rules_calling(agents: str) -> str:
+    """The Durham demo rules, open around the clock, its agents reached at ``agents``: a
+    withheld caller goes to the agents, so the number a call dials shows the version it ran on,
+    whatever the time of day."""
+    demo = (DEMO_DIR / "durham.yaml").read_text(encoding="utf-8")
+    text = demo.replace("  schedule: durham-hours\n  agents:", "  schedule: always\n  agents:")
+    text = text.replace(
+        'dial: "+19055550101"\n      schedule: durham-hours',
+        f'dial: "{agents}"\n      schedule: always',
+    )
+    if text.count("schedule: always") != demo.count("schedule: always") + 2:
+        raise ValueError("the Durham demo changed: update rules_calling")
+    return text
 
 
 async def wait_until(

@@ -20,9 +20,8 @@ from typing import Any
 
 import pytest
 
-from routing_rules.snapshot import DEMO_DIR
 from switchsim import FakeSwitch, Outcome
-from switchsim.nodes import ControllerNode, controller_nodes, wait_until
+from switchsim.nodes import ControllerNode, controller_nodes, rules_calling, wait_until
 from switchsim.postgres import PostgresUnavailable, ThrowawayPostgres
 
 pytestmark = pytest.mark.postgres
@@ -34,19 +33,6 @@ OUTAGE_S = float(os.environ.get("IVR311_TEST_PG_OUTAGE_S", "5"))
 benchmark; 5 s here keeps the suite quick and is already past the point where the listeners'
 reconnect backoff reaches its cap (after about 1.5 s), so the nodes are in the state a longer
 outage keeps them in."""
-DURHAM = (DEMO_DIR / "durham.yaml").read_text(encoding="utf-8")
-
-
-def rules_calling(agents: str) -> str:
-    """The Durham demo open around the clock, its agents reached at ``agents``: a withheld
-    caller goes to the agents, so the number each call dials shows the version it ran on."""
-    text = DURHAM.replace("  schedule: durham-hours\n  agents:", "  schedule: always\n  agents:")
-    text = text.replace(
-        'dial: "+19055550101"\n      schedule: durham-hours',
-        f'dial: "{agents}"\n      schedule: always',
-    )
-    assert text.count("schedule: always") == DURHAM.count("schedule: always") + 2
-    return text
 
 
 def switch() -> FakeSwitch:
