@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 from routing_rules.snapshot import DEMO_DIR
 from switchsim.server import FakeAri
@@ -65,6 +66,16 @@ class ControllerNode:
         _, body = await self.readyz()
         version = body.get("rules_version")
         return version if isinstance(version, int) else None
+
+    async def metric(self, name: str) -> float | None:
+        """The value of the unlabelled sample ``name`` on the controller's ``/metrics``."""
+        async with self.http.get(f"{self.base_url}/metrics") as resp:
+            text = await resp.text()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and not sample.labels:
+                    return float(sample.value)
+        return None
 
     async def api(
         self, method: str, path: str, body: Mapping[str, Any] | None = None

@@ -116,6 +116,7 @@ class RulesSource:
             active = await asyncio.to_thread(store.active_version)
         except Exception as exc:
             raise startup_error(DATABASE_URL_ENV, exc) from exc
+        self._reachable(True)
         if active is None:
             await self._seed(store, geo)
         try:
@@ -158,6 +159,9 @@ class RulesSource:
             raise startup_error(RULES_ENV, exc, f"{self.seed} cannot be loaded: ") from exc
         log.info("rules.seeded", rules=self.seed)
 
+    def _reachable(self, up: bool) -> None:
+        self.metrics.rules_store_reachable.set(1 if up else 0)
+
     async def _reload(self, version: int | None) -> bool:
         """Load and activate ``version``. False when the store could not be read (the caller
         tries again); a version that cannot be used is logged and the current snapshot kept."""
@@ -168,6 +172,7 @@ class RulesSource:
             snapshot = await asyncio.to_thread(store.load_snapshot, geo, version)
         except (SQLAlchemyError, OSError) as exc:
             self.metrics.rules_reloads.labels("failed").inc()
+            self._reachable(False)
             log.warning("rules.reload_failed", version=version, error=failure_reason(exc))
             return False
         except Exception:
@@ -196,7 +201,9 @@ class RulesSource:
             return
         while True:
             async with contextlib.aclosing(
-                watch_active_version(self.store, poll_interval_s=self.poll_s)
+                watch_active_version(
+                    self.store, poll_interval_s=self.poll_s, reachable=self._reachable
+                )
             ) as versions:
                 async for version in versions:
                     current = self.current.version if self.current is not None else None

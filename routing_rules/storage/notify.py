@@ -30,19 +30,24 @@ log = structlog.get_logger(__name__)
 
 
 async def watch_active_version(
-    store: RuleStore, *, poll_interval_s: float = 2.0
+    store: RuleStore,
+    *,
+    poll_interval_s: float = 2.0,
+    reachable: Callable[[bool], None] = lambda _up: None,
 ) -> AsyncGenerator[int | None, None]:
     """Yield the active version at once, then again every time a different one is activated,
     and (PostgreSQL) again after every reconnect, so a consumer that missed one catches up.
 
-    Runs until the consumer stops iterating; an unreachable store never ends it. Database reads
-    happen in a worker thread so the event loop never blocks.
+    Runs until the consumer stops iterating; an unreachable store never ends it, and
+    ``reachable`` hears whether the store answers (False on a failure, True on the next
+    success). Database reads happen in a worker thread so the event loop never blocks.
     """
+    lost = _Outage(reachable)
     if store.is_postgres:
-        async for version in _listen(store):
+        async for version in _listen(store, lost):
             yield version
     else:
-        async for version in _poll(store, poll_interval_s):
+        async for version in _poll(store, poll_interval_s, lost):
             yield version
 
 
@@ -62,10 +67,11 @@ def retry_delay(attempt: int, rand: Callable[[], float] = random.random) -> floa
     return ceiling * (0.5 + rand() / 2)
 
 
-async def _poll(store: RuleStore, interval_s: float) -> AsyncGenerator[int | None, None]:
+async def _poll(
+    store: RuleStore, interval_s: float, lost: _Outage
+) -> AsyncGenerator[int | None, None]:
     last: int | None = None
     first = True
-    lost = _Outage()
     while True:
         try:
             version = await asyncio.to_thread(store.active_version)
@@ -84,8 +90,7 @@ def _libpq_url(store: RuleStore) -> str:
     return store.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def _listen(store: RuleStore) -> AsyncGenerator[int | None, None]:
-    lost = _Outage()
+async def _listen(store: RuleStore, lost: _Outage) -> AsyncGenerator[int | None, None]:
     while True:
         try:
             async with await psycopg.AsyncConnection.connect(
@@ -108,11 +113,13 @@ async def _listen(store: RuleStore) -> AsyncGenerator[int | None, None]:
 class _Outage:
     """Whether the store is reachable: logs the loss and the return once each."""
 
-    def __init__(self) -> None:
+    def __init__(self, reachable: Callable[[bool], None]) -> None:
         self.attempts = 0
         self._since = 0.0
+        self._reachable = reachable
 
     def failed(self, exc: BaseException) -> None:
+        self._reachable(False)
         reason = failure_reason(exc)
         if self.attempts == 0:
             self._since = time.monotonic()
@@ -122,6 +129,7 @@ class _Outage:
         self.attempts += 1
 
     def ended(self) -> None:
+        self._reachable(True)
         if self.attempts:
             log.info(
                 "rules.listen_restored",

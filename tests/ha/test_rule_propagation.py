@@ -47,6 +47,17 @@ async def every_node_has(nodes: list[ControllerNode], version: int) -> None:
     await wait_until(all_there, DEADLINE_S, f"version {version} on every node")
 
 
+async def every_node_says_store_reachable(nodes: list[ControllerNode], up: bool) -> None:
+    """Wait until every node's ``ivr311_rules_store_reachable`` says ``up`` (what the
+    Ivr311RuleStoreUnreachable alert reads)."""
+
+    async def all_say() -> bool:
+        values = [await node.metric("ivr311_rules_store_reachable") for node in nodes]
+        return values == [1.0 if up else 0.0] * len(nodes)
+
+    await wait_until(all_say, DEADLINE_S, f"every node reporting the store reachable={up}")
+
+
 async def applied(node: ControllerNode, agents: str, base_version: int) -> int:
     status, body = await node.apply(
         rules_calling(agents), base_version=base_version, comment=f"agents at {agents}"
@@ -135,6 +146,7 @@ async def test_calls_go_on_through_a_store_outage_and_the_next_activation_reache
 
         await asyncio.to_thread(private_postgres.stop)
         stopped = time.monotonic()
+        await every_node_says_store_reachable(nodes, False)
         routed = 0
         while time.monotonic() - stopped < OUTAGE_S or routed < 2 * len(nodes):
             node = nodes[routed % len(nodes)]
@@ -159,6 +171,7 @@ async def test_calls_go_on_through_a_store_outage_and_the_next_activation_reache
         await asyncio.to_thread(private_postgres.start)
         after = await applied(a, "+19055550122", base_version=held)
         await every_node_has(nodes, after)
+        await every_node_says_store_reachable(nodes, True)
         for node in nodes:
             _, dialled = await transferred(node)
             assert dialled == "+19055550122"
