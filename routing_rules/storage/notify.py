@@ -28,6 +28,13 @@ from routing_rules.storage.store import NOTIFY_CHANNEL, RuleStore, failure_reaso
 
 log = structlog.get_logger(__name__)
 
+RECONNECT_INITIAL_S = 0.1
+RECONNECT_CAP_S = 1.0
+"""Longest wait between attempts to reach an unreachable server. Small on purpose: an attempt
+costs one refused connection, and a controller must hear of an activation made after the
+server returns within 2 s however long it was down (issue 11)."""
+_STORE_FAILURES = (psycopg.Error, SQLAlchemyError, OSError)
+
 
 async def watch_active_version(
     store: RuleStore,
@@ -49,14 +56,6 @@ async def watch_active_version(
     else:
         async for version in _poll(store, poll_interval_s, lost):
             yield version
-
-
-RECONNECT_INITIAL_S = 0.1
-RECONNECT_CAP_S = 1.0
-"""Longest wait between attempts to reach an unreachable server. Small on purpose: an attempt
-costs one refused connection, and a controller must hear of an activation made after the
-server returns within 2 s however long it was down (issue 11)."""
-_STORE_FAILURES = (psycopg.Error, SQLAlchemyError, OSError)
 
 
 def retry_delay(attempt: int, rand: Callable[[], float] = random.random) -> float:
