@@ -104,3 +104,21 @@ def test_settings_come_from_the_environment_and_flags_win(
     assert "sip:127.0.0.4:5060" in listed and "127.0.0.2" not in listed
     assert "listen=udp:127.0.0.1:5070" in config
     assert '$si == "127.0.0.9"' in config
+
+
+def test_a_node_behind_kamailio_is_rendered_from_existing_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Per node: its own SIP address and port, and Kamailio's address as the carrier's, so
+    the calls (and OPTIONS probes) Kamailio relays are taken as the carrier's."""
+    monkeypatch.setenv("IVR311_ARI_PASSWORD", "node-secret")
+    out = tmp_path / "node2"
+    args = ["--rules", "durham", "--out", str(out), "--sip-bind", "127.0.0.3"]
+    args += ["--sip-port", "5062", "--http-port", "8089"]
+    args += ["--carrier-address", "127.0.0.1", "--carrier-port", "5060"]
+    assert ivr311(["asterisk-conf", "render", *args]) == 0
+    pjsip = (out / "pjsip.conf").read_text(encoding="utf-8")
+    assert "bind = 127.0.0.3:5062" in pjsip
+    carrier = pjsip[pjsip.index("[carrier]\ntype = identify") :]
+    assert "match = 127.0.0.1\n" in carrier
+    assert "contact = sip:127.0.0.1:5060" in pjsip
