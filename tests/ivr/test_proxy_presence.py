@@ -15,6 +15,7 @@ from structured_log import production_log
 
 from ivr.controller.http import bound_port, start_server
 from ivr.controller.proxy_presence import READY_TABLE, ProxyPresence
+from ivr.settings import SettingsError, load_settings
 
 NODE = "127.0.0.2:5060"
 
@@ -158,3 +159,19 @@ async def test_an_unreachable_proxy_never_takes_the_controller_down(rpc: FakeRpc
             await presence.close()
     names = [event["event"] for event in events if event["event"].startswith("proxy_presence.")]
     assert names.count("proxy_presence.unreachable") == 1, "logged once, not every second"
+
+
+def test_the_proxy_settings_go_together_and_the_node_is_spelled_as_kamailio_does() -> None:
+    with pytest.raises(SettingsError, match="IVR311_PROXY_RPC_URL and IVR311_PROXY_NODE"):
+        load_settings(environ={"IVR311_PROXY_RPC_URL": "http://127.0.0.1:5071/RPC"})
+    with pytest.raises(SettingsError, match="IVR311_PROXY_NODE: "):
+        load_settings(
+            environ={"IVR311_PROXY_RPC_URL": "http://127.0.0.1:5071/RPC", "IVR311_PROXY_NODE": "x"}
+        )
+    settings = load_settings(
+        environ={
+            "IVR311_PROXY_RPC_URL": "http://127.0.0.1:5071/RPC",
+            "IVR311_PROXY_NODE": "[0::1]:5060",
+        }
+    )
+    assert settings.proxy_node == "[::1]:5060"

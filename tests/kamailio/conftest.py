@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from kamailio_testing import (
     NODE_IPS,
+    Cluster,
     KamailioProxy,
     SippNode,
     free_port,
@@ -26,16 +26,6 @@ def kamailio() -> str:
 @pytest.fixture
 def sipp() -> str:
     return required_binary("sipp", "sip-tester")
-
-
-@dataclass
-class Cluster:
-    """Kamailio and two SIPp nodes, both alive by OPTIONS when the test begins."""
-
-    proxy: KamailioProxy
-    nodes: list[SippNode]
-    sipp: str
-    work: Path
 
 
 @pytest.fixture

@@ -240,6 +240,16 @@ def invite_call_ids(trace: str) -> set[str]:
     return calls
 
 
+@dataclass
+class Cluster:
+    """Kamailio and two SIPp nodes, both alive by OPTIONS when a test begins."""
+
+    proxy: KamailioProxy
+    nodes: list[SippNode]
+    sipp: str
+    work: Path
+
+
 @dataclass(frozen=True)
 class CallsPlaced:
     exit_code: int

@@ -11,8 +11,7 @@ import http.client
 import json
 
 import pytest
-from conftest import Cluster
-from kamailio_testing import STRANGER_IP, place_calls, wait_for
+from kamailio_testing import STRANGER_IP, Cluster, place_calls, wait_for
 
 CALLS = 8
 

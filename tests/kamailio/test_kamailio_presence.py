@@ -8,8 +8,7 @@ import signal
 import time
 from collections.abc import Callable
 
-from conftest import Cluster
-from kamailio_testing import place_calls
+from kamailio_testing import Cluster, place_calls
 
 from ivr.controller.proxy_presence import ProxyPresence
 from ivr.controller.run import serve
