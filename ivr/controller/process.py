@@ -61,10 +61,13 @@ from ivr.call.transfer import LegFound
 from ivr.controller.dialplan_sync import DialplanSync
 from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
+from ivr.records import CallRecords
 from ivr.settings import Settings
 from routing_rules.decision import Decision
 from routing_rules.engine import decide as engine_decide
+from routing_rules.simulate import host_zone
 from routing_rules.snapshot import RuleSnapshot
+from routing_rules.storage.call_records import CallRecordStore
 from routing_rules.storage.store import RuleStore
 
 log = structlog.get_logger(__name__)
@@ -108,8 +111,10 @@ class Controller:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_pending_per_call: int = 64,
         scheduler: Scheduler | None = None,
+        records: CallRecords | None = None,
     ) -> None:
-        """``scheduler`` runs the calls' timers (default: the event loop)."""
+        """``scheduler`` runs the calls' timers (default: the event loop); ``records`` stores
+        the records of ended calls (default: in the rule store, when there is one)."""
         if settings.ari_url is None:
             raise ValueError("the controller needs IVR311_ARI_URL (the simulated switch's URL)")
         self.settings = settings
@@ -148,6 +153,8 @@ class Controller:
             observers=(*standard_observers(self._metrics), self.persistor),
             state_written=self.persistor.written,
         )
+        self.records = records or self._records_in_store(clock)
+        """Stores each ended call's record, off the call path (`ivr.records`)."""
         self.calls: dict[str, Call] = {}
         self._legs: dict[str, str] = {}
         self._orphans: dict[str, tuple[str, str]] = {}
@@ -181,6 +188,17 @@ class Controller:
                 metrics=self._metrics,
             )
         self._dialplan_task: asyncio.Task[None] | None = None
+
+    def _records_in_store(self, clock: Callable[[], datetime]) -> CallRecords | None:
+        if self.rules.store is None:
+            return None
+        return CallRecords(
+            CallRecordStore(self.rules.store),
+            self._metrics,
+            capacity=self.settings.call_records_queue,
+            retention_days=self.settings.call_records_retention_days,
+            clock=clock,
+        )
 
     # --- ControllerState -------------------------------------------------------------------
 
@@ -231,6 +249,8 @@ class Controller:
         IVR311_DIALPLAN_FILE set, keeping the dialplan in step with the active rules."""
         if self._reader is None:
             self._reader = asyncio.create_task(self._read_events(), name="ari-events")
+        if self.records is not None:
+            self.records.start()
         if self.dialplan is not None and self._dialplan_task is None:
             self._dialplan_task = asyncio.create_task(
                 self.dialplan.follow(self.rules), name="dialplan-sync"
@@ -254,6 +274,8 @@ class Controller:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.persistor.close()
+        if self.records is not None:
+            await self.records.close()
         await self.ari.close()
 
     async def wait_idle(self) -> None:
@@ -364,6 +386,8 @@ class Controller:
         for leg_id in [leg for leg, owner in self._legs.items() if owner == call.call_id]:
             del self._legs[leg_id]
         self._decisions.append(call.record.as_json())
+        if self.records is not None:
+            self.records.submit(call.record, host_zone(call.snapshot))
         self._metrics.active_calls.set(len(self.calls))
         if call.hand_back_unconfirmed is not None:
             self._unconfirmed[call.call_id] = (call.dialled, call.hand_back_unconfirmed)
