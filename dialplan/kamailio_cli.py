@@ -15,7 +15,6 @@ from pydantic import ValidationError
 
 from dialplan.kamailio_conf import (
     FLAGS,
-    TEMPLATES_DIR,
     KamailioConfError,
     KamailioConfSettings,
     render_kamailio_conf,
@@ -37,7 +36,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "IVR311_KAMAILIO_<NAME> (lists comma-separated); flags win.",
     )
     render.add_argument("--out", type=Path, required=True, help="output directory")
-    render.add_argument("--templates", type=Path, default=TEMPLATES_DIR, help=argparse.SUPPRESS)
     for name, info in KamailioConfSettings.model_fields.items():
         env = f"IVR311_KAMAILIO_{name.upper()}"
         default = "" if info.is_required() else f", default {info.default}"
@@ -47,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                 dest=f"setting_{name}",
                 action="append",
                 metavar="ADDRESS:PORT" if name == "nodes" else "ADDRESS",
-                help=f"{info.description}; repeat for each (${env})",
+                help=f"{info.description}; repeat for each (${env}, comma-separated)",
             )
         else:
             render.add_argument(
@@ -86,7 +84,7 @@ def _render(args: argparse.Namespace) -> int:
     }
     try:
         settings = KamailioConfSettings(**given)
-        rendered = render_kamailio_conf(settings, args.out, args.templates)
+        rendered = render_kamailio_conf(settings, args.out)
     except ValidationError as exc:
         return fail(problem(exc), EXIT_INVALID)
     except KamailioConfError as exc:

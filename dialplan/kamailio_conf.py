@@ -74,10 +74,10 @@ class KamailioConfSettings(BaseSettings):
 
     listen: str = Field(description="ADDRESS:PORT the carriers send SIP to (UDP and TCP)")
     nodes: Annotated[list[str], NoDecode] = Field(
-        description="ADDRESS:PORT of each Asterisk node's SIP transport (comma-separated in env)"
+        description="ADDRESS:PORT of each Asterisk node's SIP transport"
     )
     carriers: Annotated[list[str], NoDecode] = Field(
-        description="address of each carrier allowed to send calls (comma-separated in env)"
+        description="address of each carrier allowed to send calls"
     )
     rpc_listen: str = Field(
         default="127.0.0.1:5071",

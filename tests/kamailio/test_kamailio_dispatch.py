@@ -143,3 +143,15 @@ def test_rpc_only_from_loopback_and_nodes_and_metrics_for_prometheus(cluster: Cl
         stranger.close()
     assert "kamailio_" in cluster.proxy.metrics()
     assert cluster.proxy.rpc("core.version")
+
+
+@pytest.mark.parametrize("node_scenarios", [("node_503.xml", "node.xml")])
+def test_when_the_ready_node_refuses_the_call_goes_to_a_node_without_a_controller(
+    cluster: Cluster,
+) -> None:
+    """No call is lost to readiness: once every ready node failed, the others are tried."""
+    refusing, fallback = cluster.nodes
+    cluster.proxy.set_ready(refusing.address)
+    calls = call(cluster, 4)
+    assert refusing.invites() >= calls, "the ready node is tried first"
+    assert fallback.invites() == calls
