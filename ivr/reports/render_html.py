@@ -28,7 +28,7 @@ figure { margin: 1rem 0; } figure svg { max-width: 100%; height: auto; }
 
 
 def _cell(value: Cell) -> str:
-    numeric = isinstance(value, (int, float))
+    numeric = isinstance(value, (int, float)) or (isinstance(value, str) and value.endswith("%"))
     text = "" if value is None else str(value)
     return f'<td class="n">{escape(text)}</td>' if numeric else f"<td>{escape(text)}</td>"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import urllib.request
 from collections.abc import Iterator
@@ -10,20 +9,11 @@ from pathlib import Path
 
 import pytest
 from admin_testing import TOKEN, StaticState, admin_app, serve_in_thread
+from chromium import CHROMIUM, CHROMIUM_ARGS, CSP_VIOLATIONS_SCRIPT, non_background_share
 
 from ivr.admin import AdminService
 from routing_rules.geoview import GeoLookup
 from routing_rules.storage.store import RuleStore
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 if not CHROMIUM.exists():
     if os.environ.get("CI") == "true":
@@ -55,11 +45,7 @@ def browser_page(page_url: tuple[str, RuleStore]) -> Iterator[Page]:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1100})
         # Every Content-Security-Policy violation of the page (a blocked inline style, say).
-        context.add_init_script(
-            "window.cspViolations = [];"
-            "document.addEventListener('securitypolicyviolation', (e) =>"
-            " window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
-        )
+        context.add_init_script(CSP_VIOLATIONS_SCRIPT)
         page = context.new_page()
         outside: list[str] = []
         base_url = page_url[0]
@@ -75,16 +61,6 @@ def browser_page(page_url: tuple[str, RuleStore]) -> Iterator[Page]:
         assert outside == [], "the page fetched something from outside the controller"
         assert page.evaluate("window.cspViolations") == [], "the page breaks its own CSP"
         browser.close()
-
-
-def non_background_share(png: bytes) -> float:
-    """Share of pixels in a screenshot that differ from its most common colour."""
-    from PIL import Image
-
-    image = Image.open(io.BytesIO(png)).convert("RGB")
-    colours = image.getcolors(maxcolors=image.width * image.height) or []
-    most = max(count for count, _ in colours)
-    return 1 - most / (image.width * image.height)
 
 
 def test_the_page_is_served_under_a_content_security_policy(
