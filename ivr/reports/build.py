@@ -18,7 +18,7 @@ RENDERERS: dict[str, Callable[[Report], str]] = {
     "html": render_html.render,
 }
 FORMATS = tuple(RENDERERS)
-MEDIA_TYPES = {
+MEDIA_TYPES = {  # a format's Content-Type on the admin API
     "text": "text/plain",
     "csv": "text/csv",
     "json": "application/json",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ivr.reports.build import FORMATS, build_report, render
 from ivr.reports.figures import DEFAULT_THRESHOLDS_S
-from ivr.reports.period import PERIODS, ReportRange, ReportRangeError
+from ivr.reports.period import PERIODS, ReportRange, ReportRangeError, parse_thresholds
 from routing_rules.cli import database_option, open_store
 from routing_rules.cli_output import EXIT_INVALID, EXIT_OK, fail
 
@@ -45,21 +45,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     report.set_defaults(handler=_report)
 
 
-def thresholds(text: str) -> tuple[float, ...]:
-    """``20,30`` → (20.0, 30.0); each a positive number of seconds."""
-    try:
-        values = tuple(float(part) for part in text.split(","))
-    except ValueError as exc:
-        raise ReportRangeError("--service-level", f"{text!r}: give seconds like 20,30") from exc
-    if not values or any(not 0 < v < 86_400 for v in values):
-        raise ReportRangeError("--service-level", f"{text!r}: each between 0 and 86400 s")
-    return values
-
-
 def _report(args: argparse.Namespace) -> int:
     try:
         period = ReportRange.parse(args.date_from, args.date_to, args.by, names=FLAGS)
-        levels = thresholds(args.service_level)
+        levels = parse_thresholds(args.service_level, "--service-level")
     except ReportRangeError as exc:
         return fail(str(exc), EXIT_INVALID)
     with open_store(args) as store:

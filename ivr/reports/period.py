@@ -1,4 +1,5 @@
-"""A report's range of local dates and how it is cut into periods (day, week or month).
+"""What a report is asked for: a range of local dates, how it is cut into periods (day, week
+or month), and the service level's thresholds.
 
 Dates are the host's local dates, the ``local_date`` column of the call records; both ends are
 included. Weeks are ISO weeks (Monday first) named by their Monday, months ``YYYY-MM``.
@@ -68,3 +69,14 @@ def period_of(day: date, by: str) -> str:
     if by == "month":
         return f"{day.year:04d}-{day.month:02d}"
     return day.isoformat()
+
+
+def parse_thresholds(text: str, field: str) -> tuple[float, ...]:
+    """``20,30`` → (20.0, 30.0): seconds, each above 0 and below a day."""
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError as exc:
+        raise ReportRangeError(field, f"{text!r}: give seconds like 20,30") from exc
+    if not values or any(not 0 < v < 86_400 for v in values):
+        raise ReportRangeError(field, f"{text!r}: each above 0 and below 86400 s")
+    return values

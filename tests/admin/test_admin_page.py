@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 import urllib.request
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from admin_testing import TOKEN, StaticState, admin_app, serve_in_thread
 from chromium import CHROMIUM, CHROMIUM_ARGS, CSP_VIOLATIONS_SCRIPT, non_background_share
+from report_testing import random_calls
 
 from ivr.admin import AdminService
 from routing_rules.geoview import GeoLookup
+from routing_rules.storage.call_records import CallRecordStore
 from routing_rules.storage.store import RuleStore
 
 if not CHROMIUM.exists():
@@ -161,3 +164,27 @@ def test_override_switch_diff_and_rollback(
 def test_live_calls_are_listed(browser_page: Page) -> None:
     page = browser_page
     assert "call-7" in page.inner_text("#live-calls")
+
+
+def test_the_reports_view_shows_the_shared_exchanges_first(
+    browser_page: Page, page_url: tuple[str, RuleStore]
+) -> None:
+    calls = random_calls(seed=5, count=400, first=date(2026, 10, 1), days=30)
+    CallRecordStore(page_url[1]).write(calls)
+    page = browser_page
+    page.fill("#report-from", "2026-10-01")
+    page.fill("#report-to", "2026-10-30")
+    page.click("#report-form button[type=submit]")
+    rows = page.locator("#report-overlap tbody tr")
+    rows.first.wait_for(timeout=15_000)
+    assert rows.count() == 2
+    assert "oshawa" in rows.first.inner_text()
+    section = page.locator("#reports-section")
+    assert section.locator("table").first.get_attribute("id") == "report-overlap"
+    summary = page.inner_text("#report-summary")
+    assert f"Calls offered\t{len(calls)}" in summary
+    assert page.locator("#report-transfers tbody tr").count() >= 3
+    assert page.get_attribute("#report-html", "href") == (
+        "/api/report?format=html&from=2026-10-01&to=2026-10-30&by=day"
+    )
+    assert non_background_share(section.screenshot()) > 0.05

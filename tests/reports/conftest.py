@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from reports_testing import random_calls
+from report_testing import random_calls
 
 from routing_rules.storage.call_records import CallRecordStore, StoredCall
 from routing_rules.storage.store import RuleStore

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jsonschema_rs
 import pytest
-from reports_testing import expected_document
+from report_testing import expected_document
 
 from ivr.reports.render_json import schema
 from ivr311.cli import main
