@@ -8,7 +8,8 @@ is ``answer_to_person_s`` of the calls that reached a person (exact percentiles 
 database, without window functions).
 
 Attempts carry their call's ``started_at``: they are selected by the time range that the
-chosen dates' calls span (the host's zone maps later instants to later dates), so no join.
+chosen dates' calls span (the host's zone maps later instants to later dates), so no join; the
+range's ends are read through the ``local_date`` index (the first and the last date's calls).
 """
 
 from __future__ import annotations
@@ -137,10 +138,10 @@ def _menus(conn: Connection, period: ReportRange) -> list[MenuRow]:
 
 
 def _attempts(conn: Connection, period: ReportRange) -> list[AttemptRow]:
-    first, last = conn.execute(
-        select(func.min(R.started_at), func.max(R.started_at)).where(in_range(period))
-    ).one()
-    if first is None:
+    on_dates = select(R.started_at).where(in_range(period)).limit(1)
+    first = conn.execute(on_dates.order_by(R.local_date, R.started_at)).scalar()
+    last = conn.execute(on_dates.order_by(R.local_date.desc(), R.started_at.desc())).scalar()
+    if first is None or last is None:
         return []
     a = CallAttemptRow
     query = (
