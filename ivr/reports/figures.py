@@ -18,15 +18,12 @@ from __future__ import annotations
 import bisect
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ivr.reports.period import ReportRange, period_of
-from ivr.reports.query import MENU_PREFIX, QueryResults
+from ivr.reports.query import KNOWN, MENU_PREFIX, UNFORESEEN, QueryResults
 
-NUMBER_KINDS = ("311", "ten-digit", "toll-free")
-EVIDENCE = ("location", "exchange", "caller_choice", "default")
-ZERO_OUT_STAGES = ("greeting", "menu")
 TRANSFER_RESULTS = (
     "connected",
     "busy",
@@ -38,15 +35,6 @@ TRANSFER_RESULTS = (
 )
 """Results of a transfer attempt; ``connected`` is the stored ``answered`` (bridged)."""
 STORED_RESULT = {"connected": "answered"}
-ABANDON_STAGES = (
-    "answering",
-    "greeting",
-    "menu",
-    "hold",
-    "ringing",
-    "whisper",
-    "awaiting_accept",
-)
 DEFAULT_THRESHOLDS_S = (20.0, 30.0)
 OTHER = "other"
 """A value no list above foresaw (a non-host number, a newer stage): counted, never lost."""
@@ -124,7 +112,6 @@ def compute(
     period: ReportRange,
     thresholds_s: Sequence[float] = DEFAULT_THRESHOLDS_S,
 ) -> Report:
-    cats = results.categories
     per_period: Counter[str] = Counter()
     by_hour, by_weekday = [0] * 24, [0] * 7
     for row in results.hours:
@@ -132,25 +119,26 @@ def compute(
         by_hour[row.local_hour] += row.calls
         by_weekday[row.local_weekday] += row.calls
     durations = sorted(results.answer_to_person_s)
-    put_through = sum(c.put_through for c in cats)
+    put_through = results.flags["put_through"]
+    tallies = results.tallies
     return Report(
         range=period,
         overlap=_overlap(results),
-        total=sum(c.calls for c in cats),
-        by_number_kind=_tally(((c.number_kind, c.calls) for c in cats), NUMBER_KINDS),
+        total=sum(row.calls for row in results.hours),
+        by_number_kind=_tally(tallies["number_kind"], KNOWN["number_kind"]),
         by_period=tuple((name, per_period[name]) for name in period.periods()),
         by_hour=tuple(by_hour),
         by_weekday=tuple(by_weekday),
-        after_hours=sum(c.calls for c in cats if c.after_hours),
-        greeting_skipped=sum(c.calls for c in cats if c.greeting_skipped),
-        zero_outs=_tally(((c.zero_out, c.calls) for c in cats if c.zero_out), ZERO_OUT_STAGES),
-        language=_tally(((c.language, c.calls) for c in cats), ("en", "fr")),
-        evidence=_tally(((c.evidence or NONE, c.calls) for c in cats), (*EVIDENCE, NONE)),
-        outcomes=dict(sorted(_sum((c.outcome, c.calls) for c in cats).items())),
+        after_hours=results.flags["after_hours"],
+        greeting_skipped=results.flags["greeting_skipped"],
+        zero_outs=_tally(tallies["zero_out"], KNOWN["zero_out"], counted_none=False),
+        language=_tally(tallies["language"], KNOWN["language"]),
+        evidence=_tally(tallies["evidence"], KNOWN["evidence"], none_as=NONE),
+        outcomes={
+            k: n for k, n in sorted(tallies["outcome"].items(), key=str) if k is not None and n
+        },
         transfers=_transfers(results),
-        abandoned=_tally(
-            ((c.abandoned_in, c.calls) for c in cats if c.abandoned_in), ABANDON_STAGES
-        ),
+        abandoned=_tally(tallies["abandoned_in"], KNOWN["abandoned_in"], counted_none=False),
         put_through=put_through,
         reached_person=len(durations),
         p50_s=nearest_rank(durations, 50),
@@ -174,21 +162,24 @@ def _service_level(ordered: Sequence[float], threshold: float, put_through: int)
     return ServiceLevel(threshold, within, within / put_through if put_through else None)
 
 
-def _sum(pairs: Iterable[tuple[str, int]]) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for key, calls in pairs:
-        counts[key] += calls
-    return counts
-
-
-def _tally(pairs: Iterable[tuple[str | None, int]], known: Sequence[str]) -> dict[str, int]:
-    """``known`` keys first (0 when absent), then ``other`` for anything else or missing."""
-    counts = _sum(
-        (key if key is not None and key in known else OTHER, calls) for key, calls in pairs
-    )
-    table = {key: counts[key] for key in known}
-    if counts[OTHER]:
-        table[OTHER] = counts[OTHER]
+def _tally(
+    counts: dict[str | None, int],
+    known: Sequence[str],
+    *,
+    none_as: str | None = None,
+    counted_none: bool = True,
+) -> dict[str, int]:
+    """``known`` keys first (0 when absent), then NULL as ``none_as`` when named; `OTHER`
+    (only when non-zero) for unforeseen values, and NULLs when they count but are not named."""
+    table = {key: counts.get(key, 0) for key in known}
+    nulls = counts.get(None, 0)
+    other = counts.get(UNFORESEEN, 0)
+    if none_as is not None:
+        table[none_as] = nulls
+    elif counted_none:
+        other += nulls
+    if other:
+        table[OTHER] = other
     return table
 
 
