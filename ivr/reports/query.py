@@ -45,6 +45,7 @@ KNOWN: dict[str, tuple[str, ...]] = {
 FLAGS = ("after_hours", "greeting_skipped", "put_through")
 UNFORESEEN = "\x00unforeseen"
 """The key of a tally's values that are neither NULL nor in `KNOWN` (counted together)."""
+NOT_NULL = "\x00not-null"
 MENU_PREFIX = "exchange:"
 
 
@@ -131,8 +132,8 @@ def _hours_and_tallies(
         for value in values:
             sums.append(_ones(column == value))
             keys.append((name, value))
-        sums.append(_ones(column.is_(None)))
-        keys.append((name, None))
+        sums.append(func.count(column))  # the values that are not NULL
+        keys.append((name, NOT_NULL))
     query = (
         select(R.local_date, R.local_hour, R.local_weekday, func.count(), *sums)
         .where(in_range(period))
@@ -150,7 +151,9 @@ def _hours_and_tallies(
             tallies[name][key] = tallies[name].get(key, 0) + int(value)
     total = sum(h.calls for h in hours)
     for table in tallies.values():
-        table[UNFORESEEN] = total - sum(table.values())
+        not_null = table.pop(NOT_NULL, 0)
+        table[None] = total - not_null
+        table[UNFORESEEN] = not_null - sum(v for k, v in table.items() if k is not None)
     return hours, flags, tallies
 
 
