@@ -172,6 +172,31 @@ TARGETS = (
         "the same on PostgreSQL (measured when the server answers)",
         {"html_s": "report.postgresql.html_s", "calls": "report.postgresql.calls"},
     ),
+    Target(
+        "activation_propagation_max_ms",
+        "activation_propagation.every_node_max_ms",
+        "<",
+        2000,
+        "ms",
+        "the slowest of all timed activations (in steady state, and right after a PostgreSQL "
+        "outage): from node A's answer to the apply until the last of the 3 nodes' /readyz "
+        "shows the version",
+        {
+            "steady_p99_ms": "activation_propagation.steady.every_node_ms.p99",
+            "first_after_outage_ms": "activation_propagation.after_outage.first_every_node_ms",
+            "outage_s": "activation_propagation.after_outage.outage_s",
+        },
+    ),
+    Target(
+        "calls_not_routed_during_store_outage",
+        "activation_propagation.after_outage.calls_during_outage.not_routed",
+        "==",
+        0,
+        "calls",
+        "calls placed while PostgreSQL was down that did not complete on the version their "
+        "node held",
+        {"placed": "activation_propagation.after_outage.calls_during_outage.placed"},
+    ),
 )
 
 

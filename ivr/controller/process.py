@@ -13,8 +13,9 @@ fallback context, so nobody waits in silence (its prompts stopped first: Asteris
 them out before continuing it). Bridges of the application no call owns any longer are
 destroyed, and legs no call owns are hung up. A caller
 handed back while Asterisk did not answer goes there too, counted once, with the reason it was
-first handed back for. Draining (SIGTERM) hands new calls to the fallback context at once and
-gives calls in progress the drain timeout to finish.
+first handed back for. Draining (SIGTERM, or ``POST /api/drain``: one drain per process, the
+same either way) hands new calls to the fallback context at once and gives calls in progress the
+drain timeout to finish.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import collections
 import contextlib
 import gc
 from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,6 +84,20 @@ def freeze_long_lived_objects() -> None:
     25 ms instead of about 120 ms."""
     gc.collect()
     gc.freeze()
+
+
+@dataclass(frozen=True)
+class DrainStatus:
+    """Where a drain stands (``GET /api/drain``)."""
+
+    draining: bool
+    """New calls go to the fallback context (set once, never cleared)."""
+    calls_in_progress: int
+    drained: bool
+    """Draining and no call left (nor a hand-back still to confirm): the process may stop."""
+
+    def as_json(self) -> dict[str, object]:
+        return asdict(self)
 
 
 def call_settings(settings: Settings) -> CallSettings:
@@ -167,6 +183,7 @@ class Controller:
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self._draining = False
+        self._drain_task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
         self._reader: asyncio.Task[None] | None = None
@@ -269,6 +286,8 @@ class Controller:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._dialplan_task
             self._dialplan_task = None
+        if self._drain_task is not None:
+            self._drain_task.cancel()
         await self.dispatcher.aclose()
         for task in list(self._tasks):
             task.cancel()
@@ -284,9 +303,29 @@ class Controller:
 
     async def drain(self, timeout_s: float | None = None) -> None:
         """Take no new calls; let calls in progress end within the drain timeout, then hand the
-        ones still in the IVR to the fallback context (bridged conversations stay up)."""
-        self._draining = True
-        limit = self.settings.drain_timeout_s if timeout_s is None else timeout_s
+        ones still in the IVR to the fallback context (bridged conversations stay up).
+
+        There is one drain per controller (`start_drain`): a drain already started (by the
+        admin API) is awaited as it is, its timeout counted from when it began."""
+        await self.start_drain(timeout_s)
+
+    def start_drain(self, timeout_s: float | None = None) -> asyncio.Task[None]:
+        """Start the drain unless it started already; returns it. From now on new calls go to
+        the fallback context and ``/readyz`` says not ready, for as long as the process lives."""
+        if self._drain_task is None:
+            self._draining = True
+            limit = self.settings.drain_timeout_s if timeout_s is None else timeout_s
+            self._drain_task = asyncio.create_task(self._drain(limit), name="drain")
+        return self._drain_task
+
+    def drain_status(self) -> DrainStatus:
+        return DrainStatus(
+            draining=self._draining,
+            calls_in_progress=len(self.calls),
+            drained=self._draining and self._idle.is_set(),
+        )
+
+    async def _drain(self, limit: float) -> None:
         log.info("controller.draining", calls=len(self.calls), timeout_s=limit)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(limit):
