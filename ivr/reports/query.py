@@ -46,6 +46,7 @@ FLAGS = ("after_hours", "greeting_skipped", "put_through")
 UNFORESEEN = "\x00unforeseen"
 """The key of a tally's values that are neither NULL nor in `KNOWN` (counted together)."""
 NOT_NULL = "\x00not-null"
+"""The key under which the scan counts a column's values that are not NULL (``count(col)``)."""
 MENU_PREFIX = "exchange:"
 
 
