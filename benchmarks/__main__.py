@@ -1,8 +1,8 @@
 """``python -m benchmarks``: run every ``benchmarks/*_bench.py`` and write one JSON report.
 
 Each module's ``run() -> dict[str, object]`` returns top-level sections of the report, named
-for what they measure (``point_lookup``, ``npa_nxx_lookup``, ``index_build``, ``cached_load``, ``asterisk_load``,
-``resident_memory``, ``controller``, ``call_records``, ``report``), so a key such as
+for what they measure (``point_lookup``, ``npa_nxx_lookup``, ``index_build``, ``cached_load``,
+``resident_memory``, ``controller``, ``call_records``, ``report``, ``asterisk_load``), so a key such as
 ``point_lookup.index.p99_ns`` says what it measures. ``targets`` then compares measured values
 of the same run with the issues' targets. A missed target is reported (a line on stderr per
 miss), never an error: the exit status is 0 whatever the figures.
@@ -197,7 +197,6 @@ TARGETS = (
         "node held",
         {"placed": "activation_propagation.after_outage.calls_during_outage.placed"},
     ),
-)
     Target(
         "asterisk_controller_vs_plain_cps",
         "asterisk_load.ratios.controller_vs_plain_cps",
