@@ -2,10 +2,10 @@
 
 Each module's ``run() -> dict[str, object]`` returns top-level sections of the report, named
 for what they measure (``point_lookup``, ``npa_nxx_lookup``, ``index_build``, ``cached_load``,
-``resident_memory``, ``controller``, ``call_records``, ``report``, ``asterisk_load``), so a key such as
-``point_lookup.index.p99_ns`` says what it measures. ``targets`` then compares measured values
-of the same run with the issues' targets. A missed target is reported (a line on stderr per
-miss), never an error: the exit status is 0 whatever the figures.
+``resident_memory``, ``controller``, ``call_records``, ``report``, ``asterisk_load``), so a
+key such as ``point_lookup.index.p99_ns`` says what it measures. ``targets`` then compares
+measured values of the same run with the issues' targets. A missed target is reported (a line
+on stderr per miss), never an error: the exit status is 0 whatever the figures.
 """
 
 from __future__ import annotations
