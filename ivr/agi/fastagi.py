@@ -44,6 +44,7 @@ DEFAULT_LISTEN = "127.0.0.1:4573"
 """Where ``ivr311 fastagi`` listens unless told otherwise (4573 is FastAGI's port)."""
 
 _ENCODING = "utf-8"
+_WARM_UP_CALL = {"agi_extension": "311", "agi_callerid": "6135550123"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,15 +114,22 @@ class FastAgiServer:
         self.limits = limits or Limits()
         self._hash_key = hash_key
         self.sessions = 0
+        self.port: int | None = None
+        """The port listened on, once `start` returned."""
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self, host: str, port: int) -> int:
-        """Listen on ``host:port`` (port 0: any free one); the port listened on."""
+        """Listen on ``host:port`` (port 0: any free one); the port listened on. One answer
+        is made first, unsent, so that the first caller does not wait for what the decision
+        loads on first use (modules, phone-number metadata)."""
+        args, _ = parse_arguments(self._parser, [])
+        answer(_WARM_UP_CALL, args, self._current_rules)
         self._server = await asyncio.start_server(
             self._accept, host, port, limit=self.limits.max_line_bytes, reuse_address=True
         )
-        return int(self._server.sockets[0].getsockname()[1])
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        return self.port
 
     async def close(self) -> None:
         """Stop listening and end the sessions in progress."""
