@@ -134,7 +134,9 @@ class Settings(BaseSettings):
         default=1000, ge=1, description="FastAGI sessions at once; more are closed at once"
     )
     fastagi_read_timeout_s: float = Field(
-        default=5.0, gt=0, description="how long a FastAGI client may take to send each line"
+        default=5.0,
+        gt=0,
+        description="how long a FastAGI client may take to send its environment, then each reply",
     )
 
     @field_validator("http_listen")

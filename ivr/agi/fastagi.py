@@ -8,17 +8,19 @@ then closes the connection. The answer is `ivr.agi.script.answer`, the same func
 ``ivr311-agi`` calls, so both give the same variables for the same environment and arguments
 (``--rules`` and ``--database`` excepted: the server answers from the rules it follows).
 
-Each session is bounded so that no client can stall the server or another session: a line
-longer than `Limits.max_line_bytes`, more than `Limits.max_env_lines` lines, no complete line
-within `Limits.read_timeout_s`, a client gone before the blank line, or a reply that is not
-``200 result=1`` (``510`` for an unknown command, ``HANGUP``, garbage) closes that connection
-and logs one event. Beyond `Limits.max_sessions` at once a new connection is closed at once:
-``AGI()`` then returns ``AGISTATUS=FAILURE`` and the README's dialplan takes the controller-free
-fallback. Logs carry the calling number's NPA-NXX and a keyed hash, never the number.
+Each session is bounded so that no client can stall the server or another session: a line longer
+than `Limits.max_line_bytes`, more than `Limits.max_env_lines` lines, an environment or a reply
+not complete within `Limits.read_timeout_s`, a client gone before the blank line, or a reply
+that is not ``200 result=1`` (``510`` for an unknown command, ``HANGUP``, garbage) closes that
+connection and logs one event. Beyond `Limits.max_sessions` at once a new connection is closed
+at once: ``AGI()`` then returns ``AGISTATUS=FAILURE`` and the README's dialplan takes the
+controller-free fallback. Logs carry the calling number's NPA-NXX and a keyed hash, never the
+number.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import time
@@ -44,6 +46,8 @@ DEFAULT_LISTEN = "127.0.0.1:4573"
 """Where ``ivr311 fastagi`` listens unless told otherwise (4573 is FastAGI's port)."""
 
 _ENCODING = "utf-8"
+_PARSED_KEPT = 64
+"""Distinct argument lists whose parsing is kept (see `FastAgiServer._arguments`)."""
 _WARM_UP_CALL = {"agi_extension": "311", "agi_callerid": "6135550123"}
 
 
@@ -52,7 +56,7 @@ class Limits:
     """How much one session may take of the server."""
 
     read_timeout_s: float = 5.0
-    """Longest wait for the client's next line (environment line or reply)."""
+    """Longest wait for the client's whole environment, then for each reply."""
     max_sessions: int = 1000
     """Sessions served at once; a connection beyond them is closed at once."""
     max_line_bytes: int = 8192
@@ -117,6 +121,7 @@ class FastAgiServer:
         self.port: int | None = None
         """The port listened on, once `start` returned."""
         self._server: asyncio.Server | None = None
+        self._parsed: dict[tuple[str, ...], argparse.Namespace] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self, host: str, port: int) -> int:
@@ -172,36 +177,61 @@ class FastAgiServer:
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         started = time.perf_counter()
         env = await self._environment(reader)
-        args, refused = parse_arguments(self._parser, agi_arguments(env))
+        args, refused = self._arguments(agi_arguments(env))
         result = answer(env, args, self._current_rules, refused)
         if result.failure is not None:
             log_failure("fastagi.failed", result.failure, rules_read=result.rules_read)
         for name, value in result.variables.items():
             writer.write(set_variable_command(name, value))
-            reply = await self._line(reader, "reply")
+            reply = await self._reply(reader)
             if not reply.startswith(b"200 result=1"):
-                raise _SessionEnded("fastagi.reply_refused", variable=name, reply=reply[:40])
+                reply_text = reply[:40].decode(_ENCODING, "replace")
+                raise _SessionEnded("fastagi.reply_refused", variable=name, reply=reply_text)
         self._log_answer(env, result, started)
 
-    async def _environment(self, reader: asyncio.StreamReader) -> dict[str, str]:
-        env: dict[str, str] = {}
-        for _ in range(self.limits.max_env_lines):
-            line = (await self._line(reader, "environment")).decode(_ENCODING, "replace").strip()
-            if not line:
-                return env
-            entry = environment_entry(line)
-            if entry is not None:
-                env[entry[0]] = entry[1]
-        raise _SessionEnded("fastagi.environment_too_long", lines=self.limits.max_env_lines)
+    def _arguments(self, arguments: list[str]) -> tuple[argparse.Namespace, Exception | None]:
+        """`parse_arguments`, the parsed arguments of a dialplan kept (most sites use one or
+        two, and parsing takes a tenth of an answer). Wrong ones are parsed each time: a
+        raised exception would carry every traceback it was raised with."""
+        key = tuple(arguments)
+        parsed = self._parsed.get(key)
+        if parsed is not None:
+            return parsed, None
+        args, refused = parse_arguments(self._parser, arguments)
+        if refused is None and len(self._parsed) < _PARSED_KEPT:
+            self._parsed[key] = args
+        return args, refused
 
-    async def _line(self, reader: asyncio.StreamReader, waiting_for: str) -> bytes:
-        """The client's next line, without its end; ends the session on a timeout, a line too
-        long, or a client gone before it finished the line."""
+    async def _environment(self, reader: asyncio.StreamReader) -> dict[str, str]:
+        """The environment, which must be complete within the read timeout."""
+        env: dict[str, str] = {}
         try:
             async with asyncio.timeout(self.limits.read_timeout_s):
-                line = await reader.readuntil(b"\n")
+                for _ in range(self.limits.max_env_lines):
+                    line = await self._line(reader, "environment")
+                    text = line.decode(_ENCODING, "replace").strip()
+                    if not text:
+                        return env
+                    entry = environment_entry(text)
+                    if entry is not None:
+                        env[entry[0]] = entry[1]
         except TimeoutError:
-            raise _SessionEnded("fastagi.read_timeout", waiting_for=waiting_for) from None
+            raise _SessionEnded("fastagi.read_timeout", waiting_for="environment") from None
+        raise _SessionEnded("fastagi.environment_too_long", lines=self.limits.max_env_lines)
+
+    async def _reply(self, reader: asyncio.StreamReader) -> bytes:
+        """Asterisk's reply to a command, within the read timeout."""
+        try:
+            async with asyncio.timeout(self.limits.read_timeout_s):
+                return await self._line(reader, "reply")
+        except TimeoutError:
+            raise _SessionEnded("fastagi.read_timeout", waiting_for="reply") from None
+
+    async def _line(self, reader: asyncio.StreamReader, waiting_for: str) -> bytes:
+        """The client's next line, without its end; ends the session on a line too long, or
+        a client gone before it finished the line."""
+        try:
+            line = await reader.readuntil(b"\n")
         except asyncio.LimitOverrunError:
             raise _SessionEnded(
                 "fastagi.line_too_long", waiting_for=waiting_for, limit=self.limits.max_line_bytes
