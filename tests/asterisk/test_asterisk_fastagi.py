@@ -33,8 +33,9 @@ SITE_FILE = "site-fastagi.conf"
 
 
 def site_dialplan(port: int) -> str:
-    """The README's custom destination on ``port``, and a context that places a Bowmanville
-    call to 311 into it as a FreePBX inbound route would (``FROM_DID`` set)."""
+    """The README's custom destination on ``port``, and a context that sends a Bowmanville
+    call to 311 into it as a FreePBX inbound route would (``FROM_DID`` set): a Local channel
+    originated over ARI runs ``311`` and its other side waits in ``wait``."""
     example = "\n".join(readme_dialplan(FASTAGI_EXAMPLE))
     assert "agi://127.0.0.1:4573" in example
     caller = [
@@ -42,6 +43,7 @@ def site_dialplan(port: int) -> str:
         f"exten => 311,1,Set(CALLERID(num)={BOWMANVILLE_CALLER})",
         " same => n,Set(__FROM_DID=311)",
         " same => n,Goto(custom-ivr311,s,1)",
+        "exten => wait,1,Wait(20)  ; the calling side, once the call is answered",
     ]
     return example.replace(":4573", f":{port}") + "\n\n" + "\n".join(caller) + "\n"
 
@@ -132,7 +134,11 @@ def test_the_custom_destination_dials_what_fastagi_answers(
     offset = len(node.log.read_text(encoding="utf-8", errors="replace"))
     centre = start_contact_centre(node, tmp_path)
     try:
-        node.cli("channel originate Local/311@fastagi-test-caller application Wait 20")
+        node.ari(
+            "POST",
+            "/channels?endpoint=Local/311@fastagi-test-caller"
+            "&context=fastagi-test-caller&extension=wait&priority=1&formats=ulaw",
+        )
         assert centre.wait(timeout_s=60) == 0
     finally:
         centre.kill()
