@@ -59,12 +59,12 @@ def closed_without_commands(port: int, sent: bytes, *, half_close: bool = False)
     """Send ``sent`` (and, with ``half_close``, nothing more); True when the server closes
     the connection without sending a command."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall(sent)
-        if half_close:
-            sock.shutdown(socket.SHUT_WR)
         try:
+            sock.sendall(sent)
+            if half_close:
+                sock.shutdown(socket.SHUT_WR)
             return sock.recv(1) == b""
-        except ConnectionResetError:
+        except OSError:  # reset, or not connected any more: closed while we were still sending
             return True
 
 
