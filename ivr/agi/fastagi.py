@@ -13,9 +13,8 @@ than `Limits.max_line_bytes`, more than `Limits.max_env_lines` lines, an environ
 not complete within `Limits.read_timeout_s`, a client gone before the blank line, or a reply
 that is not ``200 result=1`` (``510`` for an unknown command, ``HANGUP``, garbage) closes that
 connection and logs one event. Beyond `Limits.max_sessions` at once a new connection is closed
-at once: ``AGI()`` then returns ``AGISTATUS=FAILURE`` and the README's dialplan takes the
-controller-free fallback. Logs carry the calling number's NPA-NXX and a keyed hash, never the
-number.
+at once: ``AGI()`` then sets no variable and the README's dialplan takes the controller-free
+fallback. Logs carry the calling number's NPA-NXX and a keyed hash, never the number.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +49,7 @@ _ENCODING = "utf-8"
 _PARSED_KEPT = 64
 """Distinct argument lists whose parsing is kept (see `FastAgiServer._arguments`)."""
 _WARM_UP_CALL = {"agi_extension": "311", "agi_callerid": "6135550123"}
+"""The call answered, and not sent, before listening (see `FastAgiServer.start`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,14 +110,15 @@ class FastAgiServer:
         *,
         dial_endpoint: str = DEFAULT_DIAL_ENDPOINT,
         limits: Limits | None = None,
-        hash_key: bytes = b"",
+        hash_key: bytes | None = None,
     ) -> None:
+        """``hash_key`` keys the calling-number hash in logs (default: random per server)."""
         self._rules = rules
         self._parser = arguments_parser(
             "AGI(agi://...)", rules_options=False, dial_endpoint=dial_endpoint
         )
         self.limits = limits or Limits()
-        self._hash_key = hash_key
+        self._hash_key = hash_key or os.urandom(32)
         self.sessions = 0
         self.port: int | None = None
         """The port listened on, once `start` returned."""
