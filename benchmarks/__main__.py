@@ -2,10 +2,10 @@
 
 Each module's ``run() -> dict[str, object]`` returns top-level sections of the report, named for
 what they measure (``point_lookup``, ``npa_nxx_lookup``, ``index_build``, ``cached_load``,
-``resident_memory``, ``controller``, ``fastagi``, ``per_call_agi``), so a key such as
-``point_lookup.index.p99_ns`` says what it measures. ``targets`` then compares measured values
-of the same run with the issues' targets. A missed target is reported (a line on stderr per
-miss), never an error: the exit status is 0 whatever the figures.
+``resident_memory``, ``controller``, ``call_records``, ``fastagi``, ``per_call_agi``), so a key
+such as ``point_lookup.index.p99_ns`` says what it measures. ``targets`` then compares measured
+values of the same run with the issues' targets. A missed target is reported (a line on stderr
+per miss), never an error: the exit status is 0 whatever the figures.
 """
 
 from __future__ import annotations
@@ -118,6 +118,40 @@ TARGETS = (
                 "controller.concurrent_1000.steady.controller_cpu_ms_per_call"
             ),
         },
+    ),
+    Target(
+        "call_records_submit_p99_us",
+        "call_records.sqlite.submit_us.p99",
+        "<",
+        2000,
+        "us",
+        "p99 of one CallRecords.submit on the event loop (the stored row built, queued), timed "
+        "call by call while the writer's thread writes batches: what a call's end pays for its "
+        "record, waits for the interpreter lock the writer's thread holds included (a tenth of "
+        "the 20 ms set-up budget)",
+        {
+            "p50_us": "call_records.sqlite.submit_us.p50",
+            "max_us": "call_records.sqlite.submit_us.max",
+        },
+    ),
+    Target(
+        "call_records_sqlite_writes_vs_peak",
+        "call_records.sqlite.writes_vs_peak_call_rate",
+        ">=",
+        100,
+        "x",
+        "call_records.sqlite.writes_per_second / call_records.peak_calls_per_second: records "
+        "written per second sustained against a large region's busiest second",
+        {"writes_per_second": "call_records.sqlite.writes_per_second"},
+    ),
+    Target(
+        "call_records_postgresql_writes_vs_peak",
+        "call_records.postgresql.writes_vs_peak_call_rate",
+        ">=",
+        100,
+        "x",
+        "the same on PostgreSQL (measured when the server answers)",
+        {"writes_per_second": "call_records.postgresql.writes_per_second"},
     ),
     Target(
         "fastagi_concurrent_200_p99_ms",

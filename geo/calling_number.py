@@ -22,6 +22,7 @@ WITHHELD_WORDS = frozenset(
 )
 MAX_DIGITS = 15  # ITU-T E.164: a full international number has at most 15 digits
 _URI_USER = re.compile(r"^(?:sips?|tel):([^@;]*)", re.IGNORECASE)
+_REDACTED_SEPARATOR = "-"
 _ALLOWED = re.compile(r"^\+?[0-9\s().\-/]+$", re.ASCII)
 
 
@@ -87,4 +88,13 @@ def redact_calling_number(raw: str | None, key: bytes) -> str:
     if parsed.e164 is None or parsed.npa_nxx is None:
         return str(parsed.failure)
     digest = hmac.new(key, parsed.e164.encode("ascii"), hashlib.sha256).hexdigest()[:16]
-    return f"{parsed.npa_nxx}-{digest}"
+    return f"{parsed.npa_nxx}{_REDACTED_SEPARATOR}{digest}"
+
+
+def redacted_parts(redacted: str) -> tuple[str | None, str | None, str | None]:
+    """``(npa_nxx, hash, failure)`` of a `redact_calling_number` result: the first two for
+    a usable number, else only the failure reason."""
+    npa_nxx, sep, digest = redacted.partition(_REDACTED_SEPARATOR)
+    if sep and len(npa_nxx) == 6 and npa_nxx.isdigit():
+        return npa_nxx, digest, None
+    return None, None, redacted

@@ -162,6 +162,32 @@ class Metrics:
             ["result"],
             registry=r,
         )
+        self.call_records_written = Counter(
+            "ivr311_call_records_written",
+            "Call records written to the store",
+            registry=r,
+        )
+        self.call_records_dropped = Counter(
+            "ivr311_call_records_dropped",
+            "Call records lost: the store was slow or down and IVR311_CALL_RECORDS_QUEUE "
+            "records were waiting already (or were still waiting at shutdown)",
+            registry=r,
+        )
+        self.call_records_write_failures = Counter(
+            "ivr311_call_records_write_failures",
+            "Batches of call records the store refused or did not answer (retried)",
+            registry=r,
+        )
+        self.call_records_queued = Gauge(
+            "ivr311_call_records_queued",
+            "Call records waiting in memory to be written",
+            registry=r,
+        )
+        self.call_records_purged = Counter(
+            "ivr311_call_records_purged",
+            "Call records deleted for being older than IVR311_CALL_RECORDS_RETENTION_DAYS",
+            registry=r,
+        )
 
     def exposition(self) -> bytes:
         """The text exposition format of every metric."""

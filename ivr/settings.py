@@ -122,6 +122,18 @@ class Settings(BaseSettings):
     recent_decisions: int = Field(
         default=200, ge=1, description="decision records kept in memory for the admin API"
     )
+    call_records_queue: int = Field(
+        default=10_000,
+        ge=1,
+        description="call records held in memory while the store is slow or down; beyond "
+        "that they are dropped and counted",
+    )
+    call_records_retention_days: int = Field(
+        default=400,
+        ge=1,
+        description="call records older than this many days are purged (400: last year's "
+        "same season stays comparable)",
+    )
     sim_call_interval_s: float = Field(
         default=5.0, gt=0, description="simulated switch only: seconds between scripted callers"
     )

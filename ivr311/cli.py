@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dialplan import cli as dialplan_cli
 from geo import cli as geo_cli
 from ivr.agi import fastagi_command
+from ivr.controller import drain_cli
 from ivr.controller import run as controller_run
 from ivr.logs import configure_logging
 from ivr311.boundary import run_guarded
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate_cli.register(commands)
     dialplan_cli.register(commands)
     controller_run.register(commands, simulated=switchsim_commands.scripted_switch)
+    drain_cli.register(commands)
     switchsim_commands.register(commands)
     fastagi_command.register(commands)
     return parser

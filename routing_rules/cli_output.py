@@ -1,7 +1,8 @@
 """How the ``ivr311`` command words its answers: exit codes, refusals and summaries.
 
 Exit codes, the same for every sub-command: 0 success, 1 refused (a missing or unreadable file,
-an unknown version, a store that cannot be used), 2 invalid input (a rule set, geodata, a
+an unknown version, a store that cannot be used, a controller that cannot be reached or refuses,
+calls left after ``drain --wait --timeout``), 2 invalid input (a rule set, geodata, a
 setting or an argument), 3 conflict with a change activated in the meantime, 4 the version is
 active but a step after the activation failed (the dialplan could not be written or reloaded),
 70 a fault in ivr311 itself, 130 interrupted.

@@ -136,6 +136,7 @@ class TransferTarget:
 
 
 TransferKind = Literal["municipality", "agent", "after_hours"]
+NumberKind = Literal["311", "ten-digit", "toll-free"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,9 +170,11 @@ class Decision:
 
     ``evidence`` is what settled the route, ``None`` while none is settled (the greeting, a
     menu); ``after_hours`` is true when the host's schedule is closed and the after-hours (or
-    emergency override) path applies."""
+    emergency override) path applies; ``number_kind`` is the kind of host number dialled
+    (``311``, ``ten-digit``, ``toll-free``), ``None`` when the dialled number is not one."""
 
     step: Step
     trace: tuple[TraceStep, ...]
     evidence: Evidence | None = None
     after_hours: bool = False
+    number_kind: NumberKind | None = None

@@ -39,6 +39,7 @@ from routing_rules.decision import (
     Decision,
     Evidence,
     MenuOption,
+    NumberKind,
     OfferMenu,
     PlayGreeting,
     PlayMessage,
@@ -96,6 +97,7 @@ class _Call:
         self.exchange: ExchangeOverlap | None = None
         self.evidence: Evidence | None = None
         self.after_hours = False
+        self.number_kind: NumberKind | None = None
 
     def note(self, stage: TraceStage, evidence: str, rule: str, result: str) -> None:
         self.trace.append(TraceStep(stage, evidence, rule, result))
@@ -107,6 +109,7 @@ class _Call:
             trace=tuple(self.trace),
             evidence=evidence,
             after_hours=self.after_hours,
+            number_kind=self.number_kind,
         )
 
     def prompts(self, ids: Sequence[str], language: Language | None = None) -> Prompts:
@@ -168,6 +171,7 @@ class _Call:
         for i, number in enumerate(self.rules.host.numbers):
             digits = "".join(c for c in number.number if c.isdigit())
             if wanted == digits or (len(wanted) >= 10 and digits.endswith(wanted[-10:])):
+                self.number_kind = number.kind
                 self.note(
                     TraceStage.DIALLED,
                     f"dialled {self.ctx.dialled}",

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from geo.errors import ID_PATTERN, ID_RULE
+from routing_rules.decision import NumberKind
 
 FORMAT_VERSION: Literal[1] = 1
 HOST_AGENTS = "host-agents"
@@ -135,7 +136,7 @@ class Names(Model):
 class HostNumber(Model):
     """One number that reaches the host's 311 service."""
 
-    kind: Literal["311", "ten-digit", "toll-free"]
+    kind: NumberKind
     number: str
 
     @model_validator(mode="after")

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from ivr.call import Scheduler
 from ivr.controller.process import Controller
 from ivr.controller.rules_source import RulesSource
+from ivr.records import CallRecords
 from ivr.settings import Settings
 from routing_rules.schedules import next_change, schedule_state
 from routing_rules.snapshot import RuleSnapshot
@@ -76,9 +77,11 @@ async def simulated_controller(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     max_pending_per_call: int = 64,
     scheduler: Scheduler | None = None,
+    records: CallRecords | None = None,
 ) -> AsyncIterator[tuple[FakeAri, Controller]]:
     """Start a fake ARI on a free loopback port and a controller connected to it (its calls'
-    timers on ``scheduler``, by default the event loop)."""
+    timers on ``scheduler``, by default the event loop; its call records kept by ``records``,
+    by default in the rule store when there is one)."""
     fake = FakeAri(
         user=SIM_USER,
         password=secrets.token_urlsafe(12),
@@ -91,6 +94,7 @@ async def simulated_controller(
             clock=clock,
             max_pending_per_call=max_pending_per_call,
             scheduler=scheduler,
+            records=records,
         )
         async with controller:
             await controller.stream.wait_connected(10)

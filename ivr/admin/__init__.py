@@ -35,5 +35,7 @@ def extend_app(app: web.Application, state: ControllerState) -> None:
     service = AdminService(
         store=store, geo=lambda: rules.current.geo if rules.current is not None else default_geo()
     )
-    add_admin_routes(app, AdminConfig(service=service, token=settings.admin_token_value))
+    add_admin_routes(
+        app, AdminConfig(service=service, token=settings.admin_token_value, drain=state)
+    )
     state.metrics.registry.register(RulesStateCollector(lambda: rules.current))

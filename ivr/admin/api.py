@@ -1,8 +1,8 @@
 """The admin HTTP API and page, added to the controller's aiohttp application.
 
 Reads are open (the server binds to loopback unless configured otherwise); every request that
-changes state needs the bearer token and names who makes the change and why, which the rule
-store keeps in its history. Errors are JSON ``{"error": CODE, "message": TEXT}``.
+changes state needs the bearer token, and every change of the rules names who makes it and why,
+which the rule store keeps in its history. Errors are JSON ``{"error": CODE, "message": TEXT}``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import structlog
 from aiohttp import web
@@ -36,6 +36,7 @@ from ivr.admin.requests import (
 )
 from ivr.admin.service import AdminService, NothingActive
 from ivr.controller.http import STATE_KEY
+from ivr.controller.process import DrainStatus
 from ivr.logs import exception_fields
 from routing_rules.storage.store import ConflictCause, ConflictError, StoreError, VersionNotFound
 from routing_rules.validation import RuleSetInvalid
@@ -47,6 +48,16 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 T = TypeVar("T")
 
 
+class Drainable(Protocol):
+    """The drain of a controller (`ivr.controller.process.Controller`)."""
+
+    def start_drain(self) -> object:
+        """Start draining, once: a second call leaves the drain as it is."""
+        ...
+
+    def drain_status(self) -> DrainStatus: ...
+
+
 @dataclass(frozen=True)
 class AdminConfig:
     """What the admin API needs besides the controller state."""
@@ -54,6 +65,8 @@ class AdminConfig:
     service: AdminService
     token: Callable[[], str | None]
     """The admin token, read on every state-changing request (None: changes are refused)."""
+    drain: Drainable
+    """The controller ``POST /api/drain`` drains (the process stays up once drained)."""
 
 
 CONFIG_KEY = web.AppKey("ivr311_admin_config", AdminConfig)
@@ -80,6 +93,8 @@ def add_admin_routes(app: web.Application, config: AdminConfig) -> None:
     r.add_get("/api/locate", _locate)
     r.add_get("/api/calls", _calls)
     r.add_get("/api/calls/{call_id}", _call)
+    r.add_get("/api/drain", _drain_status)
+    r.add_post("/api/drain", _start_drain)
 
 
 # -- plumbing ---------------------------------------------------------------------------------
@@ -434,3 +449,20 @@ def _plain(value: object) -> object:
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     return str(value)
+
+
+# -- drain ------------------------------------------------------------------------------------
+
+
+async def _drain_status(request: web.Request) -> web.Response:
+    return web.json_response(_config(request).drain.drain_status().as_json())
+
+
+@_authorized
+async def _start_drain(request: web.Request) -> web.Response:
+    """The drain SIGTERM starts, but the process stays up (not ready) once drained."""
+    drain = _config(request).drain
+    drain.start_drain()
+    status = drain.drain_status()
+    log.info("admin.change", action="drain", peer=request.remote, calls=status.calls_in_progress)
+    return web.json_response(status.as_json(), status=202)

@@ -108,6 +108,15 @@ OVERRIDE_STATE = {
         "expires": {"type": ["string", "null"]},
     },
 }
+DRAIN_STATUS = {
+    "type": "object",
+    "required": ["draining", "calls_in_progress", "drained"],
+    "properties": {
+        "draining": {"type": "boolean"},
+        "calls_in_progress": {"type": "integer", "minimum": 0},
+        "drained": {"type": "boolean"},
+    },
+}
 
 
 def _schemas() -> dict[str, Any]:
@@ -132,9 +141,9 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "ivr311 admin API",
             "version": "1",
-            "description": "Rules, overrides, simulation, coverage and calls of one ivr311 "
-            "controller. Requests that change state need 'Authorization: Bearer <token>' and "
-            "name an author and a reason, which the rule history keeps.",
+            "description": "Rules, overrides, simulation, coverage, calls and drain of one "
+            "ivr311 controller. Requests that change state need 'Authorization: Bearer <token>'; "
+            "changes of the rules name an author and a reason, which the rule history keeps.",
         },
         "components": {
             "schemas": _schemas(),
@@ -357,6 +366,26 @@ def openapi_document() -> dict[str, Any]:
                         "404": _error("not live and not recent"),
                     },
                 }
+            },
+            "/api/drain": {
+                "get": {
+                    "summary": "Whether the controller drains, and the calls it still has",
+                    "description": "drained: draining and no call left; the process may stop.",
+                    "responses": {"200": _json(DRAIN_STATUS, "where the drain stands")},
+                },
+                "post": {
+                    "summary": "Drain: new calls go to the fallback context, calls in progress "
+                    "finish",
+                    "description": "The drain SIGTERM starts (IVR311_DRAIN_TIMEOUT_S, then calls "
+                    "still in the IVR go to the fallback context), but the process stays up, "
+                    "not ready, until it is stopped. Idempotent: a drain already started goes "
+                    "on as it is.",
+                    "security": BEARER,
+                    "responses": {
+                        "202": _json(DRAIN_STATUS, "draining"),
+                        **AUTH_ERRORS,
+                    },
+                },
             },
         },
     }

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import structlog
 
-from ivr.call.record import TransferAttempt, evidence_of
+from ivr.call.record import DecisionRecord, TransferAttempt, evidence_of
 from ivr.call.states import (
     CALLER_HANGUP,
     TRANSFERRING,
@@ -41,6 +41,17 @@ def abandonment_stage(state: CallState) -> str:
     return str(state).removeprefix("transferring.")
 
 
+def abandoned_in(t: Transition) -> str | None:
+    """The stage a call ending in ``t`` was abandoned in: the caller hung up before reaching
+    a person or a message (``None``: not abandoned)."""
+    ending = t.ending
+    if ending is None or ending.kind != CALLER_HANGUP.kind:
+        return None
+    if t.source in (CallState.BRIDGED, CallState.MESSAGE):
+        return None
+    return abandonment_stage(t.source)
+
+
 def _attempts(t: Transition) -> list[TransferAttempt]:
     return [fact for fact in t.facts if isinstance(fact, TransferAttempt)]
 
@@ -62,8 +73,8 @@ def record_transition(t: Transition) -> None:
         if isinstance(fact, TransferAttempt):
             record.attempts.append(fact)
             log.debug("call.transfer_attempt", destination=fact.destination, result=fact.result)
-        elif isinstance(fact, KeyPress) and fact.meaning == "language":
-            record.language = call.language
+        elif isinstance(fact, KeyPress):
+            _note_key(record, fact, call.language)
     if t.target is CallState.TRANSFER_WHISPER and call.answered_at is not None:
         record.durations["answer_to_person_s"] = round(t.at - call.answered_at, 3)
     elif t.target is CallState.BRIDGED and t.link is not None:
@@ -72,11 +83,21 @@ def record_transition(t: Transition) -> None:
         record.destination = None  # every link of the chain failed: nobody was reached
     elif t.target is CallState.ENDED and t.ending is not None:
         record.outcome = str(t.ending)
+        record.abandoned_in = abandoned_in(t)
         record.digits = tuple(call.digits)
         record.durations["total_s"] = round(t.at - call.started_at, 3)
         if t.source is CallState.BRIDGED:
             record.durations["bridged_s"] = round(t.at - t.since, 3)
         log.info("call.decision_record", ended_in=str(t.source), **record.as_json())
+
+
+def _note_key(record: DecisionRecord, key: KeyPress, language: str) -> None:
+    if key.where == "greeting":
+        record.greeting_skipped = True
+    if key.meaning == "language":
+        record.language = language
+    elif key.meaning == "agent":
+        record.zero_out = key.where
 
 
 class MetricsObserver:
@@ -130,12 +151,11 @@ class MetricsObserver:
         m = self.metrics
         if handed_back_for is not None:
             m.handed_back.labels(handed_back_for).inc()
-        if kind == CALLER_HANGUP.kind:
-            if t.source is CallState.MENU:
-                m.menu_outcomes.labels("hangup").inc()
-            if t.source not in (CallState.BRIDGED, CallState.MESSAGE):
-                # Hung up before reaching a person or a message: abandoned, by the stage it was in.
-                m.calls_abandoned.labels(abandonment_stage(t.source)).inc()
+        if kind == CALLER_HANGUP.kind and t.source is CallState.MENU:
+            m.menu_outcomes.labels("hangup").inc()
+        stage = abandoned_in(t)
+        if stage is not None:
+            m.calls_abandoned.labels(stage).inc()
         m.calls_ended.labels(kind).inc()
 
 

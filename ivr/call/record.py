@@ -1,11 +1,12 @@
-"""The decision record: what one call was decided and how it went, logged once when it ends."""
+"""The decision record: what one call was decided and how it went, logged once when it ends
+and stored for reports (`ivr.records`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from routing_rules.decision import Decision, Evidence, Transfer
+from routing_rules.decision import Decision, Evidence, OfferMenu, Transfer
 
 
 def evidence_of(decision: Decision) -> str:
@@ -22,7 +23,13 @@ class TransferAttempt:
 
 @dataclass
 class DecisionRecord:
-    """One call's decision and outcome (no full calling number: ``caller`` is redacted)."""
+    """One call's decision and outcome (no full calling number: ``caller`` is redacted).
+
+    Besides the route: ``number_kind`` of the number dialled, ``after_hours``,
+    ``greeting_skipped``, ``zero_out`` (where 0 was pressed: greeting or menu), ``menu`` (the
+    last menu offered, e.g. ``exchange:oshawa``) and ``abandoned_in`` (the stage a caller who
+    hung up before reaching a person or a message left in). `ivr.records` stores it.
+    """
 
     call_id: str
     dialled: str
@@ -41,6 +48,12 @@ class DecisionRecord:
     outcome: str = "in_progress"
     durations: dict[str, float] = field(default_factory=dict)
     trace: list[dict[str, str]] = field(default_factory=list)
+    number_kind: str | None = None
+    after_hours: bool = False
+    greeting_skipped: bool = False
+    zero_out: str | None = None
+    menu: str | None = None
+    abandoned_in: str | None = None
 
     def note_decision(self, decision: Decision) -> None:
         """Keep the latest decision's trace; a transfer or message also fixes the route."""
@@ -48,7 +61,11 @@ class DecisionRecord:
             {"stage": t.stage, "evidence": t.evidence, "rule": t.rule, "result": t.result}
             for t in decision.trace
         ]
+        self.number_kind = decision.number_kind
+        self.after_hours = self.after_hours or decision.after_hours
         step = decision.step
+        if isinstance(step, OfferMenu):
+            self.menu = step.menu_id
         if isinstance(step, Transfer):
             self.evidence = evidence_of(decision)
             self.kind = step.kind

@@ -11,4 +11,6 @@
 - `ivr.controller.http_boundary` — that server's one error boundary (every failure answered as
   JSON with its status, logged as one event), its body limit and security headers.
 - `ivr.controller.run` — ``ivr311 run``: settings, store, HTTP server, signals, drain.
+- `ivr.controller.drain_cli` — ``ivr311 drain``: asks a running controller to drain through its
+  admin API and shows the calls left.
 """

@@ -13,8 +13,9 @@ fallback context, so nobody waits in silence (its prompts stopped first: Asteris
 them out before continuing it). Bridges of the application no call owns any longer are
 destroyed, and legs no call owns are hung up. A caller
 handed back while Asterisk did not answer goes there too, counted once, with the reason it was
-first handed back for. Draining (SIGTERM) hands new calls to the fallback context at once and
-gives calls in progress the drain timeout to finish.
+first handed back for. Draining (SIGTERM, or ``POST /api/drain``: one drain per process, the
+same either way) hands new calls to the fallback context at once and gives calls in progress the
+drain timeout to finish.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import collections
 import contextlib
 import gc
 from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,10 +63,13 @@ from ivr.call.transfer import LegFound
 from ivr.controller.dialplan_sync import DialplanSync
 from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
+from ivr.records import CallRecords
 from ivr.settings import Settings
 from routing_rules.decision import Decision
 from routing_rules.engine import decide as engine_decide
+from routing_rules.simulate import host_zone
 from routing_rules.snapshot import RuleSnapshot
+from routing_rules.storage.call_records import CallRecordStore
 from routing_rules.storage.store import RuleStore
 
 log = structlog.get_logger(__name__)
@@ -79,6 +84,20 @@ def freeze_long_lived_objects() -> None:
     25 ms instead of about 120 ms."""
     gc.collect()
     gc.freeze()
+
+
+@dataclass(frozen=True)
+class DrainStatus:
+    """Where a drain stands (``GET /api/drain``)."""
+
+    draining: bool
+    """New calls go to the fallback context (set once, never cleared)."""
+    calls_in_progress: int
+    drained: bool
+    """Draining and no call left (nor a hand-back still to confirm): the process may stop."""
+
+    def as_json(self) -> dict[str, object]:
+        return asdict(self)
 
 
 def call_settings(settings: Settings) -> CallSettings:
@@ -108,8 +127,10 @@ class Controller:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_pending_per_call: int = 64,
         scheduler: Scheduler | None = None,
+        records: CallRecords | None = None,
     ) -> None:
-        """``scheduler`` runs the calls' timers (default: the event loop)."""
+        """``scheduler`` runs the calls' timers (default: the event loop); ``records`` stores
+        the records of ended calls (default: in the rule store, when there is one)."""
         if settings.ari_url is None:
             raise ValueError("the controller needs IVR311_ARI_URL (the simulated switch's URL)")
         self.settings = settings
@@ -148,6 +169,8 @@ class Controller:
             observers=(*standard_observers(self._metrics), self.persistor),
             state_written=self.persistor.written,
         )
+        self.records = records or self._records_in_store(clock)
+        """Stores each ended call's record, off the call path (`ivr.records`)."""
         self.calls: dict[str, Call] = {}
         self._legs: dict[str, str] = {}
         self._orphans: dict[str, tuple[str, str]] = {}
@@ -160,6 +183,7 @@ class Controller:
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self._draining = False
+        self._drain_task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
         self._reader: asyncio.Task[None] | None = None
@@ -181,6 +205,17 @@ class Controller:
                 metrics=self._metrics,
             )
         self._dialplan_task: asyncio.Task[None] | None = None
+
+    def _records_in_store(self, clock: Callable[[], datetime]) -> CallRecords | None:
+        if self.rules.store is None:
+            return None
+        return CallRecords(
+            CallRecordStore(self.rules.store),
+            self._metrics,
+            capacity=self.settings.call_records_queue,
+            retention_days=self.settings.call_records_retention_days,
+            clock=clock,
+        )
 
     # --- ControllerState -------------------------------------------------------------------
 
@@ -231,6 +266,8 @@ class Controller:
         IVR311_DIALPLAN_FILE set, keeping the dialplan in step with the active rules."""
         if self._reader is None:
             self._reader = asyncio.create_task(self._read_events(), name="ari-events")
+        if self.records is not None:
+            self.records.start()
         if self.dialplan is not None and self._dialplan_task is None:
             self._dialplan_task = asyncio.create_task(
                 self.dialplan.follow(self.rules), name="dialplan-sync"
@@ -249,11 +286,15 @@ class Controller:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._dialplan_task
             self._dialplan_task = None
+        if self._drain_task is not None:
+            self._drain_task.cancel()
         await self.dispatcher.aclose()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.persistor.close()
+        if self.records is not None:
+            await self.records.close()
         await self.ari.close()
 
     async def wait_idle(self) -> None:
@@ -262,9 +303,29 @@ class Controller:
 
     async def drain(self, timeout_s: float | None = None) -> None:
         """Take no new calls; let calls in progress end within the drain timeout, then hand the
-        ones still in the IVR to the fallback context (bridged conversations stay up)."""
-        self._draining = True
-        limit = self.settings.drain_timeout_s if timeout_s is None else timeout_s
+        ones still in the IVR to the fallback context (bridged conversations stay up).
+
+        There is one drain per controller (`start_drain`): a drain already started (by the
+        admin API) is awaited as it is, its timeout counted from when it began."""
+        await self.start_drain(timeout_s)
+
+    def start_drain(self, timeout_s: float | None = None) -> asyncio.Task[None]:
+        """Start the drain unless it started already; returns it. From now on new calls go to
+        the fallback context and ``/readyz`` says not ready, for as long as the process lives."""
+        if self._drain_task is None:
+            self._draining = True
+            limit = self.settings.drain_timeout_s if timeout_s is None else timeout_s
+            self._drain_task = asyncio.create_task(self._drain(limit), name="drain")
+        return self._drain_task
+
+    def drain_status(self) -> DrainStatus:
+        return DrainStatus(
+            draining=self._draining,
+            calls_in_progress=len(self.calls),
+            drained=self._draining and self._idle.is_set(),
+        )
+
+    async def _drain(self, limit: float) -> None:
         log.info("controller.draining", calls=len(self.calls), timeout_s=limit)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(limit):
@@ -364,6 +425,8 @@ class Controller:
         for leg_id in [leg for leg, owner in self._legs.items() if owner == call.call_id]:
             del self._legs[leg_id]
         self._decisions.append(call.record.as_json())
+        if self.records is not None:
+            self.records.submit(call.record, host_zone(call.snapshot))
         self._metrics.active_calls.set(len(self.calls))
         if call.hand_back_unconfirmed is not None:
             self._unconfirmed[call.call_id] = (call.dialled, call.hand_back_unconfirmed)

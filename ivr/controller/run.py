@@ -91,7 +91,9 @@ async def serve(
     clock: Clock = lambda: datetime.now(UTC),
     simulated: SimulatedSwitch | None = None,
 ) -> None:
-    """Run the controller until SIGTERM/SIGINT (or ``stop``), then drain.
+    """Run the controller until SIGTERM/SIGINT (or ``stop``), then drain: the drain
+    ``POST /api/drain`` started, when there was one, goes on as it is (once it is over, the
+    process stops at once).
 
     ``started(controller, http_base_url)`` is called once everything listens; ``extensions``
     add HTTP routes (default: `http_extensions`, the admin API when installed). A store or

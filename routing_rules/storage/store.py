@@ -14,7 +14,7 @@ import difflib
 import json
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -417,6 +417,11 @@ class RuleStore:
             activation = self._activate(conn, version, active, "rollback", author, comment, now)
         log.info("rules.rolled_back", version=version, previous=active, author=author)
         return activation
+
+    def write_transaction(self) -> AbstractContextManager[Connection]:
+        """A write transaction for other tables of the store (call records): on SQLite it
+        takes the write lock at once, as rule changes do."""
+        return self._write()
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ivr.admin import AdminConfig, AdminService, add_admin_routes
 from ivr.controller.http import ControllerState, make_app
+from ivr.controller.process import DrainStatus
 from ivr.metrics import Metrics
 
 TOKEN = "correct-horse-battery-staple"
@@ -21,7 +22,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 @dataclass
 class StaticState:
-    """A controller's read-only view with fixed calls (the admin API only reads it)."""
+    """A controller's view with fixed calls; the admin API reads it, and drains it."""
 
     calls: list[dict[str, Any]] = field(default_factory=list)
     decisions: list[dict[str, Any]] = field(default_factory=list)
@@ -37,14 +38,20 @@ class StaticState:
     def recent_decisions(self, limit: int = 50) -> list[Mapping[str, Any]]:
         return list(self.decisions)[:limit]
 
+    def start_drain(self) -> None:
+        self.draining = True
+
+    def drain_status(self) -> DrainStatus:
+        return DrainStatus(self.draining, len(self.calls), self.draining and not self.calls)
+
 
 def admin_app(
-    state: ControllerState, service: AdminService, token: Callable[[], str | None]
+    state: StaticState, service: AdminService, token: Callable[[], str | None]
 ) -> web.Application:
     """The controller's HTTP app with the admin API mounted the way the controller mounts it."""
 
     def extension(app: web.Application, _state: ControllerState) -> None:
-        add_admin_routes(app, AdminConfig(service=service, token=token))
+        add_admin_routes(app, AdminConfig(service=service, token=token, drain=state))
 
     return make_app(state, [extension])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import structlog
@@ -14,6 +15,7 @@ from virtual_clock import VirtualClock
 from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
 from routing_rules.snapshot import DEMO_DIR, RuleSnapshot, default_geo, snapshot_from_text
+from routing_rules.storage.store import RuleStore
 from switchsim import FakeSwitch, Outcome
 from switchsim.simulation import simulated_controller
 
@@ -67,3 +69,17 @@ def logged() -> Iterator[LogLines]:
         yield capture.entries
     finally:
         structlog.configure(**previous)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def rule_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RuleStore]:
+    """A rule store on SQLite, and on the machine's PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'rules.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    store = RuleStore.open(url)
+    try:
+        yield store
+    finally:
+        store.close()

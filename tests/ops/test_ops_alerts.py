@@ -47,5 +47,6 @@ def test_the_issue_s_alerts_are_all_there() -> None:
         "Ivr311TransferFailureRateHigh",
         "Ivr311NoCallsDuringBusinessHours",
         "Ivr311EmergencyOverridePastExpiry",
+        "Ivr311CallRecordsDropped",
     ):
         assert f"alert: {alert}" in text

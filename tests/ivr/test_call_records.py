@@ -1,0 +1,346 @@
+"""Calls through the simulated switch leave durable records in the rule store's database, and a
+slow or broken database never holds up a call (SQLite, and PostgreSQL with marker ``postgres``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from ivr_testing import (
+    BUSINESS_HOURS,
+    GREETING,
+    Harness,
+    fallback_choice,
+    fast_settings,
+    inside_number,
+    menu_number,
+)
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from virtual_clock import VirtualClock
+
+from ivr.call.record import DecisionRecord
+from ivr.controller.rules_source import RulesSource
+from ivr.metrics import Metrics
+from ivr.records import CallRecords
+from routing_rules.snapshot import RuleSnapshot
+from routing_rules.storage.call_records import (
+    CallAttemptRow,
+    CallRecordRow,
+    CallRecordStore,
+    StoredCall,
+)
+from routing_rules.storage.store import RuleStore
+from switchsim import FakeSwitch, Outcome
+from switchsim.simulation import simulated_controller
+
+HASH_KEY = "records-test-key"
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[RuleStore]:
+    opened = RuleStore.open(f"sqlite:///{tmp_path / 'rules.db'}")
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@asynccontextmanager
+async def harness_on(
+    durham: RuleSnapshot, store: RuleStore, records: CallRecords | None = None
+) -> AsyncIterator[Harness]:
+    """The ``harness`` fixture's controller, its rules source backed by ``store`` (so its call
+    records go there, unless ``records`` says otherwise)."""
+    metrics = Metrics()
+    clock = [BUSINESS_HOURS]
+    timers = VirtualClock()
+    switch = FakeSwitch(
+        playback_s=0.02,
+        media_durations={GREETING: 60.0},
+        default_outcome=Outcome(kind="answer", press="1"),
+    )
+    async with simulated_controller(
+        fast_settings(log_hash_key=HASH_KEY),
+        RulesSource(store, metrics=metrics, snapshot=durham),
+        switch=switch,
+        clock=lambda: clock[0],
+        scheduler=timers,
+        records=records,
+    ) as (fake, controller):
+        yield Harness(fake, controller, durham, clock, timers)
+
+
+def records_of(h: Harness) -> CallRecords:
+    assert h.controller.records is not None
+    return h.controller.records
+
+
+def stored_rows(store: RuleStore) -> dict[str, dict[str, Any]]:
+    """Every stored call by call id, with its attempts in order."""
+    with store.engine.connect() as conn:
+        calls = [dict(r._mapping) for r in conn.execute(select(CallRecordRow))]
+        attempts = [
+            dict(r._mapping)
+            for r in conn.execute(
+                select(CallAttemptRow).order_by(CallAttemptRow.record_id, CallAttemptRow.seq)
+            )
+        ]
+    for call in calls:
+        call["attempt_rows"] = [a for a in attempts if a["record_id"] == call["id"]]
+    return {call["call_id"]: call for call in calls}
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored time (SQLite gives it back without its zone, which is UTC) in UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def caller_hash(number: str) -> str:
+    e164 = "+1" + number
+    return hmac.new(HASH_KEY.encode(), e164.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+async def skip_greeting(h: Harness, call_id: str, key: str = "1") -> None:
+    await h.in_greeting(call_id)
+    h.switch.press(call_id, key)
+
+
+async def connected_then_hung_up(h: Harness, call_id: str) -> dict[str, Any]:
+    caller = h.record(call_id)
+    await h.until(lambda: bool(caller.bridged_with))
+    h.switch.hangup_caller(call_id)
+    return await h.ended(call_id)
+
+
+async def completed_call(h: Harness, number: str) -> tuple[str, dict[str, Any]]:
+    """A caller who skips the greeting, reaches a person and hangs up."""
+    call_id = h.call(number)
+    await skip_greeting(h, call_id)
+    return call_id, await connected_then_hung_up(h, call_id)
+
+
+async def test_each_call_s_record_lands_in_the_store_with_the_report_s_figures(
+    durham: RuleSnapshot, rule_store: RuleStore
+) -> None:
+    inside, shared = inside_number(durham), menu_number(durham)
+    digit, chosen = fallback_choice(durham, shared)
+    store = rule_store
+    async with harness_on(durham, store) as h:
+        routed, _ = await completed_call(h, inside)
+
+        h.switch.script_endpoint(chosen.chain[0].dial, Outcome(kind="busy", after_s=0.05))
+        choice = h.call(shared)
+        await skip_greeting(h, choice)
+        await h.until(lambda: "menu-intro" in h.heard(choice))
+        h.switch.press(choice, digit)
+        await connected_then_hung_up(h, choice)
+
+        zero_out = h.call(shared, dialled="+19055550100")
+        await skip_greeting(h, zero_out, "0")
+        await connected_then_hung_up(h, zero_out)
+
+        abandoned = h.call(shared)
+        await skip_greeting(h, abandoned)
+        await h.until(lambda: "menu-intro" in h.heard(abandoned))
+        h.switch.hangup_caller(abandoned)
+        await h.ended(abandoned)
+
+        await records_of(h).writer.flush()
+        rows = stored_rows(store)
+
+    assert set(rows) == {routed, choice, zero_out, abandoned}
+    first = rows[routed]
+    assert as_utc(first["started_at"]) == datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
+    assert (first["local_date"], first["local_hour"], first["local_weekday"]) == (
+        date(2026, 11, 18),
+        10,
+        2,
+    )
+    assert (first["dialled"], first["number_kind"]) == ("311", "311")
+    assert (first["caller_npa_nxx"], first["caller_hash"]) == (inside[:6], caller_hash(inside))
+    assert first["caller_failure"] is None
+    assert (first["greeting_skipped"], first["zero_out"], first["after_hours"]) == (
+        True,
+        None,
+        False,
+    )
+    assert (first["evidence"], first["route_kind"], first["destination"]) == (
+        "exchange",
+        "agent",
+        "durham-agents",
+    )
+    assert (first["outcome"], first["abandoned_in"], first["menu"]) == ("completed", None, None)
+    assert first["answer_to_person_s"] is not None and first["total_s"] is not None
+    assert first["rules_hash"] == durham.content_hash[:12] and first["language"] == "en"
+    assert [(a["seq"], a["destination"], a["result"]) for a in first["attempt_rows"]] == [
+        (0, "durham-agents", "answered")
+    ]
+    assert first["attempts"] == 1
+
+    menu = rows[choice]
+    assert menu["menu"] is not None and menu["menu"].startswith("exchange:")
+    assert (menu["evidence"], menu["municipality"], menu["digits"]) == (
+        "caller_choice",
+        chosen.municipality_id,
+        digit,
+    )
+    assert [(a["destination"], a["result"]) for a in menu["attempt_rows"]] == [
+        (chosen.chain[0].destination_id, "busy"),
+        (chosen.chain[1].destination_id, "answered"),
+    ]
+    assert menu["destination"] == chosen.chain[1].destination_id
+
+    agent = rows[zero_out]
+    assert (agent["zero_out"], agent["evidence"], agent["number_kind"]) == (
+        "greeting",
+        "caller_choice",
+        "ten-digit",
+    )
+
+    gone = rows[abandoned]
+    assert (gone["outcome"], gone["abandoned_in"], gone["destination"]) == (
+        "caller_hangup",
+        "menu",
+        None,
+    )
+    assert gone["attempt_rows"] == []
+
+    everything = repr(sorted(rows.items()))
+    for number in (inside, shared):
+        assert number not in everything, "no full calling number is stored"
+
+
+class GatedStore(CallRecordStore):
+    """A store whose writes hang until the gate opens (a database that stopped answering)."""
+
+    def __init__(self, store: RuleStore) -> None:
+        super().__init__(store)
+        self.gate = threading.Event()
+        self.waiting = threading.Event()
+
+    def write(self, calls: list[StoredCall]) -> None:
+        self.waiting.set()
+        if not self.gate.wait(timeout=30):
+            raise TimeoutError("the test never opened the gate")
+        super().write(calls)
+
+
+class FailingStore(CallRecordStore):
+    """A store that refuses every write while ``down``."""
+
+    def __init__(self, store: RuleStore) -> None:
+        super().__init__(store)
+        self.down = True
+        self.refused = threading.Event()
+
+    def write(self, calls: list[StoredCall]) -> None:
+        if self.down:
+            self.refused.set()
+            raise OperationalError("INSERT", {}, ConnectionRefusedError("connection refused"))
+        super().write(calls)
+
+
+def records_in(sink: CallRecordStore, metrics: Metrics, capacity: int) -> CallRecords:
+    return CallRecords(
+        sink, metrics, capacity=capacity, retention_days=400, clock=lambda: BUSINESS_HOURS
+    )
+
+
+async def calls_complete(h: Harness, count: int) -> list[str]:
+    """``count`` callers one after the other, each reaching a person; all must complete."""
+    done = []
+    for _ in range(count):
+        call_id, record = await completed_call(h, inside_number(h.snapshot))
+        assert record["outcome"] == "completed"
+        done.append(call_id)
+    return done
+
+
+async def test_a_hung_store_holds_up_no_call_and_exactly_the_records_over_the_bound_are_lost(
+    durham: RuleSnapshot, sqlite_store: RuleStore
+) -> None:
+    gated = GatedStore(sqlite_store)
+    metrics = Metrics()
+    capacity = 3
+    async with harness_on(durham, sqlite_store, records_in(gated, metrics, capacity)) as h:
+        calls = await calls_complete(h, 7)
+        await asyncio.to_thread(gated.waiting.wait, 10)
+        writer = records_of(h).writer
+        assert writer.dropped == 7 - capacity
+        assert metrics.registry.get_sample_value("ivr311_call_records_dropped_total") == 4
+        assert metrics.registry.get_sample_value("ivr311_call_records_queued") == capacity
+
+        gated.gate.set()
+        await writer.flush()
+        [after] = await calls_complete(h, 1)
+        await writer.flush()
+        rows = stored_rows(sqlite_store)
+
+    assert set(rows) == {*calls[:capacity], after}, "the first records held, then new ones"
+    for row in rows.values():
+        assert row["outcome"] == "completed"
+        assert [a["result"] for a in row["attempt_rows"]] == ["answered"]
+    assert metrics.registry.get_sample_value("ivr311_call_records_written_total") == 4
+
+
+async def test_records_refused_while_the_store_is_down_are_written_intact_after_recovery(
+    durham: RuleSnapshot, sqlite_store: RuleStore
+) -> None:
+    failing = FailingStore(sqlite_store)
+    metrics = Metrics()
+    async with harness_on(durham, sqlite_store, records_in(failing, metrics, 10)) as h:
+        calls = await calls_complete(h, 3)
+        await asyncio.to_thread(failing.refused.wait, 10)
+        assert stored_rows(sqlite_store) == {}
+        failing.down = False
+        await records_of(h).writer.flush()
+        rows = stored_rows(sqlite_store)
+
+    assert set(rows) == set(calls)
+    assert all(row["destination"] == "durham-agents" for row in rows.values())
+    assert all(len(row["attempt_rows"]) == 1 for row in rows.values())
+    assert (metrics.registry.get_sample_value("ivr311_call_records_write_failures_total") or 0) >= 1
+    assert metrics.registry.get_sample_value("ivr311_call_records_dropped_total") == 0
+
+
+async def test_records_still_held_at_shutdown_are_counted_as_lost(
+    durham: RuleSnapshot, sqlite_store: RuleStore
+) -> None:
+    failing = FailingStore(sqlite_store)
+    metrics = Metrics()
+    records = records_in(failing, metrics, 10)
+    async with harness_on(durham, sqlite_store, records) as h:
+        await calls_complete(h, 2)
+        await asyncio.to_thread(failing.refused.wait, 10)
+        await records.close(timeout_s=0)
+    assert records.writer.dropped == 2
+    assert metrics.registry.get_sample_value("ivr311_call_records_dropped_total") == 2
+
+
+async def test_a_record_that_cannot_be_stored_is_counted_as_lost_never_raised(
+    sqlite_store: RuleStore,
+) -> None:
+    metrics = Metrics()
+    records = records_in(CallRecordStore(sqlite_store), metrics, 10)
+    broken = DecisionRecord(
+        call_id="c1",
+        dialled="311",
+        caller="withheld",
+        rules_version=None,
+        rules_hash="",
+        started_at="not a time",
+    )
+    records.submit(broken, ZoneInfo("America/Toronto"))
+    assert records.writer.dropped == 1 and records.writer.held == 0
+    assert metrics.registry.get_sample_value("ivr311_call_records_dropped_total") == 1

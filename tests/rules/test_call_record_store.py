@@ -1,0 +1,42 @@
+"""A store of the previous schema gains the call records' tables when it is next opened
+(SQLite, and PostgreSQL with marker ``postgres``)."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, inspect
+
+from routing_rules.geoview import GeoLookup
+from routing_rules.storage.reader import SCHEMA_HEAD
+from routing_rules.storage.store import _MIGRATIONS, RuleStore
+
+
+def test_a_store_of_the_previous_schema_gains_the_call_records(
+    store_url: str, durham_text: str, geo: GeoLookup
+) -> None:
+    engine = create_engine(store_url)
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+    previous = RuleStore(engine)
+    try:
+        assert previous.schema_revision() == "0001"
+        previous.apply(durham_text, author="alice", comment="before", base_version=None, geo=geo)
+        assert "call_records" not in inspect(engine).get_table_names()
+    finally:
+        previous.close()
+
+    store = RuleStore.open(store_url)
+    try:
+        assert store.schema_revision() == SCHEMA_HEAD
+        assert store.active_version() == 1
+        assert store.get(1).comment == "before"
+        schema = inspect(store.engine)
+        assert {"call_records", "call_record_attempts"} <= set(schema.get_table_names())
+        indexed = {tuple(ix["column_names"]) for ix in schema.get_indexes("call_records")}
+        assert {("started_at",), ("local_date",), ("call_id",)} <= indexed
+    finally:
+        store.close()
