@@ -2,10 +2,11 @@
 
 Each module's ``run() -> dict[str, object]`` returns top-level sections of the report, named for
 what they measure (``point_lookup``, ``npa_nxx_lookup``, ``index_build``, ``cached_load``,
-``resident_memory``, ``controller``, ``call_records``, ``fastagi``, ``per_call_agi``), so a key
-such as ``point_lookup.index.p99_ns`` says what it measures. ``targets`` then compares measured
-values of the same run with the issues' targets. A missed target is reported (a line on stderr
-per miss), never an error: the exit status is 0 whatever the figures.
+``resident_memory``, ``controller``, ``call_records``, ``fastagi``, ``per_call_agi``,
+``activation_propagation``), so a key such as ``point_lookup.index.p99_ns`` says what it
+measures. ``targets`` then compares measured values of the same run with the issues' targets. A
+missed target is reported (a line on stderr per miss), never an error: the exit status is 0
+whatever the figures.
 """
 
 from __future__ import annotations
@@ -152,6 +153,31 @@ TARGETS = (
         "x",
         "the same on PostgreSQL (measured when the server answers)",
         {"writes_per_second": "call_records.postgresql.writes_per_second"},
+    ),
+    Target(
+        "activation_propagation_max_ms",
+        "activation_propagation.every_node_max_ms",
+        "<",
+        2000,
+        "ms",
+        "the slowest of all timed activations (in steady state, and right after a PostgreSQL "
+        "outage): from node A's answer to the apply until the last of the 3 nodes' /readyz "
+        "shows the version",
+        {
+            "steady_p99_ms": "activation_propagation.steady.every_node_ms.p99",
+            "first_after_outage_ms": "activation_propagation.after_outage.first_every_node_ms",
+            "outage_s": "activation_propagation.after_outage.outage_s",
+        },
+    ),
+    Target(
+        "calls_not_routed_during_store_outage",
+        "activation_propagation.after_outage.calls_during_outage.not_routed",
+        "==",
+        0,
+        "calls",
+        "calls placed while PostgreSQL was down that did not complete on the version their "
+        "node held",
+        {"placed": "activation_propagation.after_outage.calls_during_outage.placed"},
     ),
     Target(
         "fastagi_concurrent_200_p99_ms",

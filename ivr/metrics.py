@@ -152,6 +152,13 @@ class Metrics:
             "Version number of the rule set new calls use (0: not from the store)",
             registry=r,
         )
+        self.rules_store_reachable = Gauge(
+            "ivr311_rules_store_reachable",
+            "1 while the controller follows the rule store (listening, or its last poll "
+            "answered); 0 while it cannot reach it: calls go on with the version it holds, "
+            "and versions activated meanwhile reach it once the store answers",
+            registry=r,
+        )
         self.rules_reloads = Counter(
             "ivr311_rules_reloads", "Rule-set reloads, by result", ["result"], registry=r
         )

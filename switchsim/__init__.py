@@ -15,6 +15,9 @@ controller), never the other way round.
 - `switchsim.simulation` — a controller connected to a fresh simulated switch.
 - `switchsim.demo` and `switchsim.commands` — ``ivr311 demo``, and the scripted switch
   ``ivr311 run`` uses with no Asterisk configured.
+- `switchsim.nodes` and `switchsim.postgres` — several ``ivr311 run`` processes on simulated
+  switches sharing one rule store, and a private PostgreSQL server that can be stopped: the
+  multi-node tests and benchmark.
 """
 
 from switchsim.objects import SwitchError

@@ -412,14 +412,15 @@ async def _calls(request: web.Request) -> web.Response:
 
 
 def _add_municipalities(service: AdminService, calls: list[dict[str, Any]]) -> None:
-    """Name the municipality of each call's destination, from the rule version it runs on."""
+    """Name the municipality of each call's destination, from the rule version it runs on
+    (none while that version cannot be read: the calls are listed all the same)."""
     for call in calls:
         version, destination = call.get("rules_version"), call.get("destination")
         municipality = None
         if isinstance(version, int) and isinstance(destination, str):
             try:
                 owner = service.snapshot(version).destination_owner
-            except StoreError:
+            except (StoreError, SQLAlchemyError, OSError):
                 owner = {}
             municipality = owner.get(destination)
         call.setdefault("municipality", municipality)

@@ -86,7 +86,13 @@ class AdminService:
     # -- reading ----------------------------------------------------------------------------
 
     def snapshot(self, version: int | None = None) -> RuleSnapshot:
-        """A stored version (default: the active one), validated once and cached."""
+        """A stored version (default: the active one), validated once and cached. Versions
+        are immutable, so a cached one is answered without reading the store."""
+        if version is not None:
+            with self._lock:
+                known = self._snapshots.get(version)
+            if known is not None:
+                return known
         stored = self.store.get(version) if version is not None else self.store.active()
         if stored is None:
             raise NothingActive()

@@ -9,12 +9,14 @@ At start (`load`) nothing is skipped: unusable geodata, a seed rule set that can
 is invalid, or an active version that cannot be loaded raises `SettingsError` naming the
 setting behind it, one line per problem; so does any other exception while loading (its type
 and message on the line), so a broken file never ends the start in a traceback. Later reloads
-log a failure and keep the current snapshot.
+log a failure and keep the current snapshot; while the store cannot be reached, calls go on
+with the snapshot held, and the version activated meanwhile is loaded once it answers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 import structlog
@@ -26,8 +28,8 @@ from ivr.metrics import Metrics
 from ivr.settings import SettingsError, describe_problems, env_name
 from routing_rules.geoview import GeoLookup
 from routing_rules.snapshot import RuleSnapshot, default_geo, read_rules
-from routing_rules.storage.notify import watch_active_version
-from routing_rules.storage.store import ConflictError, RuleStore, StoreError
+from routing_rules.storage.notify import RECONNECT_CAP_S, watch_active_version
+from routing_rules.storage.store import ConflictError, RuleStore, StoreError, failure_reason
 from routing_rules.validation import RuleSetInvalid
 
 log = structlog.get_logger(__name__)
@@ -114,6 +116,7 @@ class RulesSource:
             active = await asyncio.to_thread(store.active_version)
         except Exception as exc:
             raise startup_error(DATABASE_URL_ENV, exc) from exc
+        self._reachable(True)
         if active is None:
             await self._seed(store, geo)
         try:
@@ -156,18 +159,29 @@ class RulesSource:
             raise startup_error(RULES_ENV, exc, f"{self.seed} cannot be loaded: ") from exc
         log.info("rules.seeded", rules=self.seed)
 
-    async def _reload(self, version: int | None) -> None:
+    def _reachable(self, up: bool) -> None:
+        self.metrics.rules_store_reachable.set(1 if up else 0)
+
+    async def _reload(self, version: int | None) -> bool:
+        """Load and activate ``version``. False when the store could not be read (the caller
+        tries again); a version that cannot be used is logged and the current snapshot kept."""
         assert self.store is not None
         geo = await self._geodata()
         store = self.store
         try:
             snapshot = await asyncio.to_thread(store.load_snapshot, geo, version)
+        except (SQLAlchemyError, OSError) as exc:
+            self.metrics.rules_reloads.labels("failed").inc()
+            self._reachable(False)
+            log.warning("rules.reload_failed", version=version, error=failure_reason(exc))
+            return False
         except Exception:
             self.metrics.rules_reloads.labels("failed").inc()
             log.exception("rules.reload_failed", version=version)
-            return
+            return True
         if snapshot is not None:
             await self._activate(snapshot)
+        return True
 
     async def _activate(self, snapshot: RuleSnapshot) -> None:
         previous = self.current.version if self.current is not None else None
@@ -178,10 +192,23 @@ class RulesSource:
             self.changed.notify_all()
 
     async def watch(self) -> None:
-        """Follow the store's active version until cancelled."""
+        """Follow the store's active version until cancelled.
+
+        A version the store could not be read for is not lost: listening starts afresh, which
+        reads the active version first, once the store answers again.
+        """
         if self.store is None:
             return
-        async for version in watch_active_version(self.store, poll_interval_s=self.poll_s):
-            current = self.current.version if self.current is not None else None
-            if version is not None and version != current:
-                await self._reload(version)
+        while True:
+            async with contextlib.aclosing(
+                watch_active_version(
+                    self.store, poll_interval_s=self.poll_s, reachable=self._reachable
+                )
+            ) as versions:
+                async for version in versions:
+                    current = self.current.version if self.current is not None else None
+                    if version is None or version == current:
+                        continue
+                    if not await self._reload(version):
+                        break
+            await asyncio.sleep(RECONNECT_CAP_S)

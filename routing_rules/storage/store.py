@@ -164,7 +164,7 @@ def _shown(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def _reason(exc: BaseException) -> str:
+def failure_reason(exc: BaseException) -> str:
     """The driver's own message on one line, without SQLAlchemy's statement and links."""
     cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     if isinstance(cause, OSError) and cause.strerror:
@@ -192,7 +192,9 @@ def _make_engine(url: str, *, create: bool = True) -> Engine:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreUnavailable(f"cannot create the rule store {path}: {_reason(exc)}") from exc
+            raise StoreUnavailable(
+                f"cannot create the rule store {path}: {failure_reason(exc)}"
+            ) from exc
     engine = create_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -236,7 +238,7 @@ class RuleStore:
         except (SQLAlchemyError, OSError) as exc:
             store.close()
             raise StoreUnavailable(
-                f"cannot open the rule store {_shown(engine.url)}: {_reason(exc)}"
+                f"cannot open the rule store {_shown(engine.url)}: {failure_reason(exc)}"
             ) from exc
         except BaseException:
             store.close()

@@ -6,11 +6,13 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from ivr_testing import GREETING, fast_settings, inside_number
+from ivr_testing import GREETING, LogLines, fast_settings, inside_number
+from sqlalchemy.exc import OperationalError
 
 from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
-from routing_rules.snapshot import DEMO_DIR, default_geo
+from routing_rules.geoview import GeoLookup
+from routing_rules.snapshot import DEMO_DIR, RuleSnapshot, default_geo
 from routing_rules.storage.store import RuleStore
 from switchsim import FakeSwitch
 from switchsim.simulation import simulated_controller
@@ -61,6 +63,52 @@ async def _new_version_for_new_calls_only(url: str) -> None:
             versions = {c["call_id"]: c["rules_version"] for c in controller.live_calls()}
             assert versions == {first: 1, second: 2}
             assert metrics.registry.get_sample_value("ivr311_rules_active_version") == 2
+    finally:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+        store.close()
+
+
+async def test_a_version_the_store_failed_to_give_is_loaded_once_it_answers(
+    tmp_path: Path, logged: LogLines
+) -> None:
+    """The controller hears of version 2 but the store fails as it reads it (a server going
+    away): it keeps version 1 for new calls meanwhile, and has version 2 once the store answers,
+    without another activation."""
+    url = f"sqlite:///{tmp_path / 'rules.db'}"
+    store = await asyncio.to_thread(RuleStore.open, url)
+    rules = RulesSource(store, metrics=Metrics(), seed="durham", poll_s=0.05)
+    await rules.load()
+    read = store.load_snapshot
+    failures = [OperationalError("SELECT", {}, ConnectionResetError("server went away"))]
+
+    def flaky(geo: GeoLookup, version: int | None = None) -> RuleSnapshot | None:
+        if failures:
+            raise failures.pop()
+        return read(geo, version)
+
+    store.load_snapshot = flaky  # type: ignore[method-assign]
+    watcher = asyncio.create_task(rules.watch())
+    try:
+        text = (DEMO_DIR / "durham.yaml").read_text(encoding="utf-8")
+        changed = text.replace("max_menu_options: 4", "max_menu_options: 3")
+        admin = await asyncio.to_thread(RuleStore.open, url)
+        await asyncio.to_thread(
+            lambda: admin.apply(
+                changed, author="t", comment="v2", base_version=1, geo=default_geo()
+            )
+        )
+        admin.close()
+        async with rules.changed:
+            await asyncio.wait_for(
+                rules.changed.wait_for(
+                    lambda: rules.current is not None and rules.current.version == 2
+                ),
+                10,
+            )
+        assert not failures
+        failed = [e for e in logged if e["event"] == "rules.reload_failed"]
+        assert [(e["version"], e["log_level"]) for e in failed] == [(2, "warning")]
     finally:
         watcher.cancel()
         await asyncio.gather(watcher, return_exceptions=True)

@@ -11,7 +11,12 @@ from sqlalchemy import inspect
 
 from routing_rules.geoview import GeoLookup
 from routing_rules.snapshot import content_hash
-from routing_rules.storage.notify import watch_active_version
+from routing_rules.storage.notify import (
+    RECONNECT_CAP_S,
+    RECONNECT_INITIAL_S,
+    retry_delay,
+    watch_active_version,
+)
 from routing_rules.storage.store import (
     AlreadyActive,
     ConflictCause,
@@ -199,3 +204,14 @@ async def test_watchers_hear_of_new_versions(
         assert await _next(versions) == 1
     finally:
         await versions.aclose()
+
+
+def test_reconnects_to_an_unreachable_store_back_off_to_a_one_second_cap() -> None:
+    """However long the store is down, a listener tries again at least once a second, so an
+    activation made once it is back reaches every controller soon; controllers that lost it
+    together spread their attempts (between half and all of each wait)."""
+    longest = [retry_delay(n, rand=lambda: 1.0 - 1e-9) for n in range(12)]
+    shortest = [retry_delay(n, rand=lambda: 0.0) for n in range(12)]
+    assert longest[:4] == pytest.approx([RECONNECT_INITIAL_S * 2**n for n in range(4)])
+    assert max(longest) == pytest.approx(RECONNECT_CAP_S) == longest[-1]
+    assert shortest == pytest.approx([d / 2 for d in longest])
