@@ -10,8 +10,6 @@ without one.
 from __future__ import annotations
 
 import os
-import secrets
-import string
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dialplan.names import FALLBACK_CONTEXT
 from dialplan.render import DialplanOptions, render_dialplan
+from dialplan.templating import Template, write_atomically
 from recordings.manifest import LANGUAGES, MOH_DIR, SOUND_SUBDIR, SOUNDS_DIR
 from routing_rules.snapshot import RuleSnapshot
 
@@ -31,10 +30,6 @@ SECRET_FILES = frozenset({"ari.conf"})
 
 class ConfError(Exception):
     """The configuration cannot be rendered (no ARI password, a missing template, ...)."""
-
-
-class _Template(string.Template):
-    delimiter = "@"
 
 
 class AsteriskConfSettings(BaseSettings):
@@ -124,36 +119,16 @@ def render_templates(values: dict[str, str], templates_dir: Path = TEMPLATES_DIR
     rendered: dict[str, str] = {}
     for path in sorted(templates_dir.glob("*.conf")):
         try:
-            rendered[path.name] = _Template(path.read_text(encoding="utf-8")).substitute(values)
+            rendered[path.name] = Template(path.read_text(encoding="utf-8")).substitute(values)
         except (KeyError, ValueError) as exc:
             raise ConfError(f"{path.name}: unknown or malformed placeholder {exc}") from exc
     return rendered
 
 
-def _write(path: Path, text: str, *, secret: bool = False) -> None:
-    """Write through a temporary file and rename, so Asterisk never reads half a file.
-
-    A secret file (``ari.conf``) is created readable by its owner only, never for a moment
-    by anyone else.
-
-    The temporary name is unique, so two writers of one file (a controller and ``ivr311 rules
-    apply --dialplan``) cannot rename each other's half-written file into place."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        mode = 0o600 if secret else 0o644
-        descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            out.write(text)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def write_dialplan(snapshot: RuleSnapshot, path: Path, options: DialplanOptions) -> Path:
     """Render the dialplan of ``snapshot`` into ``path`` atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write(path, render_dialplan(snapshot, options))
+    write_atomically(path, render_dialplan(snapshot, options))
     return path
 
 
@@ -173,7 +148,7 @@ def render_asterisk_conf(
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for name, text in texts.items():
-        _write(out_dir / name, text, secret=name in SECRET_FILES)
+        write_atomically(out_dir / name, text, secret=name in SECRET_FILES)
         written.append(out_dir / name)
     dialplan_options = options or DialplanOptions(
         app=settings.app,

@@ -122,6 +122,16 @@ class Settings(BaseSettings):
     recent_decisions: int = Field(
         default=200, ge=1, description="decision records kept in memory for the admin API"
     )
+    proxy_rpc_url: str | None = Field(
+        default=None,
+        description="Kamailio's JSON-RPC URL (http://10.0.0.5:5071/RPC) the node's readiness is "
+        "kept at; unset: no proxy in front of this node",
+    )
+    proxy_node: str | None = Field(
+        default=None,
+        description="this node's SIP ADDRESS:PORT as in Kamailio's dispatcher list "
+        "(the --node given to kamailio-conf render)",
+    )
     call_records_queue: int = Field(
         default=10_000,
         ge=1,
@@ -175,6 +185,24 @@ class Settings(BaseSettings):
         if "@" in value.split("//", 1)[1].split("/", 1)[0]:
             raise ValueError("put credentials in IVR311_ARI_USER/IVR311_ARI_PASSWORD, not the URL")
         return value
+
+    @field_validator("proxy_rpc_url")
+    @classmethod
+    def _proxy_url_is_http(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://, e.g. http://127.0.0.1:5071/RPC")
+        return value
+
+    @field_validator("proxy_node")
+    @classmethod
+    def _proxy_node_is_socket(cls, value: str | None) -> str | None:
+        from dialplan.kamailio_conf import socket_address
+
+        if value is None or not value.strip():
+            return None
+        return socket_address(value)
 
     @field_validator("database_url", mode="before")
     @classmethod
@@ -240,6 +268,10 @@ class Settings(BaseSettings):
                     " and ".join(env_name(m) for m in missing)
                     + " must be set when IVR311_ARI_URL is set"
                 )
+        if (self.proxy_rpc_url is None) != (self.proxy_node is None):
+            raise ValueError(
+                "IVR311_PROXY_RPC_URL and IVR311_PROXY_NODE are set together or not at all"
+            )
         if self.reconnect_initial_s > self.reconnect_max_s:
             raise ValueError("IVR311_RECONNECT_INITIAL_S must not exceed IVR311_RECONNECT_MAX_S")
         return self

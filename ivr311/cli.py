@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from dialplan import cli as dialplan_cli
+from dialplan import kamailio_cli
 from geo import cli as geo_cli
 from ivr.agi import fastagi_command
 from ivr.controller import drain_cli
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     rules_cli.register(commands, after_activation=dialplan_cli.DialplanAfterActivation())
     simulate_cli.register(commands)
     dialplan_cli.register(commands)
+    kamailio_cli.register(commands)
     controller_run.register(commands, simulated=switchsim_commands.scripted_switch)
     drain_cli.register(commands)
     switchsim_commands.register(commands)

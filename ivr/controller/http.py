@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -99,18 +100,36 @@ async def _healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """Whether the controller takes new calls, and why not: what ``/readyz`` answers and what
+    the node's presence at the SIP proxy follows (`ivr.controller.proxy_presence`)."""
+
+    ari_connected: bool
+    rules_loaded: bool
+    accepting_calls: bool
+
+    @property
+    def ready(self) -> bool:
+        return self.ari_connected and self.rules_loaded and self.accepting_calls
+
+
+def readiness(state: ControllerState) -> Readiness:
+    """Ready for calls: ARI connected, rules loaded and not draining."""
+    return Readiness(
+        ari_connected=state.ari_connected,
+        rules_loaded=state.rules_loaded,
+        accepting_calls=not state.draining,
+    )
+
+
 async def _readyz(request: web.Request) -> web.Response:
-    """Ready for calls: ARI connected, rules loaded and not draining (503 otherwise)."""
+    """Ready for calls (`readiness`), 503 otherwise."""
     state = request.app[STATE_KEY]
-    checks = {
-        "ari_connected": state.ari_connected,
-        "rules_loaded": state.rules_loaded,
-        "accepting_calls": not state.draining,
-    }
-    ready = all(checks.values())
+    checks = readiness(state)
     return web.json_response(
-        {"ready": ready, **checks, "rules_version": state.rules_version},
-        status=200 if ready else 503,
+        {"ready": checks.ready, **asdict(checks), "rules_version": state.rules_version},
+        status=200 if checks.ready else 503,
     )
 
 

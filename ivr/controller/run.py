@@ -19,8 +19,9 @@ from pathlib import Path
 
 from ivr.agi.fastagi import FastAgiServer
 from ivr.agi.fastagi_command import start_fastagi
-from ivr.controller.http import AppExtension, bound_port, make_app, start_server
+from ivr.controller.http import AppExtension, bound_port, make_app, readiness, start_server
 from ivr.controller.process import Controller, freeze_long_lived_objects
+from ivr.controller.proxy_presence import ProxyPresence
 from ivr.controller.rules_source import DATABASE_URL_ENV, RulesSource, startup_error
 from ivr.metrics import Metrics
 from ivr.settings import Settings, SettingsError, load_settings
@@ -140,12 +141,19 @@ async def serve(
                 f"readiness {base}/readyz{admin}",
                 flush=True,
             )
+            presence = _proxy_presence(settings, controller)
+            if presence is not None:
+                await presence.start()
             if started is not None:
                 started(controller, base)
             try:
                 await stop.wait()
+                if presence is not None:
+                    await presence.withdraw()
                 await controller.drain()
             finally:
+                if presence is not None:
+                    await presence.close()
                 await runner.cleanup()
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -154,6 +162,15 @@ async def serve(
         if fastagi is not None:
             await fastagi.close()
         await asyncio.to_thread(store.close)
+
+
+def _proxy_presence(settings: Settings, controller: Controller) -> ProxyPresence | None:
+    """The node's presence at Kamailio (IVR311_PROXY_RPC_URL), None when no proxy is set."""
+    if settings.proxy_rpc_url is None or settings.proxy_node is None:
+        return None
+    return ProxyPresence(
+        settings.proxy_rpc_url, settings.proxy_node, lambda: readiness(controller).ready
+    )
 
 
 @asynccontextmanager
