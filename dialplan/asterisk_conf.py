@@ -68,12 +68,26 @@ class AsteriskConfSettings(BaseSettings):
         default=FALLBACK_CONTEXT, description="context the controller hands calls back to"
     )
     holiday_years: int = Field(default=5, ge=1, le=20)
+    system_name: str = Field(
+        default="",
+        description="this node's name, prefixed to its channel ids: give each node its own "
+        "when several share a database (letters, digits and _)",
+    )
 
     @field_validator("dial_endpoint", "ari_user", "app", "fallback_context")
     @classmethod
     def _plain_name(cls, value: str) -> str:
         if not value or not all(c.isalnum() or c in "-_" for c in value):
             raise ValueError("letters, digits, - and _ only")
+        return value
+
+    @field_validator("system_name")
+    @classmethod
+    def _system_name(cls, value: str) -> str:
+        # "-" is left out: the controller's ids for legs and bridges are the caller's channel
+        # id with a "-" suffix (`ivr.call.ids`)
+        if not all(c.isascii() and (c.isalnum() or c == "_") for c in value):
+            raise ValueError("letters, digits and _ only")
         return value
 
 

@@ -404,6 +404,7 @@ class SimulatedAsterisk:
             self._destroy(ch, *NORMAL_CLEARING, by="callee")
             return
         ch.in_app = True
+        ch.app_args = tuple(args)
         ch.record.entered_app = True
         self._emit_channel(ch, "ChannelStateChange")
         self._emit(

@@ -66,6 +66,8 @@ class FakeChannel:
     record: ChannelRecord
     subscribed_app: str | None = None
     in_app: bool = False
+    app_args: tuple[str, ...] = ()
+    """The arguments of the Stasis() the channel is in (its StasisStart's ``args``)."""
     outbound_timeout_s: float = 0.0
     bridge_id: str | None = None
     variables: dict[str, str] = field(default_factory=dict)
@@ -93,7 +95,9 @@ class FakeChannel:
                 "exten": self.exten,
                 "priority": 1,
                 "app_name": "Stasis" if self.in_app else "",
-                "app_data": "",
+                "app_data": ",".join((self.subscribed_app or "", *self.app_args))
+                if self.in_app
+                else "",
             },
             "creationtime": self.created,
             "language": self.language,

@@ -80,6 +80,7 @@ class CallScripting(SimulatedAsterisk):
         else:
             ch.subscribed_app = app
             ch.in_app = True
+            ch.app_args = tuple(app_args)
             record.entered_app = True
             self._emit_channel(ch, "StasisStart", args=list(app_args))
         self._changed()

@@ -247,6 +247,14 @@ def parse_event(frame: str | bytes) -> AriEvent | None:
         return None
 
 
+def stasis_args(channel: Channel) -> tuple[str, ...]:
+    """The arguments of the ``Stasis()`` a channel is in, as its StasisStart carried them
+    (read from its dialplan location; empty when it is not in ``Stasis()``)."""
+    if channel.dialplan.app_name.lower() != "stasis":
+        return ()
+    return tuple(channel.dialplan.app_data.split(",")[1:])
+
+
 def event_channel_id(event: AriEvent) -> str | None:
     """The channel an event is about, for routing it to its call.
 

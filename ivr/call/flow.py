@@ -41,10 +41,12 @@ class LegKey:
 
 @dataclass(frozen=True)
 class LegGone:
-    """The leg hung up or failed; ``cause`` is the Q.850 cause when Asterisk gave one."""
+    """The leg hung up or failed; ``cause`` is the Q.850 cause when Asterisk gave one.
+    ``unseen``: it ended while the event socket was down, so how is not known."""
 
     leg: Leg
     cause: int | None
+    unseen: bool = False
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ from ivr.call.states import (
     CALLER_HANGUP,
     COMPLETED,
     LEFT_APPLICATION,
+    LOST_ON_RECONNECT,
     TRANSFERRING,
     CallState,
     Ending,
@@ -218,32 +219,48 @@ class Call:
     async def resume(self, present: frozenset[str]) -> None:
         """After a reconnect, when events may have been missed while the socket was down.
 
-        ``present`` are the channels Asterisk still holds for the application. A leg that is
-        gone counts as a failed link; a prompt whose end may have been missed is stopped and
-        the call goes on as if it had ended, so the caller is never left in silence.
+        ``present`` are the channels Asterisk still holds for the application. A prompt whose
+        end may have been missed is stopped and the call goes on as if it had ended, so the
+        caller is never left in silence; a leg that is gone counts as a failed link, and one
+        that answered meanwhile as answered (its StasisStart, should it still come, is not
+        taken as a second answer).
         """
         async with self._lock:
             with self._bound():
                 if self._over():
                     return
                 log.debug("call.resume", state=str(self.state))
-                for leg in list(self.resources.legs.values()):
-                    if leg.channel_id not in present and not self._over():
-                        await self._flow.deliver(self._leg_gone(leg, None))
+                legs = list(self.resources.legs.values())  # before the call moves on
                 prompts = self.resources.prompts
-                if prompts.pending and not self._over():
+                if prompts.pending:
                     awaited = prompts.awaited
                     await self.stop_prompts()
                     if awaited:
                         await self._flow.deliver(PromptsDone())
+                for leg in legs:
+                    if self._over() or self.resources.legs.get(leg.channel_id) is not leg:
+                        continue
+                    if leg.channel_id not in present:
+                        await self._flow.deliver(self._leg_gone(leg, None, unseen=True))
+                    elif not leg.answered and await self._answered_meanwhile(leg):
+                        await self._flow.deliver(LegAnswered(leg))
                 await self._check()
 
-    async def lost(self, reason: str) -> None:
-        """Asterisk no longer holds the caller (restart): clean up what is left, end."""
+    async def _answered_meanwhile(self, leg: Leg) -> bool:
+        """Whether a ringing leg answered while the socket was down (its StasisStart lost)."""
+        try:
+            channel = await self.env.ari.get_channel(leg.channel_id)
+        except AriError:
+            return False  # gone meanwhile: its end event follows
+        return channel.state == "Up"
+
+    async def lost(self) -> None:
+        """Asterisk no longer holds the caller (a restart): clean up what is left, end, and
+        count the call as lost (a conversation too: nobody knows how it would have ended)."""
         async with self._lock:
             with self._bound():
                 self._caller_gone = True
-                await self.finish(Ending(reason))
+                await self.finish(LOST_ON_RECONNECT)
 
     # --- events and timers in ------------------------------------------------------------------
 
@@ -274,7 +291,7 @@ class Call:
 
     def _leg_event(self, leg: Leg, event: AriEvent) -> FlowEvent | None:
         match event:
-            case StasisStart():
+            case StasisStart() if not leg.answered:  # answered: already seen at a resume
                 return LegAnswered(leg)
             case ChannelDtmfReceived():
                 return LegKey(leg, event.digit)
@@ -291,9 +308,9 @@ class Call:
     def _playback_finished(self, event: PlaybackFinished) -> FlowEvent | None:
         return PromptsDone() if self.resources.prompts.finished(event.playback.id) else None
 
-    def _leg_gone(self, leg: Leg, cause: int | None) -> LegGone:
+    def _leg_gone(self, leg: Leg, cause: int | None, *, unseen: bool = False) -> LegGone:
         self.resources.forget_leg(leg)
-        return LegGone(leg, cause)
+        return LegGone(leg, cause, unseen)
 
     async def _expired(self, name: str, handle: TimerHandle) -> None:
         started = time.perf_counter()
@@ -514,8 +531,8 @@ class Call:
         leg = self.resources.live_leg
         if ending == CALLER_HANGUP and self.state in TRANSFERRING and leg is not None:
             self.note(leg.attempt("caller_hangup"))
-        bridged = self.state is CallState.BRIDGED
-        self.enter(CallState.ENDED, str(ending), ending=COMPLETED if bridged else ending)
+        completed = self.state is CallState.BRIDGED and ending != LOST_ON_RECONNECT
+        self.enter(CallState.ENDED, str(ending), ending=COMPLETED if completed else ending)
         await self._release()
         if hang_up_caller and not self._caller_gone:
             await self.resources.quietly(self.env.ari.hangup(self.call_id))

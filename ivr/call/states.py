@@ -98,6 +98,9 @@ COMPLETED = Ending("completed")
 CALLER_HANGUP = Ending("caller_hangup")
 LEFT_APPLICATION = Ending("left_application")
 MESSAGE_PLAYED = Ending("message")
+LOST_ON_RECONNECT = Ending("lost_on_reconnect")
+"""Asterisk no longer held the caller when the controller reconnected (it restarted, or the
+caller left while the event socket was down): whatever the call was doing, it was cut."""
 
 
 @dataclass(frozen=True)

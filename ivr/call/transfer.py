@@ -5,8 +5,9 @@ The caller waits in a holding bridge with music, or hears ringing when the music
 Each link is dialled as a leg with a fixed channel id into the application; a leg that answers
 hears the whisper and, when the rules ask for it, presses the accept key; both are then bridged.
 Busy, no answer, rejection, no accept, a ring past the timeout or a failed originate moves on to
-the next link; after the last, the caller hears the number to call. A caller who hangs up ends
-the call wherever the transfer is (the call stops this flow and cleans up).
+the next link; after the last, the caller hears the number to call. A ringing leg found gone
+after the event socket was down is dialled once more before the chain moves on. A caller who
+hangs up ends the call wherever the transfer is (the call stops this flow and cleans up).
 
 A transfer taken over after a controller restart (`TransferResume`) skips the announcement,
 keeps the caller in the holding bridge they are still in, and goes on at the saved link:
@@ -48,6 +49,8 @@ LEAVING_HOLD_WAIT_S = 2.0
 """How long the final message waits for the caller to be out of the holding bridge."""
 
 Q850_RESULTS = {17: "busy", 19: "no_answer", 18: "no_answer", 21: "rejected"}
+LOST = "lost"
+"""A ringing leg that ended while the event socket was down (how is not known)."""
 
 
 LegFound = Literal["gone", "ringing", "answered"]
@@ -90,6 +93,8 @@ async def run_transfer(
             result = "answered"
         else:
             result = await _ring(call, leg, dial=found == "gone")
+        if result == LOST:
+            leg, result = await _ring_again(call, leg, index + 1)
         if result == "answered":
             call.enter(CallState.TRANSFER_WHISPER, f"{target.destination_id} answered", link=link)
             result = await _connect(call, leg, link)
@@ -173,10 +178,21 @@ async def _ring(call: Call, leg: Leg, *, dial: bool = True) -> str:
                 leg.mark_answered()
                 return "answered"
             if _is_gone(event, leg):
-                return Q850_RESULTS.get(event.cause or 0, "failed")
+                return LOST if event.unseen else Q850_RESULTS.get(event.cause or 0, "failed")
             if isinstance(event, Expired):
                 await call.resources.hang_up_leg(leg)
                 return "no_answer"
+
+
+async def _ring_again(call: Call, lost: Leg, link: int) -> tuple[Leg, str]:
+    """The leg ended while the event socket was down, how is not known: a destination that
+    answers then cannot enter the application (Asterisk refuses an inactive one) and is hung
+    up. The same link is dialled once more, on a new leg; lost again, it has failed."""
+    call.note(lost.attempt(LOST))
+    leg = call.resources.new_leg(link, lost.target)
+    call.register_leg(leg.channel_id)
+    result = await _ring(call, leg)
+    return leg, "failed" if result == LOST else result
 
 
 async def _originate(call: Call, leg: Leg, target: TransferTarget, timeout_s: int) -> bool:

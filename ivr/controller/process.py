@@ -7,7 +7,10 @@ reconciles with what Asterisk still holds for the application: calls it knows ar
 caller it does not know (a controller restart) whose saved state (`ivr.call.persistor`, a
 channel variable) is resumable is taken over where it stood: in the greeting, a menu, or on hold
 while the transfer goes on, its ringing or answered leg adopted; conversations it does not know
-(a restart during a bridged call) are watched until one side hangs up; and any other channel,
+(a restart during a bridged call) are watched until one side hangs up (and ended when a side
+went while the socket was down); a caller nobody answered yet (its StasisStart lost with a
+socket) is started as a new call, and a StasisStart for a channel that has its call already is
+ignored, so nobody is answered twice; and any other channel,
 or a caller whose state is missing, unreadable or not resumable, is handed to the dialplan
 fallback context, so nobody waits in silence (its prompts stopped first: Asterisk would play
 them out before continuing it). Bridges of the application no call owns any longer are
@@ -43,6 +46,7 @@ from ivr.ari.events import (
     StasisEnd,
     StasisStart,
     event_channel_id,
+    stasis_args,
 )
 from ivr.call import (
     TRANSFER_ARG,
@@ -385,6 +389,11 @@ class Controller:
 
     def _inbound(self, event: StasisStart) -> None:
         channel = event.channel
+        if channel.id in self.calls:
+            # Reconcile started this call already from the channel, while its StasisStart
+            # waited on the new socket: one call per channel, answered once.
+            log.info("controller.stasis_start_known", channel=channel.id)
+            return
         dialled = event.args[1] if len(event.args) > 1 else channel.dialplan.exten
         self._metrics.calls_offered.labels(dialled).inc()
         snapshot = self.rules.current
@@ -508,12 +517,14 @@ class Controller:
         present = frozenset(state.channel_ids)
         for call in list(self.calls.values()):
             if call.call_id not in present:
-                self._spawn(call.lost("lost_on_reconnect"))
+                self._spawn(call.lost())
             else:
                 self._spawn(call.resume(present))
         for channel_id in [c for c in self._unconfirmed if c not in present]:
             del self._unconfirmed[channel_id]  # hung up, or handed back after all
+        ended = await self._end_broken_conversations(present)
         known = set(self.calls) | set(self._legs) | set(self._orphans) | set(self._unconfirmed)
+        known |= ended
         known |= await self._take_over_saved(present - known, present, set(state.bridge_ids))
         adopted: set[str] = set()
         for bridge_id in state.bridge_ids:
@@ -528,6 +539,18 @@ class Controller:
             try:
                 channel = await self.ari.get_channel(channel_id)
             except AriError:
+                continue
+            if channel.state != "Up" and stasis_args(channel)[:1] == (INBOUND_ARG,):
+                # A caller nobody answered: its StasisStart waits on the new socket (it is
+                # then ignored) or went with the old one. Either way the call starts now.
+                self._inbound(
+                    StasisStart(
+                        type="StasisStart",
+                        application=self.settings.ari_app,
+                        args=stasis_args(channel),
+                        channel=channel,
+                    )
+                )
                 continue
             self._spawn(
                 self._continue_unknown(
@@ -618,6 +641,24 @@ class Controller:
         with contextlib.suppress(AriError):
             await self.ari.destroy_bridge(bridge_id)
         return set()
+
+    async def _end_broken_conversations(self, present: frozenset[str]) -> set[str]:
+        """Adopted conversations with a side gone while the socket was down (its end event
+        lost with it, or Asterisk restarted): the side still there is hung up, as when the
+        other side hangs up; returns those channels."""
+        ended: set[str] = set()
+        for channel, (other, bridge_id) in list(self._orphans.items()):
+            if channel in present or channel not in self._orphans:
+                continue
+            del self._orphans[channel]
+            self._orphans.pop(other, None)
+            if other in present:
+                ended.add(other)
+                with contextlib.suppress(AriError):
+                    await self.ari.hangup(other)
+            with contextlib.suppress(AriError):
+                await self.ari.destroy_bridge(bridge_id)
+        return ended
 
     async def _orphan_event(self, channel: str, event: AriEvent) -> None:
         if not isinstance(event, ChannelHangupRequest | ChannelDestroyed | StasisEnd):

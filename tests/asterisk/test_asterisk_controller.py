@@ -14,31 +14,33 @@ from __future__ import annotations
 
 import urllib.error
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from asterisk_testing import (
+from asterisk_testing import AsteriskNode, open_durham_rules, wait_until
+from controller_testing import (
+    ControllerProcess,
+    live_call,
+    metric,
+    record_of,
+    start_controller,
+)
+from sipp_testing import (
     CONTACT_CENTRE_IP,
     SCENARIOS,
-    AsteriskNode,
-    ControllerProcess,
     RtpReceiver,
     SippParty,
     Step,
-    durham_rules_yaml,
     is_speech,
     sipp,
     start_carrier_call,
     start_contact_centre,
-    start_controller,
     start_sipp,
-    wait_until,
 )
-
-from routing_rules.snapshot import default_geo, snapshot_from_text
 
 pytestmark = pytest.mark.asterisk
 
@@ -63,10 +65,8 @@ def controller(
     if sipp() is None:
         pytest.skip("no sipp binary (Debian: sip-tester)")
     work = tmp_path_factory.mktemp("controller")
-    text = durham_rules_yaml(open_now=True, now=datetime.now(UTC), clarington_centre=False)
-    rules = work / "durham-open.yaml"
-    rules.write_text(text, encoding="utf-8")
-    node.load_rules(snapshot_from_text(text, default_geo(), source="test:durham-open"))
+    rules, snapshot = open_durham_rules(work)
+    node.load_rules(snapshot)
     # a short accept timeout keeps the not-accepted case quick
     process = start_controller(node, work, rules, {"IVR311_ACCEPT_TIMEOUT_S": "4"})
     try:
@@ -114,20 +114,6 @@ class PlacedCall:
         return mine + [
             line for line in self.asterisk_log if "] WARNING[" in line or "] ERROR[" in line
         ]
-
-
-def metric(controller: ControllerProcess, name: str, **labels: str) -> float:
-    return controller.metrics().get((name, frozenset(labels.items())), 0.0)
-
-
-def live_call(controller: ControllerProcess) -> dict[str, Any] | None:
-    calls: list[dict[str, Any]] = controller.get_json("/api/calls")["calls"]
-    return calls[0] if len(calls) == 1 else None
-
-
-def record_of(controller: ControllerProcess, call_id: str) -> dict[str, Any] | None:
-    recent: list[dict[str, Any]] = controller.get_json("/api/calls?limit=50")["recent"]
-    return next((r for r in recent if r["call_id"] == call_id), None)
 
 
 def place_call(
@@ -401,16 +387,22 @@ def saved_state(node: AsteriskNode, call_id: str) -> str | None:
     return str(answer["value"]) or None
 
 
-def restart_controller(
-    node: AsteriskNode, controller: ControllerProcess, settings: dict[str, str] | None = None
-) -> None:
-    """A new ``ivr311 run`` (with ``settings``) after the fixture's was killed; the fixture's
-    controller is the restarted one from now on (and stops it at the end)."""
-    work = controller.log.parent
-    restarted = start_controller(
-        node, work, work / "durham-open.yaml", {"IVR311_ACCEPT_TIMEOUT_S": "4", **(settings or {})}
-    )
-    controller.process, controller.base_url = restarted.process, restarted.base_url
+@contextmanager
+def a_caller_in_the_greeting(
+    node: AsteriskNode, controller: ControllerProcess, work: Path
+) -> Iterator[tuple[SippParty, str]]:
+    """A Bowmanville caller whose call is in the greeting: the caller's SIPp and the call id.
+    The caller is killed at the end of the block."""
+    caller = start_carrier_call(node, work, calling=BOWMANVILLE_CALLER)
+    try:
+        seen = wait_until(
+            lambda: (c := live_call(controller)) is not None and c["state"] == "greeting" and c,
+            20,
+            "the call to reach the greeting",
+        )
+        yield caller, str(seen["call_id"])
+    finally:
+        caller.kill()
 
 
 def test_a_caller_in_the_greeting_of_a_killed_controller_is_taken_over(
@@ -420,39 +412,29 @@ def test_a_caller_in_the_greeting_of_a_killed_controller_is_taken_over(
     on the caller's channel, plays the greeting again and the call goes on to the agents, on
     the same channel, answered once."""
     centre = start_contact_centre(node, tmp_path, steps=(2000, ACCEPT_KEY))
-    caller: SippParty | None = None
     offset = node.log_size()
     try:
-        caller = start_carrier_call(node, tmp_path, calling=BOWMANVILLE_CALLER)
-        seen = wait_until(
-            lambda: (c := live_call(controller)) is not None and c["state"] == "greeting" and c,
-            20,
-            "the call to reach the greeting",
-        )
-        call_id = str(seen["call_id"])
-        wait_until(lambda: saved_state(node, call_id), 10, "the call's state to be saved")
-        controller.process.kill()  # SIGKILL: no drain, no hand-back
-        controller.process.wait(timeout=10)
-        restart_controller(node, controller)
-        wait_until(
-            lambda: (
-                (c := live_call(controller)) is not None
-                and c["call_id"] == call_id
-                and c["state"] == "bridged"
-            ),
-            CALL_DEADLINE_S,
-            "the taken-over call to be bridged",
-        )
-        node.ari("DELETE", f"/channels/{call_id}?reason=normal")
-        assert caller.wait(timeout_s=20) == 0
+        with a_caller_in_the_greeting(node, controller, tmp_path) as (caller, call_id):
+            wait_until(lambda: saved_state(node, call_id), 10, "the call's state to be saved")
+            controller.kill()
+            controller.restart()
+            wait_until(
+                lambda: (
+                    (c := live_call(controller)) is not None
+                    and c["call_id"] == call_id
+                    and c["state"] == "bridged"
+                ),
+                CALL_DEADLINE_S,
+                "the taken-over call to be bridged",
+            )
+            node.ari("DELETE", f"/channels/{call_id}?reason=normal")
+            assert caller.wait(timeout_s=20) == 0
         assert centre.wait(timeout_s=20) == 0
         record = wait_until(
             lambda: record_of(controller, call_id), 20, "the call's decision record"
         )
     finally:
         centre.kill()
-        if caller is not None:
-            caller.kill()
     assert record["outcome"] == "completed"
     assert record["attempts"][-1]["result"] == "answered"
     assert dialled(centre) == [f"sip:{DURHAM_AGENTS}@127.0.0.2:{node.contact_centre_port}"]
@@ -470,36 +452,26 @@ def test_a_caller_in_the_greeting_of_a_killed_controller_reaches_the_fallback_at
     the greeting still had seconds to go."""
     offset = node.log_size()
     centre = start_contact_centre(node, tmp_path)  # answers, waits for the hang-up
-    caller: SippParty | None = None
     try:
-        caller = start_carrier_call(node, tmp_path, calling=BOWMANVILLE_CALLER)
-        seen = wait_until(
-            lambda: (c := live_call(controller)) is not None and c["state"] == "greeting" and c,
-            20,
-            "the call to reach the greeting",
-        )
-        call_id = str(seen["call_id"])
-        controller.process.kill()  # SIGKILL: no drain, no hand-back
-        controller.process.wait(timeout=10)
-        # A controller that finds no saved state (it reads another variable): nothing to
-        # resume from.
-        restart_controller(node, controller, {"IVR311_STATE_VARIABLE": "IVR311_STATE_V2"})
-        wait_until(lambda: dialled(centre), 30, "the fallback to dial the centre")
-        lines = node.log_lines(offset=offset)
-        # The greeting prompt playing at the kill (the host's name, the greeting or the language
-        # offer) was cut short, then the caller went on in the fallback context.
-        stopped = next(
-            i
-            for i, line in enumerate(lines)
-            if f"{call_id}: Playback stopped for sound:ivr311/" in line
-        )
-        assert any("Executing [311@ivr311-fallback:1]" in line for line in lines[stopped:])
-        node.ari("DELETE", f"/channels/{call_id}?reason=normal")
-        assert caller.wait(timeout_s=20) == 0
+        with a_caller_in_the_greeting(node, controller, tmp_path) as (caller, call_id):
+            controller.kill()
+            # A controller that finds no saved state (it reads another variable): nothing to
+            # resume from.
+            controller.restart({"IVR311_STATE_VARIABLE": "IVR311_STATE_V2"})
+            wait_until(lambda: dialled(centre), 30, "the fallback to dial the centre")
+            lines = node.log_lines(offset=offset)
+            # The greeting prompt playing at the kill (the host's name, the greeting or the
+            # language offer) was cut short, then the caller went on in the fallback context.
+            stopped = next(
+                i
+                for i, line in enumerate(lines)
+                if f"{call_id}: Playback stopped for sound:ivr311/" in line
+            )
+            assert any("Executing [311@ivr311-fallback:1]" in line for line in lines[stopped:])
+            node.ari("DELETE", f"/channels/{call_id}?reason=normal")
+            assert caller.wait(timeout_s=20) == 0
         assert centre.wait(timeout_s=20) == 0
     finally:
         centre.kill()
-        if caller is not None:
-            caller.kill()
     assert dialled(centre) == [f"sip:{DURHAM_AGENTS}@127.0.0.2:{node.contact_centre_port}"]
     assert metric(controller, "ivr311_calls_handed_back_total", reason="reconcile") == 1

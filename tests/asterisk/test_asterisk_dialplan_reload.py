@@ -26,10 +26,9 @@ from asterisk_testing import (
     ARI_PASSWORD,
     CLARINGTON_CENTRE,
     AsteriskNode,
-    call_311,
     durham_rules_yaml,
-    sipp,
 )
+from sipp_testing import call_311, sipp
 
 from dialplan.asterisk_conf import DIALPLAN_FILE
 from dialplan.render import DialplanOptions

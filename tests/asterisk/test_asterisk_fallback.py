@@ -14,10 +14,9 @@ from asterisk_testing import (
     ARI_PASSWORD,
     CLARINGTON_CENTRE,
     AsteriskNode,
-    call_311,
     durham_for_test,
-    sipp,
 )
+from sipp_testing import call_311, sipp
 
 pytestmark = pytest.mark.asterisk
 

@@ -64,6 +64,8 @@ def test_a_complete_configuration_is_written(
         "5070",
         "--carrier-address",
         "198.51.100.7",
+        "--system-name",
+        "node2",
     )
     assert code == 0
     files = {p.name: p.read_text(encoding="utf-8") for p in out.iterdir()}
@@ -78,6 +80,8 @@ def test_a_complete_configuration_is_written(
     # music on hold in a bridge plays through an Announcer channel (chan_bridge_media)
     assert "load => chan_bridge_media.so" in files["modules.conf"]
     assert f"astetcdir => {out.resolve()}" in files["asterisk.conf"]
+    # channel ids of this node start with its name: unique across nodes sharing a database
+    assert "systemname = node2" in files["asterisk.conf"]
     assert '#include "ivr311-dialplan.conf"' in files["extensions.conf"]
     assert "Stasis(ivr311,inbound,311)" in files["ivr311-dialplan.conf"]
 
@@ -99,6 +103,13 @@ def test_a_password_that_would_break_ari_conf_is_refused(
 def test_settings_refuse_names_that_would_inject_configuration() -> None:
     with pytest.raises(ValueError, match="letters, digits"):
         AsteriskConfSettings(dial_endpoint="trunk]\n[evil")
+
+
+def test_a_system_name_that_would_look_like_a_call_leg_is_refused() -> None:
+    """The controller tells a destination leg by a ``-leg`` suffix of the caller's id."""
+    with pytest.raises(ValueError, match="letters, digits and _ only"):
+        AsteriskConfSettings(system_name="x-leg1")
+    assert AsteriskConfSettings(system_name="node_2").system_name == "node_2"
 
 
 def test_prompts_are_linked_into_the_sounds_directory(tmp_path: Path) -> None:

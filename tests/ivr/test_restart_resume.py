@@ -4,8 +4,8 @@ the state each call saved on its caller's channel; a dropped event socket."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import pytest
 from ivr_testing import BUSINESS_HOURS, GREETING, Harness, fast_settings, inside_number, menu_number
@@ -194,4 +194,60 @@ async def test_socket_cut_on_hold_the_call_completes_answered_once(harness: Harn
     record = await harness.ended(call_id)
     assert record["outcome"] == "completed"
     assert [h for h in caller.history if h == "answered"] == ["answered"]
+    await harness.until(harness.nothing_left)
+
+
+@contextmanager
+def events_lost(harness: Harness) -> Iterator[None]:
+    """The application's events are lost in flight (the socket is failing) while the block
+    runs; the application still counts as connected."""
+    app = harness.switch.apps["ivr311"]
+    sink, app.sink = app.sink, (lambda payload: None)
+    try:
+        yield
+    finally:
+        app.sink = sink
+
+
+async def reconnect(harness: Harness) -> None:
+    harness.controller.reconciled.clear()
+    await harness.fake.restart(keep_channels=True)
+    await harness.wait(harness.controller.reconciled.wait())
+
+
+async def test_a_destination_answering_unseen_is_connected_after_the_reconnect(
+    harness: Harness,
+) -> None:
+    call_id, leg_id = await on_hold_with_the_destination_ringing(harness)
+    with events_lost(harness):
+        harness.switch.destination_answers(leg_id)  # its StasisStart is lost
+    await reconnect(harness)
+    caller = harness.record(call_id)
+    await harness.until(lambda: caller.bridged_with == [leg_id])
+    assert harness.record(leg_id).history.count("answered") == 1
+    harness.switch.hangup_caller(leg_id)
+    record = await harness.ended(call_id)
+    assert [(a["destination"], a["result"]) for a in record["attempts"]] == [
+        ("durham-agents", "answered")
+    ]
+
+
+async def test_a_destination_gone_unseen_is_dialled_once_more(harness: Harness) -> None:
+    """As when agents answer while the socket is down: Asterisk hangs their leg up (the
+    application is not active). The link is dialled again, and this time they get the caller."""
+    call_id, leg_id = await on_hold_with_the_destination_ringing(harness)
+    with events_lost(harness):
+        harness.switch.hangup_caller(leg_id)
+    await reconnect(harness)
+    await harness.until(lambda: leg_id in harness.switch.channels)  # dialled again
+    harness.switch.destination_answers(leg_id)
+    caller = harness.record(call_id)
+    await harness.until(lambda: caller.bridged_with == [leg_id])
+    harness.switch.hangup_caller(leg_id)
+    record = await harness.ended(call_id)
+    assert [(a["destination"], a["result"]) for a in record["attempts"]] == [
+        ("durham-agents", "lost"),
+        ("durham-agents", "answered"),
+    ]
+    assert record["outcome"] == "completed"
     await harness.until(harness.nothing_left)
