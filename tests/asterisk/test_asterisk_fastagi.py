@@ -19,12 +19,11 @@ from asterisk_testing import (
     durham_for_test,
     durham_rules_yaml,
     free_port,
-    sipp,
-    start_contact_centre,
-    start_controller,
     wait_until,
 )
+from controller_testing import start_controller
 from readme_examples import FASTAGI_EXAMPLE, readme_dialplan
+from sipp_testing import sipp, start_contact_centre
 
 pytestmark = pytest.mark.asterisk
 
