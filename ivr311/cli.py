@@ -19,6 +19,7 @@ from ivr.agi import fastagi_command
 from ivr.controller import drain_cli
 from ivr.controller import run as controller_run
 from ivr.logs import configure_logging
+from ivr.reports import cli as reports_cli
 from ivr311.boundary import run_guarded
 from routing_rules import cli as rules_cli
 from routing_rules import simulate_cli
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     drain_cli.register(commands)
     switchsim_commands.register(commands)
     fastagi_command.register(commands)
+    reports_cli.register(commands)
     return parser
 
 
