@@ -1,9 +1,11 @@
-"""A real Asterisk for this directory's tests, and two nodes with a controller each; they skip
-when no asterisk binary (or, for the nodes with controllers, no sipp) is found."""
+"""A real Asterisk for this directory's tests, and two nodes with a controller each (also behind
+a real Kamailio); they skip when no asterisk binary (or, for the nodes with controllers, no
+sipp, and for Kamailio no kamailio) is found."""
 
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,10 @@ from cluster_testing import Cluster, running_cluster
 from sipp_testing import sipp
 
 from routing_rules.snapshot import load_snapshot
+
+# The Kamailio tests' helpers (KamailioProxy), for the nodes behind a real Kamailio.
+sys.path.append(str(Path(__file__).resolve().parents[1] / "kamailio"))
+from kamailio_testing import KamailioProxy, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +58,37 @@ def two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         binary, work, rules, snapshot, settings=CLUSTER_SETTINGS, proxied=True
     ) as cluster:
         yield cluster
+
+
+@pytest.fixture
+def proxied_nodes(tmp_path: Path) -> Iterator[tuple[Cluster, KamailioProxy]]:
+    """Two nodes as `two_nodes` (without the ARI proxies) behind a real Kamailio rendered by
+    ``kamailio-conf render``, each controller keeping its node ready there; both nodes are
+    active and ready when the test begins. Per test: the fault tests kill parts of it."""
+    binary = shutil.which("asterisk")
+    if binary is None:
+        pytest.skip("no asterisk binary")
+    if sipp() is None:
+        pytest.skip("no sipp binary (Debian: sip-tester)")
+    kamailio = shutil.which("kamailio")
+    if kamailio is None:
+        pytest.skip("no kamailio binary (Debian: kamailio)")
+    rules, snapshot = open_durham_rules(tmp_path)
+    with running_cluster(binary, tmp_path, rules, snapshot, settings=CLUSTER_SETTINGS) as cluster:
+        addresses = [member.sip_address for member in cluster.members]
+        (tmp_path / "kamailio").mkdir()
+        proxy = KamailioProxy.for_nodes(kamailio, tmp_path / "kamailio", addresses)
+        try:
+            proxy.start()
+            for member in cluster.members:
+                member.controller.env["IVR311_PROXY_RPC_URL"] = proxy.rpc_url
+                member.controller.env["IVR311_PROXY_NODE"] = member.sip_address
+                member.controller.restart()
+            wait_for(
+                lambda: proxy.active_nodes() == proxy.ready_nodes() == set(addresses),
+                15,
+                "both nodes active and ready at Kamailio",
+            )
+            yield cluster, proxy
+        finally:
+            proxy.stop()
