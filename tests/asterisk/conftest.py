@@ -5,20 +5,16 @@ sipp, and for Kamailio no kamailio) is found."""
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from asterisk_testing import AsteriskNode, new_node, open_durham_rules
 from cluster_testing import Cluster, running_cluster
+from load_testing import KamailioProxy, behind_kamailio
 from sipp_testing import sipp
 
 from routing_rules.snapshot import load_snapshot
-
-# The Kamailio tests' helpers (KamailioProxy), for the nodes behind a real Kamailio.
-sys.path.append(str(Path(__file__).resolve().parents[1] / "kamailio"))
-from kamailio_testing import KamailioProxy, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -74,21 +70,8 @@ def proxied_nodes(tmp_path: Path) -> Iterator[tuple[Cluster, KamailioProxy]]:
     if kamailio is None:
         pytest.skip("no kamailio binary (Debian: kamailio)")
     rules, snapshot = open_durham_rules(tmp_path)
-    with running_cluster(binary, tmp_path, rules, snapshot, settings=CLUSTER_SETTINGS) as cluster:
-        addresses = [member.sip_address for member in cluster.members]
-        (tmp_path / "kamailio").mkdir()
-        proxy = KamailioProxy.for_nodes(kamailio, tmp_path / "kamailio", addresses)
-        try:
-            proxy.start()
-            for member in cluster.members:
-                member.controller.env["IVR311_PROXY_RPC_URL"] = proxy.rpc_url
-                member.controller.env["IVR311_PROXY_NODE"] = member.sip_address
-                member.controller.restart()
-            wait_for(
-                lambda: proxy.active_nodes() == proxy.ready_nodes() == set(addresses),
-                15,
-                "both nodes active and ready at Kamailio",
-            )
-            yield cluster, proxy
-        finally:
-            proxy.stop()
+    with (
+        running_cluster(binary, tmp_path, rules, snapshot, settings=CLUSTER_SETTINGS) as cluster,
+        behind_kamailio(cluster, kamailio, tmp_path / "kamailio") as proxy,
+    ):
+        yield cluster, proxy
