@@ -2,7 +2,7 @@
 
 Each module's ``run() -> dict[str, object]`` returns top-level sections of the report, named
 for what they measure (``point_lookup``, ``npa_nxx_lookup``, ``index_build``, ``cached_load``,
-``resident_memory``, ``controller``, ``call_records``), so a key such as
+``resident_memory``, ``controller``, ``call_records``, ``report``), so a key such as
 ``point_lookup.index.p99_ns`` says what it measures. ``targets`` then compares measured values
 of the same run with the issues' targets. A missed target is reported (a line on stderr per
 miss), never an error: the exit status is 0 whatever the figures.
@@ -152,6 +152,25 @@ TARGETS = (
         "x",
         "the same on PostgreSQL (measured when the server answers)",
         {"writes_per_second": "call_records.postgresql.writes_per_second"},
+    ),
+    Target(
+        "report_sqlite_million_calls_s",
+        "report.sqlite.report_s",
+        "<",
+        5,
+        "s",
+        "ivr311 report over a year of a large region (report.sqlite.calls stored calls): "
+        "the queries and the figures, on SQLite",
+        {"html_s": "report.sqlite.html_s", "calls": "report.sqlite.calls"},
+    ),
+    Target(
+        "report_postgresql_million_calls_s",
+        "report.postgresql.report_s",
+        "<",
+        5,
+        "s",
+        "the same on PostgreSQL (measured when the server answers)",
+        {"html_s": "report.postgresql.html_s", "calls": "report.postgresql.calls"},
     ),
     Target(
         "activation_propagation_max_ms",

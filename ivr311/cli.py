@@ -18,6 +18,7 @@ from geo import cli as geo_cli
 from ivr.controller import drain_cli
 from ivr.controller import run as controller_run
 from ivr.logs import configure_logging
+from ivr.reports import cli as reports_cli
 from ivr311.boundary import run_guarded
 from routing_rules import cli as rules_cli
 from routing_rules import simulate_cli
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     controller_run.register(commands, simulated=switchsim_commands.scripted_switch)
     drain_cli.register(commands)
     switchsim_commands.register(commands)
+    reports_cli.register(commands)
     return parser
 
 

@@ -38,6 +38,11 @@ from ivr.admin.service import AdminService, NothingActive
 from ivr.controller.http import STATE_KEY
 from ivr.controller.process import DrainStatus
 from ivr.logs import exception_fields
+from ivr.reports import FORMATS, build_report, render
+from ivr.reports.build import MEDIA_TYPES
+from ivr.reports.figures import DEFAULT_THRESHOLDS_S
+from ivr.reports.period import ReportRange, ReportRangeError, parse_thresholds
+from ivr.reports.render_html import CONTENT_SECURITY_POLICY
 from routing_rules.storage.store import ConflictCause, ConflictError, StoreError, VersionNotFound
 from routing_rules.validation import RuleSetInvalid
 
@@ -91,6 +96,7 @@ def add_admin_routes(app: web.Application, config: AdminConfig) -> None:
     r.add_get("/api/coverage", _coverage)
     r.add_get("/api/coverage/map.svg", _coverage_map)
     r.add_get("/api/locate", _locate)
+    r.add_get("/api/report", _report)
     r.add_get("/api/calls", _calls)
     r.add_get("/api/calls/{call_id}", _call)
     r.add_get("/api/drain", _drain_status)
@@ -398,6 +404,33 @@ async def _coverage_map(request: web.Request) -> web.Response:
 
     svg = await _run(request, draw)
     return web.Response(text=svg, content_type="image/svg+xml")
+
+
+async def _report(request: web.Request) -> web.Response:
+    """The call report of ``from``..``to`` (the CLI's ``ivr311 report``) in ``format``."""
+    query = request.query
+    fmt = query.get("format") or "json"
+    try:
+        period = ReportRange.parse(
+            query.get("from"), query.get("to"), query.get("by"), names=("from", "to", "by")
+        )
+        if fmt not in FORMATS:
+            raise ReportRangeError("format", f"{fmt!r}: give one of {', '.join(FORMATS)}")
+        levels = (
+            parse_thresholds(query["service_level"], "service_level")
+            if query.get("service_level")
+            else DEFAULT_THRESHOLDS_S
+        )
+    except ReportRangeError as exc:
+        raise problem(web.HTTPBadRequest, "bad_parameter", str(exc)) from exc
+    text = await _run(request, lambda s: render(build_report(s.store.engine, period, levels), fmt))
+    response = web.Response(text=text, content_type=MEDIA_TYPES[fmt], charset="utf-8")
+    if fmt == "html":
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    if fmt in ("csv", "html"):
+        name = f"ivr311-report-{period.start}-{period.end}.{fmt}"
+        response.headers["Content-Disposition"] = f'inline; filename="{name}"'
+    return response
 
 
 async def _calls(request: web.Request) -> web.Response:

@@ -6,12 +6,16 @@ server cannot disagree about what a request may contain.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
 
 from ivr.admin.requests import ActivateBody, ApplyBody, OverrideBody, SimulateBody, ValidateBody
+from ivr.reports.build import FORMATS
+from ivr.reports.period import PERIODS
+from ivr.reports.render_json import schema as report_schema
 from routing_rules.decision import TraceStage
 
 JSON = "application/json"
@@ -119,6 +123,41 @@ DRAIN_STATUS = {
 }
 
 
+REPORT_PARAMETERS = [
+    {
+        "name": "from",
+        "in": "query",
+        "required": True,
+        "description": "first local date",
+        "schema": {"type": "string", "format": "date"},
+    },
+    {
+        "name": "to",
+        "in": "query",
+        "required": True,
+        "description": "last local date (included)",
+        "schema": {"type": "string", "format": "date"},
+    },
+    {"name": "by", "in": "query", "schema": {"enum": list(PERIODS)}},
+    {"name": "format", "in": "query", "schema": {"enum": list(FORMATS)}},
+    {
+        "name": "service_level",
+        "in": "query",
+        "description": "service level thresholds in seconds, comma-separated (default 20,30)",
+        "schema": {"type": "string"},
+    },
+]
+
+
+def _report_schema() -> dict[str, Any]:
+    """The report's JSON Schema as a component: its own ``$defs`` pointed to in place."""
+    text = json.dumps({k: v for k, v in report_schema().items() if k not in ("$schema", "$id")})
+    embedded: dict[str, Any] = json.loads(
+        text.replace('"#/$defs/', '"#/components/schemas/Report/$defs/')
+    )
+    return embedded
+
+
 def _schemas() -> dict[str, Any]:
     schemas: dict[str, Any] = {
         "Error": {
@@ -131,6 +170,7 @@ def _schemas() -> dict[str, Any]:
         schema = model.model_json_schema(ref_template=REF, by_alias=True)
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
+    schemas["Report"] = _report_schema()
     return schemas
 
 
@@ -331,6 +371,29 @@ def openapi_document() -> dict[str, Any]:
                         "400": _error("bad parameter"),
                         "422": _error("bad time"),
                         **READ_ERRORS,
+                    },
+                }
+            },
+            "/api/report": {
+                "get": {
+                    "summary": "Call report (KPIs) over the stored call records",
+                    "description": "The figures of `ivr311 report` over a range of the host's "
+                    "local dates, both included; the overlap table first. JSON follows the "
+                    "Report schema (ivr/reports/report.schema.json); HTML is one self-contained "
+                    "file with charts.",
+                    "parameters": REPORT_PARAMETERS,
+                    "responses": {
+                        "200": {
+                            "description": "the report in the format asked for",
+                            "content": {
+                                JSON: {"schema": _ref("Report")},
+                                "text/plain": {"schema": {"type": "string"}},
+                                "text/csv": {"schema": {"type": "string"}},
+                                "text/html": {"schema": {"type": "string"}},
+                            },
+                        },
+                        "400": _error("bad date, range, period, format or threshold"),
+                        "503": _error("the store cannot be read right now"),
                     },
                 }
             },

@@ -42,7 +42,6 @@ from ivr.ari.events import (
     AriEvent,
     ChannelDestroyed,
     ChannelDtmfReceived,
-    ChannelHangupRequest,
     StasisEnd,
     StasisStart,
     event_channel_id,
@@ -55,17 +54,15 @@ from ivr.call import (
     CallSettings,
     CallState,
     LoopScheduler,
-    SavedCall,
     Scheduler,
     StatePersistor,
-    TransferResume,
     ids,
     standard_observers,
 )
-from ivr.call.states import TRANSFERRING
-from ivr.call.transfer import LegFound
+from ivr.controller.conversations import AdoptedConversations
 from ivr.controller.dialplan_sync import DialplanSync
 from ivr.controller.rules_source import RulesSource
+from ivr.controller.takeover import resumable_callers
 from ivr.metrics import Metrics
 from ivr.records import CallRecords
 from ivr.settings import Settings
@@ -177,8 +174,7 @@ class Controller:
         """Stores each ended call's record, off the call path (`ivr.records`)."""
         self.calls: dict[str, Call] = {}
         self._legs: dict[str, str] = {}
-        self._orphans: dict[str, tuple[str, str]] = {}
-        """Channel -> (other channel, bridge) of conversations adopted at reconcile."""
+        self._conversations = AdoptedConversations(self.ari)
         self._unconfirmed: dict[str, tuple[str, str]] = {}
         """Caller channel -> (extension, reason) of ended calls whose hand-back Asterisk did
         not confirm: already counted, continued at the next reconcile."""
@@ -368,8 +364,8 @@ class Controller:
             del self._unconfirmed[channel]  # hung up, or the hand-back went through after all
             self._update_idle()
             return
-        if channel is not None and channel in self._orphans:
-            self._spawn(self._orphan_event(channel, event))
+        if channel is not None and channel in self._conversations:
+            self._spawn(self._conversations.on_event(channel, event))
             return
         if self.dispatcher.dispatch(event):
             return
@@ -522,15 +518,20 @@ class Controller:
                 self._spawn(call.resume(present))
         for channel_id in [c for c in self._unconfirmed if c not in present]:
             del self._unconfirmed[channel_id]  # hung up, or handed back after all
-        ended = await self._end_broken_conversations(present)
-        known = set(self.calls) | set(self._legs) | set(self._orphans) | set(self._unconfirmed)
+        ended = await self._conversations.end_broken(present)
+        known = (
+            set(self.calls)
+            | set(self._legs)
+            | self._conversations.channels()
+            | set(self._unconfirmed)
+        )
         known |= ended
         known |= await self._take_over_saved(present - known, present, set(state.bridge_ids))
         adopted: set[str] = set()
         for bridge_id in state.bridge_ids:
             if ids.bridge_owner(bridge_id) in self.calls:
                 continue
-            adopted |= await self._adopt_bridge(bridge_id, present)
+            adopted |= await self._conversations.adopt(bridge_id, present)
         for channel_id in present - known - adopted:
             if ids.is_leg(channel_id):
                 with contextlib.suppress(AriError):
@@ -572,103 +573,30 @@ class Controller:
         current = self.rules.current
         if self._draining or current is None:
             return taken
-        for channel_id in sorted(c for c in unknown if not ids.is_leg(c)):
-            if ids.mixing_bridge_id(channel_id) in bridges:
-                continue  # in a conversation: watched as one (`_adopt_bridge`)
-            try:
-                raw = await self.ari.get_variable(channel_id, self.persistor.variable)
-                channel = await self.ari.get_channel(channel_id)
-            except AriError:
-                continue
-            saved = SavedCall.decode(raw)
-            if saved is None or not saved.resumable:
-                if raw:
-                    log.warning("controller.saved_state_not_resumable", channel=channel_id)
-                continue
-            resume: TransferResume | None = None
-            if saved.state in TRANSFERRING:
-                link = saved.link or 0
-                leg_id = ids.leg_id(channel_id, link + 1)
-                found = await self._leg_found(leg_id, present)
-                if found != "gone":
-                    self._register_leg(leg_id, channel_id)
-                    taken.add(leg_id)
-                resume = TransferResume(link, ids.hold_bridge_id(channel_id) in bridges, found)
+        callers = resumable_callers(self.ari, self.persistor.variable, unknown, present, bridges)
+        async for found in callers:
+            channel_id, saved = found.channel.id, found.saved
+            if found.leg_id is not None:
+                self._register_leg(found.leg_id, channel_id)
+                taken.add(found.leg_id)
             await self._stop_playbacks(ids.playbacks_after(channel_id, saved.playbacks), channel_id)
             call = Call(
                 call_id=channel_id,
                 dialled=saved.dialled,
-                calling=channel.caller.number or None,
+                calling=found.channel.caller.number or None,
                 snapshot=self._snapshot_of(saved.rules_version, current),
                 env=self._env,
             )
             self.calls[channel_id] = call
             taken.add(channel_id)
-            self._spawn(call.take_over(saved, resume))
+            self._spawn(call.take_over(saved, found.resume))
         if taken:
             self._idle.clear()
             self._metrics.active_calls.set(len(self.calls))
         return taken
-
-    async def _leg_found(self, leg_id: str, present: frozenset[str]) -> LegFound:
-        if leg_id not in present:
-            return "gone"
-        try:
-            leg = await self.ari.get_channel(leg_id)
-        except AriError:
-            return "gone"
-        return "answered" if leg.state == "Up" else "ringing"
 
     def _snapshot_of(self, version: int | None, current: RuleSnapshot) -> RuleSnapshot:
         """The rule version a call was decided with, if this controller still has it (the
         active one, or one a call in progress keeps), else the active one."""
         kept = {call.snapshot.version: call.snapshot for call in self.calls.values()}
         return current if current.version == version else kept.get(version, current)
-
-    async def _adopt_bridge(self, bridge_id: str, present: frozenset[str]) -> set[str]:
-        """A conversation nobody tracks: watch it until one side hangs up; other bridges go."""
-        try:
-            bridge = await self.ari.get_bridge(bridge_id)
-        except AriError:
-            return set()
-        members = [c for c in bridge.channels if c in present]
-        if bridge.bridge_type == "mixing" and len(members) == 2:
-            first, second = members
-            self._orphans[first] = (second, bridge_id)
-            self._orphans[second] = (first, bridge_id)
-            log.info("controller.adopted_conversation", bridge=bridge_id)
-            return set(members)
-        with contextlib.suppress(AriError):
-            await self.ari.destroy_bridge(bridge_id)
-        return set()
-
-    async def _end_broken_conversations(self, present: frozenset[str]) -> set[str]:
-        """Adopted conversations with a side gone while the socket was down (its end event
-        lost with it, or Asterisk restarted): the side still there is hung up, as when the
-        other side hangs up; returns those channels."""
-        ended: set[str] = set()
-        for channel, (other, bridge_id) in list(self._orphans.items()):
-            if channel in present or channel not in self._orphans:
-                continue
-            del self._orphans[channel]
-            self._orphans.pop(other, None)
-            if other in present:
-                ended.add(other)
-                with contextlib.suppress(AriError):
-                    await self.ari.hangup(other)
-            with contextlib.suppress(AriError):
-                await self.ari.destroy_bridge(bridge_id)
-        return ended
-
-    async def _orphan_event(self, channel: str, event: AriEvent) -> None:
-        if not isinstance(event, ChannelHangupRequest | ChannelDestroyed | StasisEnd):
-            return
-        pair = self._orphans.pop(channel, None)
-        if pair is None:
-            return
-        other, bridge_id = pair
-        self._orphans.pop(other, None)
-        with contextlib.suppress(AriError):
-            await self.ari.hangup(other)
-        with contextlib.suppress(AriError):
-            await self.ari.destroy_bridge(bridge_id)

@@ -254,6 +254,72 @@ async function loadCalls() {
     el("td", {}, c.outcome ?? ""), el("td", {}, c.destination ?? ""))));
 }
 
+// -- reports -----------------------------------------------------------------------------
+
+function isoDate(date) {
+  return date.toISOString().slice(0, 10);
+}
+
+function reportQuery() {
+  return "from=" + $("#report-from").value + "&to=" + $("#report-to").value +
+    "&by=" + $("#report-by").value;
+}
+
+function percent(part, whole) {
+  return whole ? (100 * part / whole).toFixed(1) + "%" : "–";
+}
+
+function seconds(value) {
+  return value === null ? "–" : value.toFixed(1) + " s";
+}
+
+const num = (value) => el("td", { class: "n" }, value);
+
+async function loadReport() {
+  if (!$("#report-from").value) {
+    const today = new Date();
+    $("#report-to").value = isoDate(today);
+    $("#report-from").value = isoDate(new Date(today.getTime() - 29 * 86400000));
+  }
+  const query = reportQuery();
+  const report = await api("/api/report?format=json&" + query);
+  $("#report-html").href = "/api/report?format=html&" + query;
+  $("#report-csv").href = "/api/report?format=csv&" + query;
+  $("#report-overlap tbody").replaceChildren(...report.overlap.map((row) => el("tr", {},
+    el("td", {}, row.exchange), num(row.offered),
+    el("td", {}, row.choices.map((c) => c.municipality + " " + c.calls).join(", ")),
+    num(row.no_choice))));
+  const offered = report.calls_offered.total;
+  const answer = report.answer_to_person;
+  const figures = [
+    ["Calls offered", offered],
+    ...Object.entries(report.calls_offered.by_number_kind).map(([kind, n]) => ["  dialled " + kind, n]),
+    ["After hours", report.after_hours + " (" + percent(report.after_hours, offered) + ")"],
+    ["Greeting skipped", report.greeting_skipped + " (" + percent(report.greeting_skipped, offered) + ")"],
+    ["0 for an agent", report.zero_outs.total],
+    ["Abandoned", report.abandoned.total + " (" + percent(report.abandoned.total, offered) + ")"],
+    ["Reached a person", answer.reached_person + " of " + answer.put_through + " put through"],
+    ["Time to a person p50 / p90", seconds(answer.p50_s) + " / " + seconds(answer.p90_s)],
+    ...report.service_level.map((s) => ["Within " + s.threshold_s + " s",
+      s.within + " (" + (s.share === null ? "–" : (100 * s.share).toFixed(1) + "%") + ")"]),
+  ];
+  $("#report-summary tbody").replaceChildren(...figures.map(([name, value]) =>
+    el("tr", {}, el("td", {}, name), num(value))));
+  $("#report-transfers tbody").replaceChildren(...report.transfers.map((row) => el("tr", {},
+    el("td", {}, row.destination), num(row.attempts), num(row.results.connected),
+    num(row.results.busy), num(row.results.no_answer), num(row.results.not_accepted),
+    num(row.results.caller_hangup))));
+  return offered;
+}
+
+$("#report-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  act("report", async () => {
+    const offered = await loadReport();
+    return "report: " + offered + " calls offered";
+  });
+});
+
 // -- start -------------------------------------------------------------------------------
 
 async function refresh() {
@@ -262,7 +328,7 @@ async function refresh() {
 
 async function start() {
   try {
-    await Promise.all([refresh(), loadMap(), loadCoverage(), loadCalls()]);
+    await Promise.all([refresh(), loadMap(), loadCoverage(), loadCalls(), loadReport()]);
     document.body.dataset.ready = "true";
     status("rules version " + activeVersion + " active");
   } catch (error) {

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import io
 import os
 import urllib.request
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from admin_testing import TOKEN, StaticState, admin_app, serve_in_thread
+from chromium import CHROMIUM, CHROMIUM_ARGS, CSP_VIOLATIONS_SCRIPT, non_background_share
+from report_testing import random_calls
 
 from ivr.admin import AdminService
 from routing_rules.geoview import GeoLookup
+from routing_rules.storage.call_records import CallRecordStore
 from routing_rules.storage.store import RuleStore
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 if not CHROMIUM.exists():
     if os.environ.get("CI") == "true":
@@ -55,11 +48,7 @@ def browser_page(page_url: tuple[str, RuleStore]) -> Iterator[Page]:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1100})
         # Every Content-Security-Policy violation of the page (a blocked inline style, say).
-        context.add_init_script(
-            "window.cspViolations = [];"
-            "document.addEventListener('securitypolicyviolation', (e) =>"
-            " window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
-        )
+        context.add_init_script(CSP_VIOLATIONS_SCRIPT)
         page = context.new_page()
         outside: list[str] = []
         base_url = page_url[0]
@@ -75,16 +64,6 @@ def browser_page(page_url: tuple[str, RuleStore]) -> Iterator[Page]:
         assert outside == [], "the page fetched something from outside the controller"
         assert page.evaluate("window.cspViolations") == [], "the page breaks its own CSP"
         browser.close()
-
-
-def non_background_share(png: bytes) -> float:
-    """Share of pixels in a screenshot that differ from its most common colour."""
-    from PIL import Image
-
-    image = Image.open(io.BytesIO(png)).convert("RGB")
-    colours = image.getcolors(maxcolors=image.width * image.height) or []
-    most = max(count for count, _ in colours)
-    return 1 - most / (image.width * image.height)
 
 
 def test_the_page_is_served_under_a_content_security_policy(
@@ -185,3 +164,27 @@ def test_override_switch_diff_and_rollback(
 def test_live_calls_are_listed(browser_page: Page) -> None:
     page = browser_page
     assert "call-7" in page.inner_text("#live-calls")
+
+
+def test_the_reports_view_shows_the_shared_exchanges_first(
+    browser_page: Page, page_url: tuple[str, RuleStore]
+) -> None:
+    calls = random_calls(seed=5, count=400, first=date(2026, 10, 1), days=30)
+    CallRecordStore(page_url[1]).write(calls)
+    page = browser_page
+    page.fill("#report-from", "2026-10-01")
+    page.fill("#report-to", "2026-10-30")
+    page.click("#report-form button[type=submit]")
+    rows = page.locator("#report-overlap tbody tr")
+    rows.first.wait_for(timeout=15_000)
+    assert rows.count() == 2
+    assert "oshawa" in rows.first.inner_text()
+    section = page.locator("#reports-section")
+    assert section.locator("table").first.get_attribute("id") == "report-overlap"
+    summary = page.inner_text("#report-summary")
+    assert f"Calls offered\t{len(calls)}" in summary
+    assert page.locator("#report-transfers tbody tr").count() >= 3
+    assert page.get_attribute("#report-html", "href") == (
+        "/api/report?format=html&from=2026-10-01&to=2026-10-30&by=day"
+    )
+    assert non_background_share(section.screenshot()) > 0.05

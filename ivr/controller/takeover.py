@@ -1,0 +1,76 @@
+"""Which callers a restarted controller can take over, and where each stands.
+
+At reconcile, a caller the controller does not know (the previous controller died) is taken
+over when its channel carries a resumable saved state (`ivr.call.persistor`): in the greeting,
+a menu, or on hold while its transfer goes on. For a transfer, the leg of the link it was
+dialling is looked up: gone (dialled again), ringing or answered (adopted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Collection
+from dataclasses import dataclass
+
+import structlog
+
+from ivr.ari import AriClient, AriError
+from ivr.ari.events import Channel
+from ivr.call import SavedCall, TransferResume, ids
+from ivr.call.states import TRANSFERRING
+from ivr.call.transfer import LegFound
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Takeover:
+    """A caller to take over: its channel, its saved state and, in a transfer, where the
+    transfer goes on and the leg to adopt (None when that leg is gone)."""
+
+    channel: Channel
+    saved: SavedCall
+    resume: TransferResume | None
+    leg_id: str | None
+
+
+async def resumable_callers(
+    ari: AriClient,
+    variable: str,
+    unknown: Collection[str],
+    present: frozenset[str],
+    bridges: Collection[str],
+) -> AsyncIterator[Takeover]:
+    """The callers among ``unknown`` whose saved state (in channel variable ``variable``) is
+    resumable, one at a time, so each is registered before the next is looked at. A caller in
+    a conversation is left to `ivr.controller.conversations`."""
+    for channel_id in sorted(c for c in unknown if not ids.is_leg(c)):
+        if ids.mixing_bridge_id(channel_id) in bridges:
+            continue
+        try:
+            raw = await ari.get_variable(channel_id, variable)
+            channel = await ari.get_channel(channel_id)
+        except AriError:
+            continue
+        saved = SavedCall.decode(raw)
+        if saved is None or not saved.resumable:
+            if raw:
+                log.warning("controller.saved_state_not_resumable", channel=channel_id)
+            continue
+        if saved.state not in TRANSFERRING:
+            yield Takeover(channel, saved, None, None)
+            continue
+        link = saved.link or 0
+        leg_id = ids.leg_id(channel_id, link + 1)
+        found = await _leg_found(ari, leg_id, present)
+        resume = TransferResume(link, ids.hold_bridge_id(channel_id) in bridges, found)
+        yield Takeover(channel, saved, resume, None if found == "gone" else leg_id)
+
+
+async def _leg_found(ari: AriClient, leg_id: str, present: frozenset[str]) -> LegFound:
+    if leg_id not in present:
+        return "gone"
+    try:
+        leg = await ari.get_channel(leg_id)
+    except AriError:
+        return "gone"
+    return "answered" if leg.state == "Up" else "ringing"
