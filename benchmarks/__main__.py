@@ -216,6 +216,33 @@ TARGETS = (
             "per_call_agi_requests_per_second": "per_call_agi.requests_per_second",
         },
     ),
+    Target(
+        "kamailio_cpu_vs_node",
+        "kamailio_cost.kamailio_cpu_ratio",
+        "<",
+        0.05,
+        "x",
+        "Kamailio's CPU per call / the node's (Asterisk + controller) CPU per call, same calls "
+        "through Kamailio",
+        {
+            "kamailio_cpu_ms_per_call": "kamailio_cost.through_kamailio.kamailio_cpu_ms_per_call",
+            "node_calls_per_second_per_core": "kamailio_cost.node_calls_per_second_per_core",
+            "failed_calls": "kamailio_cost.failed_calls",
+        },
+    ),
+    Target(
+        "calls_failed_after_a_node_kill",
+        "failover.new_calls_failed",
+        "==",
+        0,
+        "calls",
+        "calls placed after one node's Asterisk was killed that did not complete",
+        {
+            "first_new_call_answered_ms": "failover.first_new_call_answered_ms",
+            "slowest_new_call_answer_ms": "failover.slowest_new_call_answer_ms",
+            "calls_lost": "failover.calls_lost",
+        },
+    ),
 )
 
 

@@ -48,5 +48,6 @@ def test_the_issue_s_alerts_are_all_there() -> None:
         "Ivr311NoCallsDuringBusinessHours",
         "Ivr311EmergencyOverridePastExpiry",
         "Ivr311CallRecordsDropped",
+        "Ivr311ProxyNodeDown",
     ):
         assert f"alert: {alert}" in text
