@@ -13,8 +13,8 @@ from sqlalchemy import create_engine, inspect
 from ivr.reports import build_report
 from ivr.reports.period import ReportRange
 from routing_rules.geoview import GeoLookup
-from routing_rules.storage.reader import SCHEMA_HEAD
 from routing_rules.storage.call_records import CallRecordStore
+from routing_rules.storage.reader import SCHEMA_HEAD
 from routing_rules.storage.store import _MIGRATIONS, RuleStore
 
 

@@ -4,8 +4,8 @@
 SQLite stores a row's columns together, so through the plain ``local_date`` index it reads
 every call's whole row (the hashes, the rule path, the digits …) and spends most of a year's
 report doing so. An index holding the report's columns after ``local_date`` lets it read the
-index alone (a third of the pages); it replaces the ``local_date`` index, which its first
-column serves, so a record write still updates the same number of indexes.
+index alone (80 MB against the rows' 200 MB, a million calls); it replaces the ``local_date``
+index, which its first column serves, so a record write still updates as many indexes.
 
 PostgreSQL keeps its indexes: it meets the report's target without one, and a B-tree entry
 there has a size limit that long unforeseen strings in these columns could exceed.
