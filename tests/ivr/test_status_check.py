@@ -23,7 +23,7 @@ from switchsim.georeport import (
 )
 from switchsim.simulation import simulated_controller
 
-DEMO_SERVER = 'base_url: "http://127.0.0.1:8311/", budget_ms: 1500'
+DEMO_SERVER = 'base_url: "http://127.0.0.1:8320/", budget_ms: 1500'
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def test_validate_demo(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["rules", "validate", "durham"]) == 0
     out = capsys.readouterr().out
     assert "durham: valid" in out
-    assert "request status check (Open311): durham (key *, http://127.0.0.1:8311/)" in out
+    assert "request status check (Open311): durham (key *, http://127.0.0.1:8320/)" in out
 
 
 def test_validate_says_when_no_one_offers_a_status_check(
@@ -46,7 +46,7 @@ def test_validate_says_when_no_one_offers_a_status_check(
     assert run(["rules", "validate", "--json", "durham"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["status_check"] == {
-        "durham": {"base_url": "http://127.0.0.1:8311/", "key": "*"}
+        "durham": {"base_url": "http://127.0.0.1:8320/", "key": "*"}
     }
 
 

@@ -86,7 +86,7 @@ def test_plain_http_off_this_machine_is_warned(durham_text: str, geo: GeoLookup)
     remote = "    open311:\n      base_url: http://311.ajax.example/\n      key: '8'\n"
     _, warnings = messages(with_open311(durham_text, remote), geo)
     assert "https" in warnings["municipalities[1].open311.base_url"]
-    local = "    open311:\n      base_url: http://127.0.0.1:8311/\n      key: '8'\n"
+    local = "    open311:\n      base_url: http://127.0.0.1:8320/\n      key: '8'\n"
     errors, warnings = messages(with_open311(durham_text, local), geo)
     assert not errors and "municipalities[1].open311.base_url" not in warnings
 
