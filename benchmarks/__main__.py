@@ -1,11 +1,12 @@
 """``python -m benchmarks``: run every ``benchmarks/*_bench.py`` and write one JSON report.
 
-Each module's ``run() -> dict[str, object]`` returns top-level sections of the report, named
-for what they measure (``point_lookup``, ``npa_nxx_lookup``, ``index_build``, ``cached_load``,
-``resident_memory``, ``controller``, ``call_records``, ``report``), so a key such as
-``point_lookup.index.p99_ns`` says what it measures. ``targets`` then compares measured values
-of the same run with the issues' targets. A missed target is reported (a line on stderr per
-miss), never an error: the exit status is 0 whatever the figures.
+Each module's ``run() -> dict[str, object]`` returns top-level sections of the report, named for
+what they measure (``point_lookup``, ``npa_nxx_lookup``, ``index_build``, ``cached_load``,
+``resident_memory``, ``controller``, ``call_records``, ``report``, ``fastagi``,
+``per_call_agi``, ``activation_propagation``), so a key such as ``point_lookup.index.p99_ns``
+says what it measures. ``targets`` then compares measured values of the same run with the
+issues' targets. A missed target is reported (a line on stderr per miss), never an error: the
+exit status is 0 whatever the figures.
 """
 
 from __future__ import annotations
@@ -196,6 +197,51 @@ TARGETS = (
         "calls placed while PostgreSQL was down that did not complete on the version their "
         "node held",
         {"placed": "activation_propagation.after_outage.calls_during_outage.placed"},
+    ),
+    Target(
+        "fastagi_concurrent_200_p99_ms",
+        "fastagi.concurrent_200.request_ms.p99",
+        "<",
+        5,
+        "ms",
+        "p99 of one FastAGI request (connect, environment, the eight SET VARIABLE commands "
+        "answered, close) while the server holds 200 AGI sessions open (199 of them slow "
+        "clients mid-request). Not the burst figure beside it, where 200 requests arrive in "
+        "the same instant and the last waits for the 199 before it on the server's one event "
+        "loop (queueing)",
+        {
+            "burst_200_p99_ms": "fastagi.burst_200.request_ms.p99",
+            "burst_200_requests_per_second": "fastagi.burst_200.requests_per_second",
+            "per_call_agi_p99_ms": "per_call_agi.request_ms.p99",
+            "per_call_agi_requests_per_second": "per_call_agi.requests_per_second",
+        },
+    ),
+    Target(
+        "kamailio_cpu_vs_node",
+        "kamailio_cost.kamailio_cpu_ratio",
+        "<",
+        0.05,
+        "x",
+        "Kamailio's CPU per call / the node's (Asterisk + controller) CPU per call, same calls "
+        "through Kamailio",
+        {
+            "kamailio_cpu_ms_per_call": "kamailio_cost.through_kamailio.kamailio_cpu_ms_per_call",
+            "node_calls_per_second_per_core": "kamailio_cost.node_calls_per_second_per_core",
+            "failed_calls": "kamailio_cost.failed_calls",
+        },
+    ),
+    Target(
+        "calls_failed_after_a_node_kill",
+        "failover.new_calls_failed",
+        "==",
+        0,
+        "calls",
+        "calls placed after one node's Asterisk was killed that did not complete",
+        {
+            "first_new_call_answered_ms": "failover.first_new_call_answered_ms",
+            "slowest_new_call_answer_ms": "failover.slowest_new_call_answer_ms",
+            "calls_lost": "failover.calls_lost",
+        },
     ),
 )
 

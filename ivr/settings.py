@@ -147,10 +147,31 @@ class Settings(BaseSettings):
     sim_call_interval_s: float = Field(
         default=5.0, gt=0, description="simulated switch only: seconds between scripted callers"
     )
+    fastagi_listen: str | None = Field(
+        default=None,
+        description="HOST:PORT of the FastAGI server; `ivr311 run` starts it too when set "
+        "(`ivr311 fastagi` listens on 127.0.0.1:4573 when unset)",
+    )
+    fastagi_max_sessions: int = Field(
+        default=1000, ge=1, description="FastAGI sessions at once; more are closed at once"
+    )
+    fastagi_read_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="how long a FastAGI client may take to send its environment, then each reply",
+    )
 
     @field_validator("http_listen")
     @classmethod
     def _listen_is_host_port(cls, value: str) -> str:
+        parse_listen(value)
+        return value
+
+    @field_validator("fastagi_listen")
+    @classmethod
+    def _fastagi_listen_is_host_port(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
         parse_listen(value)
         return value
 

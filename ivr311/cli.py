@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dialplan import cli as dialplan_cli
 from dialplan import kamailio_cli
 from geo import cli as geo_cli
+from ivr.agi import fastagi_command
 from ivr.controller import drain_cli
 from ivr.controller import run as controller_run
 from ivr.logs import configure_logging
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     controller_run.register(commands, simulated=switchsim_commands.scripted_switch)
     drain_cli.register(commands)
     switchsim_commands.register(commands)
+    fastagi_command.register(commands)
     reports_cli.register(commands)
     return parser
 

@@ -36,7 +36,7 @@ import os
 import pickle
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -159,7 +159,8 @@ def _variables(action: str, reason: str) -> dict[str, str]:
 def agi_value(text: str) -> str:
     """``text`` as one AGI argument: one line of printable characters, no double quote or
     backslash, at most `MAX_VALUE_CHARS`."""
-    printable = "".join(c if c.isprintable() else " " for c in text[: MAX_VALUE_CHARS * 2])
+    text = text[: MAX_VALUE_CHARS * 2]
+    printable = text if text.isprintable() else "".join(c if c.isprintable() else " " for c in text)
     return printable.translate(_UNQUOTABLE)[:MAX_VALUE_CHARS]
 
 
@@ -295,19 +296,41 @@ def call_from_env(env: Mapping[str, str], args: argparse.Namespace) -> AgiCall:
     )
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="ivr311-agi", description=__doc__.splitlines()[0])
+DEFAULT_DIAL_ENDPOINT = "contact-centres"
+
+
+def arguments_parser(
+    prog: str = "ivr311-agi",
+    *,
+    rules_options: bool = True,
+    dial_endpoint: str = DEFAULT_DIAL_ENDPOINT,
+) -> argparse.ArgumentParser:
+    """The arguments of ``AGI(...)``; without ``rules_options`` (the FastAGI server answers
+    from its own rules) ``--rules`` and ``--database`` are wrong arguments."""
+    parser = _Parser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("dialled", nargs="?", help="number dialled (default: the extension)")
-    parser.add_argument("--rules", help="rule-set file or demo name (default: active version)")
-    parser.add_argument(
-        "--database",
-        help="SQLAlchemy URL of the rule store (default $IVR311_DATABASE_URL, else the "
-        "default store of the user Asterisk runs as)",
-    )
+    if rules_options:
+        parser.add_argument("--rules", help="rule-set file or demo name (default: active version)")
+        parser.add_argument(
+            "--database",
+            help="SQLAlchemy URL of the rule store (default $IVR311_DATABASE_URL, else the "
+            "default store of the user Asterisk runs as)",
+        )
     parser.add_argument("--language", default="en", choices=["en", "fr"])
-    parser.add_argument("--dial-endpoint", default="contact-centres", help="PJSIP trunk")
+    parser.add_argument("--dial-endpoint", default=dial_endpoint, help="PJSIP trunk")
     parser.add_argument("--at", type=datetime.fromisoformat, help="decide as of (ISO 8601)")
     return parser
+
+
+def parse_arguments(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None
+) -> tuple[argparse.Namespace, WrongArguments | None]:
+    """The arguments, or the defaults and why the given ones are wrong (`answer` then
+    gives the failure variables)."""
+    try:
+        return parser.parse_args(argv), None
+    except WrongArguments as exc:
+        return parser.parse_args([]), exc
 
 
 class WrongArguments(Exception):
@@ -319,29 +342,54 @@ class _Parser(argparse.ArgumentParser):
         raise WrongArguments(message)
 
 
-def run(agi: AgiChannel, args: argparse.Namespace, refused: Exception | None = None) -> int:
-    """Decide for the call on ``agi`` and set its variables; any failure (``refused``: the
-    arguments were wrong) sets `failure_variables` and logs one ``agi.failed`` event."""
+@dataclass(frozen=True, slots=True)
+class AgiAnswer:
+    """What the dialplan is told about one call, and what went wrong on the way."""
+
+    variables: dict[str, str]
+    failure: Exception | None = None
+    rules_read: bool = False
+
+
+def answer(
+    env: Mapping[str, str],
+    args: argparse.Namespace,
+    rules: Callable[[], RuleSnapshot],
+    refused: Exception | None = None,
+) -> AgiAnswer:
+    """The ``IVR311_*`` variables for the call whose AGI environment is ``env``: the one
+    decision path of ``ivr311-agi`` and the FastAGI server, which differ only in where
+    ``rules`` come from. Any failure (``refused``: the arguments were wrong) gives
+    `failure_variables`."""
     snapshot: RuleSnapshot | None = None
     try:
         if refused is not None:
             raise refused
-        call = call_from_env(agi.env, args)
-        snapshot = load_rules(args.rules, args.database)
-        values = channel_variables(decide_for_agi(snapshot, call), args.dial_endpoint)
+        call = call_from_env(env, args)
+        snapshot = rules()
+        variables = channel_variables(decide_for_agi(snapshot, call), args.dial_endpoint)
     except Exception as exc:  # the dialplan must get something to do, whatever went wrong
-        _log_failure("agi.failed", exc, rules_read=snapshot is not None)
-        values = failure_variables(snapshot, exc, args.dial_endpoint)
+        variables = failure_variables(snapshot, exc, args.dial_endpoint)
+        return AgiAnswer(variables, exc, rules_read=snapshot is not None)
+    return AgiAnswer(variables, rules_read=True)
+
+
+def run(agi: AgiChannel, args: argparse.Namespace, refused: Exception | None = None) -> int:
+    """Decide for the call on ``agi`` and set its variables; any failure (``refused``: the
+    arguments were wrong) sets `failure_variables` and logs one ``agi.failed`` event."""
+    result = answer(agi.env, args, lambda: load_rules(args.rules, args.database), refused)
+    if result.failure is not None:
+        log_failure("agi.failed", result.failure, rules_read=result.rules_read)
     try:
-        for name, value in values.items():
+        for name, value in result.variables.items():
             agi.set_variable(name, value)
     except Exception as exc:  # Asterisk hung up or closed the channel: nobody to tell
-        _log_failure("agi.channel_lost", exc)
+        log_failure("agi.channel_lost", exc)
         return EXIT_FAILED
     return EXIT_OK
 
 
-def _log_failure(event: str, exc: BaseException, **details: object) -> None:
+def log_failure(event: str, exc: BaseException, **details: object) -> None:
     import structlog
 
     from ivr.logs import exception_fields
@@ -353,12 +401,7 @@ def main(argv: Sequence[str] | None = None, *, exit_process: bool = True) -> int
     """Run as Asterisk's AGI; with ``exit_process`` the process ends here, once its output is
     flushed, without the interpreter's teardown of the geodata index and every module (about
     a fifth of a second per call)."""
-    parser = _parser()
-    refused: Exception | None = None
-    try:
-        args = parser.parse_args(argv)
-    except WrongArguments as exc:
-        args, refused = parser.parse_args([]), exc
+    args, refused = parse_arguments(arguments_parser(), argv)
     from ivr.logs import configure_logging
 
     # stdout is the AGI channel: logs go to stderr, and only warnings by default.
@@ -383,7 +426,7 @@ def _serve(args: argparse.Namespace, refused: Exception | None) -> int:
         # Asterisk logs; a sink keeps it out of the logs.
         agi: AgiChannel = AGI(stdin=sys.stdin, stdout=sys.stdout, stderr=io.StringIO())
     except Exception as exc:
-        _log_failure("agi.channel_lost", exc)
+        log_failure("agi.channel_lost", exc)
         return EXIT_FAILED
     return run(agi, args, refused)
 

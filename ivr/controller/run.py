@@ -17,6 +17,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ivr.agi.fastagi import FastAgiServer
+from ivr.agi.fastagi_command import start_fastagi
 from ivr.controller.http import AppExtension, bound_port, make_app, readiness, start_server
 from ivr.controller.process import Controller, freeze_long_lived_objects
 from ivr.controller.proxy_presence import ProxyPresence
@@ -118,8 +120,10 @@ async def serve(
     except Exception as exc:
         raise startup_error(DATABASE_URL_ENV, exc) from exc
     rules = RulesSource(store, metrics=metrics, seed=settings.rules, poll_s=settings.rules_poll_s)
+    fastagi: FastAgiServer | None = None
     try:
         await rules.load()
+        fastagi = await start_fastagi(settings, rules)  # when IVR311_FASTAGI_LISTEN is set
         freeze_long_lived_objects()
         watcher = asyncio.create_task(rules.watch(), name="rules-watch")
         async with _controller(settings, rules, clock, simulated) as controller:
@@ -155,6 +159,8 @@ async def serve(
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
     finally:
+        if fastagi is not None:
+            await fastagi.close()
         await asyncio.to_thread(store.close)
 
 

@@ -1,5 +1,6 @@
-"""A real Asterisk for this directory's tests, and two nodes with a controller each; they skip
-when no asterisk binary (or, for the nodes with controllers, no sipp) is found."""
+"""A real Asterisk for this directory's tests, and two nodes with a controller each (also behind
+a real Kamailio); they skip when no asterisk binary (or, for the nodes with controllers, no
+sipp, and for Kamailio no kamailio) is found."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from asterisk_testing import AsteriskNode, new_node, open_durham_rules
 from cluster_testing import Cluster, running_cluster
+from load_testing import KamailioProxy, behind_kamailio
 from sipp_testing import sipp
 
 from routing_rules.snapshot import load_snapshot
@@ -52,3 +54,24 @@ def two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         binary, work, rules, snapshot, settings=CLUSTER_SETTINGS, proxied=True
     ) as cluster:
         yield cluster
+
+
+@pytest.fixture
+def proxied_nodes(tmp_path: Path) -> Iterator[tuple[Cluster, KamailioProxy]]:
+    """Two nodes as `two_nodes` (without the ARI proxies) behind a real Kamailio rendered by
+    ``kamailio-conf render``, each controller keeping its node ready there; both nodes are
+    active and ready when the test begins. Per test: the fault tests kill parts of it."""
+    binary = shutil.which("asterisk")
+    if binary is None:
+        pytest.skip("no asterisk binary")
+    if sipp() is None:
+        pytest.skip("no sipp binary (Debian: sip-tester)")
+    kamailio = shutil.which("kamailio")
+    if kamailio is None:
+        pytest.skip("no kamailio binary (Debian: kamailio)")
+    rules, snapshot = open_durham_rules(tmp_path)
+    with (
+        running_cluster(binary, tmp_path, rules, snapshot, settings=CLUSTER_SETTINGS) as cluster,
+        behind_kamailio(cluster, kamailio, tmp_path / "kamailio") as proxy,
+    ):
+        yield cluster, proxy

@@ -2,8 +2,8 @@
 
 An answer is an exit code the README documents (0 ok, 1 refused, 2 invalid, argparse's 2 for a
 usage error) and words on the terminal, never a traceback and never the internal-error code 70.
-Commands that start servers (``run``, ``demo``) or reach a running Asterisk (``--reload``) are
-left out; every path argument points into the test's own folder.
+Commands that start servers (``run``, ``demo``, ``fastagi``) or reach a running Asterisk
+(``--reload``) are left out; every path argument points into the test's own folder.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The README's dialplan for ``ivr311-agi`` never leaves a caller in silence: a crashed AGI, an
-AGI that failed, and a destination that does not answer all reach the generated controller-free
-fallback; asterisklint finds nothing to report in it."""
+"""The README's dialplans for ``ivr311-agi`` and for the FastAGI server never leave a caller
+in silence: a crashed AGI, an AGI that failed, and a destination that does not answer all reach
+the generated controller-free fallback; asterisklint finds nothing to report in them."""
 
 from __future__ import annotations
 
@@ -13,25 +13,24 @@ from pathlib import Path
 import pytest
 from agi_testing import MONDAY_MORNING, SUNDAY
 from dialplan_testing import RENDERED_AT
+from readme_examples import AGI_EXAMPLE, FASTAGI_EXAMPLE, readme_dialplan
 
 from dialplan.asterisk_conf import DIALPLAN_FILE
 from dialplan.render import DialplanOptions, render_dialplan
 from ivr.agi.script import AgiCall, channel_variables, decide_for_agi, failure_variables
 from routing_rules.snapshot import load_snapshot
 
-README = Path(__file__).resolve().parents[2] / "README.md"
 _STEP = re.compile(
-    r"^\s*(?:exten => \d+,1|same => n(?:\((?P<label>\w+)\))?),(?P<app>.*?)\s*(?:;.*)?$"
+    r"^\s*(?:exten => (?:\d+|s),1|same => n(?:\((?P<label>\w+)\))?),(?P<app>.*?)\s*(?:;.*)?$"
 )
 _CONDITION = re.compile(r'^"(?P<left>[^"]*)" (?P<op>!=|=) "(?P<right>[^"]*)"$')
 
 
-def readme_agi_dialplan() -> list[str]:
-    """The dialplan lines of the README's "AGI for dialplan-only sites" example."""
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("**AGI for dialplan-only sites.**") :]
-    block = section[section.index("```\n") + 4 : section.index("\n```", section.index("```\n"))]
-    return block.splitlines()
+@pytest.fixture(params=[AGI_EXAMPLE, FASTAGI_EXAMPLE], ids=["agi", "fastagi"])
+def example(request: pytest.FixtureRequest) -> list[str]:
+    """The dialplan lines of the README's example for ``ivr311-agi`` or for the FastAGI
+    server, without a context line."""
+    return [line for line in readme_dialplan(request.param) if not line.startswith("[")]
 
 
 def walk(lines: list[str], variables: dict[str, str], dialstatus: str = "") -> list[str]:
@@ -88,21 +87,21 @@ def agi_answer(at: object, calling: str = "9056230123") -> dict[str, str]:
     return {"AGISTATUS": "SUCCESS", **channel_variables(decision, "contact-centres")}
 
 
-def test_a_crashed_agi_goes_to_the_fallback() -> None:
-    assert walk(readme_agi_dialplan(), {"AGISTATUS": "FAILURE"})[-1] == FALLBACK
-    assert walk(readme_agi_dialplan(), {"AGISTATUS": "SUCCESS"})[-1] == FALLBACK
+def test_a_crashed_agi_goes_to_the_fallback(example: list[str]) -> None:
+    assert walk(example, {"AGISTATUS": "FAILURE"})[-1] == FALLBACK
+    assert walk(example, {"AGISTATUS": "SUCCESS"})[-1] == FALLBACK
 
 
 @pytest.mark.parametrize("rules_read", [True, False])
-def test_an_agi_that_failed_goes_to_the_fallback(rules_read: bool) -> None:
+def test_an_agi_that_failed_goes_to_the_fallback(example: list[str], rules_read: bool) -> None:
     variables = failure_variables(DURHAM if rules_read else None, OSError("x"), "contact-centres")
-    ran = walk(readme_agi_dialplan(), {"AGISTATUS": "SUCCESS", **variables})
+    ran = walk(example, {"AGISTATUS": "SUCCESS", **variables})
     assert ran[-1] == FALLBACK
     assert not any(step.startswith("Dial(") for step in ran)
 
 
-def test_a_transfer_is_announced_and_dialled_and_ends_when_answered() -> None:
-    ran = walk(readme_agi_dialplan(), agi_answer(MONDAY_MORNING), dialstatus="ANSWER")
+def test_a_transfer_is_announced_and_dialled_and_ends_when_answered(example: list[str]) -> None:
+    ran = walk(example, agi_answer(MONDAY_MORNING), dialstatus="ANSWER")
     assert ran[-3:] == [
         "Playback(ivr311/transferring&ivr311/please-hold)",
         "Dial(PJSIP/+19055550101@contact-centres,20)",
@@ -111,31 +110,34 @@ def test_a_transfer_is_announced_and_dialled_and_ends_when_answered() -> None:
 
 
 @pytest.mark.parametrize("status", ["BUSY", "NOANSWER", "CONGESTION", "CHANUNAVAIL"])
-def test_a_destination_that_does_not_answer_goes_to_the_fallback(status: str) -> None:
-    ran = walk(readme_agi_dialplan(), agi_answer(MONDAY_MORNING), dialstatus=status)
+def test_a_destination_that_does_not_answer_goes_to_the_fallback(
+    example: list[str], status: str
+) -> None:
+    ran = walk(example, agi_answer(MONDAY_MORNING), dialstatus=status)
     assert ran[-2:] == ["Dial(PJSIP/+19055550101@contact-centres,20)", FALLBACK]
 
 
-def test_after_hours_the_message_plays_before_the_after_hours_line() -> None:
-    ran = walk(readme_agi_dialplan(), agi_answer(SUNDAY), dialstatus="ANSWER")
+def test_after_hours_the_message_plays_before_the_after_hours_line(example: list[str]) -> None:
+    ran = walk(example, agi_answer(SUNDAY), dialstatus="ANSWER")
     assert ran[-3:-1] == [
         "Playback(ivr311/after-hours&ivr311/emergency-911)",
         "Dial(PJSIP/+19055550102@contact-centres,20)",
     ]
 
 
-def test_a_message_only_answer_is_played_and_the_call_ends() -> None:
+def test_a_message_only_answer_is_played_and_the_call_ends(example: list[str]) -> None:
     variables = {
         "AGISTATUS": "SUCCESS",
         "IVR311_ACTION": "message",
         "IVR311_DEST": "",
         "IVR311_MESSAGE": "ivr311/transfer-failed&ivr311/goodbye",
     }
-    ran = walk(readme_agi_dialplan(), variables)
+    ran = walk(example, variables)
     assert ran[-2:] == ["Playback(ivr311/transfer-failed&ivr311/goodbye)", "Hangup()"]
 
 
 def test_the_fallback_the_example_names_exists_and_asterisklint_accepts_it(
+    example: list[str],
     tmp_path: Path,
 ) -> None:
     generated = render_dialplan(DURHAM, DialplanOptions(now=RENDERED_AT))
@@ -145,7 +147,7 @@ def test_the_fallback_the_example_names_exists_and_asterisklint_accepts_it(
     if not lint.exists() and shutil.which("asterisklint") is None:
         pytest.skip("asterisklint is not installed")
     (tmp_path / DIALPLAN_FILE).write_text(generated, encoding="utf-8")
-    site = ["[general]", "", "[globals]", "", "[site]", *readme_agi_dialplan()]
+    site = ["[general]", "", "[globals]", "", "[site]", *example]
     site.append(f"\n#include {DIALPLAN_FILE}")
     (tmp_path / "extensions.conf").write_text("\n".join(site) + "\n", encoding="utf-8")
     done = subprocess.run(

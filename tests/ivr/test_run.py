@@ -4,6 +4,7 @@ calls will hear menus now, and an Asterisk that is not there yet."""
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -153,3 +154,21 @@ async def test_asterisk_down_at_start_keeps_running_not_ready() -> None:
         body = await resp.json()
     assert body["ari_connected"] is False
     assert body["rules_loaded"] is True
+
+
+async def test_with_a_fastagi_address_run_answers_fastagi_from_its_rules(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async with running(fast_settings(fastagi_listen="127.0.0.1:0")):
+        banner = re.search(r"ivr311 fastagi: agi://127\.0\.0\.1:(\d+)", capsys.readouterr().out)
+        assert banner is not None
+        reader, writer = await asyncio.open_connection("127.0.0.1", int(banner[1]))
+        writer.write(b"agi_callerid: 9056230123\nagi_extension: 311\nagi_dnid: 311\n\n")
+        commands = []
+        while line := await reader.readline():
+            commands.append(line.decode())
+            writer.write(b"200 result=1\n")
+        writer.close()
+    assert len(commands) == 8
+    assert commands[-2].startswith('SET VARIABLE "IVR311_ACTION" ')
+    assert "error" not in commands[-2]

@@ -1,0 +1,249 @@
+"""FastAGI benchmark: ``ivr311 fastagi`` against the per-call ``ivr311-agi``, same rules.
+
+The server runs as ``ivr311 fastagi`` in a process of its own (logging JSON at INFO, written to
+/dev/null, as in production), its rules the Durham demo seeded into a fresh SQLite store. This
+process plays Asterisk over loopback: it connects, sends an AGI environment (a caller from
+Bowmanville, each request its own number, ``AGI(agi://...,311)``) and answers each ``SET
+VARIABLE`` with ``200 result=1``. A request is timed from the connect to the server's close,
+after the eighth variable. Under ``fastagi``:
+
+- ``burst_200``: 200 sessions at once (connect and environment back to back), ``BURSTS``
+  times. ``requests_per_second`` runs from the first connect to the last close (the median
+  burst); ``request_ms`` is over all those requests, so it is mostly queueing: the last of 200
+  waits for the 199 before it on the server's one event loop.
+- ``concurrent_200``: 200 AGI sessions open on the server at once for the whole phase: 199 of
+  them slow clients (an environment line every ``HELD_LINE_INTERVAL_S`` for
+  ``HELD_REQUEST_S``, then the rest of it and the replies, and again), plus one request after
+  another at ``STEADY_RATE_PER_S`` (each timed, ``STEADY_REQUESTS`` of them), i.e. the latency
+  of an answer while the server holds 200 sessions. ``server_cpu_ms_per_request`` is the
+  server's CPU over the phase per answered request (the slow clients' included).
+
+Under ``per_call_agi``: ``ivr311-agi --database`` (the same store) as Asterisk runs it, a process
+per call, ``AGI_RUNS`` times one after another: ``request_ms`` and ``requests_per_second`` (one at
+a time). ``fastagi_speedup`` divides the rates (burst vs one at a time, the per-call AGI's best
+case) and ``p99_ratio`` the p99 latencies (per-call AGI / FastAGI ``concurrent_200``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+SESSIONS = 200
+BURSTS = 5
+WARM_UP_REQUESTS = 200
+STEADY_REQUESTS = 1000
+STEADY_RATE_PER_S = 200.0
+HELD_LINE_INTERVAL_S = 0.5
+HELD_REQUEST_S = 3.0
+AGI_RUNS = 30
+VARIABLES = 8
+"""Commands per answer (the ``IVR311_*`` variables)."""
+_CALLS = itertools.count()
+
+
+def environment() -> bytes:
+    """What Asterisk sends for ``AGI(agi://...,311)``, from a Bowmanville number of its own
+    (no answer reuses another's parsed calling number)."""
+    calling = f"905623{next(_CALLS) % 10_000:04d}"
+    return (
+        "agi_network: yes\nagi_network_script: \nagi_request: agi://127.0.0.1\n"
+        "agi_channel: PJSIP/carrier-00000001\nagi_language: en\nagi_type: PJSIP\n"
+        f"agi_callerid: {calling}\nagi_calleridname: unknown\nagi_context: custom-ivr311\n"
+        "agi_extension: s\nagi_priority: 2\nagi_dnid: 311\nagi_arg_1: 311\n\n"
+    ).encode()
+
+
+OK = b"200 result=1\n"
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def _summary(values_ms: list[float]) -> dict[str, float]:
+    return {
+        "p50": round(_percentile(values_ms, 0.5), 3),
+        "p99": round(_percentile(values_ms, 0.99), 3),
+        "max": round(max(values_ms), 3),
+    }
+
+
+async def _request(port: int) -> float:
+    """One AGI request; its duration in ms (the eight variables must all come)."""
+    started = time.perf_counter()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(environment())
+        commands = 0
+        while await reader.readline():
+            commands += 1
+            writer.write(OK)
+        if commands != VARIABLES:
+            raise RuntimeError(f"expected {VARIABLES} variables, got {commands}")
+        return (time.perf_counter() - started) * 1000
+    finally:
+        writer.close()
+
+
+async def _held_session(
+    port: int, stop: asyncio.Event, opened: asyncio.Queue[None], share: float
+) -> int:
+    """A slow client, until ``stop``: each request sends its environment a line every
+    `HELD_LINE_INTERVAL_S` for `HELD_REQUEST_S` (within the server's read timeout), then ends
+    it and answers the commands; another request follows at once. The first request lasts
+    ``share`` of that, so that the slow clients do not all finish at once. Requests answered."""
+    answered = 0
+    first = True
+    duration = HELD_REQUEST_S * share
+    while not stop.is_set():
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            writer.write(b"agi_network: yes\n")
+            if first:
+                await opened.put(None)
+                first = False
+            deadline = time.perf_counter() + duration
+            duration = HELD_REQUEST_S
+            while not stop.is_set() and time.perf_counter() < deadline:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), HELD_LINE_INTERVAL_S)
+                writer.write(b"agi_channel: PJSIP/carrier-00000001\n")
+            writer.write(environment())
+            while await reader.readline():
+                writer.write(OK)
+            answered += 1
+        finally:
+            writer.close()
+    return answered
+
+
+async def _fastagi(port: int, server: psutil.Process) -> dict[str, Any]:
+    for _ in range(WARM_UP_REQUESTS // 20):
+        await asyncio.gather(*(_request(port) for _ in range(20)))
+    bursts: list[float] = []
+    burst_ms: list[float] = []
+    for _ in range(BURSTS):
+        started = time.perf_counter()
+        burst_ms += await asyncio.gather(*(_request(port) for _ in range(SESSIONS)))
+        bursts.append(SESSIONS / (time.perf_counter() - started))
+    stop = asyncio.Event()
+    opened: asyncio.Queue[None] = asyncio.Queue()
+    slow = SESSIONS - 1
+    held = [
+        asyncio.create_task(_held_session(port, stop, opened, (n + 1) / slow)) for n in range(slow)
+    ]
+    for _ in held:
+        await opened.get()
+    cpu_before = sum(server.cpu_times()[:2])
+    steady_ms: list[float] = []
+    started = time.perf_counter()
+    for n in range(STEADY_REQUESTS):
+        await asyncio.sleep(max(0.0, started + n / STEADY_RATE_PER_S - time.perf_counter()))
+        steady_ms.append(await _request(port))
+    cpu = sum(server.cpu_times()[:2]) - cpu_before
+    stop.set()
+    held_answered = sum(await asyncio.gather(*held))
+    return {
+        "burst_200": {
+            "bursts": BURSTS,
+            "requests_per_second": round(statistics.median(bursts), 1),
+            "request_ms": _summary(burst_ms),
+        },
+        "concurrent_200": {
+            "sessions_open": SESSIONS,
+            "requests": STEADY_REQUESTS,
+            "offered_per_second": STEADY_RATE_PER_S,
+            "request_ms": _summary(steady_ms),
+            "held_requests_answered": held_answered,
+            "server_cpu_ms_per_request": round(cpu * 1000 / (STEADY_REQUESTS + held_answered), 3),
+        },
+    }
+
+
+def _per_call_agi(database_url: str) -> dict[str, Any]:
+    agi = Path(sys.executable).with_name("ivr311-agi")
+    command = [str(agi), "311", "--database", database_url]
+    warm_up = environment() + OK * VARIABLES  # the cached index and validated rules
+    subprocess.run(command, input=warm_up, capture_output=True, check=True)
+    runs: list[float] = []
+    for _ in range(AGI_RUNS):
+        stdin = environment() + OK * VARIABLES
+        started = time.perf_counter()
+        done = subprocess.run(command, input=stdin, capture_output=True, check=True)
+        runs.append((time.perf_counter() - started) * 1000)
+        if done.stdout.count(b"SET VARIABLE") != VARIABLES:
+            raise RuntimeError(f"ivr311-agi did not answer: {done.stderr.decode()[-500:]}")
+    return {
+        "runs": AGI_RUNS,
+        "requests_per_second": round(1000 / statistics.mean(runs), 2),
+        "request_ms": _summary(runs),
+    }
+
+
+@contextlib.contextmanager
+def _server(work: Path, database_url: str) -> Iterator[tuple[int, psutil.Process]]:
+    """``ivr311 fastagi`` on a free port, once it listens; stopped at the end."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IVR311_")}
+    env |= {
+        "IVR311_DATABASE_URL": database_url,
+        "IVR311_LOG_FORMAT": "json",
+        "IVR311_LOG_LEVEL": "INFO",
+        "PYTHONUNBUFFERED": "1",
+    }
+    command = [sys.executable, "-m", "ivr311.cli", "fastagi", "--listen", "127.0.0.1:0"]
+    with open(os.devnull, "wb") as devnull:
+        process = subprocess.Popen(
+            command, cwd=work, env=env, stdout=subprocess.PIPE, stderr=devnull
+        )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().decode()
+        if "agi://" not in line:
+            raise RuntimeError(f"ivr311 fastagi did not start (exit {process.wait(timeout=30)})")
+        yield int(line.rsplit(":", 1)[1]), psutil.Process(process.pid)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def run() -> dict[str, object]:
+    """Measure the FastAGI server and the per-call AGI (Durham demo rules, one store).
+
+    Returns the report's top-level ``fastagi`` and ``per_call_agi`` sections.
+    """
+    with tempfile.TemporaryDirectory(prefix="ivr311-fastagi-bench-") as tmp:
+        work = Path(tmp)
+        database_url = f"sqlite:///{work / 'rules.db'}"
+        with _server(work, database_url) as (port, server):
+            fastagi = asyncio.run(_fastagi(port, server))
+        per_call = _per_call_agi(database_url)
+    fastagi["fastagi_speedup"] = round(
+        fastagi["burst_200"]["requests_per_second"] / per_call["requests_per_second"], 1
+    )
+    fastagi["p99_ratio"] = round(
+        per_call["request_ms"]["p99"] / fastagi["concurrent_200"]["request_ms"]["p99"], 1
+    )
+    return {"fastagi": fastagi, "per_call_agi": per_call}
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2))

@@ -1,0 +1,159 @@
+"""A steady load of carrier calls, read back call by call from SIPp's message trace, and the
+nodes of a cluster behind a real Kamailio.
+
+`start_load` plays ``carrier_hold.xml`` from the carrier's address at a fixed rate; once SIPp
+has finished, `CarrierLoad.outcomes` says for each call when its INVITE left, which node (by
+SIP port, from the answer's Contact) answered it and whether it ended as the scenario says
+(answered, held, hung up with the BYE answered). That is what separates the calls started
+before a fault from those started after it, and the calls lost with a node from those that
+merely failed. `behind_kamailio` puts a running cluster behind a Kamailio rendered by
+``kamailio-conf render``, each controller keeping its node ready there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from cluster_testing import Cluster
+from sipp_testing import SCENARIOS, SippParty, sipp
+
+# The Kamailio tests' helpers (KamailioProxy), for the nodes behind a real Kamailio.
+sys.path.append(str(Path(__file__).resolve().parents[1] / "kamailio"))
+from kamailio_testing import KamailioProxy, wait_for
+
+_MESSAGE_HEAD = re.compile(
+    r"^-{10,}\s+(\d{4}-\d\d-\d\d)\s+(\d\d:\d\d:\d\d\.\d+).*\n(\w+) message (sent|received)",
+    re.MULTILINE,
+)
+_CALL_ID = re.compile(r"^Call-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
+_CSEQ = re.compile(r"^CSeq:\s*(\d+)\s+(\w+)", re.IGNORECASE | re.MULTILINE)
+_CONTACT_PORT = re.compile(
+    r"^Contact:\s*<sip:(?:[^@>]*@)?[\d.]+:(\d+)", re.IGNORECASE | re.MULTILINE
+)
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    call_id: str
+    started: float
+    """When the INVITE first left the carrier (epoch seconds, the machine's clock)."""
+    answered_by: int | None
+    """The SIP port of the node that answered (its 200 OK's Contact); None when none did."""
+    answered_at: float | None
+    """When the answer (200 OK) reached the carrier."""
+    completed: bool
+    """Answered, held and hung up, the BYE answered: nothing went wrong for this caller."""
+
+
+@dataclass
+class CarrierLoad:
+    party: SippParty
+
+    def wait(self, timeout_s: float) -> int:
+        return self.party.wait(timeout_s)
+
+    def kill(self) -> None:
+        self.party.kill()
+
+    def outcomes(self) -> list[CallOutcome]:
+        """Every call SIPp placed, in the order their INVITEs left."""
+        started: dict[str, float] = {}
+        answered: dict[str, tuple[int, float]] = {}
+        completed: set[str] = set()
+        for head, message in _messages(self.party.trace()):
+            at, direction = head
+            body = message.lstrip()
+            call = _CALL_ID.search(body)
+            cseq = _CSEQ.search(body)
+            if call is None or cseq is None:
+                continue
+            call_id, method = call.group(1), cseq.group(2).upper()
+            if direction == "sent" and body.startswith("INVITE ") and cseq.group(1) == "1":
+                started.setdefault(call_id, at)
+            elif direction == "received" and body.startswith("SIP/2.0 200") and method == "INVITE":
+                if cseq.group(1) == "1" and (port := _CONTACT_PORT.search(body)):
+                    answered.setdefault(call_id, (int(port.group(1)), at))
+            elif body.startswith("SIP/2.0 200") and method == "BYE":
+                completed.add(call_id)  # our hang-up answered, or the node's answered by us
+        outcomes = [
+            CallOutcome(call_id, at, *answered.get(call_id, (None, None)), call_id in completed)
+            for call_id, at in started.items()
+        ]
+        return sorted(outcomes, key=lambda outcome: outcome.started)
+
+
+def _messages(trace: str) -> list[tuple[tuple[float, str], str]]:
+    """((time, "sent" or "received"), SIP message) for each message of a SIPp trace."""
+    heads = list(_MESSAGE_HEAD.finditer(trace))
+    messages: list[tuple[tuple[float, str], str]] = []
+    for index, head in enumerate(heads):
+        end = heads[index + 1].start() if index + 1 < len(heads) else len(trace)
+        moment = datetime.strptime(f"{head.group(1)} {head.group(2)}", "%Y-%m-%d %H:%M:%S.%f")
+        body = trace[head.end() : end].partition("\n")[2]
+        messages.append(((moment.timestamp(), head.group(4)), body))
+    return messages
+
+
+def start_load(
+    work: Path,
+    *,
+    target: str,
+    local_ip: str,
+    local_port: int,
+    calling: str,
+    calls: int,
+    rate_per_s: int,
+    hold_ms: int,
+    name: str = "load",
+    timeout_s: int = 120,
+) -> CarrierLoad:
+    """``calls`` calls to 311 at ``target`` (ADDRESS:PORT), ``rate_per_s`` a second from
+    ``local_ip``, each held ``hold_ms`` after it is answered."""
+    binary = sipp()
+    assert binary is not None
+    text = (SCENARIOS / "carrier_hold.xml").read_text(encoding="utf-8")
+    scenario = work / f"{name}.xml"
+    scenario.write_text(text.replace("HOLD_MS", str(hold_ms)), encoding="utf-8")
+    messages = work / f"{name}-messages.log"
+    output = work / f"{name}-output.log"
+    command = [binary, target, "-sf", str(scenario), "-i", local_ip, "-p", str(local_port)]
+    command += ["-s", "311", "-key", "caller", calling, "-m", str(calls)]
+    command += ["-r", str(rate_per_s), "-l", str(calls), "-nostdin"]
+    command += ["-trace_msg", "-message_file", str(messages)]
+    command += ["-timeout", f"{timeout_s}s", "-timeout_error", "-recv_timeout", "20000"]
+    with output.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=work, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+        )
+    return CarrierLoad(SippParty(process, messages, output))
+
+
+@contextlib.contextmanager
+def behind_kamailio(cluster: Cluster, binary: str, work: Path) -> Iterator[KamailioProxy]:
+    """A Kamailio in ``work`` dispatching to every node of ``cluster``, each controller
+    restarted to keep its node ready there; yields once every node is active and ready, and
+    stops Kamailio at the end of the block."""
+    addresses = [member.sip_address for member in cluster.members]
+    work.mkdir(parents=True, exist_ok=True)
+    proxy = KamailioProxy.for_nodes(binary, work, addresses)
+    try:
+        proxy.start()
+        for member in cluster.members:
+            member.controller.env["IVR311_PROXY_RPC_URL"] = proxy.rpc_url
+            member.controller.env["IVR311_PROXY_NODE"] = member.sip_address
+            member.controller.restart()
+        wait_for(
+            lambda: proxy.active_nodes() == proxy.ready_nodes() == set(addresses),
+            15,
+            "every node active and ready at Kamailio",
+        )
+        yield proxy
+    finally:
+        proxy.stop()
