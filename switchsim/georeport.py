@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,6 +80,8 @@ class GeoReportServer:
     """A path the requests live under (like ``/open311/v2``), as on real servers."""
     asked: list[str] = field(default_factory=list)
     """Request numbers asked for, in order."""
+    handled_ms: list[float] = field(default_factory=list)
+    """How long the server took over each request it answered, in order (for benchmarks)."""
     _runner: web.AppRunner | None = None
     _release: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -109,6 +112,13 @@ class GeoReportServer:
         await self.stop()
 
     async def _request(self, request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        try:
+            return await self._answer(request)
+        finally:
+            self.handled_ms.append((time.perf_counter() - started) * 1000)
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         request_id = request.match_info["request_id"]
         self.asked.append(request_id)
         query = request.query
