@@ -3,10 +3,10 @@
 Each module's ``run() -> dict[str, object]`` returns top-level sections of the report, named for
 what they measure (``point_lookup``, ``npa_nxx_lookup``, ``index_build``, ``cached_load``,
 ``resident_memory``, ``controller``, ``call_records``, ``report``, ``fastagi``,
-``per_call_agi``, ``activation_propagation``, ``asterisk_load``), so a key such as
-``point_lookup.index.p99_ns`` says what it measures. ``targets`` then compares measured values
-of the same run with the issues' targets. A missed target is reported (a line on stderr per
-miss), never an error: the exit status is 0 whatever the figures.
+``per_call_agi``, ``activation_propagation``, ``asterisk_load``, ``status_check``), so a key
+such as ``point_lookup.index.p99_ns`` says what it measures. ``targets`` then compares measured
+values of the same run with the issues' targets. A missed target is reported (a line on stderr
+per miss), never an error: the exit status is 0 whatever the figures.
 """
 
 from __future__ import annotations
@@ -118,6 +118,20 @@ TARGETS = (
             "controller_cpu_ms_per_call": (
                 "controller.concurrent_1000.steady.controller_cpu_ms_per_call"
             ),
+        },
+    ),
+    Target(
+        "status_check_overhead_p99_ms",
+        "status_check.overhead_ms.p99",
+        "<",
+        50,
+        "ms",
+        "p99 of one status look-up's time beyond the Open311 server's own (connection, request, "
+        "reading and validating the answer), on loopback",
+        {
+            "p50_ms": "status_check.overhead_ms.p50",
+            "lookup_p99_ms": "status_check.lookup_ms.p99",
+            "server_p99_ms": "status_check.server_ms.p99",
         },
     ),
     Target(

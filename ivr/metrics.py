@@ -67,6 +67,13 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.status_checks = Counter(
+            "ivr311_status_checks",
+            "Service-request status checks by result: found, not_found, slow, down, "
+            "bad_answer, no_number, too_long",
+            ["result"],
+            registry=r,
+        )
         self.transfers = Counter(
             "ivr311_transfers",
             "Transfer attempts by destination and result (answered, busy, no_answer, rejected, "

@@ -19,6 +19,7 @@ from ivr.agi import fastagi_command
 from ivr.controller import drain_cli
 from ivr.controller import run as controller_run
 from ivr.logs import configure_logging
+from ivr.open311.lookups import look_up_status
 from ivr.reports import cli as reports_cli
 from ivr311.boundary import run_guarded
 from routing_rules import cli as rules_cli
@@ -40,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     geo_cli.register(commands)
     rules_cli.register(commands, after_activation=dialplan_cli.DialplanAfterActivation())
-    simulate_cli.register(commands)
+    simulate_cli.register(commands, look_up_status=look_up_status)
     dialplan_cli.register(commands)
     kamailio_cli.register(commands)
     controller_run.register(commands, simulated=switchsim_commands.scripted_switch)

@@ -62,6 +62,10 @@ def report_json(report: ValidationReport) -> dict[str, object]:
         "ok": report.ok,
         "errors": [{"path": p.path, "message": p.message} for p in report.errors],
         "warnings": [{"path": p.path, "message": p.message} for p in report.warnings],
+        "status_check": {
+            who: {"base_url": str(service.base_url), "key": service.key}
+            for who, service in (report.rules.status_checks() if report.rules else {}).items()
+        },
     }
 
 
@@ -69,6 +73,10 @@ def report_lines(source: str, report: ValidationReport) -> list[str]:
     """A validation report as ``rules validate`` prints it: errors, warnings, a verdict."""
     lines = [f"{source}: error: {problem}" for problem in report.errors]
     lines += [f"{source}: warning: {problem}" for problem in report.warnings]
+    if report.rules is not None:
+        offers = report.rules.status_checks()
+        listed = ", ".join(f"{who} (key {s.key}, {s.base_url})" for who, s in offers.items())
+        lines.append(f"{source}: request status check (Open311): {listed or 'not offered'}")
     verdict = "valid" if report.ok else f"{len(report.errors)} error(s)"
     lines.append(f"{source}: {verdict}, {len(report.warnings)} warning(s)")
     return lines

@@ -28,6 +28,7 @@ from routing_rules.schema import (
     Host,
     Languages,
     Municipality,
+    Open311,
     Schedule,
 )
 
@@ -72,6 +73,7 @@ class CrossChecker:
             self._check_languages(parts.languages)
         self._check_prompts()
         self._check_policy()
+        self._check_open311()
         if parts.demo:
             self._check_fictional_numbers()
 
@@ -364,6 +366,41 @@ class CrossChecker:
             for name, value in (("dial", dest.dial), ("callback_number", dest.callback_number)):
                 if value is not None and value.startswith("+") and not _FICTIONAL.match(value):
                     self.error(f"{path}.{name}", "a demo rule set uses 555-01xx numbers only")
+
+    def _open311_services(self) -> Iterator[tuple[str, Open311]]:
+        if self.parts.host is not None and self.parts.host.open311 is not None:
+            yield "host.open311", self.parts.host.open311
+        for i, mun in present(self.parts.municipalities or ()):
+            if mun.open311 is not None:
+                yield f"municipalities[{i}].open311", mun.open311
+
+    def _check_open311(self) -> None:
+        """The status-check key must not collide with another key the caller may press where
+        it is offered (the greeting's agent and language keys, the residence menu's options);
+        a plain-HTTP server elsewhere than this machine would carry the API key in clear."""
+        languages = self.parts.languages
+        language_keys = (
+            {lang.key for _, lang in present(languages.offered)} if languages is not None else set()
+        )
+        policy = self.parts.overlap_policy
+        menu_keys = {str(n) for n in range(1, policy.max_menu_options + 1)} if policy else set()
+        for path, service in self._open311_services():
+            if service.key == "0":
+                self.error(f"{path}.key", "0 is the live-agent key")
+            elif service.key in language_keys:
+                self.error(f"{path}.key", f"key {service.key} also picks a language")
+            elif service.key in menu_keys:
+                self.error(
+                    f"{path}.key",
+                    f"key {service.key} is also a residence menu option "
+                    f"(1 to {policy.max_menu_options if policy else '?'}); use 9, * or #",
+                )
+            url = service.base_url
+            if url.scheme == "http" and url.host not in _LOOPBACK_HOSTS:
+                self.warn(f"{path}.base_url", "plain http: use https for a server off this machine")
+
+
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 
 
 def _arrangements_overlap(first: Arrangement, second: Arrangement) -> bool:

@@ -12,12 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from routing_rules.schema import Open311
 
 
 @dataclass(frozen=True, slots=True)
 class PromptRef:
-    """One recorded prompt: played as ``sound:ivr311/<id>`` with ``lang=<language>``."""
+    """One recorded prompt: played as ``sound:ivr311/<id>`` with ``lang=<language>``; an id
+    with a media scheme (``digits:1234``, ``number:5``) is Asterisk's own say media."""
 
     id: str
     language: str
@@ -42,6 +46,9 @@ class CallContext:
     language: str = "en"
     greeting_done: bool = False
     digits: tuple[str, ...] = ()
+    status: StatusResult | None = None
+    """How the service-request status check the caller asked for ended; after it, the next
+    ``digits`` entry is the caller's answer to the offer of an agent."""
 
 
 class TraceStage(StrEnum):
@@ -62,6 +69,7 @@ class TraceStage(StrEnum):
     ROUTE = "route"
     DESTINATION_HOURS = "destination-hours"
     TRANSFER = "transfer"
+    STATUS = "status"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +99,33 @@ class Evidence(StrEnum):
     """A default: a menu without a choice, an unknown caller, or after hours."""
 
 
+class StatusResult(StrEnum):
+    """How a service-request status check ended (``ivr311_status_checks_total{result}``)."""
+
+    FOUND = "found"
+    NOT_FOUND = "not_found"
+    """The server does not know the request number."""
+    SLOW = "slow"
+    """No answer within the rules' ``budget_ms``."""
+    DOWN = "down"
+    """No connection, or an HTTP error status."""
+    BAD_ANSWER = "bad_answer"
+    """An answer that is not GeoReport v2 JSON (wrong content type, malformed, too large)."""
+    NO_NUMBER = "no_number"
+    """The caller keyed no request number."""
+    TOO_LONG = "too_long"
+    """The caller keyed more digits than a request number has."""
+
+
+class RequestStatus(StrEnum):
+    """What a caller hears of a found request: GeoReport v2 ``status``, refined by a coded
+    ``status_notes`` that says the work has started."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    CLOSED = "closed"
+
+
 @dataclass(frozen=True, slots=True)
 class PlayGreeting:
     """Play the greeting; any key skips it, ``agent_key`` asks for a live agent."""
@@ -98,6 +133,8 @@ class PlayGreeting:
     prompts: Prompts
     language_keys: Mapping[str, str] = field(default_factory=dict)
     agent_key: str = "0"
+    status_key: str | None = None
+    """The key that asks for a service request's status, when the call offers it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +198,24 @@ class PlayMessage:
     then_hangup: bool = True
 
 
-Step = PlayGreeting | OfferMenu | Transfer | PlayMessage
+MAX_REQUEST_DIGITS = 20
+"""The longest request number a caller may key; more is taken as a mistake."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckStatus:
+    """Ask for a request number (digits, then #), look its status up on ``owner_id``'s Open311
+    server (the call flow does the look-up), speak the answer and offer an agent. The result
+    comes back as ``CallContext.status``, the answer to the offer as the next digit."""
+
+    owner_id: str
+    service: Open311
+    prompt_language: str
+    digit_timeout_s: float
+    max_digits: int = MAX_REQUEST_DIGITS
+
+
+Step = PlayGreeting | OfferMenu | Transfer | PlayMessage | CheckStatus
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from geo.model import ExchangeOverlap
 from routing_rules import policy
 from routing_rules.decision import (
     CallContext,
+    CheckStatus,
     Decision,
     Evidence,
     MenuOption,
@@ -45,6 +46,7 @@ from routing_rules.decision import (
     PlayMessage,
     PromptRef,
     Prompts,
+    StatusResult,
     Step,
     TraceStage,
     TraceStep,
@@ -57,6 +59,7 @@ from routing_rules.prompts import digit_prompts
 from routing_rules.schedules import OpenState, schedule_state
 from routing_rules.schema import HOST_AGENTS, MESSAGE_LINK, Destination, Language
 from routing_rules.snapshot import RuleSnapshot
+from routing_rules.status_check import StatusService, offer_prompts, status_service
 
 AGENT_KEY = "0"
 _PROMPT_LANGUAGE = {"en": "en", "fr": "fr_CA"}
@@ -130,6 +133,9 @@ class _Call:
         if not self.ctx.greeting_done:
             return self.finish(self._greeting())
         self.note(TraceStage.GREETING, "greeting heard or skipped", "prompts.greeting", "continue")
+        status_step = self._status_check()
+        if status_step is not None:
+            return self.finish(status_step)
         host_state = self._open(self.rules.host.schedule)
         self.note(TraceStage.HOST_HOURS, host_state.reason, host_state.rule, _open_word(host_state))
         if not host_state.open:
@@ -199,7 +205,61 @@ class _Call:
             "prompts.greeting",
             "play the greeting",
         )
-        return PlayGreeting(prompts=tuple(prompts), language_keys=keys, agent_key=AGENT_KEY)
+        offered = self._status_service()
+        if offered is not None:
+            prompts.extend(self.prompts(offer_prompts(offered.service.key)))
+        return PlayGreeting(
+            prompts=tuple(prompts),
+            language_keys=keys,
+            agent_key=AGENT_KEY,
+            status_key=offered.service.key if offered is not None else None,
+        )
+
+    # -- service-request status -----------------------------------------------------------
+
+    def _status_service(self) -> StatusService | None:
+        """The status check offered to this caller. Where they live is worked out without
+        leaving a trace: the routing stages note it when they get there."""
+        kept = (len(self.trace), self.evidence, self.exchange)
+        municipality_id = self._residence().municipality_id
+        del self.trace[kept[0] :]
+        self.evidence, self.exchange = kept[1], kept[2]
+        return status_service(self.rules, municipality_id)
+
+    def _status_check(self) -> Step | None:
+        """The status check when the caller's key asked for it, and where the call goes after
+        it: a found request and no agent wanted ends the call, anything else routes the caller
+        to a person as usual (None: not asked for, route as usual)."""
+        offered = self._status_service()
+        if offered is None or self._next_digit() != offered.service.key:
+            return None
+        self.cursor += 1
+        if self.ctx.status is None:
+            self.note(
+                TraceStage.STATUS,
+                f"{offered.service.key} pressed during the greeting",
+                f"{offered.rule}.key",
+                f"ask {offered.owner_id}'s Open311 server",
+            )
+            return CheckStatus(
+                owner_id=offered.owner_id,
+                service=offered.service,
+                prompt_language=self.language.prompt_language,
+                digit_timeout_s=self.rules.overlap_policy.menu_timeout_s,
+            )
+        answer = self._next_digit()
+        if answer is not None:
+            self.cursor += 1
+        wants_agent = answer == AGENT_KEY or self.ctx.status is not StatusResult.FOUND
+        self.note(
+            TraceStage.STATUS,
+            f"status check: {self.ctx.status}; then {'key ' + answer if answer else 'no key'}",
+            offered.rule,
+            "route to a person" if wants_agent else "goodbye",
+        )
+        if wants_agent:
+            return None
+        return PlayMessage(self.prompts(self.rules.prompts.goodbye))
 
     def _open(self, schedule_name: str) -> OpenState:
         return schedule_state(schedule_name, self.rules.schedules[schedule_name], self.at)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -184,6 +185,7 @@ class Host(Model):
     agents: str
     destinations: list[Destination] = Field(min_length=1)
     website: HttpUrl | None = None
+    open311: Open311 | None = None
 
     @property
     def prompt_id(self) -> str:
@@ -201,6 +203,48 @@ class Host(Model):
         return self.number_of_kind("ten-digit") or ""
 
 
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+class Open311(Model):
+    """A municipality's Open311 GeoReport v2 server, for callers asking about a request.
+
+    The API key never sits in the rules: ``api_key_env`` names an environment variable, or
+    ``api_key_file`` a file (a mounted secret), that holds it. ``budget_ms`` bounds one look-up;
+    past it the caller hears that the system is slow and is offered an agent. ``key`` is the
+    telephone key that offers the status check in the greeting or a menu.
+    """
+
+    base_url: HttpUrl
+    jurisdiction_id: str | None = Field(default=None, min_length=1, max_length=100)
+    api_key_env: str | None = None
+    api_key_file: Path | None = None
+    budget_ms: int = Field(default=1500, ge=100, le=5000)
+    key: Key
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_key_in_rules(cls, data: object) -> object:
+        if isinstance(data, dict) and "api_key" in data:
+            raise ValueError(
+                "api_key: never put an API key in the rules; name an environment variable "
+                "(api_key_env) or a secret file (api_key_file)"
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> Open311:
+        if self.api_key_env is not None and self.api_key_file is not None:
+            raise ValueError("api_key_file: give api_key_env or api_key_file, not both")
+        if self.api_key_env is not None and not _ENV_NAME.match(self.api_key_env):
+            raise ValueError(
+                "api_key_env: not an environment variable name (like PICKERING_311_KEY)"
+            )
+        if self.api_key_file is not None and not self.api_key_file.is_absolute():
+            raise ValueError("api_key_file: give an absolute path")
+        return self
+
+
 class Municipality(Model):
     """A municipality callers may live in, from the geodata."""
 
@@ -210,6 +254,7 @@ class Municipality(Model):
     participation_model: int | None = Field(default=None, ge=1, le=9)
     website: HttpUrl | None = None
     destinations: list[Destination] = Field(default_factory=list)
+    open311: Open311 | None = None
 
 
 class OverlapPolicy(Model):
@@ -395,3 +440,10 @@ class RuleSet(Model):
     languages: Languages
     prompts: PromptSet = Field(default_factory=PromptSet)
     arrangements: list[Arrangement] = Field(default_factory=list)
+
+    def status_checks(self) -> dict[str, Open311]:
+        """Who offers a service-request status check: municipality ids, and the host's id."""
+        offers = {m.id: m.open311 for m in self.municipalities if m.open311 is not None}
+        if self.host.open311 is not None:
+            offers[self.host.id] = self.host.open311
+        return offers

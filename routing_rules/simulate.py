@@ -9,11 +9,14 @@ from zoneinfo import ZoneInfo
 
 from routing_rules.decision import (
     CallContext,
+    CheckStatus,
     Decision,
     OfferMenu,
     PlayGreeting,
     PlayMessage,
+    PromptRef,
     Prompts,
+    StatusResult,
     Transfer,
 )
 from routing_rules.engine import decide
@@ -65,21 +68,26 @@ def simulate_call(
     language: str = "en",
     greeting_key: str | None = None,
     presses: Sequence[str] = (),
+    status: StatusResult | None = None,
 ) -> Simulation:
     """Play the call as the controller would: greeting first, then menus consume ``presses``.
 
     ``greeting_key`` is a key pressed during the greeting: the agent key asks for a live agent,
-    a language key switches language, any other key just skips the greeting.
+    a language key switches language, the status key asks for a request's status, any other key
+    just skips the greeting. ``status`` is how that status check ended; the first of
+    ``presses`` then answers the offer of an agent.
     """
     ctx = CallContext(dialled=dialled, calling=calling, at=at, location=location, language=language)
     greeting = decide(snapshot, ctx)
     digits = list(presses)
     if isinstance(greeting.step, PlayGreeting) and greeting_key is not None:
-        if greeting_key == greeting.step.agent_key:
+        if greeting_key in (greeting.step.agent_key, greeting.step.status_key):
             digits.insert(0, greeting_key)
         elif greeting_key in greeting.step.language_keys:
             language = greeting.step.language_keys[greeting_key]
-    final_ctx = replace(ctx, greeting_done=True, digits=tuple(digits), language=language)
+    final_ctx = replace(
+        ctx, greeting_done=True, digits=tuple(digits), language=language, status=status
+    )
     return Simulation(final_ctx, greeting, decide(snapshot, final_ctx))
 
 
@@ -110,6 +118,13 @@ def outcome(decision: Decision) -> dict[str, object]:
         }
     if isinstance(step, PlayMessage):
         return {"action": "message", "municipality": None, "destination": None}
+    if isinstance(step, CheckStatus):
+        return {
+            "action": "status_check",
+            "municipality": step.owner_id,
+            "destination": None,
+            "server": str(step.service.base_url),
+        }
     return {"action": "greeting", "municipality": None, "destination": None}
 
 
@@ -133,6 +148,8 @@ def _played(decision: Decision) -> Prompts:
     step = decision.step
     if isinstance(step, Transfer):
         return step.announce
+    if isinstance(step, CheckStatus):
+        return (PromptRef("status-ask", step.prompt_language),)
     return step.prompts
 
 
@@ -171,4 +188,6 @@ def _describe(decision: Decision) -> str:
         return f"outcome: waiting at menu {step.menu_id} ({options}); give --press to choose"
     if isinstance(step, PlayMessage):
         return "outcome: message " + " ".join(p.id for p in step.prompts) + ", then hang up"
+    if isinstance(step, CheckStatus):
+        return f"outcome: status check on {step.owner_id}'s Open311 server {step.service.base_url}"
     return "outcome: greeting"

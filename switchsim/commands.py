@@ -20,6 +20,7 @@ from ivr.controller.process import Controller
 from ivr.controller.rules_source import RulesSource
 from ivr.controller.run import settings_from_args
 from ivr.settings import Settings, SettingsError
+from switchsim.georeport import DEMO_REQUESTS, GeoReportServer
 from switchsim.server import FakeAri
 from switchsim.simulation import opening_hours_note, simulated_controller
 from switchsim.traffic import ScriptedCall, describe_call, mixed_calls, run_traffic
@@ -55,7 +56,10 @@ async def scripted_switch(
 ) -> AsyncIterator[Controller]:
     """A controller on the simulated switch, with scripted callers until the block ends."""
     quick_drain = settings.model_copy(update={"drain_timeout_s": SIMULATED_DRAIN_S})
-    async with simulated_controller(quick_drain, rules, clock=clock) as (fake, controller):
+    async with (
+        demo_status_servers(rules),
+        simulated_controller(quick_drain, rules, clock=clock) as (fake, controller),
+    ):
         printing: set[asyncio.Task[None]] = set()
 
         def show(record_id: str) -> None:
@@ -91,7 +95,38 @@ def _scripted_callers(rules: RulesSource) -> list[ScriptedCall]:
         return [ScriptedCall("9055550123")]
     by_exchange = snapshot.geo.npa_nxx_by_exchange()
     codes = [by_exchange[e][0] for e in snapshot.rules.exchanges if by_exchange.get(e)]
-    return mixed_calls(codes or ["905555"])
+    callers = mixed_calls(codes or ["905555"])
+    host_check = snapshot.rules.host.open311
+    if host_check is not None:
+        # A caller who asks for the status of a demo request, then leaves.
+        keys = ((1.0, host_check.key), (3.0, DEMO_REQUESTS[1]["service_request_id"] + "#"))
+        callers.append(ScriptedCall(f"{(codes or ['905555'])[0]}0177", keys=keys))
+    return callers
+
+
+@asynccontextmanager
+async def demo_status_servers(rules: RulesSource) -> AsyncIterator[None]:
+    """A GeoReport v2 server (`switchsim.georeport`) at every loopback Open311 address the
+    rules name, holding the demo requests; a port already taken is left to whoever has it."""
+    servers: list[GeoReportServer] = []
+    snapshot = rules.current
+    offers = snapshot.rules.status_checks().values() if snapshot is not None else ()
+    try:
+        for service in offers:
+            url = service.base_url
+            if url.host != "127.0.0.1" or url.port is None:
+                continue
+            server = GeoReportServer(port=url.port, prefix=(url.path or "").rstrip("/"))
+            try:
+                servers.append(await server.start())
+            except OSError as exc:
+                print(f"Open311 demo server on port {url.port} not started: {exc}", flush=True)
+                continue
+            print(f"Open311 GeoReport v2 demo server: {server.base_url}", flush=True)
+        yield
+    finally:
+        for server in servers:
+            await server.stop()
 
 
 async def _print_call(fake: FakeAri, controller: Controller, call_id: str) -> None:

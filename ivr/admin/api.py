@@ -357,6 +357,7 @@ async def _simulate(request: web.Request) -> web.Response:
             location=location,
             language=body.language,
             version=body.version,
+            status=body.status,
         ),
     )
     return web.json_response(result, dumps=_dumps)

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from routing_rules.decision import StatusResult
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -105,6 +107,11 @@ class SimulateBody(_Body):
     language: str = Field(default="en", pattern="^(en|fr)$")
     version: int | None = Field(
         default=None, ge=1, description="stored version to simulate (default: the active one)"
+    )
+    status: StatusResult | None = Field(
+        default=None,
+        description="with greeting_key the status key: how the status check ended "
+        "(like --status); press then answers the offer of an agent",
     )
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)

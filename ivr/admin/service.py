@@ -15,6 +15,7 @@ from typing import Any
 
 from geo.coverage import coverage_json
 from ivr.admin.override import OverrideChange, set_override
+from routing_rules.decision import StatusResult
 from routing_rules.geoview import GeoLookup
 from routing_rules.simulate import as_json, parse_at, parse_presses, simulate_call
 from routing_rules.snapshot import RuleSnapshot, snapshot_from_text
@@ -206,6 +207,7 @@ class AdminService:
         location: tuple[float, float] | None,
         language: str,
         version: int | None,
+        status: StatusResult | None = None,
     ) -> dict[str, Any]:
         """The same JSON as ``ivr311 simulate --store --json``; ``at`` errors raise ValueError."""
         snapshot = self.snapshot(version)
@@ -218,6 +220,7 @@ class AdminService:
             language=language,
             greeting_key=greeting_key,
             presses=parse_presses(press),
+            status=status,
         )
         return as_json(sim, snapshot)
 

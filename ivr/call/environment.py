@@ -12,13 +12,21 @@ from ivr.ari.client import AriClient
 from ivr.call.observers import Observer, standard_observers
 from ivr.call.timers import LoopScheduler, Scheduler
 from ivr.metrics import Metrics
-from routing_rules.decision import CallContext, Decision
+from ivr.open311.client import Lookup
+from routing_rules.decision import CallContext, Decision, StatusResult
+from routing_rules.schema import Open311
 from routing_rules.snapshot import RuleSnapshot
 
 if TYPE_CHECKING:
     from ivr.call.machine import Call
 
 Decide = Callable[[RuleSnapshot, CallContext], Decision]
+StatusLookup = Callable[[str, Open311, str], Awaitable[Lookup]]
+"""``(owner_id, service, request_id)``: the status of a request on ``owner_id``'s server."""
+
+
+async def _no_status_server(_owner: str, _service: Open311, _request_id: str) -> Lookup:
+    return Lookup(StatusResult.DOWN)
 
 
 async def _nothing() -> None:
@@ -59,6 +67,10 @@ class CallEnvironment:
     """``(call_id)``: wait until the call's saved state (`ivr.call.persistor`) is written.
     Asterisk runs a channel's variable write only between playbacks (a write sent while a
     prompt plays waits for its end), so a call waits for it before playing to its caller."""
+
+    status_lookup: StatusLookup = _no_status_server
+    """Asks a municipality's Open311 server (`ivr.open311.lookups`); without one, every
+    server counts as down and the caller is routed to a person."""
 
     def __post_init__(self) -> None:
         if not self.observers:

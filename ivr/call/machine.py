@@ -66,9 +66,19 @@ from ivr.call.states import (
     Transition,
     check_transition,
 )
+from ivr.call.status import check_status
 from ivr.call.timers import CallTimers, TimerHandle
 from ivr.call.transfer import TransferResume, run_transfer
-from routing_rules.decision import CallContext, Decision, OfferMenu, PlayGreeting, Prompts, Transfer
+from routing_rules.decision import (
+    CallContext,
+    CheckStatus,
+    Decision,
+    OfferMenu,
+    PlayGreeting,
+    Prompts,
+    StatusResult,
+    Transfer,
+)
 from routing_rules.snapshot import RuleSnapshot
 
 log = structlog.get_logger(__name__)
@@ -101,6 +111,8 @@ class Call:
         self.location: tuple[float, float] | None = None
         self.greeting_done = False
         self.digits: list[str] = []
+        self.status: StatusResult | None = None
+        """How the caller's service-request status check ended, once it did."""
         self.record = DecisionRecord(
             call_id=call_id,
             dialled=dialled,
@@ -383,6 +395,8 @@ class Call:
                 why = await greet(self, step, decision, why)
             elif isinstance(step, OfferMenu):
                 why = await offer_menu(self, step, decision, why)
+            elif isinstance(step, CheckStatus):
+                why = await check_status(self, step, decision, why)
             elif isinstance(step, Transfer):
                 await run_transfer(self, step, decision, why)
                 return
@@ -410,6 +424,7 @@ class Call:
             language=self.language,
             greeting_done=self.greeting_done,
             digits=tuple(self.digits),
+            status=self.status,
         )
         try:
             decision = self.env.decide(self.snapshot, context)

@@ -20,6 +20,7 @@ from ivr.call.states import (
     CallState,
     HoldMusicFailed,
     KeyPress,
+    StatusChecked,
     Transition,
 )
 from ivr.metrics import Metrics
@@ -75,6 +76,8 @@ def record_transition(t: Transition) -> None:
             log.debug("call.transfer_attempt", destination=fact.destination, result=fact.result)
         elif isinstance(fact, KeyPress):
             _note_key(record, fact, call.language)
+        elif isinstance(fact, StatusChecked):
+            record.status_check = fact.result
     if t.target is CallState.TRANSFER_WHISPER and call.answered_at is not None:
         record.durations["answer_to_person_s"] = round(t.at - call.answered_at, 3)
     elif t.target is CallState.BRIDGED and t.link is not None:
@@ -117,6 +120,8 @@ class MetricsObserver:
                 self._key(t, fact)
             elif isinstance(fact, HoldMusicFailed):
                 m.hold_music_failures.labels(fact.fallback).inc()
+            elif isinstance(fact, StatusChecked):
+                m.status_checks.labels(fact.result).inc()
         if t.target is CallState.TRANSFER_RINGING and t.link is not None and t.link.index > 0:
             m.fallbacks.labels("next_link").inc()
         elif t.target is CallState.TRANSFER_WHISPER and t.link is not None:

@@ -52,7 +52,7 @@ async def read_location(call: Call) -> None:
 
 async def greet(call: Call, step: PlayGreeting, decision: Decision, why: str) -> str:
     """Play the greeting until it ends or a key cuts it short: 0 for an agent, a language key
-    to switch language, any other key to skip it."""
+    to switch language, the status key for a request's status, any other key to skip it."""
     call.enter(CallState.GREETING, why, decision=decision)
     if await call.play(call.call_id, step.prompts):
         while not isinstance(event := await call.receive(), PromptsDone):
@@ -69,6 +69,10 @@ def _greeting_key(call: Call, step: PlayGreeting, digit: str) -> str:
         call.digits.append(digit)
         call.note(KeyPress("greeting", digit, "agent"))
         return "0 pressed during the greeting"
+    if digit == step.status_key:
+        call.digits.append(digit)
+        call.note(KeyPress("greeting", digit, "status"))
+        return f"status key {digit} pressed during the greeting"
     if digit in step.language_keys:
         call.language = step.language_keys[digit]
         call.note(KeyPress("greeting", digit, "language"))

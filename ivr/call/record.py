@@ -54,6 +54,8 @@ class DecisionRecord:
     zero_out: str | None = None
     menu: str | None = None
     abandoned_in: str | None = None
+    status_check: str | None = None
+    """How a service-request status check ended (a `StatusResult` value), if one was made."""
 
     def note_decision(self, decision: Decision) -> None:
         """Keep the latest decision's trace; a transfer or message also fixes the route."""

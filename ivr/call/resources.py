@@ -72,7 +72,7 @@ class PromptPlayer:
         await self.stop()
         runs: list[tuple[str, list[str]]] = []
         for prompt in prompts:
-            uri = f"sound:ivr311/{prompt.id}"
+            uri = prompt.id if ":" in prompt.id else f"sound:ivr311/{prompt.id}"
             if runs and runs[-1][0] == prompt.language:
                 runs[-1][1].append(uri)
             else:

@@ -29,6 +29,8 @@ class CallState(StrEnum):
     ANSWERING = "answering"
     GREETING = "greeting"
     MENU = "menu"
+    STATUS = "status"
+    """The caller keys a request number and hears its status."""
     TRANSFER_HOLD = "transferring.hold"
     TRANSFER_RINGING = "transferring.ringing"
     TRANSFER_WHISPER = "transferring.whisper"
@@ -39,13 +41,14 @@ class CallState(StrEnum):
 
 
 _S = CallState
-_AFTER_DECISION = frozenset({_S.MENU, _S.TRANSFER_HOLD, _S.MESSAGE, _S.ENDED})
+_AFTER_DECISION = frozenset({_S.MENU, _S.STATUS, _S.TRANSFER_HOLD, _S.MESSAGE, _S.ENDED})
 _NEXT_LINK = frozenset({_S.TRANSFER_RINGING, _S.MESSAGE, _S.ENDED})
 
 TRANSITIONS: dict[CallState, frozenset[CallState]] = {
     _S.ANSWERING: _AFTER_DECISION | {_S.GREETING},
     _S.GREETING: _AFTER_DECISION,
     _S.MENU: _AFTER_DECISION,
+    _S.STATUS: _AFTER_DECISION - {_S.STATUS},
     _S.TRANSFER_HOLD: _NEXT_LINK,
     _S.TRANSFER_RINGING: _NEXT_LINK | {_S.TRANSFER_WHISPER},
     _S.TRANSFER_WHISPER: _NEXT_LINK | {_S.TRANSFER_AWAITING_ACCEPT, _S.BRIDGED},
@@ -118,7 +121,16 @@ class KeyPress:
 
     where: Literal["greeting", "menu"]
     digit: str
-    meaning: Literal["skip", "agent", "language", "choice", "invalid", "timeout"]
+    meaning: Literal["skip", "agent", "language", "status", "choice", "invalid", "timeout"]
+
+
+@dataclass(frozen=True)
+class StatusChecked:
+    """A service-request status check ended with ``result`` (a `StatusResult` value) on
+    ``owner``'s Open311 server."""
+
+    owner: str
+    result: str
 
 
 @dataclass(frozen=True)
@@ -128,7 +140,7 @@ class HoldMusicFailed:
     fallback: Literal["ringing", "none"]
 
 
-Fact = KeyPress | TransferAttempt | HoldMusicFailed
+Fact = KeyPress | TransferAttempt | HoldMusicFailed | StatusChecked
 """Something that happened in a state, told with the transition that leaves it."""
 
 

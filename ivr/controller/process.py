@@ -65,6 +65,7 @@ from ivr.controller.dialplan_sync import DialplanSync
 from ivr.controller.rules_source import RulesSource
 from ivr.controller.takeover import resumable_callers
 from ivr.metrics import Metrics
+from ivr.open311.lookups import StatusLookups
 from ivr.records import CallRecords
 from ivr.settings import Settings
 from routing_rules.decision import Decision
@@ -158,6 +159,8 @@ class Controller:
         )
         self.persistor = StatePersistor(self.ari, settings.state_variable)
         """Writes each call's state to its caller's channel, for a restarted controller."""
+        self.status_lookups = StatusLookups()
+        """Asks municipalities' Open311 servers for callers' request statuses."""
         self._env = CallEnvironment(
             ari=self.ari,
             metrics=self._metrics,
@@ -170,6 +173,7 @@ class Controller:
             scheduler=scheduler or LoopScheduler(),
             observers=(*standard_observers(self._metrics), self.persistor),
             state_written=self.persistor.written,
+            status_lookup=self.status_lookups,
         )
         self.records = records or self._records_in_store(clock)
         """Stores each ended call's record, off the call path (`ivr.records`)."""
@@ -294,6 +298,7 @@ class Controller:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.persistor.close()
+        await self.status_lookups.close()
         if self.records is not None:
             await self.records.close()
         await self.ari.close()

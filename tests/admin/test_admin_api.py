@@ -347,3 +347,14 @@ async def test_locate_refuses_out_of_range_and_swapped_coordinates(client: Clien
         response = await client.get("/api/locate", params=params)
         assert response.status == 400
         assert said in (await response.json())["message"]
+
+
+async def test_simulate_shows_the_status_check_in_the_trace(client: Client) -> None:
+    call = {"from": "9056830000", "at": MONDAY_NOON, "greeting_key": "*"}
+    asked = await simulate(client, **call)
+    assert asked["outcome"]["action"] == "status_check"
+    assert asked["prompts"] == ["status-ask"]
+    slow = await simulate(client, **call, status="slow")
+    step = next(t for t in slow["trace"] if t["stage"] == "status")
+    assert "status check: slow" in step["evidence"] and step["result"] == "route to a person"
+    assert slow["outcome"]["action"] != "message"

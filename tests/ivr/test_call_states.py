@@ -10,8 +10,9 @@ from ivr.call import TRANSITIONS, CallState, IllegalTransition
 from ivr.call.states import check_transition
 
 S = CallState
-AFTER_A_DECISION = {S.MENU, S.TRANSFER_HOLD, S.MESSAGE, S.ENDED}
-"""Where a decision of the engine (after the answer, the greeting or a menu) may lead."""
+AFTER_A_DECISION = {S.MENU, S.STATUS, S.TRANSFER_HOLD, S.MESSAGE, S.ENDED}
+"""Where a decision of the engine (after the answer, the greeting, a menu or a status check)
+may lead."""
 NEXT_LINK = {S.TRANSFER_RINGING, S.MESSAGE, S.ENDED}
 """Where a transfer goes when a link fails: the next link, the final message; or the caller
 hangs up."""
@@ -20,6 +21,7 @@ ALLOWED: dict[CallState, set[CallState]] = {
     S.ANSWERING: AFTER_A_DECISION | {S.GREETING},
     S.GREETING: AFTER_A_DECISION,
     S.MENU: AFTER_A_DECISION,
+    S.STATUS: AFTER_A_DECISION - {S.STATUS},
     S.TRANSFER_HOLD: NEXT_LINK,
     S.TRANSFER_RINGING: NEXT_LINK | {S.TRANSFER_WHISPER},
     S.TRANSFER_WHISPER: NEXT_LINK | {S.TRANSFER_AWAITING_ACCEPT, S.BRIDGED},

@@ -33,7 +33,21 @@ def simulate_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, o
 
 def test_validate_demo(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["rules", "validate", "durham"]) == 0
-    assert "durham: valid" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "durham: valid" in out
+    assert "request status check (Open311): durham (key *, http://127.0.0.1:8320/)" in out
+
+
+def test_validate_says_when_no_one_offers_a_status_check(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run(["rules", "validate", "cape-breton"]) == 0
+    assert "request status check (Open311): not offered" in capsys.readouterr().out
+    assert run(["rules", "validate", "--json", "durham"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["status_check"] == {
+        "durham": {"base_url": "http://127.0.0.1:8320/", "key": "*"}
+    }
 
 
 def test_validate_bad_file_lists_every_error_and_exits_2(

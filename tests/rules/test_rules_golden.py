@@ -572,8 +572,11 @@ def test_greeting_offers_french_and_agent(durham: RuleSnapshot) -> None:
         ("host-durham", "en"),
         ("greeting", "en"),
         ("language-offer", "fr_CA"),
+        ("status-offer", "en"),
+        ("key-star", "en"),
     ]
     assert greeting.language_keys == {"9": "fr"}  # type: ignore[union-attr]
+    assert greeting.status_key == "*"  # type: ignore[union-attr]
 
 
 def test_trace_names_evidence_and_rules(durham: RuleSnapshot) -> None:

@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 
 from routing_rules.decision import (
     CallContext,
+    CheckStatus,
     OfferMenu,
     PlayGreeting,
     PlayMessage,
+    StatusResult,
     Transfer,
 )
 from routing_rules.engine import decide
@@ -102,11 +104,18 @@ def test_every_call_ends_at_a_destination_or_a_message(
     first = decide(snapshot, ctx).step
     assert isinstance(first, PlayGreeting)
     ctx = replace(ctx, greeting_done=True, digits=tuple(data.draw(st.lists(KEYS, max_size=2))))
-    limit = snapshot.rules.overlap_policy.max_attempts + 2
+    limit = snapshot.rules.overlap_policy.max_attempts + 3
     for _ in range(limit):
         decision = decide(snapshot, ctx)
         assert decision.trace, "every decision explains itself"
         step = decision.step
+        if isinstance(step, CheckStatus):
+            # The call flow asks the server; whatever it answered, the caller's next key
+            # answers the offer of an agent.
+            assert ctx.status is None, "one status check per call"
+            status = data.draw(st.sampled_from(list(StatusResult)))
+            ctx = replace(ctx, status=status, digits=(*ctx.digits, data.draw(KEYS)))
+            continue
         if not isinstance(step, OfferMenu):
             assert isinstance(step, Transfer | PlayMessage)
             _assert_reachable(snapshot, step, ctx.at)

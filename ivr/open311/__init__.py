@@ -1,0 +1,1 @@
+"""Service-request status from a municipality's Open311 GeoReport v2 server."""

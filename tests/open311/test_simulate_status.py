@@ -1,0 +1,72 @@
+"""``ivr311 simulate --request``: the status check in the trace, against a named server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from ivr311.cli import main
+from switchsim.georeport import SERVER_ERROR_ID, GeoReportServer
+
+CALL = ["simulate", "--from", "9056660123", "--at", "2026-11-24T10:00"]
+
+
+@pytest.fixture
+def server() -> Iterator[GeoReportServer]:
+    """The GeoReport v2 server on its own event loop (the command runs its own)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    running = GeoReportServer()
+    try:
+        asyncio.run_coroutine_threadsafe(running.start(), loop).result(10)
+        yield running
+    finally:
+        asyncio.run_coroutine_threadsafe(running.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def trace_of(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:
+    assert main([*CALL, *args, "--json"]) == 0
+    result: dict[str, object] = json.loads(capsys.readouterr().out)
+    return result
+
+
+def status_step(report: dict[str, object]) -> dict[str, str]:
+    trace = report["trace"]
+    assert isinstance(trace, list)
+    return next(t for t in trace if t["stage"] == "status")
+
+
+def test_a_found_request_ends_the_trace_with_goodbye(
+    server: GeoReportServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = trace_of(capsys, "--request", "5678", "--status-server", server.base_url)
+    assert server.asked == ["5678"]
+    assert "status check: found" in status_step(report)["evidence"]
+    assert report["outcome"] == {"action": "message", "municipality": None, "destination": None}
+
+
+def test_a_failing_server_routes_the_traced_call_to_a_person(
+    server: GeoReportServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = trace_of(capsys, "--request", SERVER_ERROR_ID, "--status-server", server.base_url)
+    assert "status check: down" in status_step(report)["evidence"]
+    outcome = report["outcome"]
+    assert isinstance(outcome, dict) and outcome["action"] != "message"
+
+
+def test_a_result_can_be_given_without_a_server(capsys: pytest.CaptureFixture[str]) -> None:
+    report = trace_of(capsys, "--request", "1234", "--status", "slow")
+    assert "status check: slow" in status_step(report)["evidence"]
+
+
+def test_a_request_number_is_digits(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*CALL, "--request", "12a4", "--status", "found"]) == 2
+    assert "up to 20 digits" in capsys.readouterr().err
