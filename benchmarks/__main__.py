@@ -3,10 +3,11 @@
 Each module's ``run() -> dict[str, object]`` returns top-level sections of the report, named for
 what they measure (``point_lookup``, ``npa_nxx_lookup``, ``index_build``, ``cached_load``,
 ``resident_memory``, ``controller``, ``call_records``, ``report``, ``fastagi``,
-``per_call_agi``, ``activation_propagation``, ``asterisk_load``, ``status_check``), so a key
-such as ``point_lookup.index.p99_ns`` says what it measures. ``targets`` then compares measured
-values of the same run with the issues' targets. A missed target is reported (a line on stderr
-per miss), never an error: the exit status is 0 whatever the figures.
+``per_call_agi``, ``activation_propagation``, ``asterisk_load``, ``kamailio_cost``,
+``failover``, ``status_check``), so a key such as ``point_lookup.index.p99_ns`` says what it
+measures. ``targets`` then compares measured values of the same run with the issues' targets.
+A missed target is reported (a line on stderr per miss), never an error: the exit status is 0
+whatever the figures.
 """
 
 from __future__ import annotations
