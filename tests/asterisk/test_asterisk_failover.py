@@ -11,15 +11,13 @@ import pytest
 from asterisk_testing import wait_until
 from cluster_testing import Cluster, Member
 from controller_testing import metric
-from kamailio_testing import CARRIER_IP, KamailioProxy, free_port, wait_for
-from load_testing import CallOutcome, start_load
+from kamailio_testing import CARRIER_IP, KamailioProxy, wait_for
+from load_testing import CallOutcome, start_answered_load
 from prometheus_client.parser import text_string_to_metric_families
-from sipp_testing import start_contact_centres
 
 pytestmark = pytest.mark.asterisk
 
 BOWMANVILLE_CALLER = "9056230142"
-ACCEPT_KEY = "1"
 RATE_PER_S = 5
 CALLS = 80
 """16 s of calls at 5 a second: a few seconds before the fault, the rest after it."""
@@ -52,12 +50,11 @@ def test_calls_placed_after_a_node_dies_are_all_answered_by_the_other_node(
     controller reports ARI lost (Ivr311AriDisconnected)."""
     cluster, proxy = proxied_nodes
     survivor, victim = cluster.members
-    centre = start_contact_centres(survivor.node, tmp_path, calls=CALLS, steps=(1500, ACCEPT_KEY))
-    load = start_load(
+    centre, load = start_answered_load(
         tmp_path,
+        survivor.node,
         target=proxy.sip,
         local_ip=CARRIER_IP,
-        local_port=free_port(CARRIER_IP),
         calling=BOWMANVILLE_CALLER,
         calls=CALLS,
         rate_per_s=RATE_PER_S,
@@ -107,12 +104,11 @@ def test_a_killed_controller_loses_no_call_and_its_restart_resumes_the_calls_on_
     to the fallback."""
     cluster, proxy = proxied_nodes
     survivor, victim = cluster.members
-    centre = start_contact_centres(survivor.node, tmp_path, calls=CALLS, steps=(1500, ACCEPT_KEY))
-    load = start_load(
+    centre, load = start_answered_load(
         tmp_path,
+        survivor.node,
         target=proxy.sip,
         local_ip=CARRIER_IP,
-        local_port=free_port(CARRIER_IP),
         calling=BOWMANVILLE_CALLER,
         calls=CALLS,
         rate_per_s=RATE_PER_S,
