@@ -12,15 +12,15 @@ import argparse
 import asyncio
 import contextlib
 import signal
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from ivr.agi.fastagi import DEFAULT_LISTEN, FastAgiServer, Limits
+from ivr.controller.command import serve_command
 from ivr.controller.process import freeze_long_lived_objects
 from ivr.controller.rules_source import DATABASE_URL_ENV, RulesSource, startup_error
 from ivr.metrics import Metrics
-from ivr.settings import Settings, SettingsError, env_name, load_settings, parse_listen
+from ivr.settings import Settings, SettingsError, env_name, parse_listen
 
 LISTEN_ENV = env_name("fastagi_listen")
 
@@ -51,15 +51,7 @@ def _listen(value: str) -> str:
 
 
 def fastagi_command(args: argparse.Namespace) -> int:
-    try:
-        settings = load_settings(args.config)
-        asyncio.run(serve_fastagi(settings, args.listen))
-    except KeyboardInterrupt:
-        return 130
-    except SettingsError as exc:
-        print(f"ivr311: {exc}", file=sys.stderr)
-        return SettingsError.exit_code
-    return 0
+    return serve_command(args, lambda settings: serve_fastagi(settings, args.listen))
 
 
 def fastagi_server(settings: Settings, rules: RulesSource) -> FastAgiServer:

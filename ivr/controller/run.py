@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import contextlib
 import signal
-import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
@@ -19,12 +18,13 @@ from pathlib import Path
 
 from ivr.agi.fastagi import FastAgiServer
 from ivr.agi.fastagi_command import start_fastagi
+from ivr.controller.command import serve_command
 from ivr.controller.http import AppExtension, bound_port, make_app, readiness, start_server
 from ivr.controller.process import Controller, freeze_long_lived_objects
 from ivr.controller.proxy_presence import ProxyPresence
 from ivr.controller.rules_source import DATABASE_URL_ENV, RulesSource, startup_error
 from ivr.metrics import Metrics
-from ivr.settings import Settings, SettingsError, load_settings
+from ivr.settings import Settings, SettingsError
 
 Clock = Callable[[], datetime]
 
@@ -49,27 +49,8 @@ def register(
     run.set_defaults(handler=lambda args: run_command(args, simulated))
 
 
-def settings_from_args(args: argparse.Namespace) -> Settings | None:
-    """The settings of a command with ``--config``; None (the problems printed) when wrong."""
-    try:
-        return load_settings(args.config)
-    except SettingsError as exc:
-        print(f"ivr311: {exc}", file=sys.stderr)
-        return None
-
-
 def run_command(args: argparse.Namespace, simulated: SimulatedSwitch | None = None) -> int:
-    settings = settings_from_args(args)
-    if settings is None:
-        return SettingsError.exit_code
-    try:
-        asyncio.run(serve(settings, simulated=simulated))
-    except KeyboardInterrupt:
-        return 130
-    except SettingsError as exc:
-        print(f"ivr311: {exc}", file=sys.stderr)
-        return SettingsError.exit_code
-    return 0
+    return serve_command(args, lambda settings: serve(settings, simulated=simulated))
 
 
 def http_extensions() -> list[AppExtension]:
