@@ -11,14 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
 from collections.abc import Callable
 from pathlib import Path
 
 from ivr.agi.fastagi import DEFAULT_LISTEN, FastAgiServer, Limits
-from ivr.controller.command import serve_command
+from ivr.controller.command import serve_command, stop_on_signals
 from ivr.controller.process import freeze_long_lived_objects
-from ivr.controller.rules_source import DATABASE_URL_ENV, RulesSource, startup_error
+from ivr.controller.rules_source import RulesSource, open_rule_store
 from ivr.metrics import Metrics
 from ivr.settings import Settings, SettingsError, env_name, parse_listen
 
@@ -97,19 +96,9 @@ async def serve_fastagi(
     started: Callable[[FastAgiServer], None] | None = None,
 ) -> None:
     """Serve until SIGTERM/SIGINT (or ``stop``); ``started(server)`` once it listens."""
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stop.set)
-    from routing_rules.storage.store import RuleStore, StoreError
+    stop = stop_on_signals(stop)
 
-    try:
-        store = await asyncio.to_thread(RuleStore.open, settings.database_url)
-    except StoreError as exc:
-        raise SettingsError(f"{DATABASE_URL_ENV}: {exc}") from exc
-    except Exception as exc:
-        raise startup_error(DATABASE_URL_ENV, exc) from exc
+    store = await open_rule_store(settings.database_url)
     rules = RulesSource(store, metrics=Metrics(), seed=settings.rules, poll_s=settings.rules_poll_s)
     server: FastAgiServer | None = None
     watcher: asyncio.Task[None] | None = None

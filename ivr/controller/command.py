@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -38,3 +40,14 @@ def serve_command(
         print(f"ivr311: {exc}", file=sys.stderr)
         return SettingsError.exit_code
     return 0
+
+
+def stop_on_signals(stop: asyncio.Event | None) -> asyncio.Event:
+    """``stop`` (a new event when None), set by SIGTERM or SIGINT from now on (where the
+    running loop can handle signals)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    return stop
