@@ -12,8 +12,9 @@ from asterisk_testing import wait_until
 from cluster_testing import Cluster, Member
 from controller_testing import metric
 from kamailio_testing import CARRIER_IP, KamailioProxy, wait_for
-from load_testing import CallOutcome, start_answered_load
+from load_testing import CallOutcome, CarrierLoad, start_answered_load
 from prometheus_client.parser import text_string_to_metric_families
+from sipp_testing import SippParty
 
 pytestmark = pytest.mark.asterisk
 
@@ -41,6 +42,23 @@ def placed_after(outcomes: list[CallOutcome], moment: float) -> list[CallOutcome
     return [outcome for outcome in outcomes if outcome.started > moment]
 
 
+def start_calls(
+    work: Path, survivor: Member, proxy: KamailioProxy, *, hold_ms: int
+) -> tuple[SippParty, CarrierLoad]:
+    """`CALLS` carrier calls through Kamailio at `RATE_PER_S`, each held ``hold_ms`` once
+    answered; the survivor's contact centres take every transfer."""
+    return start_answered_load(
+        work,
+        survivor.node,
+        target=proxy.sip,
+        local_ip=CARRIER_IP,
+        calling=BOWMANVILLE_CALLER,
+        calls=CALLS,
+        rate_per_s=RATE_PER_S,
+        hold_ms=hold_ms,
+    )
+
+
 def test_calls_placed_after_a_node_dies_are_all_answered_by_the_other_node(
     proxied_nodes: tuple[Cluster, KamailioProxy], tmp_path: Path
 ) -> None:
@@ -50,16 +68,7 @@ def test_calls_placed_after_a_node_dies_are_all_answered_by_the_other_node(
     controller reports ARI lost (Ivr311AriDisconnected)."""
     cluster, proxy = proxied_nodes
     survivor, victim = cluster.members
-    centre, load = start_answered_load(
-        tmp_path,
-        survivor.node,
-        target=proxy.sip,
-        local_ip=CARRIER_IP,
-        calling=BOWMANVILLE_CALLER,
-        calls=CALLS,
-        rate_per_s=RATE_PER_S,
-        hold_ms=4000,
-    )
+    centre, load = start_calls(tmp_path, survivor, proxy, hold_ms=4000)
     try:
         wait_until(
             lambda: (
@@ -104,16 +113,7 @@ def test_a_killed_controller_loses_no_call_and_its_restart_resumes_the_calls_on_
     to the fallback."""
     cluster, proxy = proxied_nodes
     survivor, victim = cluster.members
-    centre, load = start_answered_load(
-        tmp_path,
-        survivor.node,
-        target=proxy.sip,
-        local_ip=CARRIER_IP,
-        calling=BOWMANVILLE_CALLER,
-        calls=CALLS,
-        rate_per_s=RATE_PER_S,
-        hold_ms=HELD_MS,
-    )
+    centre, load = start_calls(tmp_path, survivor, proxy, hold_ms=HELD_MS)
     try:
         wait_until(
             lambda: len(victim.controller.live_calls()) >= CALLS_BEFORE_FAULT // 2,
