@@ -3,10 +3,10 @@
 Each module's ``run() -> dict[str, object]`` returns top-level sections of the report, named for
 what they measure (``point_lookup``, ``npa_nxx_lookup``, ``index_build``, ``cached_load``,
 ``resident_memory``, ``controller``, ``call_records``, ``report``, ``fastagi``,
-``per_call_agi``, ``activation_propagation``), so a key such as ``point_lookup.index.p99_ns``
-says what it measures. ``targets`` then compares measured values of the same run with the
-issues' targets. A missed target is reported (a line on stderr per miss), never an error: the
-exit status is 0 whatever the figures.
+``per_call_agi``, ``activation_propagation``, ``asterisk_load``), so a key such as
+``point_lookup.index.p99_ns`` says what it measures. ``targets`` then compares measured values
+of the same run with the issues' targets. A missed target is reported (a line on stderr per
+miss), never an error: the exit status is 0 whatever the figures.
 """
 
 from __future__ import annotations
@@ -197,6 +197,47 @@ TARGETS = (
         "calls placed while PostgreSQL was down that did not complete on the version their "
         "node held",
         {"placed": "activation_propagation.after_outage.calls_during_outage.placed"},
+    ),
+    Target(
+        "asterisk_controller_vs_plain_cps",
+        "asterisk_load.ratios.controller_vs_plain_cps",
+        ">=",
+        0.95,
+        "x",
+        "real Asterisk, SIPp callers: the highest rate the controller flow carries with no "
+        "failed call / the same for the same audible flow in plain dialplan, same run",
+        {
+            "controller_cps": "asterisk_load.controller.max_clean_cps",
+            "plain_dialplan_cps": "asterisk_load.plain_dialplan.max_clean_cps",
+            "fallback_cps": "asterisk_load.fallback.max_clean_cps",
+        },
+    ),
+    Target(
+        "asterisk_controller_vs_plain_cpu_per_call",
+        "asterisk_load.ratios.controller_vs_plain_cpu_per_call",
+        "<=",
+        1.25,
+        "x",
+        "Asterisk's + the controller's CPU per call in the controller flow / Asterisk's CPU "
+        "per call in the plain-dialplan flow, at the highest rate both carried cleanly",
+        {"compared_at_cps": "asterisk_load.ratios.compared_at_cps"},
+    ),
+    Target(
+        "asterisk_controller_cpu_ms_per_call",
+        "asterisk_load.ratios.controller_cpu_ms_per_call",
+        "<=",
+        3,
+        "ms",
+        "the controller's own CPU per real call (utime+stime / calls offered) at that rate",
+    ),
+    Target(
+        "asterisk_answer_to_person_extra_ms",
+        "asterisk_load.ratios.answer_to_person_p50_extra_ms",
+        "<=",
+        300,
+        "ms",
+        "p50 time from the caller's answer to the centre's answer, controller flow minus "
+        "plain-dialplan flow, at that rate",
     ),
     Target(
         "fastagi_concurrent_200_p99_ms",

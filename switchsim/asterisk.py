@@ -124,6 +124,14 @@ class SimulatedAsterisk:
         app = self.apps.get(name)
         return app is not None and app.sink is not None
 
+    def filter_events(self, name: str, allowed: list[str]) -> dict[str, Any]:
+        """``PUT /applications/{name}/eventFilter`` with an allowed list (empty: every event)."""
+        app = self.apps.get(name)
+        if app is None:
+            raise SwitchError(404, "Application not found")
+        app.allowed = frozenset(allowed)
+        return self.application(name)
+
     def application(self, name: str) -> dict[str, Any]:
         """``GET /applications/{name}``."""
         app = self.apps.get(name)
@@ -135,7 +143,7 @@ class SimulatedAsterisk:
             "bridge_ids": [b.id for b in self.bridges.values() if b.app == name],
             "endpoint_ids": [],
             "device_names": [],
-            "events_allowed": [],
+            "events_allowed": [{"type": t} for t in sorted(app.allowed)],
             "events_disallowed": [],
         }
 
@@ -162,8 +170,12 @@ class SimulatedAsterisk:
             return
         payload = self._payload(app, body)
         state = self.apps.get(app)
-        delivered = state is not None and state.sink is not None
-        if state is not None and state.sink is not None:
+        delivered = (
+            state is not None
+            and state.sink is not None
+            and (not state.allowed or body["type"] in state.allowed)
+        )
+        if delivered and state is not None and state.sink is not None:
             state.sink(payload)
         self.events.append(EmittedEvent(app, payload, delivered))
 

@@ -134,6 +134,8 @@ class AppState:
 
     name: str
     sink: EventSink | None = None
+    allowed: frozenset[str] = frozenset()
+    """The event types its filter lets through (``PUT .../eventFilter``); empty: all."""
 
 
 @dataclass(frozen=True)

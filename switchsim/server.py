@@ -180,6 +180,7 @@ class FakeAri:
         r.add_get("/ari/asterisk/ping", self._ping)
         r.add_put("/ari/asterisk/modules/{module}", self._reload_module)
         r.add_get("/ari/applications/{app}", self._application)
+        r.add_put("/ari/applications/{app}/eventFilter", self._event_filter)
         r.add_get("/ari/channels/{id}", self._get_channel)
         r.add_post("/ari/channels/{id}", self._originate)
         r.add_delete("/ari/channels/{id}", self._hangup)
@@ -309,6 +310,17 @@ class FakeAri:
 
     async def _application(self, request: web.Request) -> web.Response:
         return web.json_response(self.switch.application(request.match_info["app"]))
+
+    async def _event_filter(self, request: web.Request) -> web.Response:
+        body = await _json_body(request) if request.can_read_body else {}
+        allowed = body.get("allowed") or []
+        if not isinstance(allowed, list) or not all(
+            isinstance(item, dict) and isinstance(item.get("type"), str) for item in allowed
+        ):
+            raise SwitchError(400, "allowed must be a list of {type: name}")
+        return web.json_response(
+            self.switch.filter_events(request.match_info["app"], [i["type"] for i in allowed])
+        )
 
     async def _get_channel(self, request: web.Request) -> web.Response:
         return web.json_response(self.switch.get_channel(request.match_info["id"]))

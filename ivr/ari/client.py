@@ -11,7 +11,7 @@ return whether they did anything.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, NamedTuple
 
@@ -358,6 +358,13 @@ class AriClient:
             channel_ids=tuple(str(c) for c in data.get("channel_ids", ())),
             bridge_ids=tuple(str(b) for b in data.get("bridge_ids", ())),
         )
+
+    async def filter_events(self, types: Iterable[str]) -> None:
+        """Have Asterisk send this application only events of ``types`` (Asterisk 13.26+,
+        ``PUT /applications/{app}/eventFilter``): a call's dialplan, caller id, connected line,
+        variable and bridge-attribute events are then neither serialised nor parsed."""
+        body = {"allowed": [{"type": t} for t in sorted(types)]}
+        await self._request("PUT", f"/applications/{self.app}/eventFilter", body=body)
 
     async def ping(self) -> str:
         """Check that Asterisk answers; returns its ``asterisk_id``."""

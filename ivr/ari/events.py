@@ -8,9 +8,9 @@ required field is logged and skipped by `parse_event`.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal, get_args
 
+import orjson
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -220,7 +220,7 @@ def parse_event(frame: str | bytes) -> AriEvent | None:
     An event of a type not in `KNOWN_EVENT_TYPES` parses as `UnknownEvent`.
     """
     try:
-        data = json.loads(frame)
+        data = orjson.loads(frame)
     except (ValueError, UnicodeDecodeError) as exc:
         log.warning("ari.frame_malformed", reason="not json", error=str(exc)[:200])
         return None

@@ -38,6 +38,7 @@ from dialplan.render import DialplanOptions
 from geo.calling_number import redact_calling_number
 from ivr.ari import AriClient, AriError, AriEventStream, Backoff, CallDispatcher
 from ivr.ari.events import (
+    KNOWN_EVENT_TYPES,
     ApplicationReplaced,
     AriEvent,
     ChannelDestroyed,
@@ -499,6 +500,12 @@ class Controller:
         self._metrics.ari_connected.set(1)
         if self.stream.connects > 1:
             self._metrics.reconnects.inc()
+        try:
+            await self.ari.filter_events(KNOWN_EVENT_TYPES)
+        except AriError as exc:
+            # an Asterisk without event filtering sends every event; the unknown ones are
+            # parsed as UnknownEvent and ignored, as before
+            log.info("controller.event_filter_refused", error=exc.message)
         try:
             await self._reconcile()
         finally:

@@ -7,6 +7,10 @@ municipality, per destination and result), so a year of a large region's calls r
 seconds. The one column fetched whole is ``answer_to_person_s`` of the calls that reached a
 person (exact percentiles on any database, without window functions).
 
+On SQLite that index covers every ``call_records`` column read here (migration 0003), so the
+scans read the index alone, never the wide rows: a column read here but missing there makes
+SQLite read every row again (a new migration must add it).
+
 Attempts carry their call's ``started_at``: they are selected by the time range that the
 chosen dates' calls span (the host's zone maps later instants to later dates), so no join; the
 range's ends are read through the ``local_date`` index (the first and the last date's calls).

@@ -16,7 +16,9 @@ call_id                the caller's channel id (not unique: a call taken over af
                        controller restart is recorded by the controller that ends it)
 started_at             when the call reached the controller, UTC (indexed); for a call taken
                        over after a restart, when it was taken over
-local_date             that moment's date in the host's time zone (indexed): calls per day
+local_date             that moment's date in the host's time zone (indexed; on SQLite by
+                       ``ix_call_records_report``, which also holds every column a report
+                       reads, so a report scans that index, not the rows): calls per day
 local_hour             0–23, same zone: the hour-of-day profile
 local_weekday          0 = Monday … 6 = Sunday, same zone: the day-of-week profile
 dialled                the number dialled as delivered (311, a DID)

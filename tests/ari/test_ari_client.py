@@ -400,3 +400,18 @@ async def test_a_lost_answer_without_retries_is_unavailable(
         with pytest.raises(AriUnavailableError):
             await ari.answer(cid)
     assert fake.switch.record(cid).answered  # Asterisk did it; only the answer was lost
+
+
+async def test_an_event_filter_lets_only_the_allowed_event_types_through(
+    fake: FakeAri, client: AriClient, events: EventCollector
+) -> None:
+    await client.filter_events({"StasisStart", "ChannelDestroyed"})
+    cid = fake.switch.place_call("311", "9055550123")
+    await client.answer(cid)
+    await client.hangup(cid)
+    await events.wait_for(lambda evs: any(isinstance(e, ChannelDestroyed) for e in evs))
+
+    assert {type(e).__name__ for e in events.events} == {"StasisStart", "ChannelDestroyed"}
+    assert any(
+        e.payload["type"] == "ChannelStateChange" and not e.delivered for e in fake.switch.events
+    )

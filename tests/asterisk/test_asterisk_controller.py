@@ -42,6 +42,8 @@ from sipp_testing import (
     start_sipp,
 )
 
+from ivr.ari.events import KNOWN_EVENT_TYPES
+
 pytestmark = pytest.mark.asterisk
 
 BOWMANVILLE_CALLER = "9056230142"
@@ -173,6 +175,14 @@ def test_the_controller_is_connected_and_ready(controller: ControllerProcess) ->
     assert ready["ready"] is True
     assert ready["ari_connected"] is True
     assert metric(controller, "ivr311_ari_connected") == 1.0
+
+
+def test_asterisk_sends_the_controller_only_the_event_types_it_uses(
+    node: AsteriskNode, controller: ControllerProcess
+) -> None:
+    application = node.ari("GET", "/applications/ivr311")
+    assert {e["type"] for e in application["events_allowed"]} == KNOWN_EVENT_TYPES
+    assert application["events_disallowed"] == []
 
 
 def test_a_bowmanville_caller_reaches_service_durham_agents_who_hear_the_whisper(
