@@ -105,18 +105,8 @@ async def _activations(nodes: list[ControllerNode], first: int, count: int) -> d
 
 async def _one_call(node: ControllerNode) -> dict[str, Any]:
     """A withheld caller on ``node``; its decision record once the call has ended."""
-    sim = node.switch
-    call_id = sim.place_call("311", "anonymous")
-    await sim.wait_for(lambda: sim.record(call_id).destroyed, DEADLINE_S)
-
-    async def recorded() -> bool:
-        _, body = await node.api("GET", f"/api/calls/{call_id}")
-        return body.get("decision") is not None
-
-    await wait_until(recorded, DEADLINE_S, f"decision record of {call_id}")
-    _, body = await node.api("GET", f"/api/calls/{call_id}")
-    record: dict[str, Any] = body["decision"]
-    return record
+    call_id = node.switch.place_call("311", "anonymous")
+    return await node.ended_call_record(call_id, DEADLINE_S)
 
 
 async def _calls_through_outage(nodes: list[ControllerNode], outage_s: float) -> dict[str, Any]:

@@ -44,9 +44,7 @@ from asterisk_testing import open_durham_rules, wait_until  # noqa: E402
 from cluster_testing import Cluster, running_cluster  # noqa: E402
 from controller_testing import metric  # noqa: E402
 from kamailio_testing import CARRIER_IP as PROXY_CARRIER_IP  # noqa: E402
-from kamailio_testing import free_port  # noqa: E402
-from load_testing import behind_kamailio, start_load  # noqa: E402
-from sipp_testing import start_contact_centres  # noqa: E402
+from load_testing import behind_kamailio, start_answered_load  # noqa: E402
 
 CALLS = 60
 RATE_PER_S = 5
@@ -56,7 +54,6 @@ FAILOVER_RATE_PER_S = 10
 FAILOVER_HOLD_MS = 3000
 CALLS_BEFORE_KILL = 10
 CALLER = "9056230142"
-ACCEPT_KEY = "1"
 
 
 def _cpu_seconds(*pids: int) -> dict[int, float]:
@@ -82,21 +79,19 @@ def _load_run(
     member = cluster[0]
     assert member.node.process is not None
     node_pids = (member.node.process.pid, member.controller.pid)
-    centre = start_contact_centres(
-        member.node, work, calls=CALLS, steps=(1500, ACCEPT_KEY), name=f"{name}-centre"
-    )
     node_before = _cpu_seconds(*node_pids)
     proxy_before = _cpu_seconds(kamailio) if kamailio else {}
-    load = start_load(
+    centre, load = start_answered_load(
         work,
+        member.node,
         target=target,
         local_ip=local_ip,
-        local_port=free_port(local_ip),
         calling=CALLER,
         calls=CALLS,
         rate_per_s=RATE_PER_S,
         hold_ms=HOLD_MS,
         name=name,
+        centres_name=f"{name}-centre",
     )
     try:
         load.wait(timeout_s=180)
@@ -165,14 +160,11 @@ def _failover(kamailio: str, work: Path) -> dict[str, Any]:
         behind_kamailio(cluster, kamailio, work / "kamailio") as proxy,
     ):
         survivor, victim = cluster.members
-        centre = start_contact_centres(
-            survivor.node, work, calls=FAILOVER_CALLS, steps=(1500, ACCEPT_KEY)
-        )
-        load = start_load(
+        centre, load = start_answered_load(
             work,
+            survivor.node,
             target=proxy.sip,
             local_ip=PROXY_CARRIER_IP,
-            local_port=free_port(PROXY_CARRIER_IP),
             calling=CALLER,
             calls=FAILOVER_CALLS,
             rate_per_s=FAILOVER_RATE_PER_S,

@@ -16,9 +16,9 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
+from ivr.controller.command import settings_from_args
 from ivr.controller.process import Controller
 from ivr.controller.rules_source import RulesSource
-from ivr.controller.run import settings_from_args
 from ivr.settings import Settings, SettingsError
 from switchsim.georeport import DEMO_REQUESTS, GeoReportServer
 from switchsim.server import FakeAri

@@ -102,6 +102,21 @@ class ControllerNode:
             },
         )
 
+    async def ended_call_record(self, call_id: str, timeout_s: float) -> dict[str, Any]:
+        """The decision record of ``call_id`` (``GET /api/calls/ID``) once the call has ended
+        on the switch and its record is in; TimeoutError after ``timeout_s`` for each."""
+        sim = self.switch
+        await sim.wait_for(lambda: sim.record(call_id).destroyed, timeout_s)
+
+        async def recorded() -> bool:
+            _, body = await self.api("GET", f"/api/calls/{call_id}")
+            return body.get("decision") is not None
+
+        await wait_until(recorded, timeout_s, f"decision record of {call_id}")
+        _, body = await self.api("GET", f"/api/calls/{call_id}")
+        record: dict[str, Any] = body["decision"]
+        return record
+
     def log_events(self) -> list[dict[str, Any]]:
         """Every line the controller logged so far, parsed (a line that is not JSON is kept
         as ``{"unparsed": line}``, so a traceback would show)."""

@@ -11,16 +11,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from ivr.agi.fastagi import DEFAULT_LISTEN, FastAgiServer, Limits
+from ivr.controller.command import serve_command, stop_on_signals
 from ivr.controller.process import freeze_long_lived_objects
-from ivr.controller.rules_source import DATABASE_URL_ENV, RulesSource, startup_error
+from ivr.controller.rules_source import RulesSource, open_rule_store
 from ivr.metrics import Metrics
-from ivr.settings import Settings, SettingsError, env_name, load_settings, parse_listen
+from ivr.settings import Settings, SettingsError, env_name, parse_listen
 
 LISTEN_ENV = env_name("fastagi_listen")
 
@@ -51,15 +50,7 @@ def _listen(value: str) -> str:
 
 
 def fastagi_command(args: argparse.Namespace) -> int:
-    try:
-        settings = load_settings(args.config)
-        asyncio.run(serve_fastagi(settings, args.listen))
-    except KeyboardInterrupt:
-        return 130
-    except SettingsError as exc:
-        print(f"ivr311: {exc}", file=sys.stderr)
-        return SettingsError.exit_code
-    return 0
+    return serve_command(args, lambda settings: serve_fastagi(settings, args.listen))
 
 
 def fastagi_server(settings: Settings, rules: RulesSource) -> FastAgiServer:
@@ -105,19 +96,9 @@ async def serve_fastagi(
     started: Callable[[FastAgiServer], None] | None = None,
 ) -> None:
     """Serve until SIGTERM/SIGINT (or ``stop``); ``started(server)`` once it listens."""
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stop.set)
-    from routing_rules.storage.store import RuleStore, StoreError
+    stop = stop_on_signals(stop)
 
-    try:
-        store = await asyncio.to_thread(RuleStore.open, settings.database_url)
-    except StoreError as exc:
-        raise SettingsError(f"{DATABASE_URL_ENV}: {exc}") from exc
-    except Exception as exc:
-        raise startup_error(DATABASE_URL_ENV, exc) from exc
+    store = await open_rule_store(settings.database_url)
     rules = RulesSource(store, metrics=Metrics(), seed=settings.rules, poll_s=settings.rules_poll_s)
     server: FastAgiServer | None = None
     watcher: asyncio.Task[None] | None = None

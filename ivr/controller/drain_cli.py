@@ -20,7 +20,7 @@ from typing import Any, TypeGuard
 import aiohttp
 from yarl import URL
 
-from ivr.controller.run import settings_from_args
+from ivr.controller.command import settings_from_args
 from ivr.settings import Settings, SettingsError, env_name
 from routing_rules.cli_output import EXIT_INVALID, EXIT_OK, EXIT_REFUSED, fail
 

@@ -58,6 +58,17 @@ def startup_error(variable: str, exc: BaseException, what: str = "") -> Settings
     return SettingsError(describe_problems(lines, "cannot start"))
 
 
+async def open_rule_store(database_url: str) -> RuleStore:
+    """The store at ``database_url``, opened off the event loop; `SettingsError` naming
+    `DATABASE_URL_ENV` when it cannot be."""
+    try:
+        return await asyncio.to_thread(RuleStore.open, database_url)
+    except StoreError as exc:
+        raise SettingsError(f"{DATABASE_URL_ENV}: {exc}") from exc
+    except Exception as exc:
+        raise startup_error(DATABASE_URL_ENV, exc) from exc
+
+
 class RulesSource:
     """The active rule snapshot of a running controller."""
 

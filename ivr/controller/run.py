@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
-import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
@@ -19,12 +17,13 @@ from pathlib import Path
 
 from ivr.agi.fastagi import FastAgiServer
 from ivr.agi.fastagi_command import start_fastagi
+from ivr.controller.command import serve_command, stop_on_signals
 from ivr.controller.http import AppExtension, bound_port, make_app, readiness, start_server
 from ivr.controller.process import Controller, freeze_long_lived_objects
 from ivr.controller.proxy_presence import ProxyPresence
-from ivr.controller.rules_source import DATABASE_URL_ENV, RulesSource, startup_error
+from ivr.controller.rules_source import RulesSource, open_rule_store
 from ivr.metrics import Metrics
-from ivr.settings import Settings, SettingsError, load_settings
+from ivr.settings import Settings, SettingsError
 
 Clock = Callable[[], datetime]
 
@@ -49,27 +48,8 @@ def register(
     run.set_defaults(handler=lambda args: run_command(args, simulated))
 
 
-def settings_from_args(args: argparse.Namespace) -> Settings | None:
-    """The settings of a command with ``--config``; None (the problems printed) when wrong."""
-    try:
-        return load_settings(args.config)
-    except SettingsError as exc:
-        print(f"ivr311: {exc}", file=sys.stderr)
-        return None
-
-
 def run_command(args: argparse.Namespace, simulated: SimulatedSwitch | None = None) -> int:
-    settings = settings_from_args(args)
-    if settings is None:
-        return SettingsError.exit_code
-    try:
-        asyncio.run(serve(settings, simulated=simulated))
-    except KeyboardInterrupt:
-        return 130
-    except SettingsError as exc:
-        print(f"ivr311: {exc}", file=sys.stderr)
-        return SettingsError.exit_code
-    return 0
+    return serve_command(args, lambda settings: serve(settings, simulated=simulated))
 
 
 def http_extensions() -> list[AppExtension]:
@@ -105,20 +85,10 @@ async def serve(
     if settings.simulated and simulated is None:
         raise SettingsError("IVR311_ARI_URL: not set, and no simulated switch is installed")
     routes = http_extensions() if extensions is None else list(extensions)
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stop.set)
-    from routing_rules.storage.store import RuleStore, StoreError
+    stop = stop_on_signals(stop)
 
     metrics = Metrics()
-    try:
-        store = await asyncio.to_thread(RuleStore.open, settings.database_url)
-    except StoreError as exc:
-        raise SettingsError(f"{DATABASE_URL_ENV}: {exc}") from exc
-    except Exception as exc:
-        raise startup_error(DATABASE_URL_ENV, exc) from exc
+    store = await open_rule_store(settings.database_url)
     rules = RulesSource(store, metrics=metrics, seed=settings.rules, poll_s=settings.rules_poll_s)
     fastagi: FastAgiServer | None = None
     try:

@@ -9,12 +9,12 @@ import re
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from asterisk_testing import ARI_PASSWORD, AsteriskNode, wait_until
+from asterisk_testing import ARI_PASSWORD, AsteriskNode, open_durham_rules, wait_until
 from prometheus_client.parser import text_string_to_metric_families
 
 
@@ -170,6 +170,26 @@ def start_controller(
     controller = ControllerProcess(env, work, name)
     controller.launch()
     return controller
+
+
+@contextlib.contextmanager
+def durham_controller(
+    node: AsteriskNode,
+    work: Path,
+    settings: Mapping[str, str],
+    *,
+    transfer: Mapping[str, object] | None = None,
+    ari_url: str | None = None,
+) -> Iterator[ControllerProcess]:
+    """`start_controller` on the Durham rules open around the clock (`open_durham_rules` with
+    ``transfer``), the same rules loaded into ``node``'s dialplan; stopped at the end."""
+    rules, snapshot = open_durham_rules(work, transfer=transfer)
+    node.load_rules(snapshot)
+    process = start_controller(node, work, rules, settings, ari_url=ari_url)
+    try:
+        yield process
+    finally:
+        process.stop()
 
 
 def metric(controller: ControllerProcess, name: str, **labels: str) -> float:

@@ -21,12 +21,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from asterisk_testing import AsteriskNode
 from cluster_testing import Cluster
-from sipp_testing import SCENARIOS, SippParty, sipp
+from sipp_testing import SCENARIOS, SippParty, sipp, start_contact_centres
 
 # The Kamailio tests' helpers (KamailioProxy), for the nodes behind a real Kamailio.
 sys.path.append(str(Path(__file__).resolve().parents[1] / "kamailio"))
-from kamailio_testing import KamailioProxy, wait_for
+from kamailio_testing import KamailioProxy, free_port, wait_for
+
+ACCEPT_KEY = "1"
+"""The key the contact centres press after the whisper to take the call."""
 
 _MESSAGE_HEAD = re.compile(
     r"^-{10,}\s+(\d{4}-\d\d-\d\d)\s+(\d\d:\d\d:\d\d\.\d+).*\n(\w+) message (sent|received)",
@@ -106,7 +110,6 @@ def start_load(
     *,
     target: str,
     local_ip: str,
-    local_port: int,
     calling: str,
     calls: int,
     rate_per_s: int,
@@ -115,7 +118,7 @@ def start_load(
     timeout_s: int = 120,
 ) -> CarrierLoad:
     """``calls`` calls to 311 at ``target`` (ADDRESS:PORT), ``rate_per_s`` a second from
-    ``local_ip``, each held ``hold_ms`` after it is answered."""
+    ``local_ip`` (on a free port), each held ``hold_ms`` after it is answered."""
     binary = sipp()
     assert binary is not None
     text = (SCENARIOS / "carrier_hold.xml").read_text(encoding="utf-8")
@@ -123,7 +126,7 @@ def start_load(
     scenario.write_text(text.replace("HOLD_MS", str(hold_ms)), encoding="utf-8")
     messages = work / f"{name}-messages.log"
     output = work / f"{name}-output.log"
-    command = [binary, target, "-sf", str(scenario), "-i", local_ip, "-p", str(local_port)]
+    command = [binary, target, "-sf", str(scenario), "-i", local_ip, "-p", str(free_port(local_ip))]
     command += ["-s", "311", "-key", "caller", calling, "-m", str(calls)]
     command += ["-r", str(rate_per_s), "-l", str(calls), "-nostdin"]
     command += ["-trace_msg", "-message_file", str(messages)]
@@ -133,6 +136,41 @@ def start_load(
             command, cwd=work, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
         )
     return CarrierLoad(SippParty(process, messages, output))
+
+
+def start_answered_load(
+    work: Path,
+    centres_on: AsteriskNode,
+    *,
+    target: str,
+    local_ip: str,
+    calling: str,
+    calls: int,
+    rate_per_s: int,
+    hold_ms: int,
+    name: str = "load",
+    centres_name: str = "centres",
+) -> tuple[SippParty, CarrierLoad]:
+    """Contact centres on ``centres_on``'s trunk taking every call (the accept key 1.5 s after
+    answering), then `start_load` with the same calls; the caller kills both."""
+    centres = start_contact_centres(
+        centres_on, work, calls=calls, steps=(1500, ACCEPT_KEY), name=centres_name
+    )
+    try:
+        load = start_load(
+            work,
+            target=target,
+            local_ip=local_ip,
+            calling=calling,
+            calls=calls,
+            rate_per_s=rate_per_s,
+            hold_ms=hold_ms,
+            name=name,
+        )
+    except BaseException:
+        centres.kill()
+        raise
+    return centres, load
 
 
 @contextlib.contextmanager

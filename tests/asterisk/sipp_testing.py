@@ -210,6 +210,13 @@ def start_contact_centre(
         )
     else:
         scenario = SCENARIOS / "contact_centre.xml"
+    return _start_on_trunk(node, work, name, scenario, calls=calls, timeout_s=timeout_s)
+
+
+def _start_on_trunk(
+    node: AsteriskNode, work: Path, name: str, scenario: Path, *, calls: int, timeout_s: int
+) -> SippParty:
+    """SIPp playing ``scenario`` on the address and port of ``node``'s contact-centre trunk."""
     return start_sipp(
         work,
         name,
@@ -245,15 +252,7 @@ def start_contact_centres(
             "<!-- ringing -->": f'<pause milliseconds="{ring_ms}"/>' if ring_ms else "",
         },
     )
-    return start_sipp(
-        work,
-        name,
-        scenario,
-        local_ip=CONTACT_CENTRE_IP,
-        local_port=node.contact_centre_port,
-        calls=calls,
-        timeout_s=timeout_s,
-    )
+    return _start_on_trunk(node, work, name, scenario, calls=calls, timeout_s=timeout_s)
 
 
 def start_carrier_call(

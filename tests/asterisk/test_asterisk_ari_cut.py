@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 from ari_proxy import AriProxy
-from asterisk_testing import AsteriskNode, open_durham_rules, wait_until
-from controller_testing import ControllerProcess, live_call, metric, record_of, start_controller
+from asterisk_testing import AsteriskNode, wait_until
+from controller_testing import ControllerProcess, durham_controller, live_call, metric, record_of
 from sipp_testing import (
     SippParty,
     sipp,
@@ -52,24 +52,15 @@ def controller(
 ) -> Iterator[ControllerProcess]:
     if sipp() is None:
         pytest.skip("no sipp binary (Debian: sip-tester)")
-    work = tmp_path_factory.mktemp("ari-cut")
-    rules, snapshot = open_durham_rules(work)
-    node.load_rules(snapshot)
-    process = start_controller(
-        node,
-        work,
-        rules,
-        {
-            "IVR311_ACCEPT_TIMEOUT_S": "8",
-            "IVR311_RECONNECT_INITIAL_S": "0.2",
-            "IVR311_RECONNECT_MAX_S": "1",
-        },
-        ari_url=proxy.url,
-    )
-    try:
+    settings = {
+        "IVR311_ACCEPT_TIMEOUT_S": "8",
+        "IVR311_RECONNECT_INITIAL_S": "0.2",
+        "IVR311_RECONNECT_MAX_S": "1",
+    }
+    with durham_controller(
+        node, tmp_path_factory.mktemp("ari-cut"), settings, ari_url=proxy.url
+    ) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def in_state(controller: ControllerProcess, state: str) -> dict[str, Any] | None:
@@ -119,6 +110,19 @@ def hang_up_and_collect(
     return wait_until(lambda: record_of(controller, call_id), 20, "the call's decision record")
 
 
+def assert_completed_once(
+    controller: ControllerProcess,
+    call_id: str,
+    record: dict[str, Any],
+    attempts: list[tuple[str, str]],
+) -> None:
+    """The call completed after ``attempts`` (destination, result), answered by one call
+    object only."""
+    assert record["outcome"] == "completed"
+    assert [(a["destination"], a["result"]) for a in record["attempts"]] == attempts
+    assert answers(controller, call_id) == 1
+
+
 def test_a_call_in_the_greeting_goes_on_to_the_agents_after_a_cut(
     node: AsteriskNode, controller: ControllerProcess, proxy: AriProxy, tmp_path: Path
 ) -> None:
@@ -139,11 +143,7 @@ def test_a_call_in_the_greeting_goes_on_to_the_agents_after_a_cut(
         centre.kill()
         if caller is not None:
             caller.kill()
-    assert record["outcome"] == "completed"
-    assert [(a["destination"], a["result"]) for a in record["attempts"]] == [
-        ("durham-agents", "answered")
-    ]
-    assert answers(controller, call_id) == 1
+    assert_completed_once(controller, call_id, record, [("durham-agents", "answered")])
 
 
 def test_agents_ringing_through_a_cut_get_the_caller(
@@ -170,11 +170,7 @@ def test_agents_ringing_through_a_cut_get_the_caller(
         centre.kill()
         if caller is not None:
             caller.kill()
-    assert record["outcome"] == "completed"
-    assert [(a["destination"], a["result"]) for a in record["attempts"]] == [
-        ("durham-agents", "answered")
-    ]
-    assert answers(controller, call_id) == 1
+    assert_completed_once(controller, call_id, record, [("durham-agents", "answered")])
 
 
 def test_agents_answering_while_the_socket_is_down_are_dialled_again(
@@ -207,12 +203,12 @@ def test_agents_answering_while_the_socket_is_down_are_dialled_again(
         if caller is not None:
             caller.kill()
     assert len(centre.requests("INVITE")) >= 2
-    assert record["outcome"] == "completed"
-    assert [(a["destination"], a["result"]) for a in record["attempts"]] == [
-        ("durham-agents", "lost"),
-        ("durham-agents", "answered"),
-    ]
-    assert answers(controller, call_id) == 1
+    assert_completed_once(
+        controller,
+        call_id,
+        record,
+        [("durham-agents", "lost"), ("durham-agents", "answered")],
+    )
 
 
 def test_a_conversation_outlives_a_cut(

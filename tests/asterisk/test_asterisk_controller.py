@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asterisk_testing import AsteriskNode, open_durham_rules, wait_until
+from asterisk_testing import AsteriskNode, wait_until
 from controller_testing import (
     ControllerProcess,
+    durham_controller,
     live_call,
     metric,
     record_of,
-    start_controller,
 )
 from sipp_testing import (
     CONTACT_CENTRE_IP,
@@ -66,15 +66,10 @@ def controller(
 ) -> Iterator[ControllerProcess]:
     if sipp() is None:
         pytest.skip("no sipp binary (Debian: sip-tester)")
-    work = tmp_path_factory.mktemp("controller")
-    rules, snapshot = open_durham_rules(work)
-    node.load_rules(snapshot)
     # a short accept timeout keeps the not-accepted case quick
-    process = start_controller(node, work, rules, {"IVR311_ACCEPT_TIMEOUT_S": "4"})
-    try:
+    settings = {"IVR311_ACCEPT_TIMEOUT_S": "4"}
+    with durham_controller(node, tmp_path_factory.mktemp("controller"), settings) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @dataclass

@@ -11,15 +11,14 @@ import pytest
 from asterisk_testing import wait_until
 from cluster_testing import Cluster, Member
 from controller_testing import metric
-from kamailio_testing import CARRIER_IP, KamailioProxy, free_port, wait_for
-from load_testing import CallOutcome, start_load
+from kamailio_testing import CARRIER_IP, KamailioProxy, wait_for
+from load_testing import CallOutcome, CarrierLoad, start_answered_load
 from prometheus_client.parser import text_string_to_metric_families
-from sipp_testing import start_contact_centres
+from sipp_testing import SippParty
 
 pytestmark = pytest.mark.asterisk
 
 BOWMANVILLE_CALLER = "9056230142"
-ACCEPT_KEY = "1"
 RATE_PER_S = 5
 CALLS = 80
 """16 s of calls at 5 a second: a few seconds before the fault, the rest after it."""
@@ -43,6 +42,23 @@ def placed_after(outcomes: list[CallOutcome], moment: float) -> list[CallOutcome
     return [outcome for outcome in outcomes if outcome.started > moment]
 
 
+def start_calls(
+    work: Path, survivor: Member, proxy: KamailioProxy, *, hold_ms: int
+) -> tuple[SippParty, CarrierLoad]:
+    """`CALLS` carrier calls through Kamailio at `RATE_PER_S`, each held ``hold_ms`` once
+    answered; the survivor's contact centres take every transfer."""
+    return start_answered_load(
+        work,
+        survivor.node,
+        target=proxy.sip,
+        local_ip=CARRIER_IP,
+        calling=BOWMANVILLE_CALLER,
+        calls=CALLS,
+        rate_per_s=RATE_PER_S,
+        hold_ms=hold_ms,
+    )
+
+
 def test_calls_placed_after_a_node_dies_are_all_answered_by_the_other_node(
     proxied_nodes: tuple[Cluster, KamailioProxy], tmp_path: Path
 ) -> None:
@@ -52,17 +68,7 @@ def test_calls_placed_after_a_node_dies_are_all_answered_by_the_other_node(
     controller reports ARI lost (Ivr311AriDisconnected)."""
     cluster, proxy = proxied_nodes
     survivor, victim = cluster.members
-    centre = start_contact_centres(survivor.node, tmp_path, calls=CALLS, steps=(1500, ACCEPT_KEY))
-    load = start_load(
-        tmp_path,
-        target=proxy.sip,
-        local_ip=CARRIER_IP,
-        local_port=free_port(CARRIER_IP),
-        calling=BOWMANVILLE_CALLER,
-        calls=CALLS,
-        rate_per_s=RATE_PER_S,
-        hold_ms=4000,
-    )
+    centre, load = start_calls(tmp_path, survivor, proxy, hold_ms=4000)
     try:
         wait_until(
             lambda: (
@@ -107,17 +113,7 @@ def test_a_killed_controller_loses_no_call_and_its_restart_resumes_the_calls_on_
     to the fallback."""
     cluster, proxy = proxied_nodes
     survivor, victim = cluster.members
-    centre = start_contact_centres(survivor.node, tmp_path, calls=CALLS, steps=(1500, ACCEPT_KEY))
-    load = start_load(
-        tmp_path,
-        target=proxy.sip,
-        local_ip=CARRIER_IP,
-        local_port=free_port(CARRIER_IP),
-        calling=BOWMANVILLE_CALLER,
-        calls=CALLS,
-        rate_per_s=RATE_PER_S,
-        hold_ms=HELD_MS,
-    )
+    centre, load = start_calls(tmp_path, survivor, proxy, hold_ms=HELD_MS)
     try:
         wait_until(
             lambda: len(victim.controller.live_calls()) >= CALLS_BEFORE_FAULT // 2,

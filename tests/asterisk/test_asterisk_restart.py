@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asterisk_testing import AsteriskNode, open_durham_rules, wait_until
-from controller_testing import ControllerProcess, metric, start_controller
+from asterisk_testing import AsteriskNode, wait_until
+from controller_testing import ControllerProcess, durham_controller, metric
 from sipp_testing import SippParty, sipp, start_carrier_call, start_contact_centres
 
 pytestmark = pytest.mark.asterisk
@@ -43,16 +43,15 @@ def controller(
 ) -> Iterator[ControllerProcess]:
     if sipp() is None:
         pytest.skip("no sipp binary (Debian: sip-tester)")
-    work = tmp_path_factory.mktemp("restart")
     # The agents ring for as long as the rules allow: nobody's ring timer runs out during the
     # test, so every call is still where it was when Asterisk goes.
-    rules, snapshot = open_durham_rules(work, transfer={"ring_timeout_s": 120})
-    node.load_rules(snapshot)
-    process = start_controller(node, work, rules, RECONNECT_SETTINGS)
-    try:
+    with durham_controller(
+        node,
+        tmp_path_factory.mktemp("restart"),
+        RECONNECT_SETTINGS,
+        transfer={"ring_timeout_s": 120},
+    ) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def states(controller: ControllerProcess) -> Counter[str]:

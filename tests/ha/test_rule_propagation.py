@@ -79,18 +79,8 @@ async def transferred(node: ControllerNode) -> tuple[str, str]:
 
 async def decision(node: ControllerNode, call_id: str) -> dict[str, Any]:
     """Hang the caller up; the call's decision record once it has ended."""
-    sim = node.switch
-    sim.hangup_caller(call_id)
-    await sim.wait_for(lambda: sim.record(call_id).destroyed, DEADLINE_S)
-
-    async def recorded() -> bool:
-        _, body = await node.api("GET", f"/api/calls/{call_id}")
-        return body.get("decision") is not None
-
-    await wait_until(recorded, DEADLINE_S, f"decision record of {call_id}")
-    _, body = await node.api("GET", f"/api/calls/{call_id}")
-    record: dict[str, Any] = body["decision"]
-    return record
+    node.switch.hangup_caller(call_id)
+    return await node.ended_call_record(call_id, DEADLINE_S)
 
 
 async def test_an_activation_through_one_node_reaches_every_node(

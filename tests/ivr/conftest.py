@@ -8,16 +8,11 @@ from pathlib import Path
 
 import pytest
 import structlog
-from ivr_testing import BUSINESS_HOURS, GREETING, Harness, LogLines, fast_settings
+from ivr_testing import Harness, LogLines, running_harness
 from structlog.testing import LogCapture
-from virtual_clock import VirtualClock
 
-from ivr.controller.rules_source import RulesSource
-from ivr.metrics import Metrics
 from routing_rules.snapshot import DEMO_DIR, RuleSnapshot, default_geo, snapshot_from_text
 from routing_rules.storage.store import RuleStore
-from switchsim import FakeSwitch, Outcome
-from switchsim.simulation import simulated_controller
 
 
 @pytest.fixture(scope="session")
@@ -34,26 +29,9 @@ def durham() -> RuleSnapshot:
 
 @pytest.fixture
 async def harness(durham: RuleSnapshot) -> AsyncIterator[Harness]:
-    """A controller with the Durham demo rules on a fresh simulated switch, at 10:00 on a
-    Wednesday; contact centres answer at once and press 1 after the whisper. The greeting
-    plays until a key skips it; every other prompt takes 20 ms. The calls' timers run on a
-    virtual clock: they run out only when the test says so (`Harness.expire`)."""
-    metrics = Metrics()
-    clock = [BUSINESS_HOURS]
-    timers = VirtualClock()
-    switch = FakeSwitch(
-        playback_s=0.02,
-        media_durations={GREETING: 60.0},
-        default_outcome=Outcome(kind="answer", press="1"),
-    )
-    async with simulated_controller(
-        fast_settings(),
-        RulesSource.fixed(durham, metrics),
-        switch=switch,
-        clock=lambda: clock[0],
-        scheduler=timers,
-    ) as (fake, controller):
-        yield Harness(fake, controller, durham, clock, timers)
+    """`running_harness` on the Durham demo rules, fixed."""
+    async with running_harness(durham) as h:
+        yield h
 
 
 @pytest.fixture

@@ -1,8 +1,11 @@
-"""Helpers for the controller tests: settings with small timings, callers, waiting."""
+"""Helpers for the controller tests: settings with small timings, a controller on the simulated
+switch, callers, waiting, a record store that stops answering."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+import threading
+from collections.abc import AsyncIterator, Callable, MutableMapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -12,11 +15,17 @@ from virtual_clock import VirtualClock
 
 from ivr.call import Call
 from ivr.controller.process import Controller
+from ivr.controller.rules_source import RulesSource
+from ivr.metrics import Metrics
+from ivr.records import CallRecords
 from ivr.settings import Settings, load_settings
 from routing_rules.decision import CallContext, OfferMenu, Transfer
 from routing_rules.engine import decide
 from routing_rules.snapshot import RuleSnapshot
-from switchsim import ChannelRecord, FakeAri, FakeSwitch
+from routing_rules.storage.call_records import CallRecordStore, StoredCall
+from routing_rules.storage.store import RuleStore
+from switchsim import ChannelRecord, FakeAri, FakeSwitch, Outcome
+from switchsim.simulation import simulated_controller
 
 TIMEOUT_S = 10.0
 GREETING = "sound:ivr311/greeting"
@@ -116,6 +125,67 @@ class Harness:
     def metric(self, name: str, labels: dict[str, str] | None = None) -> float:
         value = self.controller.metrics.registry.get_sample_value(name, labels or {})
         return value or 0.0
+
+
+@asynccontextmanager
+async def running_harness(
+    durham: RuleSnapshot,
+    store: RuleStore | None = None,
+    records: CallRecords | None = None,
+    settings: Settings | None = None,
+) -> AsyncIterator[Harness]:
+    """A controller with the rules ``durham`` on a fresh simulated switch, at 10:00 on a
+    Wednesday; contact centres answer at once and press 1 after the whisper. The greeting
+    plays until a key skips it; every other prompt takes 20 ms. The calls' timers run on a
+    virtual clock: they run out only when the test says so (`Harness.expire`). Its rules
+    source is backed by ``store`` when given (so its call records go there, unless
+    ``records`` says otherwise), else fixed; ``settings`` default to `fast_settings`."""
+    metrics = Metrics()
+    clock = [BUSINESS_HOURS]
+    timers = VirtualClock()
+    switch = FakeSwitch(
+        playback_s=0.02,
+        media_durations={GREETING: 60.0},
+        default_outcome=Outcome(kind="answer", press="1"),
+    )
+    rules = (
+        RulesSource.fixed(durham, metrics)
+        if store is None
+        else RulesSource(store, metrics=metrics, snapshot=durham)
+    )
+    async with simulated_controller(
+        settings or fast_settings(),
+        rules,
+        switch=switch,
+        clock=lambda: clock[0],
+        scheduler=timers,
+        records=records,
+    ) as (fake, controller):
+        yield Harness(fake, controller, durham, clock, timers)
+
+
+def records_in(sink: CallRecordStore, metrics: Metrics, capacity: int) -> CallRecords:
+    """Call records kept ``400`` days, written to ``sink`` through a queue of ``capacity``."""
+    return CallRecords(
+        sink, metrics, capacity=capacity, retention_days=400, clock=lambda: BUSINESS_HOURS
+    )
+
+
+class HungStore(CallRecordStore):
+    """A database that stops answering: writes wait until ``gate`` opens (``waiting`` is set
+    once one does), at most ``timeout_s``."""
+
+    def __init__(self, store: RuleStore, timeout_s: float) -> None:
+        super().__init__(store)
+        self.timeout_s = timeout_s
+        self.gate = threading.Event()
+        self.waiting = threading.Event()
+
+    def write(self, calls: list[StoredCall]) -> None:
+        self.waiting.set()
+        if not self.gate.wait(timeout=self.timeout_s):
+            raise TimeoutError("the test never opened the gate")
+        super().write(calls)
 
 
 def number_with(snapshot: RuleSnapshot, want: Callable[[Any], bool]) -> str:

@@ -8,8 +8,8 @@ import asyncio
 import hashlib
 import hmac
 import threading
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -17,20 +17,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from ivr_testing import (
-    BUSINESS_HOURS,
-    GREETING,
     Harness,
+    HungStore,
     fallback_choice,
     fast_settings,
     inside_number,
     menu_number,
+    records_in,
+    running_harness,
 )
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from virtual_clock import VirtualClock
 
 from ivr.call.record import DecisionRecord
-from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
 from ivr.records import CallRecords
 from routing_rules.snapshot import RuleSnapshot
@@ -41,8 +40,7 @@ from routing_rules.storage.call_records import (
     StoredCall,
 )
 from routing_rules.storage.store import RuleStore
-from switchsim import FakeSwitch, Outcome
-from switchsim.simulation import simulated_controller
+from switchsim import Outcome
 
 HASH_KEY = "records-test-key"
 
@@ -56,29 +54,11 @@ def sqlite_store(tmp_path: Path) -> Iterator[RuleStore]:
         opened.close()
 
 
-@asynccontextmanager
-async def harness_on(
+def harness_on(
     durham: RuleSnapshot, store: RuleStore, records: CallRecords | None = None
-) -> AsyncIterator[Harness]:
-    """The ``harness`` fixture's controller, its rules source backed by ``store`` (so its call
-    records go there, unless ``records`` says otherwise)."""
-    metrics = Metrics()
-    clock = [BUSINESS_HOURS]
-    timers = VirtualClock()
-    switch = FakeSwitch(
-        playback_s=0.02,
-        media_durations={GREETING: 60.0},
-        default_outcome=Outcome(kind="answer", press="1"),
-    )
-    async with simulated_controller(
-        fast_settings(log_hash_key=HASH_KEY),
-        RulesSource(store, metrics=metrics, snapshot=durham),
-        switch=switch,
-        clock=lambda: clock[0],
-        scheduler=timers,
-        records=records,
-    ) as (fake, controller):
-        yield Harness(fake, controller, durham, clock, timers)
+) -> AbstractAsyncContextManager[Harness]:
+    """`running_harness` on ``store``, hashing calling numbers with ``HASH_KEY``."""
+    return running_harness(durham, store, records, fast_settings(log_hash_key=HASH_KEY))
 
 
 def records_of(h: Harness) -> CallRecords:
@@ -221,21 +201,6 @@ async def test_each_call_s_record_lands_in_the_store_with_the_report_s_figures(
         assert number not in everything, "no full calling number is stored"
 
 
-class GatedStore(CallRecordStore):
-    """A store whose writes hang until the gate opens (a database that stopped answering)."""
-
-    def __init__(self, store: RuleStore) -> None:
-        super().__init__(store)
-        self.gate = threading.Event()
-        self.waiting = threading.Event()
-
-    def write(self, calls: list[StoredCall]) -> None:
-        self.waiting.set()
-        if not self.gate.wait(timeout=30):
-            raise TimeoutError("the test never opened the gate")
-        super().write(calls)
-
-
 class FailingStore(CallRecordStore):
     """A store that refuses every write while ``down``."""
 
@@ -251,12 +216,6 @@ class FailingStore(CallRecordStore):
         super().write(calls)
 
 
-def records_in(sink: CallRecordStore, metrics: Metrics, capacity: int) -> CallRecords:
-    return CallRecords(
-        sink, metrics, capacity=capacity, retention_days=400, clock=lambda: BUSINESS_HOURS
-    )
-
-
 async def calls_complete(h: Harness, count: int) -> list[str]:
     """``count`` callers one after the other, each reaching a person; all must complete."""
     done = []
@@ -270,7 +229,7 @@ async def calls_complete(h: Harness, count: int) -> list[str]:
 async def test_a_hung_store_holds_up_no_call_and_exactly_the_records_over_the_bound_are_lost(
     durham: RuleSnapshot, sqlite_store: RuleStore
 ) -> None:
-    gated = GatedStore(sqlite_store)
+    gated = HungStore(sqlite_store, timeout_s=30)
     metrics = Metrics()
     capacity = 3
     async with harness_on(durham, sqlite_store, records_in(gated, metrics, capacity)) as h:

@@ -15,10 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import threading
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -26,29 +23,26 @@ from typing import Any
 
 from ivr_testing import (
     BUSINESS_HOURS,
-    GREETING,
     Harness,
+    HungStore,
     fallback_choice,
-    fast_settings,
     inside_number,
     menu_number,
+    records_in,
+    running_harness,
 )
 from sqlalchemy import select
-from virtual_clock import VirtualClock
 
-from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
-from ivr.records import CallRecords
 from ivr.reports import build_report
 from ivr.reports.period import ReportRange
 from ivr.reports.render_json import document
 from routing_rules.decision import CallContext, OfferMenu, Transfer
 from routing_rules.engine import decide
 from routing_rules.snapshot import RuleSnapshot
-from routing_rules.storage.call_records import CallRecordRow, CallRecordStore, StoredCall
+from routing_rules.storage.call_records import CallRecordRow
 from routing_rules.storage.store import RuleStore
-from switchsim import FakeSwitch, Outcome
-from switchsim.simulation import simulated_controller
+from switchsim import Outcome
 
 CALLS = int(os.environ.get("IVR311_REPORT_SIM_CALLS", "1000"))
 """Calls in the first test (about 30 s); the issue's 10,000 take about six minutes:
@@ -81,29 +75,6 @@ def script(seed: int, count: int, digits: list[str]) -> list[Caller]:
             digit = rng.choice(digits) if behaviour == "choice" else None
             callers.append(Caller(behaviour, rng.choice(list(NUMBERS)), at, digit))
     return callers
-
-
-@asynccontextmanager
-async def controller_on(
-    durham: RuleSnapshot, store: RuleStore, records: CallRecords | None = None
-) -> AsyncIterator[Harness]:
-    metrics = Metrics()
-    clock = [BUSINESS_HOURS]
-    timers = VirtualClock()
-    switch = FakeSwitch(
-        playback_s=0.02,
-        media_durations={GREETING: 60.0},
-        default_outcome=Outcome(kind="answer", press="1"),
-    )
-    async with simulated_controller(
-        fast_settings(),
-        RulesSource(store, metrics=metrics, snapshot=durham),
-        switch=switch,
-        clock=lambda: clock[0],
-        scheduler=timers,
-        records=records,
-    ) as (fake, controller):
-        yield Harness(fake, controller, durham, clock, timers)
 
 
 async def play(h: Harness, caller: Caller, inside: str, shared: str) -> str:
@@ -285,7 +256,7 @@ async def test_every_figure_of_the_report_equals_an_independent_count_of_the_cal
     callers = script(seed=13, count=CALLS, digits=[o.digit for o in setup.menu.options])
     store = RuleStore.open(f"sqlite:///{tmp_path / 'rules.db'}")
     try:
-        async with controller_on(durham, store) as h:
+        async with running_harness(durham, store) as h:
             call_ids = await place(h, setup, callers)
             assert h.controller.records is not None
             await h.controller.records.writer.flush()
@@ -295,21 +266,6 @@ async def test_every_figure_of_the_report_equals_an_independent_count_of_the_cal
         store.close()
     assert report["calls_offered"]["total"] == CALLS
     assert_counts(report, expected(callers, setup.menu, transfers))
-
-
-class HungStore(CallRecordStore):
-    """A database that stops answering: writes wait until ``gate`` opens."""
-
-    def __init__(self, store: RuleStore) -> None:
-        super().__init__(store)
-        self.gate = threading.Event()
-        self.waiting = threading.Event()
-
-    def write(self, calls: list[StoredCall]) -> None:
-        self.waiting.set()
-        if not self.gate.wait(timeout=60):
-            raise TimeoutError("the test never opened the gate")
-        super().write(calls)
 
 
 async def test_a_store_down_during_the_calls_loses_exactly_the_records_over_the_bound(
@@ -323,13 +279,11 @@ async def test_a_store_down_during_the_calls_loses_exactly_the_records_over_the_
     during, after = callers[:120], callers[120:]
     capacity = 40
     store = RuleStore.open(f"sqlite:///{tmp_path / 'rules.db'}")
-    hung = HungStore(store)
+    hung = HungStore(store, timeout_s=60)
     metrics = Metrics()
-    records = CallRecords(
-        hung, metrics, capacity=capacity, retention_days=400, clock=lambda: BUSINESS_HOURS
-    )
+    records = records_in(hung, metrics, capacity)
     try:
-        async with controller_on(durham, store, records) as h:
+        async with running_harness(durham, store, records) as h:
             down_ids = await place(h, setup, during)
             await asyncio.to_thread(hung.waiting.wait, 10)
             assert records.writer.dropped == len(during) - capacity

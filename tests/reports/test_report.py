@@ -19,15 +19,19 @@ from ivr311.cli import main
 from routing_rules.storage.call_records import StoredCall
 from routing_rules.storage.store import RuleStore
 
+AUTUMN = ("--from", "2026-10-01", "--to", "2026-12-14")
+"""The range most tests report on."""
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
+
+def report(capsys: pytest.CaptureFixture[str], url: str, *argv: str) -> tuple[int, str, str]:
+    """``ivr311 report`` on the store at ``url``: exit code, stdout, stderr."""
+    code = main(["report", "--database", url, *argv])
     out, err = capsys.readouterr()
     return code, out, err
 
 
 def report_json(capsys: pytest.CaptureFixture[str], url: str, *argv: str) -> dict[str, object]:
-    code, out, err = run(capsys, "report", "--database", url, "--format", "json", *argv)
+    code, out, err = report(capsys, url, "--format", "json", *argv)
     assert code == 0, err
     document: dict[str, object] = json.loads(out)
     return document
@@ -76,10 +80,7 @@ def test_service_level_thresholds_can_be_changed(
     document = report_json(
         capsys,
         filled_store.url,
-        "--from",
-        "2026-10-01",
-        "--to",
-        "2026-12-14",
+        *AUTUMN,
         "--service-level",
         "10,45.5",
     )
@@ -92,15 +93,10 @@ def test_every_format_puts_the_overlap_table_first(
     capsys: pytest.CaptureFixture[str], filled_store: RuleStore, fmt: str, tmp_path: Path
 ) -> None:
     out = tmp_path / f"report.{fmt}"
-    code, stdout, err = run(
+    code, stdout, err = report(
         capsys,
-        "report",
-        "--database",
         filled_store.url,
-        "--from",
-        "2026-10-01",
-        "--to",
-        "2026-12-14",
+        *AUTUMN,
         "--format",
         fmt,
         "--out",
@@ -123,15 +119,10 @@ def test_every_format_puts_the_overlap_table_first(
 def test_text_shows_the_totals(
     capsys: pytest.CaptureFixture[str], filled_store: RuleStore, calls: list[StoredCall]
 ) -> None:
-    code, out, _ = run(
+    code, out, _ = report(
         capsys,
-        "report",
-        "--database",
         filled_store.url,
-        "--from",
-        "2026-10-01",
-        "--to",
-        "2026-12-14",
+        *AUTUMN,
     )
     assert code == 0
     total = sum(1 for c in calls if date(2026, 10, 1) <= c.local_date <= date(2026, 12, 14))
@@ -155,7 +146,7 @@ def test_text_shows_the_totals(
 def test_a_bad_range_is_one_line_naming_the_option(
     capsys: pytest.CaptureFixture[str], argv: list[str], flag: str, tmp_path: Path
 ) -> None:
-    code, out, err = run(capsys, "report", "--database", f"sqlite:///{tmp_path / 'r.db'}", *argv)
+    code, out, err = report(capsys, f"sqlite:///{tmp_path / 'r.db'}", *argv)
     assert code == 2
     assert out == ""
     assert err.count("\n") == 1 and err.startswith(f"error: {flag}: ")
@@ -164,10 +155,8 @@ def test_a_bad_range_is_one_line_naming_the_option(
 def test_a_store_that_does_not_exist_is_refused_not_created(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    code, out, err = run(
+    code, out, err = report(
         capsys,
-        "report",
-        "--database",
         f"sqlite:///{tmp_path / 'missing.db'}",
         "--from",
         "2026-12-01",
