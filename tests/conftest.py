@@ -4,6 +4,7 @@ path. The run's summary ends with how many cases the fuzzers generated (``fuzzin
 
 from __future__ import annotations
 
+import logging
 import os
 import tracemalloc
 import uuid
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from fuzzing import fuzz_summary
 from hypothesis import settings
 from sqlalchemy import create_engine, text
@@ -30,6 +32,20 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     summary = fuzz_summary()
     if summary is not None:
         terminalreporter.write_sep("-", summary)
+
+
+@pytest.fixture(autouse=True)
+def logging_left_as_found() -> Iterator[None]:
+    """A test that runs a command in-process configures logging as the command does
+    (``configure_logging``); the next test starts with the configuration it found, so what
+    one test logs never depends on which tests ran before it."""
+    previous = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    structlog.configure(**previous)
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)
