@@ -17,6 +17,7 @@ from typing import Annotated
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from dialplan.names import READY_NODES_TABLE
 from dialplan.templating import Template, write_atomically
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "kamailio-conf"
@@ -175,6 +176,7 @@ def _values(settings: KamailioConfSettings, out_dir: Path) -> dict[str, str]:
         "node_timeout_ms": str(settings.node_timeout_ms),
         "ping_interval_s": str(settings.ping_interval_s),
         "presence_ttl_s": str(settings.presence_ttl_s),
+        "ready_table": READY_NODES_TABLE,
         "carrier_condition": _any_source(settings.carriers),
         "rpc_client_condition": _any_source(rpc_clients),
     }

@@ -1,5 +1,6 @@
 """Dialplan-safe names for rule-set ids, a way to write text into dialplan arguments, and the
-name of the fallback context the controller and the generated dialplan share."""
+names the controller shares with the generated configuration: the fallback context and
+Kamailio's table of ready nodes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ import re
 FALLBACK_CONTEXT = "ivr311-fallback"
 """The default dialplan context of the controller-free fallback: where failed Stasis entries
 go and where the controller hands calls back (``IVR311_FALLBACK_CONTEXT`` renames it)."""
+
+READY_NODES_TABLE = "ready_nodes"
+"""Kamailio's hash table of the nodes whose controller is ready: `kamailio-conf/` routes by it,
+each controller keeps its node's key there (`ivr.controller.proxy_presence`)."""
 
 _SAFE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _UNSAFE_TEXT = re.compile(r"[^A-Za-z0-9 .:%/+-]")

@@ -23,12 +23,11 @@ from typing import Any
 import aiohttp
 import structlog
 
+from dialplan.names import READY_NODES_TABLE
 from ivr.logs import exception_fields
 
 log = structlog.get_logger(__name__)
 
-READY_TABLE = "ready_nodes"
-"""The htable of ``kamailio-conf/kamailio.cfg`` that holds the ready nodes."""
 INTERVAL_S = 1.0
 TIMEOUT_S = 0.5
 _NOT_FOUND = 404
@@ -97,7 +96,7 @@ class ProxyPresence:
     async def _keepalive(self) -> None:
         while True:
             if self._ready():
-                await self._call_logged("htable.seti", READY_TABLE, self._node, 1)
+                await self._call_logged("htable.seti", READY_NODES_TABLE, self._node, 1)
                 self._announced = True
             elif self._announced:
                 await self._delete()
@@ -105,7 +104,7 @@ class ProxyPresence:
 
     async def _delete(self) -> None:
         self._announced = False
-        await self._call_logged("htable.delete", READY_TABLE, self._node)
+        await self._call_logged("htable.delete", READY_NODES_TABLE, self._node)
 
     async def _call_logged(self, method: str, *params: Any) -> None:
         """``method`` over JSON-RPC; a failure is logged when it begins, a recovery once."""

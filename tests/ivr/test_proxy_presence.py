@@ -13,8 +13,9 @@ import pytest
 from aiohttp import web
 from structured_log import production_log
 
+from dialplan.names import READY_NODES_TABLE
 from ivr.controller.http import bound_port, start_server
-from ivr.controller.proxy_presence import READY_TABLE, ProxyPresence
+from ivr.controller.proxy_presence import ProxyPresence
 from ivr.settings import SettingsError, load_settings
 
 NODE = "127.0.0.2:5060"
@@ -37,7 +38,7 @@ class FakeRpc:
         if self.failing:
             return web.Response(status=500, text="down")
         table, key = body["params"][:2]
-        assert table == READY_TABLE
+        assert table == READY_NODES_TABLE
         if body["method"] == "htable.seti":
             self.keys.add(key)
             return web.json_response({"jsonrpc": "2.0", "result": "Ok.", "id": body["id"]})
@@ -122,7 +123,7 @@ async def test_withdraw_deletes_the_key_and_ends_the_keepalives(rpc: FakeRpc) ->
     await rpc.until(lambda: rpc.keys == {NODE})
     await presence.withdraw()
     assert not rpc.keys
-    assert rpc.requests[-1] == ("htable.delete", [READY_TABLE, NODE])
+    assert rpc.requests[-1] == ("htable.delete", [READY_NODES_TABLE, NODE])
     sent = len(rpc.requests)
     await presence.close()
     assert len(rpc.requests) == sent, "no keepalive after the withdrawal"

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from dialplan.kamailio_conf import KamailioConfSettings, render_kamailio_conf
-from ivr.controller.proxy_presence import READY_TABLE
+from dialplan.names import READY_NODES_TABLE
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 PROXY_IP = "127.0.0.1"
@@ -160,13 +160,13 @@ class KamailioProxy:
     def ready_nodes(self) -> set[str]:
         """The nodes whose controller's readiness key is set now."""
         nodes: set[str] = set()
-        for slot in self.rpc("htable.dump", READY_TABLE):
+        for slot in self.rpc("htable.dump", READY_NODES_TABLE):
             nodes.update(item["name"] for item in slot.get("slot", []))
         return nodes
 
     def set_ready(self, node: str) -> None:
         """What a ready controller's keepalive does once (the key expires unless refreshed)."""
-        self.rpc("htable.seti", READY_TABLE, node, 1)
+        self.rpc("htable.seti", READY_NODES_TABLE, node, 1)
 
     def metrics(self) -> str:
         host = self.settings.rpc_listen
