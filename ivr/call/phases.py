@@ -17,7 +17,7 @@ import structlog
 from ivr.ari.errors import AriError
 from ivr.call.flow import CallerKey, Expired, PromptsDone
 from ivr.call.states import MESSAGE_PLAYED, CallState, KeyPress
-from routing_rules.decision import Decision, OfferMenu, PlayGreeting, PlayMessage
+from routing_rules.decision import Decision, OfferMenu, PlayGreeting, PlayMessage, PromptRef
 
 if TYPE_CHECKING:
     from ivr.call.machine import Call
@@ -87,7 +87,7 @@ async def offer_menu(call: Call, step: OfferMenu, decision: Decision, why: str) 
     call.enter(
         CallState.MENU, f"{why}: menu {step.menu_id} attempt {step.attempt}", decision=decision
     )
-    digit = await _menu_key(call, step)
+    digit = await key_after_prompts(call, step.prompts, "menu", step.timeout_s)
     if digit is None:
         call.note(KeyPress("menu", "", "timeout"))
         call.digits.append("")
@@ -101,14 +101,17 @@ async def offer_menu(call: Call, step: OfferMenu, decision: Decision, why: str) 
     return f"menu answer {digit}"
 
 
-async def _menu_key(call: Call, step: OfferMenu) -> str | None:
-    """The caller's key, or None when the menu timed out."""
-    if await call.play(call.call_id, step.prompts):
+async def key_after_prompts(
+    call: Call, prompts: tuple[PromptRef, ...], timer: str, timeout_s: float
+) -> str | None:
+    """Play ``prompts`` and wait for one key (a key stops them), until ``timeout_s`` after
+    them; None when no key came."""
+    if await call.play(call.call_id, prompts):
         while not isinstance(event := await call.receive(), PromptsDone):
             if isinstance(event, CallerKey):
                 await call.stop_prompts()
                 return event.digit
-    with call.timer("menu", step.timeout_s):
+    with call.timer(timer, timeout_s):
         while True:
             event = await call.receive()
             if isinstance(event, CallerKey):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ivr.call.flow import CallerKey, Expired, PromptsDone
+from ivr.call.phases import key_after_prompts
 from ivr.call.states import CallState, StatusChecked
 from ivr.open311.client import Lookup
 from ivr.open311.speech import answer_prompts
@@ -43,7 +44,8 @@ async def check_status(call: Call, step: CheckStatus, decision: Decision, why: s
         await call.play_through(call.call_id, answer)
         call.digits.append("")
         return f"status check: {lookup.result}"
-    key = await _key_after(call, (*answer, PromptRef("status-agent-offer", language)), step)
+    offer = (*answer, PromptRef("status-agent-offer", language))
+    key = await key_after_prompts(call, offer, "status", step.digit_timeout_s)
     call.digits.append(key or "")
     return f"status check: {lookup.result}"
 
@@ -71,19 +73,3 @@ async def _request_number(call: Call, step: CheckStatus) -> str | None:
                 return "".join(digits)
             if event.digit.isdigit():
                 digits.append(event.digit)
-
-
-async def _key_after(call: Call, prompts: tuple[PromptRef, ...], step: CheckStatus) -> str | None:
-    """Play ``prompts`` and wait for one key, until ``digit_timeout_s`` after them."""
-    if await call.play(call.call_id, prompts):
-        while not isinstance(event := await call.receive(), PromptsDone):
-            if isinstance(event, CallerKey):
-                await call.stop_prompts()
-                return event.digit
-    with call.timer("status", step.digit_timeout_s):
-        while True:
-            event = await call.receive()
-            if isinstance(event, CallerKey):
-                return event.digit
-            if isinstance(event, Expired):
-                return None
