@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,6 +145,24 @@ class GeoReportServer:
         if found is None:
             return _errors(404, f"service_request_id {request_id} not found")
         return web.json_response([found])
+
+
+@contextlib.contextmanager
+def serving_in_thread() -> Iterator[GeoReportServer]:
+    """A `GeoReportServer` on its own event loop in a thread, for callers that run their own
+    loop or none (a command under test, a real Asterisk's controller)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    running = GeoReportServer()
+    try:
+        asyncio.run_coroutine_threadsafe(running.start(), loop).result(10)
+        yield running
+    finally:
+        asyncio.run_coroutine_threadsafe(running.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
 
 
 def _errors(status: int, description: str) -> web.Response:

@@ -3,8 +3,6 @@ the controller asks a GeoReport v2 server over loopback and the caller then reac
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from sipp_testing import sipp, start_contact_centre
 from test_asterisk_controller import ACCEPT_KEY, BOWMANVILLE_CALLER, place_call
 
 from routing_rules.snapshot import default_geo, snapshot_from_text
-from switchsim.georeport import GeoReportServer
+from switchsim.georeport import GeoReportServer, serving_in_thread
 
 pytestmark = pytest.mark.asterisk
 
@@ -24,18 +22,8 @@ pytestmark = pytest.mark.asterisk
 @pytest.fixture(scope="module")
 def server() -> Iterator[GeoReportServer]:
     """The GeoReport v2 server on its own event loop, in a thread of the test process."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    running = GeoReportServer()
-    try:
-        asyncio.run_coroutine_threadsafe(running.start(), loop).result(10)
+    with serving_in_thread() as running:
         yield running
-    finally:
-        asyncio.run_coroutine_threadsafe(running.stop(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
 
 
 @pytest.fixture(scope="module")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from ivr311.cli import main
-from switchsim.georeport import SERVER_ERROR_ID, GeoReportServer
+from switchsim.georeport import SERVER_ERROR_ID, GeoReportServer, serving_in_thread
 
 CALL = ["simulate", "--from", "9056660123", "--at", "2026-11-24T10:00"]
 
@@ -18,18 +16,8 @@ CALL = ["simulate", "--from", "9056660123", "--at", "2026-11-24T10:00"]
 @pytest.fixture
 def server() -> Iterator[GeoReportServer]:
     """The GeoReport v2 server on its own event loop (the command runs its own)."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    running = GeoReportServer()
-    try:
-        asyncio.run_coroutine_threadsafe(running.start(), loop).result(10)
+    with serving_in_thread() as running:
         yield running
-    finally:
-        asyncio.run_coroutine_threadsafe(running.stop(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
 
 
 def trace_of(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:
