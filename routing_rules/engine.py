@@ -53,6 +53,8 @@ from routing_rules.decision import (
     Transfer,
     TransferKind,
     TransferTarget,
+    WebsiteHeard,
+    WebsitePoint,
 )
 from routing_rules.policy import ExchangeRule, RouteRule, UnknownCallerRule
 from routing_rules.prompts import digit_prompts
@@ -60,6 +62,7 @@ from routing_rules.schedules import OpenState, schedule_state
 from routing_rules.schema import HOST_AGENTS, MESSAGE_LINK, Destination, Language
 from routing_rules.snapshot import RuleSnapshot
 from routing_rules.status_check import StatusService, offer_prompts, status_service
+from routing_rules.website import website_at
 
 AGENT_KEY = "0"
 _PROMPT_LANGUAGE = {"en": "en", "fr": "fr_CA"}
@@ -101,6 +104,7 @@ class _Call:
         self.evidence: Evidence | None = None
         self.after_hours = False
         self.number_kind: NumberKind | None = None
+        self.websites: list[WebsiteHeard] = []
 
     def note(self, stage: TraceStage, evidence: str, rule: str, result: str) -> None:
         self.trace.append(TraceStep(stage, evidence, rule, result))
@@ -113,6 +117,7 @@ class _Call:
             evidence=evidence,
             after_hours=self.after_hours,
             number_kind=self.number_kind,
+            websites=tuple(self.websites),
         )
 
     def prompts(self, ids: Sequence[str], language: Language | None = None) -> Prompts:
@@ -217,14 +222,19 @@ class _Call:
 
     # -- service-request status -----------------------------------------------------------
 
-    def _status_service(self) -> StatusService | None:
-        """The status check offered to this caller. Where they live is worked out without
-        leaving a trace: the routing stages note it when they get there."""
+    def _known_municipality(self) -> str | None:
+        """Where the caller lives when the call tells without asking (a location, a dominant
+        exchange), worked out without leaving a trace: the routing stages note it when they
+        get there."""
         kept = (len(self.trace), self.evidence, self.exchange)
         municipality_id = self._residence().municipality_id
         del self.trace[kept[0] :]
         self.evidence, self.exchange = kept[1], kept[2]
-        return status_service(self.rules, municipality_id)
+        return municipality_id
+
+    def _status_service(self) -> StatusService | None:
+        """The status check offered to this caller."""
+        return status_service(self.rules, self._known_municipality())
 
     def _status_check(self) -> Step | None:
         """The status check when the caller's key asked for it, and where the call goes after
@@ -281,12 +291,16 @@ class _Call:
             self.note(
                 TraceStage.AFTER_HOURS, "no after-hours destination", "after_hours", "message"
             )
-            return PlayMessage(self.prompts([*route.message, *self.rules.prompts.goodbye]))
+            website = self._website(self._known_municipality(), "after_hours")
+            return PlayMessage(
+                self.prompts([*route.message, *website, *self.rules.prompts.goodbye])
+            )
         rule = (
             f"{state.rule}.destination" if state.override is not None else "after_hours.destination"
         )
         self.note(TraceStage.AFTER_HOURS, state.reason, rule, f"transfer to {route.destination}")
-        return self._transfer("after_hours", None, route.destination, list(route.message))
+        website = self._website(self._known_municipality(), "after_hours")
+        return self._transfer("after_hours", None, route.destination, [*route.message, *website])
 
     # -- where the caller lives -----------------------------------------------------------
 
@@ -544,13 +558,31 @@ class _Call:
             f"destination {first_id} fallback",
             f"{result}; if all fail: call {callback}",
         )
+        if kind != "after_hours":
+            announce_ids = [*self._website(municipality_id, "before_transfer"), *announce_ids]
+        website = self._website(municipality_id, "transfer_failed")
         return Transfer(
             kind=kind,
             municipality_id=municipality_id,
             announce=self.prompts(announce_ids),
             chain=tuple(chain),
-            final_message=self.prompts(policy.final_message(self.rules, first)),
+            final_message=self.prompts(policy.final_message(self.rules, first, website)),
         )
+
+    def _website(self, municipality_id: str | None, point: WebsitePoint) -> list[str]:
+        """The website prompt read out at ``point`` (none or one), noted in the trace."""
+        owner = website_at(self.rules, municipality_id, point)
+        if owner is None:
+            return []
+        prompt = PromptRef(owner.prompt_id, self.language.prompt_language)
+        self.websites.append(WebsiteHeard(owner.owner_id, point, prompt, owner.rule))
+        self.note(
+            TraceStage.WEBSITE,
+            f"{point.replace('_', ' ')}: the website of {owner.owner_id}",
+            owner.rule,
+            f"play {owner.prompt_id}",
+        )
+        return [owner.prompt_id]
 
     def _target(self, dest: Destination, municipality_id: str | None) -> TransferTarget:
         settings = self.rules.transfer
