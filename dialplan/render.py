@@ -457,8 +457,7 @@ class _Renderer:
             for mun in self.rules.municipalities:
                 if point in mun.website_heard_at:
                     lines += [
-                        f"exten => {exten}-{mun.id},1,"
-                        f"{playback([website_prompt_id(mun.id)])}",
+                        f"exten => {exten}-{mun.id},1,{playback([website_prompt_id(mun.id)])}",
                         " same => n,Return()",
                     ]
         return lines

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from geo.errors import ID_PATTERN
 from routing_rules.geoview import GeoLookup
 from routing_rules.prompts import RECORDED_HOSTS, known_prompt_ids, manifest_prompt_ids
 from routing_rules.rulefile import Problem
@@ -407,13 +408,20 @@ class CrossChecker:
         for i, mun in present(self.parts.municipalities or ()):
             yield f"municipalities[{i}]", mun
 
+    def _known_owner(self, owner: Host | Municipality) -> bool:
+        """Whether ``owner``'s id is one a prompt can be named after (an unknown or malformed
+        id is reported once, where it is given)."""
+        if isinstance(owner, Host):
+            return ID_PATTERN.match(owner.id) is not None
+        return owner.id in self.geo.municipalities
+
     def _check_websites(self) -> None:
         """A website read out is given (``website``), named once per point, and recorded: its
         ``website-<id>`` prompt is in the recordings manifest."""
         recorded = manifest_prompt_ids()
         for path, owner in self._website_owners():
             points = owner.website_heard_at
-            if not points:
+            if not points or not self._known_owner(owner):
                 continue
             if owner.website is None:
                 self.error(

@@ -358,3 +358,17 @@ async def test_simulate_shows_the_status_check_in_the_trace(client: Client) -> N
     step = next(t for t in slow["trace"] if t["stage"] == "status")
     assert "status check: slow" in step["evidence"] and step["result"] == "route to a person"
     assert slow["outcome"]["action"] != "message"
+
+
+async def test_simulate_shows_the_websites_read_out(client: Client) -> None:
+    saturday = f"{(MONDAY + timedelta(days=5)).isoformat()}T11:00"
+    closed = await simulate(client, **{"from": "9056230123", "at": saturday})
+    assert [(w["owner"], w["point"]) for w in closed["websites"]] == [
+        ("clarington", "after_hours"),
+        ("durham", "transfer_failed"),
+    ]
+    assert "website-clarington" in closed["prompts"]
+    assert [t["result"] for t in closed["trace"] if t["stage"] == "website"] == [
+        "play website-clarington",
+        "play website-durham",
+    ]
