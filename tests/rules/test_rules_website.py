@@ -4,29 +4,18 @@ step)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_rules_engine import SATURDAY_11, TUESDAY_10
 
-from routing_rules.decision import (
-    WEBSITE_POINTS,
-    CallContext,
-    PlayMessage,
-    TraceStage,
-    Transfer,
-)
+from routing_rules.decision import WEBSITE_POINTS, CallContext, PlayMessage, TraceStage, Transfer
 from routing_rules.engine import decide
 from routing_rules.geoview import GeoLookup
 from routing_rules.simulate import simulate_call
-from routing_rules.snapshot import RuleSnapshot
+from routing_rules.snapshot import RuleSnapshot, snapshot_from_text
 from routing_rules.validation import validate_text
 
-TORONTO = ZoneInfo("America/Toronto")
-TUESDAY_10 = datetime(2026, 11, 24, 10, 0, tzinfo=TORONTO)
-SATURDAY_11 = datetime(2026, 11, 28, 11, 0, tzinfo=TORONTO)
 AJAX = "    website: https://www.ajax.ca/\n    website_heard_at: [after_hours]\n"
 MARKHAM = "    website: https://www.markham.ca/\n"
 PICKERING_CITY_HALL = (43.8384, -79.0868)
@@ -169,8 +158,6 @@ def test_no_website_before_a_transfer_where_none_is_named(durham: RuleSnapshot) 
 
 
 def test_a_rule_set_that_names_no_point_reads_out_nothing(durham_text: str, geo: GeoLookup) -> None:
-    from routing_rules.snapshot import snapshot_from_text
-
     bare = "\n".join(line for line in durham_text.splitlines() if "website_heard_at" not in line)
     snapshot = snapshot_from_text(bare, geo, source="bare")
     for at in (TUESDAY_10, SATURDAY_11):
