@@ -15,6 +15,10 @@ Order of evaluation (each stage leaves a trace step naming its evidence and rule
 5. the transfer: the fallback chain's links that are open now, the whisper, and the message
    that names the number to call when every link fails.
 
+Where the rules read out a website (``website_heard_at``, :mod:`routing_rules.website`), its
+prompt goes into the step's prompts at that point (after the after-hours message, before the
+transfer announcement, before the final goodbye) and into ``Decision.websites``.
+
 The routing policy itself (residence, unknown callers, menu defaults, routes, chains, the final
 message, caller id) lives in :mod:`routing_rules.policy`, which the fallback dialplan follows
 too; this module walks a call through it, records a typed trace, and states the evidence that

@@ -186,6 +186,8 @@ class Host(Model):
     destinations: list[Destination] = Field(min_length=1)
     website: HttpUrl | None = None
     website_heard_at: list[WebsitePoint] = Field(default_factory=list)
+    """Where callers hear ``website`` read out (the ``website-<id>`` prompt) when their
+    municipality's is not."""
     open311: Open311 | None = None
 
     @property

@@ -169,6 +169,6 @@ async def test_with_a_fastagi_address_run_answers_fastagi_from_its_rules(
             commands.append(line.decode())
             writer.write(b"200 result=1\n")
         writer.close()
-    assert len(commands) == 8
+    assert len(commands) == 9
     assert commands[-2].startswith('SET VARIABLE "IVR311_ACTION" ')
     assert "error" not in commands[-2]
