@@ -153,10 +153,26 @@ def failure_variables(
     return {k: agi_value(v) for k, v in values.items()}
 
 
+CHANNEL_VARIABLES = tuple(
+    f"IVR311_{name}"
+    for name in (
+        "DEST",
+        "DEST_ID",
+        "DIAL",
+        "RING_TIMEOUT",
+        "MUNICIPALITY",
+        "MESSAGE",
+        "WEBSITE",
+        "ACTION",
+        "REASON",
+    )
+)
+"""Every variable the AGI sets on the channel, in the order it sets them."""
+
+
 def _variables(action: str, reason: str) -> dict[str, str]:
     """Every ``IVR311_*`` variable the AGI sets, all but the action and the reason empty."""
-    names = ("DEST", "DEST_ID", "DIAL", "RING_TIMEOUT", "MUNICIPALITY", "MESSAGE", "WEBSITE")
-    values = {f"IVR311_{name}": "" for name in names}
+    values = dict.fromkeys(CHANNEL_VARIABLES, "")
     return values | {"IVR311_ACTION": action, "IVR311_REASON": reason}
 
 
