@@ -62,30 +62,44 @@ Strings have no length limit: a value no column foresaw never makes a batch fail
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     Boolean,
+    Connection,
     Date,
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     SmallInteger,
     String,
     delete,
     insert,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from routing_rules.storage import report_summary
 from routing_rules.storage.store import RuleStore
 from routing_rules.storage.tables import Base
 
 
 class CallRecordRow(Base):
     __tablename__ = "call_records"
+    __table_args__ = (
+        Index(
+            "ix_call_records_answer_to_person_s",
+            "answer_to_person_s",
+            "local_date",
+            sqlite_where=text("answer_to_person_s IS NOT NULL"),
+            postgresql_where=text("answer_to_person_s IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     call_id: Mapped[str] = mapped_column(String, index=True)
@@ -189,50 +203,81 @@ class CallRecordStore:
         self.store = store
 
     def write(self, calls: list[StoredCall]) -> None:
-        """Insert ``calls`` and their attempts in one transaction: all of them or none."""
+        """Insert ``calls`` and their attempts, and add them to the report's summary, in one
+        transaction: all of them or none."""
         if not calls:
             return
         with self.store.write_transaction() as conn:
-            ids = (
-                conn.execute(
-                    insert(CallRecordRow).returning(CallRecordRow.id, sort_by_parameter_order=True),
-                    [call.columns() for call in calls],
+            rows = insert_calls(conn, calls)
+            counts = Counter(
+                key
+                for row, call in zip(rows, calls, strict=True)
+                for key in report_summary.counts_of(
+                    row, ((a.destination, a.result) for a in call.attempt_list)
                 )
-                .scalars()
-                .all()
             )
-            attempts = [
-                {
-                    "record_id": record_id,
-                    "seq": seq,
-                    "started_at": call.started_at,
-                    "destination": attempt.destination,
-                    "result": attempt.result,
-                    "ring_s": attempt.ring_s,
-                }
-                for record_id, call in zip(ids, calls, strict=True)
-                for seq, attempt in enumerate(call.attempt_list)
-            ]
-            if attempts:
-                conn.execute(insert(CallAttemptRow), attempts)
+            report_summary.apply(conn, counts, 1)
 
     def purge_batch(self, before: datetime, limit: int) -> int:
         """Delete up to ``limit`` of the oldest calls started before ``before`` (and their
-        attempts) in one short transaction; returns how many calls went."""
+        attempts), and take them out of the report's summary, in one short transaction;
+        returns how many calls went."""
         cutoff = before.astimezone(UTC)
+        r = CallRecordRow
         with self.store.write_transaction() as conn:
-            ids = (
+            calls = (
                 conn.execute(
-                    select(CallRecordRow.id)
-                    .where(CallRecordRow.started_at < cutoff)
-                    .order_by(CallRecordRow.started_at)
+                    select(r.id, *(getattr(r, name) for name in report_summary.READ))
+                    .where(r.started_at < cutoff)
+                    .order_by(r.started_at)
                     .limit(limit)
                 )
-                .scalars()
+                .mappings()
                 .all()
             )
-            if not ids:
+            if not calls:
                 return 0
+            ids = [call["id"] for call in calls]
+            attempts: dict[int, list[tuple[str, str]]] = {}
+            a = CallAttemptRow
+            for record_id, destination, result in conn.execute(
+                select(a.record_id, a.destination, a.result).where(a.record_id.in_(ids))
+            ):
+                attempts.setdefault(record_id, []).append((destination, result))
+            counts = Counter(
+                key
+                for call in calls
+                for key in report_summary.counts_of(call, attempts.get(call["id"], ()))
+            )
             conn.execute(delete(CallAttemptRow).where(CallAttemptRow.record_id.in_(ids)))
             conn.execute(delete(CallRecordRow).where(CallRecordRow.id.in_(ids)))
+            report_summary.apply(conn, counts, -1)
         return len(ids)
+
+
+def insert_calls(conn: Connection, calls: list[StoredCall]) -> list[dict[str, object]]:
+    """Insert the rows of ``calls`` and of their attempts (not the summary); returns the
+    calls' rows as inserted."""
+    rows = [call.columns() for call in calls]
+    ids = (
+        conn.execute(
+            insert(CallRecordRow).returning(CallRecordRow.id, sort_by_parameter_order=True), rows
+        )
+        .scalars()
+        .all()
+    )
+    attempts = [
+        {
+            "record_id": record_id,
+            "seq": seq,
+            "started_at": call.started_at,
+            "destination": attempt.destination,
+            "result": attempt.result,
+            "ring_s": attempt.ring_s,
+        }
+        for record_id, call in zip(ids, calls, strict=True)
+        for seq, attempt in enumerate(call.attempt_list)
+    ]
+    if attempts:
+        conn.execute(insert(CallAttemptRow), attempts)
+    return rows
