@@ -1,10 +1,10 @@
 """Call records: one row per call in the rule store's database, kept for reports.
 
 The controller writes them in batches, off the call path (``ivr.records``); a periodic purge
-deletes those older than the retention. The schema is shaped for reports over a year of calls
-(a million rows): every figure is a column to group or filter on, so a report is a handful of
-``GROUP BY`` queries over an indexed time range, with no JSON to parse and no join needed for
-the per-call figures.
+deletes those older than the retention. Every figure of a report is a column, and each write
+and purge keeps the report's summary (``routing_rules.storage.report_summary``) in step in
+the same transaction, so a report over a year of calls (a million rows) reads counts per date,
+not the rows.
 
 ``call_records`` (one row per call; no full calling number anywhere):
 
@@ -16,9 +16,7 @@ call_id                the caller's channel id (not unique: a call taken over af
                        controller restart is recorded by the controller that ends it)
 started_at             when the call reached the controller, UTC (indexed); for a call taken
                        over after a restart, when it was taken over
-local_date             that moment's date in the host's time zone (indexed; on SQLite by
-                       ``ix_call_records_report``, which also holds every column a report
-                       reads, so a report scans that index, not the rows): calls per day
+local_date             that moment's date in the host's time zone (indexed): calls per day
 local_hour             0–23, same zone: the hour-of-day profile
 local_weekday          0 = Monday … 6 = Sunday, same zone: the day-of-week profile
 dialled                the number dialled as delivered (311, a DID)
@@ -45,7 +43,8 @@ outcome                ``completed``, ``caller_hangup``, ``message``, ``left_app
 abandoned_in           for a caller who hung up before a person or a message: the stage
                        (``answering``, ``greeting``, ``menu``, ``hold``, ``ringing``, ``whisper``,
                        ``awaiting_accept``); NULL otherwise
-answer_to_person_s     seconds from answer to a person answering (service level, p50/p90)
+answer_to_person_s     seconds from answer to a person answering (service level, p50/p90;
+                       indexed with ``local_date`` where not NULL)
 total_s, bridged_s     the call's length, and of its conversation
 attempts               how many transfer attempts the call made
 rules_version          the rule version that routed it, with the first 12 hex of its hash

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import (
@@ -15,6 +16,7 @@ from sqlalchemy import (
     cast,
     delete,
     func,
+    insert,
     literal_column,
     select,
     true,
@@ -35,7 +37,7 @@ from routing_rules.storage.report_summary import (
 COLUMNS = ["local_date", "figure", "value", "detail", "calls"]
 
 
-def recount(dialect: str) -> CompoundSelect:
+def recount(dialect: str) -> CompoundSelect[date, str, str, str, int]:
     """``(local_date, figure, value, detail, calls)`` for every key of the summary whose
     count is not 0, from the rows (`report_summary.counts_of`, in SQL)."""
     r = CallRecordRow.__table__.c
@@ -90,6 +92,5 @@ def recount(dialect: str) -> CompoundSelect:
 
 def refill(conn: Connection) -> None:
     """Replace the summary by `recount`."""
-    table = ReportCountRow.__table__
-    conn.execute(delete(table))
-    conn.execute(table.insert().from_select(COLUMNS, recount(conn.dialect.name)))
+    conn.execute(delete(ReportCountRow))
+    conn.execute(insert(ReportCountRow).from_select(COLUMNS, recount(conn.dialect.name)))

@@ -79,7 +79,7 @@ def key(value: str | None) -> str:
     return "" if value is None else "=" + value
 
 
-def counts_of(call: Mapping[str, Any], attempts: Iterable[tuple[str, str]]) -> Iterable[Key]:
+def counts_of(call: Mapping[Any, Any], attempts: Iterable[tuple[str, str]]) -> Iterable[Key]:
     """The keys one call counts under: ``call`` has the ``call_records`` columns read here,
     ``attempts`` are its ``(destination, result)``."""
     day = call["local_date"]
@@ -106,11 +106,11 @@ def apply(conn: Connection, counts: Counter[Key], sign: int) -> None:
     if not counts:
         return
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    table = ReportCountRow.__table__
-    upsert = dialect.insert(table)
+    c = ReportCountRow
+    upsert = dialect.insert(c)
     upsert = upsert.on_conflict_do_update(
         index_elements=["local_date", "figure", "value", "detail"],
-        set_={"calls": table.c.calls + upsert.excluded.calls},
+        set_={"calls": c.calls + upsert.excluded.calls},
     )
     conn.execute(
         upsert,
@@ -121,4 +121,4 @@ def apply(conn: Connection, counts: Counter[Key], sign: int) -> None:
     )
     if sign < 0:
         days = sorted({d for d, _, _, _ in counts})
-        conn.execute(delete(table).where(table.c.local_date.in_(days), table.c.calls == 0))
+        conn.execute(delete(c).where(c.local_date.in_(days), c.calls == 0))
