@@ -220,38 +220,45 @@ class CallRecordStore:
     def purge_batch(self, before: datetime, limit: int) -> int:
         """Delete up to ``limit`` of the oldest calls started before ``before`` (and their
         attempts), and take them out of the report's summary, in one short transaction;
-        returns how many calls went."""
+        returns how many calls went.
+
+        The summary loses what the deletes return, not what was selected: two controllers
+        purging the same calls at once (PostgreSQL) take each out once."""
         cutoff = before.astimezone(UTC)
-        r = CallRecordRow
+        r, a = CallRecordRow, CallAttemptRow
         with self.store.write_transaction() as conn:
+            ids = (
+                conn.execute(
+                    select(r.id).where(r.started_at < cutoff).order_by(r.started_at).limit(limit)
+                )
+                .scalars()
+                .all()
+            )
+            if not ids:
+                return 0
+            attempts: dict[int, list[tuple[str, str]]] = {}
+            for record_id, destination, result in conn.execute(
+                delete(a)
+                .where(a.record_id.in_(ids))
+                .returning(a.record_id, a.destination, a.result)
+            ):
+                attempts.setdefault(record_id, []).append((destination, result))
             calls = (
                 conn.execute(
-                    select(r.id, *(getattr(r, name) for name in report_summary.READ))
-                    .where(r.started_at < cutoff)
-                    .order_by(r.started_at)
-                    .limit(limit)
+                    delete(r)
+                    .where(r.id.in_(ids))
+                    .returning(r.id, *(getattr(r, name) for name in report_summary.READ))
                 )
                 .mappings()
                 .all()
             )
-            if not calls:
-                return 0
-            ids = [call["id"] for call in calls]
-            attempts: dict[int, list[tuple[str, str]]] = {}
-            a = CallAttemptRow
-            for record_id, destination, result in conn.execute(
-                select(a.record_id, a.destination, a.result).where(a.record_id.in_(ids))
-            ):
-                attempts.setdefault(record_id, []).append((destination, result))
             counts = Counter(
                 key
                 for call in calls
                 for key in report_summary.counts_of(call, attempts.get(call["id"], ()))
             )
-            conn.execute(delete(CallAttemptRow).where(CallAttemptRow.record_id.in_(ids)))
-            conn.execute(delete(CallRecordRow).where(CallRecordRow.id.in_(ids)))
             report_summary.apply(conn, counts, -1)
-        return len(ids)
+        return len(calls)
 
 
 def insert_calls(conn: Connection, calls: list[StoredCall]) -> list[dict[str, object]]:
