@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from alembic import command
 from alembic.config import Config
 from report_testing import expected_document, random_calls
-from sqlalchemy import create_engine, inspect, select
+from sqlalchemy import create_engine, event, inspect, select
 
 from ivr.reports import build_report, render
 from ivr.reports.period import ReportRange
@@ -120,5 +123,32 @@ def test_a_store_of_the_previous_schema_gains_a_summary_of_its_calls(store_url: 
         names = {ix["name"] for ix in inspect(store.engine).get_indexes("call_records")}
         assert "ix_call_records_answer_to_person_s" in names
         assert "ix_call_records_report" not in names
+    finally:
+        store.close()
+
+
+@pytest.mark.postgres
+def test_two_controllers_purging_the_same_calls_take_each_out_once(postgres_url: str) -> None:
+    """Both select the same oldest calls before either deletes them: the second's deletes
+    find them gone, and the summary loses each call once."""
+    calls = random_calls(seed=5, count=300, first=MARCH.start, days=31)
+    store = RuleStore.open(postgres_url)
+    try:
+        CallRecordStore(store).write(calls)
+        both_selected = threading.Barrier(2, timeout=30)
+
+        @event.listens_for(store.engine, "before_cursor_execute")
+        def meet(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            if statement.startswith("DELETE FROM call_record_attempts"):
+                both_selected.wait()
+
+        cutoff = datetime(2026, 3, 20, tzinfo=UTC)
+        with ThreadPoolExecutor(2) as pool:
+            purged = list(
+                pool.map(lambda _: CallRecordStore(store).purge_batch(cutoff, 1000), range(2))
+            )
+        event.remove(store.engine, "before_cursor_execute", meet)
+        assert sorted(purged) == [0, sum(1 for c in calls if c.started_at < cutoff)]
+        assert_summary_is_a_recount(store)
     finally:
         store.close()
