@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_rules_engine import SATURDAY_11, TUESDAY_10
+from test_rules_properties import INSTANTS, KEYS, LOCATIONS, _known_codes, calling_numbers
 
 from routing_rules.decision import WEBSITE_POINTS, CallContext, PlayMessage, TraceStage, Transfer
 from routing_rules.engine import decide
@@ -165,3 +166,40 @@ def test_a_rule_set_that_names_no_point_reads_out_nothing(durham_text: str, geo:
         step = decision.step
         assert isinstance(step, Transfer | PlayMessage)
         assert decision.websites == ()
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_every_website_read_out_is_heard_once_in_the_caller_s_language(
+    data: st.DataObject, durham: RuleSnapshot, geo: GeoLookup
+) -> None:
+    language = data.draw(st.sampled_from(["en", "fr"]))
+    ctx = CallContext(
+        dialled="311",
+        calling=data.draw(calling_numbers(_known_codes(geo))),
+        at=data.draw(INSTANTS),
+        location=data.draw(LOCATIONS),
+        language=language,
+        greeting_done=True,
+        digits=tuple(data.draw(st.lists(KEYS, max_size=3))),
+    )
+    decision = decide(durham, ctx)
+    step = decision.step
+    if isinstance(step, Transfer):
+        heard = (*step.announce, *step.final_message)
+    elif isinstance(step, PlayMessage):
+        heard = step.prompts
+    else:
+        heard = ()
+    assert [p for p in heard if p.id.startswith("website-")] == [
+        w.prompt for w in decision.websites
+    ]
+    assert {w.prompt.language for w in decision.websites} <= {"fr_CA" if language == "fr" else "en"}
+    points = [w.point for w in decision.websites]
+    assert len(set(points)) == len(points)
+    assert ("after_hours" in points) <= decision.after_hours
+    assert ("before_transfer" in points) <= (not decision.after_hours)
+    for website in decision.websites:
+        assert website.point in durham.rules.websites_heard()[website.owner_id]
