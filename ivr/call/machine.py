@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
+from typing import TypeVar
 
 import structlog
 
@@ -48,6 +49,7 @@ from ivr.call.flow import (
     LegGone,
     LegKey,
     PromptsDone,
+    WorkDone,
 )
 from ivr.call.persistor import SavedCall
 from ivr.call.phases import greet, offer_menu, play_message, read_location
@@ -82,6 +84,8 @@ from routing_rules.decision import (
 from routing_rules.snapshot import RuleSnapshot
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 
 class Call:
@@ -140,6 +144,8 @@ class Call:
         self._lock = asyncio.Lock()
         self._flow = Flow()
         self._timers = CallTimers(env.scheduler, self._expired)
+        self._outside: asyncio.Task[None] | None = None
+        """Work the flow runs outside the call's lock, while it runs (`outside_lock`)."""
         self._since = self.started_at
         self._notes: list[Fact] = []
 
@@ -360,6 +366,7 @@ class Call:
             or bool(resources.prompts.pending)
             or self._timers.running
             or resources.live_leg is not None
+            or self._outside is not None
         )
 
     def _over(self) -> bool:
@@ -504,6 +511,39 @@ class Call:
         if await self.play(channel_id, prompts):
             while not isinstance(await self.receive(), PromptsDone):
                 pass
+
+    async def outside_lock(self, work: Awaitable[T]) -> T:
+        """In the flow: await ``work`` (I/O bounded by its own time limit, a status look-up)
+        with the call's lock free, so the call takes its events meanwhile: the caller hanging
+        up ends the call at once and cancels the work; keys pressed meanwhile are dropped."""
+        outcome: list[T] = []
+        failure: list[Exception] = []
+
+        async def run() -> None:
+            try:
+                outcome.append(await work)
+            except Exception as exc:  # a bug in the work: the flow fails with it
+                failure.append(exc)
+            async with self._lock:
+                if self._over():
+                    return
+                with self._bound():
+                    self._outside = None
+                    await self._flow.deliver(WorkDone())
+                    await self._check()
+
+        task = asyncio.get_running_loop().create_task(run(), name=f"call-{self.call_id}-work")
+        self._outside = task
+        try:
+            while not isinstance(await self.receive(), WorkDone):
+                pass
+        finally:
+            if not (outcome or failure):
+                task.cancel()
+            self._outside = None
+        if failure:
+            raise failure[0]
+        return outcome[0]
 
     async def stop_prompts(self) -> None:
         await self.resources.prompts.stop()
