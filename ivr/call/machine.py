@@ -196,9 +196,10 @@ class Call:
     async def take_over(self, saved: SavedCall, resume: TransferResume | None) -> None:
         """Pick up a call an earlier controller had (its caller answered already, never
         answered again) where ``saved`` says it stood: the engine is asked again with the saved
-        context, so the greeting or the menu replays, and a transfer goes on at the saved link
-        (``resume``, for a call saved in a transfer: the link, whether the caller is still
-        on hold, what became of that link's leg)."""
+        context, so the greeting or the menu replays, a status check asks for the request
+        number again (how a look-up under way ended is not saved), and a transfer goes on at
+        the saved link (``resume``, for a call saved in a transfer: the link, whether the
+        caller is still on hold, what became of that link's leg)."""
         async with self._lock:
             with self._bound():
                 self.language = saved.language

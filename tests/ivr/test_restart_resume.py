@@ -21,6 +21,7 @@ from switchsim.simulation import simulated_controller, simulated_settings
 
 FALLBACK = ("ivr311-fallback", "311", 1)
 MENU_INTRO = "sound:ivr311/menu-intro"
+STATUS_ASK = "sound:ivr311/status-ask"
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +168,26 @@ async def test_caller_in_a_menu_is_taken_over_in_the_menu(harness: Harness) -> N
         assert caller.continued_to is None and answered == []
         harness.switch.press(call_id, "1")
         await harness.until(lambda: bool(caller.bridged_with))
+
+
+async def test_caller_in_a_status_check_is_asked_for_the_number_again(harness: Harness) -> None:
+    harness.switch.default_outcome = Outcome(kind="answer", press="1")
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.in_greeting(call_id)
+    harness.switch.press(call_id, "*")
+    caller = harness.record(call_id)
+    await harness.until(lambda: STATUS_ASK in caller.played_media)
+    harness.switch.press(call_id, "1")
+    saved = saved_state(harness, call_id)
+    assert saved is not None and saved.state is CallState.STATUS and saved.digits == ("*",)
+    async with next_controller(harness) as (second, answered):
+        # The new controller asks for the request number again, then goes on as usual.
+        await harness.until(lambda: caller.played_media.count(STATUS_ASK) == 2)
+        assert second.calls[call_id].state is CallState.STATUS
+        assert caller.continued_to is None and answered == []
+        harness.switch.press(call_id, "#")
+        await harness.until(lambda: bool(caller.bridged_with))
+        assert "sound:ivr311/status-no-number" in caller.played_media
 
 
 async def test_garbled_saved_state_hands_the_caller_to_the_fallback(harness: Harness) -> None:
