@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, case, func, select
 
 from ivr.reports.period import ReportRange
+from routing_rules.decision import StatusResult
 from routing_rules.storage.call_records import CallAttemptRow, CallRecordRow
 
 R = CallRecordRow
@@ -43,10 +44,14 @@ KNOWN: dict[str, tuple[str, ...]] = {
         "ringing",
         "whisper",
         "awaiting_accept",
+        "status",
     ),
+    "status_check": tuple(str(result) for result in StatusResult),
 }
 """The values of the tallied columns the schema documents: each counted in the one scan."""
-FLAGS = ("after_hours", "greeting_skipped", "put_through")
+FLAGS = ("after_hours", "greeting_skipped", "put_through", "status_contained")
+"""Counted when true; ``status_contained``: a request's status was found and the call made
+no transfer attempt (the caller's question answered without an agent)."""
 UNFORESEEN = "\x00unforeseen"
 """The key of a tally's values that are neither NULL nor in `KNOWN` (counted together)."""
 NOT_NULL = "\x00not-null"
@@ -130,6 +135,7 @@ def _hours_and_tallies(
         _ones(R.after_hours),
         _ones(R.greeting_skipped),
         _ones(R.attempts > 0),
+        _ones(and_(R.status_check == str(StatusResult.FOUND), R.attempts == 0)),
     ]
     keys: list[tuple[str, str | None]] = []
     for name, values in KNOWN.items():
@@ -150,9 +156,10 @@ def _hours_and_tallies(
     for row in conn.execute(query):
         calls = int(row[3])
         hours.append(HourRow(row[0], row[1], row[2], calls))
-        for name, value in zip(FLAGS, row[4:7], strict=True):
+        flag_values = row[4 : 4 + len(FLAGS)]
+        for name, value in zip(FLAGS, flag_values, strict=True):
             flags[name] += int(value)
-        for (name, key), value in zip(keys, row[7:], strict=True):
+        for (name, key), value in zip(keys, row[4 + len(FLAGS) :], strict=True):
             tallies[name][key] = tallies[name].get(key, 0) + int(value)
     total = sum(h.calls for h in hours)
     for table in tallies.values():

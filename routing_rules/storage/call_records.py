@@ -50,6 +50,10 @@ total_s, bridged_s     the call's length, and of its conversation
 attempts               how many transfer attempts the call made
 rules_version          the rule version that routed it, with the first 12 hex of its hash
 rules_hash
+status_check           how the caller's service-request status check ended (the values of
+                       ``ivr311_status_checks_total{result}``: ``found``, ``not_found``,
+                       ``slow``, ``down``, ``bad_answer``, ``no_number``, ``too_long``,
+                       ``no_choice``); NULL: none was asked for, or none ended
 =====================  =========================================================================
 
 ``call_record_attempts`` (one row per transfer attempt): ``record_id``, ``seq`` (0 first),
@@ -117,6 +121,7 @@ class CallRecordRow(Base):
     attempts: Mapped[int] = mapped_column(SmallInteger)
     rules_version: Mapped[int | None] = mapped_column(Integer)
     rules_hash: Mapped[str] = mapped_column(String)
+    status_check: Mapped[str | None] = mapped_column(String)
 
 
 class CallAttemptRow(Base):
@@ -173,6 +178,7 @@ class StoredCall:
     rules_version: int | None
     rules_hash: str
     attempt_list: tuple[StoredAttempt, ...] = ()
+    status_check: str | None = None
 
     def columns(self) -> dict[str, object]:
         """The ``call_records`` row (``attempts`` is the number of attempts)."""
