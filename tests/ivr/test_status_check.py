@@ -159,60 +159,64 @@ async def test_a_server_that_is_down_is_spoken_too(
     assert (await harness.ended(call_id))["status_check"] == "down"
 
 
-def shared_caller(snapshot: RuleSnapshot) -> str:
-    """A caller on the exchange Ajax and Pickering share: the call does not know which."""
-    return f"{snapshot.geo.npa_nxx_by_exchange()['ajax-pickering'][0]}0123"
+@pytest.fixture
+async def own_servers(server: GeoReportServer) -> AsyncIterator[Harness]:
+    """As ``harness``, Pickering and Ajax running their own servers (``server`` too)."""
+    async with running_harness(durham_with(server, own_servers=("pickering", "ajax"))) as running:
+        yield running
+
+
+async def at_status_menu(harness: Harness) -> str:
+    """A caller on the exchange Ajax and Pickering share (the call does not know which)
+    presses * in the greeting and hears the status menu to its end."""
+    exchanges = harness.snapshot.geo.npa_nxx_by_exchange()
+    call_id = harness.call(f"{exchanges['ajax-pickering'][0]}0123")
+    await harness.in_greeting(call_id)
+    harness.switch.press(call_id, "*")
+    await harness.until(lambda: "menu-agent" in harness.heard(call_id))
+    return call_id
 
 
 async def test_a_caller_whose_municipality_is_unknown_picks_the_server_from_a_menu(
-    server: GeoReportServer,
+    own_servers: Harness,
 ) -> None:
-    snapshot = durham_with(server, own_servers=("pickering", "ajax"))
-    async with running_harness(snapshot) as harness:
-        call_id = harness.call(shared_caller(snapshot))
-        await harness.in_greeting(call_id)
-        harness.switch.press(call_id, "*")
-        await harness.until(lambda: "menu-agent" in harness.heard(call_id))
-        heard = harness.heard(call_id)
-        assert heard[heard.index("status-menu-for") :] == [
-            *("status-menu-for", "name-pickering", "menu-press", "digit-1"),
-            *("status-menu-for", "name-ajax", "menu-press", "digit-2"),
-            *("status-menu-for", "host-durham", "menu-press", "digit-3"),
-            "menu-agent",
-        ]
-        harness.switch.press(call_id, "2")
-        await harness.until(lambda: "status-ask" in harness.heard(call_id))
-        for key in "5678#":
-            harness.switch.press(call_id, key)
-        await harness.until(lambda: "status-agent-offer" in harness.heard(call_id))
-        await harness.expire(call_id, "status")
-        record = await harness.ended(call_id)
-        assert record["status_check"] == "found" and record["outcome"] == "message"
-        assert any(
-            t["evidence"] == "status menu: pressed 2" and t["result"] == "Ajax"
-            for t in record["trace"]
-        )
+    harness = own_servers
+    call_id = await at_status_menu(harness)
+    heard = harness.heard(call_id)
+    assert heard[heard.index("status-menu-for") :] == [
+        *("status-menu-for", "name-pickering", "menu-press", "digit-1"),
+        *("status-menu-for", "name-ajax", "menu-press", "digit-2"),
+        *("status-menu-for", "host-durham", "menu-press", "digit-3"),
+        "menu-agent",
+    ]
+    harness.switch.press(call_id, "2")
+    await harness.until(lambda: "status-ask" in harness.heard(call_id))
+    for key in "5678#":
+        harness.switch.press(call_id, key)
+    await harness.until(lambda: "status-agent-offer" in harness.heard(call_id))
+    await harness.expire(call_id, "status")
+    record = await harness.ended(call_id)
+    assert record["status_check"] == "found" and record["outcome"] == "message"
+    assert any(
+        t["evidence"] == "status menu: pressed 2" and t["result"] == "Ajax" for t in record["trace"]
+    )
 
 
 async def test_no_choice_at_the_status_menu_is_said_and_the_call_goes_on(
-    server: GeoReportServer,
+    own_servers: Harness, server: GeoReportServer
 ) -> None:
-    snapshot = durham_with(server, own_servers=("pickering", "ajax"))
-    async with running_harness(snapshot) as harness:
-        call_id = harness.call(shared_caller(snapshot))
-        await harness.in_greeting(call_id)
-        harness.switch.press(call_id, "*")
-        await harness.until(lambda: "menu-agent" in harness.heard(call_id))
-        await harness.expire(call_id, "menu")
-        # Then the menu every caller of this exchange hears, which leads to a person.
-        await harness.until(lambda: "menu-intro" in harness.heard(call_id))
-        heard = harness.heard(call_id)
-        assert heard.index("no-input") < heard.index("menu-intro")
-        assert server.asked == []
-        harness.switch.hangup_caller(call_id)
-        record = await harness.ended(call_id)
-        assert record["status_check"] == "no_choice"
-        assert harness.metric("ivr311_status_checks_total", {"result": "no_choice"}) == 1
+    harness = own_servers
+    call_id = await at_status_menu(harness)
+    await harness.expire(call_id, "menu")
+    # Then the menu every caller of this exchange hears, which leads to a person.
+    await harness.until(lambda: "menu-intro" in harness.heard(call_id))
+    heard = harness.heard(call_id)
+    assert heard.index("no-input") < heard.index("menu-intro")
+    assert server.asked == []
+    harness.switch.hangup_caller(call_id)
+    record = await harness.ended(call_id)
+    assert record["status_check"] == "no_choice"
+    assert harness.metric("ivr311_status_checks_total", {"result": "no_choice"}) == 1
 
 
 async def test_a_caller_who_switches_to_french_is_offered_the_check_in_french(
