@@ -331,14 +331,14 @@ class _Call:
                     self.rules.prompts.no_input if entry == "" else self.rules.prompts.invalid
                 )
             return CheckStatus(None, None, language, timeout_s, unchosen=self.prompts(unchosen))
-        how = (
-            "chosen at the status menu"
-            if len(offered.services) > 1
-            else "pressed during the greeting"
+        evidence = (
+            f"{offered.key} pressed during the greeting"
+            if len(offered.services) == 1
+            else f"{chosen.owner_id} chosen at the status menu"
         )
         self.note(
             TraceStage.STATUS,
-            f"{offered.key} {how}" if len(offered.services) == 1 else f"{chosen.owner_id} {how}",
+            evidence,
             f"{chosen.rule}.key",
             f"ask {chosen.owner_id}'s Open311 server",
         )

@@ -66,8 +66,10 @@ def status_offer(
     if not candidates:
         return None
     key = host.service.key if host is not None else candidates[0].service.key
-    origin = "the municipalities the caller may live in" if possible is not None else "any"
-    why = f"{origin} offering the check" + (" and the host" if host is not None else "")
+    origin = "the caller may live in" if possible is not None else "of the rule set"
+    why = f"the municipalities {origin} that offer the check" + (
+        ", and the host" if host is not None else ""
+    )
     return StatusOffer(key, tuple(candidates), why if len(candidates) > 1 else "")
 
 
