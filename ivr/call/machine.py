@@ -5,13 +5,15 @@ legs and its playbacks all map to one call) and its own timer expiries, each und
 lock, so it never sees two things at once. Each becomes what the call's flow waits for (a key,
 the prompts' end, a leg answering or gone, a timer) and is delivered to the flow
 (`ivr.call.flow`), which reads top-down: `Call._run` asks the engine and runs the phase of each
-step (`ivr.call.phases`, `ivr.call.transfer`). The caller hanging up or leaving the application
-ends the call wherever the flow is. Every transition goes through `Call.enter`, which checks
-the transition table and tells the observers (`ivr.call.observers`: the log line, the decision
-record, the metrics). After each event or timer, a call that nothing would move on (a request
-failed) is handed to the dialplan fallback as ``stalled``, never left in silence. When the call
-ends, in any state, every timer, playback, originated leg, bridge and ringing indication it
-owns is released.
+step (`ivr.call.phases`, `ivr.call.transfer`, `ivr.call.status`). I/O of the flow's own (a
+status look-up) runs outside the lock (`Call.outside_lock`): the flow waits for its end like
+any other event, and the call's events go on meanwhile. The caller hanging up or leaving the
+application ends the call wherever the flow is. Every transition goes through `Call.enter`,
+which checks the transition table and tells the observers (`ivr.call.observers`: the log line,
+the decision record, the metrics). After each event or timer, a call that nothing would move
+on (a request failed) is handed to the dialplan fallback as ``stalled``, never left in
+silence. When the call ends, in any state, every timer, playback, originated leg, bridge and
+ringing indication it owns is released.
 """
 
 from __future__ import annotations
