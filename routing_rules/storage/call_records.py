@@ -31,7 +31,8 @@ language               ``en`` or ``fr`` at the end of the call
 greeting_skipped       a key cut the greeting short
 zero_out               where 0 was pressed for a live agent: ``greeting``, ``menu``; NULL: not
 after_hours            the host was closed (after-hours path or emergency override)
-menu                   the last menu offered: ``exchange:ID`` for a shared exchange, NULL: none
+menu                   the last menu offered: ``exchange:ID`` for a shared exchange, ``members``,
+                       ``status`` (which server answers a status check); NULL: none
 evidence               what settled the route: ``location``, ``exchange``, ``caller_choice``,
                        ``default``; NULL when no route was reached
 rule                   the rule that decided (a path into the rule set)
