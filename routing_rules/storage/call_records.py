@@ -44,8 +44,8 @@ digits                 the menu entries, comma-separated (an empty entry is a ti
 outcome                ``completed``, ``caller_hangup``, ``message``, ``left_application``,
                        ``handed_back:REASON``, ``lost_on_reconnect``
 abandoned_in           for a caller who hung up before a person or a message: the stage
-                       (``answering``, ``greeting``, ``menu``, ``hold``, ``ringing``, ``whisper``,
-                       ``awaiting_accept``); NULL otherwise
+                       (``answering``, ``greeting``, ``menu``, ``status``, ``hold``, ``ringing``,
+                       ``whisper``, ``awaiting_accept``); NULL otherwise
 answer_to_person_s     seconds from answer to a person answering (service level, p50/p90)
 total_s, bridged_s     the call's length, and of its conversation
 attempts               how many transfer attempts the call made
