@@ -16,7 +16,7 @@ from ivr.controller.process import Controller
 from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
 from routing_rules.snapshot import DEMO_DIR, RuleSnapshot, default_geo, snapshot_from_text
-from switchsim import FakeSwitch, Outcome
+from switchsim import ChannelRecord, FakeSwitch, Outcome
 from switchsim.simulation import simulated_controller, simulated_settings
 
 FALLBACK = ("ivr311-fallback", "311", 1)
@@ -153,13 +153,20 @@ async def test_leg_gone_while_no_controller_was_up_is_dialled_again(harness: Har
         assert record["outcome"] == "completed"
 
 
-async def test_caller_in_a_menu_is_taken_over_in_the_menu(harness: Harness) -> None:
+async def hearing(harness: Harness, number: str, key: str, media: str) -> tuple[str, ChannelRecord]:
+    """A caller from ``number`` who presses ``key`` in the greeting, once they hear ``media``
+    (destinations answer and accept); the call id and the caller's channel record."""
     harness.switch.default_outcome = Outcome(kind="answer", press="1")
-    call_id = harness.call(menu_number(harness.snapshot))
+    call_id = harness.call(number)
     await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
+    harness.switch.press(call_id, key)
     caller = harness.record(call_id)
-    await harness.until(lambda: MENU_INTRO in caller.played_media)
+    await harness.until(lambda: media in caller.played_media)
+    return call_id, caller
+
+
+async def test_caller_in_a_menu_is_taken_over_in_the_menu(harness: Harness) -> None:
+    call_id, caller = await hearing(harness, menu_number(harness.snapshot), "1", MENU_INTRO)
     intros = caller.played_media.count(MENU_INTRO)
     async with next_controller(harness) as (second, answered):
         # The menu plays again from its start, in the new controller.
@@ -171,12 +178,7 @@ async def test_caller_in_a_menu_is_taken_over_in_the_menu(harness: Harness) -> N
 
 
 async def test_caller_in_a_status_check_is_asked_for_the_number_again(harness: Harness) -> None:
-    harness.switch.default_outcome = Outcome(kind="answer", press="1")
-    call_id = harness.call(inside_number(harness.snapshot))
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "*")
-    caller = harness.record(call_id)
-    await harness.until(lambda: STATUS_ASK in caller.played_media)
+    call_id, caller = await hearing(harness, inside_number(harness.snapshot), "*", STATUS_ASK)
     harness.switch.press(call_id, "1")
     saved = saved_state(harness, call_id)
     assert saved is not None and saved.state is CallState.STATUS and saved.digits == ("*",)
