@@ -42,16 +42,15 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests" / "asterisk"))
+sys.path[:0] = [str(HERE.parent / "tests" / "asterisk"), str(HERE.parent / "tests")]
 
 from asterisk_testing import (  # noqa: E402
     AsteriskNode,
-    free_port,
     new_node,
     open_durham_rules,
-    wait_until,
 )
 from controller_testing import ControllerProcess, start_controller  # noqa: E402
+from local_processes import free_port, wait_until  # noqa: E402
 from sipp_testing import (  # noqa: E402
     CARRIER_IP,
     SCENARIOS,

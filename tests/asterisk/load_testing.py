@@ -27,7 +27,8 @@ from sipp_testing import SCENARIOS, SippParty, sipp, start_contact_centres
 
 # The Kamailio tests' helpers (KamailioProxy), for the nodes behind a real Kamailio.
 sys.path.append(str(Path(__file__).resolve().parents[1] / "kamailio"))
-from kamailio_testing import KamailioProxy, free_port, wait_for
+from kamailio_testing import KamailioProxy
+from local_processes import free_port, wait_until
 
 ACCEPT_KEY = "1"
 """The key the contact centres press after the whisper to take the call."""
@@ -187,7 +188,7 @@ def behind_kamailio(cluster: Cluster, binary: str, work: Path) -> Iterator[Kamai
             member.controller.env["IVR311_PROXY_RPC_URL"] = proxy.rpc_url
             member.controller.env["IVR311_PROXY_NODE"] = member.sip_address
             member.controller.restart()
-        wait_for(
+        wait_until(
             lambda: proxy.active_nodes() == proxy.ready_nodes() == set(addresses),
             15,
             "every node active and ready at Kamailio",

@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 from ari_proxy import AriProxy
-from asterisk_testing import AsteriskNode, wait_until
+from asterisk_testing import AsteriskNode
 from controller_testing import ControllerProcess, durham_controller, live_call, metric, record_of
+from local_processes import wait_until
 from sipp_testing import (
     SippParty,
     sipp,

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asterisk_testing import AsteriskNode, wait_until
+from asterisk_testing import AsteriskNode
 from controller_testing import (
     ControllerProcess,
     durham_controller,
@@ -29,6 +29,7 @@ from controller_testing import (
     metric,
     record_of,
 )
+from local_processes import wait_until
 from sipp_testing import (
     CONTACT_CENTRE_IP,
     SCENARIOS,

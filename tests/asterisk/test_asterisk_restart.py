@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asterisk_testing import AsteriskNode, wait_until
+from asterisk_testing import AsteriskNode
 from controller_testing import ControllerProcess, durham_controller, metric
+from local_processes import wait_until
 from sipp_testing import SippParty, sipp, start_carrier_call, start_contact_centres
 
 pytestmark = pytest.mark.asterisk

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from asterisk_testing import wait_until
 from cluster_testing import Cluster
 from controller_testing import live_call, metric, record_of
+from local_processes import wait_until
 from sipp_testing import SippParty, start_carrier_call, start_contact_centres
 
 pytestmark = pytest.mark.asterisk
