@@ -34,6 +34,9 @@ CONTACT_CENTRE_IP = "127.0.0.2"
 ARI_PASSWORD = "asterisk-test-only"
 CLARINGTON_CENTRE = "+19055550190"
 AFTER_HOURS_LINE = "+19055550102"
+ACCEPT_KEY = "1"
+"""The key Durham's rules (``transfer.accept_key``) ask a contact centre to press after the
+whisper to take the call."""
 
 T = TypeVar("T")
 

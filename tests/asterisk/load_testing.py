@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from asterisk_testing import AsteriskNode
+from asterisk_testing import ACCEPT_KEY, AsteriskNode
 from cluster_testing import Cluster
 from sipp_testing import SCENARIOS, SippParty, sipp, start_contact_centres
 
@@ -29,9 +29,6 @@ from sipp_testing import SCENARIOS, SippParty, sipp, start_contact_centres
 sys.path.append(str(Path(__file__).resolve().parents[1] / "kamailio"))
 from kamailio_testing import KamailioProxy
 from local_processes import free_port, wait_until
-
-ACCEPT_KEY = "1"
-"""The key the contact centres press after the whisper to take the call."""
 
 _MESSAGE_HEAD = re.compile(
     r"^-{10,}\s+(\d{4}-\d\d-\d\d)\s+(\d\d:\d\d:\d\d\.\d+).*\n(\w+) message (sent|received)",
