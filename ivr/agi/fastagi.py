@@ -61,7 +61,9 @@ class Limits:
     read_timeout_s: float = 5.0
     """Longest wait for the client's whole environment, then for each reply."""
     max_sessions: int = 1000
-    """Sessions served at once; a connection beyond them is closed at once."""
+    """Sessions served at once; a connection beyond them is closed at once. Also the listen
+    backlog: with asyncio's default (100), connections beyond it in one instant wait for the
+    client's SYN retry, a second later."""
     max_line_bytes: int = 8192
     """Longest line accepted (Asterisk's own AGI lines are at most 2 KiB)."""
     max_env_lines: int = 512
@@ -136,7 +138,12 @@ class FastAgiServer:
         args, _ = parse_arguments(self._parser, [])
         answer(_WARM_UP_CALL, args, self._current_rules)
         self._server = await asyncio.start_server(
-            self._accept, host, port, limit=self.limits.max_line_bytes, reuse_address=True
+            self._accept,
+            host,
+            port,
+            limit=self.limits.max_line_bytes,
+            reuse_address=True,
+            backlog=self.limits.max_sessions,
         )
         self.port = int(self._server.sockets[0].getsockname()[1])
         return self.port

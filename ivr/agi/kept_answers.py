@@ -47,22 +47,6 @@ def _schedule_instants(rules: RuleSet) -> Iterator[tuple[datetime, ZoneInfo]]:
             yield override.expires, zone
 
 
-def npa_nxx(calling: str | None) -> str | None:
-    """The calling number's NPA-NXX as `parse_calling_number` gives it; ten digits as Asterisk
-    usually delivers them are read without the phone-number library (a tenth of a
-    millisecond)."""
-    if (
-        calling is not None
-        and len(calling) == 10
-        and calling.isascii()
-        and calling.isdigit()
-        and calling[0] not in "01"
-        and calling[3] not in "01"
-    ):
-        return calling[:6]
-    return parse_calling_number(calling).npa_nxx
-
-
 def _whole_minute(moment: datetime) -> bool:
     offset = moment.utcoffset() or timedelta()
     return moment.second == 0 and moment.microsecond == 0 and offset % _MINUTE == timedelta()
@@ -135,7 +119,7 @@ class KeptAnswers:
             self._answers.clear()
         if not self._minute_aligned:
             return None
-        code = npa_nxx(call.calling)
+        code = parse_calling_number(call.calling).npa_nxx
         if code is None:
             return None
         minute = call.at.replace(second=0, microsecond=0)

@@ -10,8 +10,7 @@ from agi_testing import MONDAY_MORNING, SUNDAY
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.calling_number import parse_calling_number
-from ivr.agi.kept_answers import KeptAnswers, changes_on_whole_minutes, npa_nxx
+from ivr.agi.kept_answers import KeptAnswers, changes_on_whole_minutes
 from ivr.agi.script import answer, arguments_parser, parse_arguments
 from routing_rules.schema import ExceptionalPeriod
 from routing_rules.snapshot import RuleSnapshot, default_geo, load_snapshot
@@ -42,16 +41,6 @@ def variables_of(
     assert refused is None
     fresh = answer(env(calling), args, lambda: snapshot).variables
     return kept.answer(env(calling), args, lambda: snapshot).variables, fresh
-
-
-@settings(max_examples=300)
-@given(
-    text=st.text(alphabet="0123456789", min_size=10, max_size=10)
-    | st.text(alphabet="+0123456789 -()", max_size=14)
-    | st.text(max_size=14)
-)
-def test_ten_digits_give_the_npa_nxx_the_phone_number_library_gives(text: str) -> None:
-    assert npa_nxx(text) == parse_calling_number(text).npa_nxx
 
 
 @settings(max_examples=60)
