@@ -14,7 +14,8 @@ timed from the connect to the server's close, after the eighth variable. Under `
   one request after another at ``STEADY_RATE_PER_S`` (blocking sockets, no event loop; each
   timed, ``STEADY_REQUESTS`` of them): the latency of an answer while the server holds 200
   sessions. ``server_cpu_ms_per_request`` is the server's CPU over the phase per answered
-  request (the slow clients' included).
+  request (the slow clients' included); ``machine_load_1m`` the machine's load average as the
+  phase began (a p99 on a machine whose cores are all busy measures the wait for a core).
 - ``burst_200``: 200 requests at once (connect and environment back to back) from
   ``BURST_PROCESSES`` processes, ``BURSTS`` times. ``requests_per_second`` runs from the first
   connect to the last close (the median burst); ``request_ms`` is over all those requests, so
@@ -231,6 +232,7 @@ def _concurrent(port: int, server: psutil.Process) -> dict[str, Any]:
     holder.start()
     try:
         opened_all.wait(CLIENT_TIMEOUT_S)
+        load = os.getloadavg()[0]
         cpu_before = sum(server.cpu_times()[:2])
         steady_results = _SPAWN.Queue()
         steady = _SPAWN.Process(target=_steady_client, args=(port, opened_all, steady_results))
@@ -247,6 +249,7 @@ def _concurrent(port: int, server: psutil.Process) -> dict[str, Any]:
         "offered_per_second": STEADY_RATE_PER_S,
         "request_ms": _summary(timings),
         "held_requests_answered": held_answered,
+        "machine_load_1m": round(load, 2),
         "server_cpu_ms_per_request": round(
             cpu * 1000 / (STEADY_REQUESTS + WARM_UP_REQUESTS + held_answered), 3
         ),
