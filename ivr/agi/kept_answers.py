@@ -95,10 +95,10 @@ class KeptAnswers:
         decided (and then kept when it may be)."""
         try:
             snapshot = rules()
-        except Exception:  # no rules yet: answer() gives the failure variables
+            call = call_from_env(env, args)
+            key = self._key(snapshot, call, args.dial_endpoint)
+        except Exception:  # no rules yet, a time out of range: answer() says what failed
             return answer(env, args, rules)
-        call = call_from_env(env, args)
-        key = self._key(snapshot, call, args.dial_endpoint)
         if key is None:
             return answer(env, args, lambda: snapshot, call=call)
         kept = self._answers.get(key)

@@ -97,3 +97,11 @@ def test_a_schedule_changing_within_a_minute_keeps_no_answer(durham: RuleSnapsho
         assert got == expected
         actions.append(got["IVR311_ACTION"])
     assert actions[0] == "agent" and actions[1] != "agent"
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00", "9999-12-31T23:59:59+14:00"])
+def test_a_time_at_the_calendar_s_ends_gets_the_answer_deciding_gives(
+    moment: str, durham: RuleSnapshot
+) -> None:
+    got, expected = variables_of(KeptAnswers(), durham, "9056230123", ["311", "--at", moment])
+    assert got == expected
