@@ -4,7 +4,8 @@ The server runs as ``ivr311 fastagi`` in a process of its own (logging JSON at I
 /dev/null, as in production), its rules the Durham demo seeded into a fresh SQLite store. The
 clients play Asterisk over loopback from processes of their own (never the server's, nor one
 another's event loop, so a client's own work is not counted as the server's latency): each
-connects, sends an AGI environment (a caller from Bowmanville, each request its own number,
+connects, sends an AGI environment (each request its own number, from each exchange the
+Durham rules serve in turn, so that the server decides again for each NPA-NXX every minute;
 ``AGI(agi://...,311)``) and answers each ``SET VARIABLE`` with ``200 result=1``. A request is
 timed from the connect to the server's close, after the eighth variable. Under ``fastagi``:
 
@@ -43,7 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from multiprocessing.synchronize import Barrier, Event
 from pathlib import Path
 from typing import Any
@@ -66,10 +67,20 @@ _CALLS = itertools.count()
 _SPAWN = multiprocessing.get_context("spawn")
 
 
-def environment() -> bytes:
-    """What Asterisk sends for ``AGI(agi://...,311)``, from a Bowmanville number of its own
-    (no answer reuses another's parsed calling number)."""
-    calling = f"905623{next(_CALLS) % 10_000:04d}"
+def caller_codes() -> tuple[str, ...]:
+    """The NPA-NXX codes of the exchanges the Durham rules serve (callers come from all)."""
+    from routing_rules.snapshot import load_snapshot
+
+    snapshot = load_snapshot("durham")
+    by_exchange = snapshot.geo.npa_nxx_by_exchange()
+    return tuple(code for exchange in snapshot.rules.exchanges for code in by_exchange[exchange])
+
+
+def environment(codes: Sequence[str]) -> bytes:
+    """What Asterisk sends for ``AGI(agi://...,311)``, from a number of its own (no answer
+    reuses another's parsed calling number) of one of ``codes`` in turn."""
+    n = next(_CALLS)
+    calling = f"{codes[n % len(codes)]}{n // len(codes) % 10_000:04d}"
     return (
         "agi_network: yes\nagi_network_script: \nagi_request: agi://127.0.0.1\n"
         "agi_channel: PJSIP/carrier-00000001\nagi_language: en\nagi_type: PJSIP\n"
@@ -99,9 +110,9 @@ def _checked(commands: int) -> None:
         raise RuntimeError(f"expected {VARIABLES} variables, got {commands}")
 
 
-def _blocking_request(port: int) -> float:
+def _blocking_request(port: int, codes: Sequence[str]) -> float:
     """One AGI request on a blocking socket; its duration in ms."""
-    payload = environment()
+    payload = environment(codes)
     started = time.perf_counter()
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -116,24 +127,24 @@ def _blocking_request(port: int) -> float:
     return elapsed
 
 
-def _steady_client(port: int, ready: Event, results: Any) -> None:
+def _steady_client(port: int, codes: Sequence[str], ready: Event, results: Any) -> None:
     """One request after another at `STEADY_RATE_PER_S` once ``ready`` (the 199 slow
     sessions are open): their durations in ms, to ``results``."""
     for _ in range(WARM_UP_REQUESTS):
-        _blocking_request(port)
+        _blocking_request(port, codes)
     ready.wait(CLIENT_TIMEOUT_S)
     timings: list[float] = []
     started = time.perf_counter()
     for n in range(STEADY_REQUESTS):
         time.sleep(max(0.0, started + n / STEADY_RATE_PER_S - time.perf_counter()))
-        timings.append(_blocking_request(port))
+        timings.append(_blocking_request(port, codes))
     results.put(timings)
 
 
-async def _request(port: int) -> tuple[float, float]:
+async def _request(port: int, codes: Sequence[str]) -> tuple[float, float]:
     """One AGI request on the event loop: when it started and ended (perf_counter, seconds;
     the same clock in every process)."""
-    payload = environment()
+    payload = environment(codes)
     started = time.perf_counter()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
@@ -148,7 +159,9 @@ async def _request(port: int) -> tuple[float, float]:
         writer.close()
 
 
-async def _held_session(port: int, stop: Event, opened: asyncio.Queue[None], share: float) -> int:
+async def _held_session(
+    port: int, codes: Sequence[str], stop: Event, opened: asyncio.Queue[None], share: float
+) -> int:
     """A slow client, until ``stop``: each request sends its environment a line every
     `HELD_LINE_INTERVAL_S` for `HELD_REQUEST_S` (within the server's read timeout), then ends
     it and answers the commands; another request follows at once. The first request lasts
@@ -168,7 +181,7 @@ async def _held_session(port: int, stop: Event, opened: asyncio.Queue[None], sha
             while not stop.is_set() and time.perf_counter() < deadline:
                 await asyncio.sleep(HELD_LINE_INTERVAL_S)
                 writer.write(b"agi_channel: PJSIP/carrier-00000001\n")
-            writer.write(environment())
+            writer.write(environment(codes))
             while await reader.readline():
                 writer.write(OK)
             answered += 1
@@ -177,10 +190,10 @@ async def _held_session(port: int, stop: Event, opened: asyncio.Queue[None], sha
     return answered
 
 
-async def _hold(port: int, count: int, opened_all: Event, stop: Event) -> int:
+async def _hold(port: int, codes: Sequence[str], count: int, opened_all: Event, stop: Event) -> int:
     opened: asyncio.Queue[None] = asyncio.Queue()
     held = [
-        asyncio.create_task(_held_session(port, stop, opened, (n + 1) / count))
+        asyncio.create_task(_held_session(port, codes, stop, opened, (n + 1) / count))
         for n in range(count)
     ]
     for _ in held:
@@ -189,26 +202,32 @@ async def _hold(port: int, count: int, opened_all: Event, stop: Event) -> int:
     return sum(await asyncio.gather(*held))
 
 
-def _slow_clients(port: int, count: int, opened_all: Event, stop: Event, results: Any) -> None:
+def _slow_clients(
+    port: int, codes: Sequence[str], count: int, opened_all: Event, stop: Event, results: Any
+) -> None:
     """``count`` slow sessions kept open until ``stop``; the requests they had answered, to
     ``results``."""
-    results.put(asyncio.run(_hold(port, count, opened_all, stop)))
+    results.put(asyncio.run(_hold(port, codes, count, opened_all, stop)))
 
 
-async def _bursts(port: int, share: int, start: Barrier) -> list[list[tuple[float, float]]]:
+async def _bursts(
+    port: int, codes: Sequence[str], share: int, start: Barrier
+) -> list[list[tuple[float, float]]]:
     for _ in range(WARM_UP_REQUESTS // 20):
-        await asyncio.gather(*(_request(port) for _ in range(20)))
+        await asyncio.gather(*(_request(port, codes) for _ in range(20)))
     bursts: list[list[tuple[float, float]]] = []
     for _ in range(BURSTS):
         await asyncio.to_thread(start.wait, CLIENT_TIMEOUT_S)
-        bursts.append(list(await asyncio.gather(*(_request(port) for _ in range(share)))))
+        bursts.append(list(await asyncio.gather(*(_request(port, codes) for _ in range(share)))))
     return bursts
 
 
-def _burst_client(port: int, share: int, start: Barrier, results: Any) -> None:
+def _burst_client(
+    port: int, codes: Sequence[str], share: int, start: Barrier, results: Any
+) -> None:
     """``share`` of each burst's requests at once, each burst started with the other burst
     clients; (start, end) of each request of each burst, to ``results``."""
-    results.put(asyncio.run(_bursts(port, share, start)))
+    results.put(asyncio.run(_bursts(port, codes, share, start)))
 
 
 def _run_clients(processes: list[multiprocessing.process.BaseProcess], results: Any) -> list[Any]:
@@ -224,18 +243,22 @@ def _run_clients(processes: list[multiprocessing.process.BaseProcess], results: 
                 process.kill()
 
 
-def _concurrent(port: int, server: psutil.Process) -> dict[str, Any]:
+def _concurrent(port: int, codes: Sequence[str], server: psutil.Process) -> dict[str, Any]:
     results = _SPAWN.Queue()
     opened_all, stop = _SPAWN.Event(), _SPAWN.Event()
     slow = SESSIONS - 1
-    holder = _SPAWN.Process(target=_slow_clients, args=(port, slow, opened_all, stop, results))
+    holder = _SPAWN.Process(
+        target=_slow_clients, args=(port, codes, slow, opened_all, stop, results)
+    )
     holder.start()
     try:
         opened_all.wait(CLIENT_TIMEOUT_S)
         load = os.getloadavg()[0]
         cpu_before = sum(server.cpu_times()[:2])
         steady_results = _SPAWN.Queue()
-        steady = _SPAWN.Process(target=_steady_client, args=(port, opened_all, steady_results))
+        steady = _SPAWN.Process(
+            target=_steady_client, args=(port, codes, opened_all, steady_results)
+        )
         (timings,) = _run_clients([steady], steady_results)
         cpu = sum(server.cpu_times()[:2]) - cpu_before
     finally:
@@ -256,12 +279,12 @@ def _concurrent(port: int, server: psutil.Process) -> dict[str, Any]:
     }
 
 
-def _burst(port: int) -> dict[str, Any]:
+def _burst(port: int, codes: Sequence[str]) -> dict[str, Any]:
     results = _SPAWN.Queue()
     start = _SPAWN.Barrier(BURST_PROCESSES)
     share = SESSIONS // BURST_PROCESSES
     clients = [
-        _SPAWN.Process(target=_burst_client, args=(port, share, start, results))
+        _SPAWN.Process(target=_burst_client, args=(port, codes, share, start, results))
         for _ in range(BURST_PROCESSES)
     ]
     per_client = _run_clients(clients, results)
@@ -280,18 +303,18 @@ def _burst(port: int) -> dict[str, Any]:
     }
 
 
-def _fastagi(port: int, server: psutil.Process) -> dict[str, Any]:
-    return {"concurrent_200": _concurrent(port, server), "burst_200": _burst(port)}
+def _fastagi(port: int, codes: Sequence[str], server: psutil.Process) -> dict[str, Any]:
+    return {"concurrent_200": _concurrent(port, codes, server), "burst_200": _burst(port, codes)}
 
 
-def _per_call_agi(database_url: str) -> dict[str, Any]:
+def _per_call_agi(database_url: str, codes: Sequence[str]) -> dict[str, Any]:
     agi = Path(sys.executable).with_name("ivr311-agi")
     command = [str(agi), "311", "--database", database_url]
-    warm_up = environment() + OK * VARIABLES  # the cached index and validated rules
+    warm_up = environment(codes) + OK * VARIABLES  # the cached index and validated rules
     subprocess.run(command, input=warm_up, capture_output=True, check=True)
     runs: list[float] = []
     for _ in range(AGI_RUNS):
-        stdin = environment() + OK * VARIABLES
+        stdin = environment(codes) + OK * VARIABLES
         started = time.perf_counter()
         done = subprocess.run(command, input=stdin, capture_output=True, check=True)
         runs.append((time.perf_counter() - started) * 1000)
@@ -339,12 +362,13 @@ def run() -> dict[str, object]:
 
     Returns the report's top-level ``fastagi`` and ``per_call_agi`` sections.
     """
+    codes = caller_codes()
     with tempfile.TemporaryDirectory(prefix="ivr311-fastagi-bench-") as tmp:
         work = Path(tmp)
         database_url = f"sqlite:///{work / 'rules.db'}"
         with _server(work, database_url) as (port, server):
-            fastagi = _fastagi(port, server)
-        per_call = _per_call_agi(database_url)
+            fastagi = _fastagi(port, codes, server)
+        per_call = _per_call_agi(database_url, codes)
     fastagi["fastagi_speedup"] = round(
         fastagi["burst_200"]["requests_per_second"] / per_call["requests_per_second"], 1
     )

@@ -7,7 +7,7 @@ sends one ``SET VARIABLE "NAME" "value"`` per variable and reads each reply (``2
 then closes the connection. The answer is `ivr.agi.script.answer`, the same function
 ``ivr311-agi`` calls, so both give the same variables for the same environment and arguments
 (``--rules`` and ``--database`` excepted: the server answers from the rules it follows); where
-the rules allow it, it is decided once per exchange and minute (`ivr.agi.kept_answers`).
+the rules allow it, it is decided once per NPA-NXX and minute (`ivr.agi.kept_answers`).
 
 Each session is bounded so that no client can stall the server or another session: a line longer
 than `Limits.max_line_bytes`, more than `Limits.max_env_lines` lines, an environment or a reply

@@ -1,15 +1,16 @@
-"""Answers kept for the minute: the FastAGI server decides once per exchange and minute.
+"""Answers kept for the minute: the FastAGI server decides once per NPA-NXX and minute.
 
 For an AGI request the decision depends on the call only through the number dialled, the
-language, the calling number's NPA-NXX (its exchange: the placement reads nothing else of the
-number, and the variables carry no calling number) and the time; the time only through the
+language, the calling number's NPA-NXX (its exchange code: the placement reads nothing else
+of the number, ``IVR311_REASON`` shows it as ``905-623-xxxx``, and no variable carries the
+number) and the time; the time only through the
 schedules (states, and the minute they are stamped with in ``IVR311_REASON``) and the day. So
 when every instant at which a schedule of the rule set can change falls on a whole minute
 (weekly hours, exceptional periods, an override's expiry; holidays and closures change at
-midnight) and the time zones' offsets are whole minutes, two callers of one exchange in one
+midnight) and the time zones' offsets are whole minutes, two callers of one NPA-NXX in one
 minute get the same variables: the first answer is kept for the others. That takes the
 decision engine, the geographic lookup and the parsing of the number off the path of all but
-the first call of an exchange in a minute.
+the first call of an NPA-NXX in a minute.
 
 Nothing is kept when the rules allow it not (a boundary at 12:00:30), for a number not placed
 by its NPA-NXX (withheld, malformed: its reason quotes it), for wrong arguments or a failed
@@ -30,7 +31,8 @@ from routing_rules.schema import RuleSet
 from routing_rules.snapshot import RuleSnapshot
 
 MAX_KEPT = 4096
-"""Answers kept at most (a rule set's exchanges times the numbers and languages dialled)."""
+"""Answers kept at most (the NPA-NXX codes calling in a minute, times the numbers dialled and
+the languages)."""
 
 _MINUTE = timedelta(minutes=1)
 
@@ -76,7 +78,7 @@ _Key = tuple[str, str, str, str, datetime]
 
 
 class KeptAnswers:
-    """`ivr.agi.script.answer`, kept per exchange and minute where the rules allow it."""
+    """`ivr.agi.script.answer`, kept per NPA-NXX and minute where the rules allow it."""
 
     def __init__(self) -> None:
         self._snapshot: RuleSnapshot | None = None

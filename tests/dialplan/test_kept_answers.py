@@ -1,4 +1,4 @@
-"""The FastAGI server's answers kept per exchange and minute: every caller gets what deciding
+"""The FastAGI server's answers kept per NPA-NXX and minute: every caller gets what deciding
 for that caller gives, and nothing is kept when a schedule changes within a minute."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ DURHAM_CODES = sorted(
     for code in default_geo().codes()  # type: ignore[attr-defined]
     if code.startswith("905")
 )[:6]
-"""A few exchanges, so that most callers share one with another."""
+"""A few NPA-NXX codes, so that most callers share one with another."""
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def variables_of(
     ),
     moment=st.sampled_from([MONDAY_MORNING, SUNDAY, MONDAY_MORNING.replace(hour=16, minute=59)]),
 )
-def test_callers_of_one_exchange_in_one_minute_get_what_deciding_for_each_gives(
+def test_callers_of_one_npa_nxx_in_one_minute_get_what_deciding_for_each_gives(
     calls: list[tuple[str, int, int, list[str]]], moment: datetime, durham: RuleSnapshot
 ) -> None:
     kept = KeptAnswers()
@@ -70,7 +70,7 @@ def test_callers_of_one_exchange_in_one_minute_get_what_deciding_for_each_gives(
 
 def test_a_schedule_changing_within_a_minute_keeps_no_answer(durham: RuleSnapshot) -> None:
     """The host closes at 10:00:30 for an hour: a caller at 10:00:10 reaches Clarington's
-    agents, the same exchange's caller at 10:00:40 hears the after-hours answer."""
+    agents, a caller of the same NPA-NXX at 10:00:40 hears the after-hours answer."""
     rules = durham.rules
     host = rules.schedules[rules.host.schedule]
     closed = ExceptionalPeriod(
