@@ -8,6 +8,9 @@ any other count of the same calls; shares are left to the renderers, except the 
 * Service level at T seconds: of the calls put through to a destination (at least one transfer
   attempt, abandoned ones included), the share that reached a person within T seconds of the
   answer.
+* Status checks: calls per way the caller's service-request status check ended; contained
+  are those whose request was found and that made no transfer attempt (answered without an
+  agent).
 * The overlap table: for each shared exchange whose menu was offered, how many callers chose
   each municipality; ``no_choice`` are the others offered that menu (0 for an agent, no key,
   hung up).
@@ -95,6 +98,12 @@ class Report:
     p50_s: float | None
     p90_s: float | None
     service_level: tuple[ServiceLevel, ...]
+    status_checks: dict[str, int]
+    status_contained: int
+
+    @property
+    def status_checks_total(self) -> int:
+        return sum(self.status_checks.values())
 
     @property
     def zero_outs_total(self) -> int:
@@ -145,6 +154,8 @@ def compute(
             ServiceLevel(t, waits.within[t], waits.within[t] / put_through if put_through else None)
             for t in thresholds_s
         ),
+        status_checks=_tally(tallies["status_check"], KNOWN["status_check"], counted_none=False),
+        status_contained=results.flags["status_contained"],
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from ivr.reports.period import ReportRange
 from ivr.reports.waits import Waits, waits
+from routing_rules.decision import StatusResult
 from routing_rules.storage import report_summary as summary
 from routing_rules.storage.call_records import CallRecordRow
 from routing_rules.storage.report_summary import ReportCountRow
@@ -39,7 +40,9 @@ KNOWN: dict[str, tuple[str, ...]] = {
         "ringing",
         "whisper",
         "awaiting_accept",
+        "status",
     ),
+    "status_check": tuple(str(result) for result in StatusResult),
 }
 """The values of the tallied columns the schema documents (others are counted together)."""
 FLAGS = summary.FLAGS
@@ -78,7 +81,8 @@ class QueryResults:
 
     hours: Sequence[HourRow]
     flags: dict[str, int]
-    """Calls after hours, that skipped the greeting, put through (a transfer attempt)."""
+    """Calls per `summary.FLAGS`: after hours, that skipped the greeting, put through (a
+    transfer attempt), whose status check was answered without an agent."""
     tallies: dict[str, dict[str | None, int]]
     """Per column of `KNOWN`: calls per value (None: NULL); unforeseen values are counted
     under their own names for ``outcome``, together under `UNFORESEEN` for the others."""

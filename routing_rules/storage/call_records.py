@@ -29,7 +29,8 @@ language               ``en`` or ``fr`` at the end of the call
 greeting_skipped       a key cut the greeting short
 zero_out               where 0 was pressed for a live agent: ``greeting``, ``menu``; NULL: not
 after_hours            the host was closed (after-hours path or emergency override)
-menu                   the last menu offered: ``exchange:ID`` for a shared exchange, NULL: none
+menu                   the last menu offered: ``exchange:ID`` for a shared exchange, ``members``,
+                       ``status`` (which server answers a status check); NULL: none
 evidence               what settled the route: ``location``, ``exchange``, ``caller_choice``,
                        ``default``; NULL when no route was reached
 rule                   the rule that decided (a path into the rule set)
@@ -41,14 +42,18 @@ digits                 the menu entries, comma-separated (an empty entry is a ti
 outcome                ``completed``, ``caller_hangup``, ``message``, ``left_application``,
                        ``handed_back:REASON``, ``lost_on_reconnect``
 abandoned_in           for a caller who hung up before a person or a message: the stage
-                       (``answering``, ``greeting``, ``menu``, ``hold``, ``ringing``, ``whisper``,
-                       ``awaiting_accept``); NULL otherwise
+                       (``answering``, ``greeting``, ``menu``, ``status``, ``hold``, ``ringing``,
+                       ``whisper``, ``awaiting_accept``); NULL otherwise
 answer_to_person_s     seconds from answer to a person answering (service level, p50/p90;
                        indexed with ``local_date`` where not NULL)
 total_s, bridged_s     the call's length, and of its conversation
 attempts               how many transfer attempts the call made
 rules_version          the rule version that routed it, with the first 12 hex of its hash
 rules_hash
+status_check           how the caller's service-request status check ended (the values of
+                       ``ivr311_status_checks_total{result}``: ``found``, ``not_found``,
+                       ``slow``, ``down``, ``bad_answer``, ``no_number``, ``too_long``,
+                       ``no_choice``); NULL: none was asked for, or none ended
 =====================  =========================================================================
 
 ``call_record_attempts`` (one row per transfer attempt): ``record_id``, ``seq`` (0 first),
@@ -130,6 +135,7 @@ class CallRecordRow(Base):
     attempts: Mapped[int] = mapped_column(SmallInteger)
     rules_version: Mapped[int | None] = mapped_column(Integer)
     rules_hash: Mapped[str] = mapped_column(String)
+    status_check: Mapped[str | None] = mapped_column(String)
 
 
 class CallAttemptRow(Base):
@@ -186,6 +192,7 @@ class StoredCall:
     rules_version: int | None
     rules_hash: str
     attempt_list: tuple[StoredAttempt, ...] = ()
+    status_check: str | None = None
 
     def columns(self) -> dict[str, object]:
         """The ``call_records`` row (``attempts`` is the number of attempts)."""

@@ -28,8 +28,10 @@ from routing_rules.storage.report_summary import (
     ANSWER_S,
     ATTEMPT,
     CHOICE,
+    FOUND,
     HOUR,
     MENU,
+    STATUS_CHECK,
     TALLIED,
     ReportCountRow,
 )
@@ -37,9 +39,12 @@ from routing_rules.storage.report_summary import (
 COLUMNS = ["local_date", "figure", "value", "detail", "calls"]
 
 
-def recount(dialect: str) -> CompoundSelect[date, str, str, str, int]:
+def recount(
+    dialect: str, *, status_checks: bool = True
+) -> CompoundSelect[date, str, str, str, int]:
     """``(local_date, figure, value, detail, calls)`` for every key of the summary whose
-    count is not 0, from the rows (`report_summary.counts_of`, in SQL)."""
+    count is not 0, from the rows (`report_summary.counts_of`, in SQL). ``status_checks``
+    False: without the ``status_check`` column (migration 0004 runs before 0005 adds it)."""
     r = CallRecordRow.__table__.c
     a = CallAttemptRow.__table__.c
     # Literal SQL, not bound parameters: PostgreSQL matches a grouped expression with the
@@ -73,6 +78,14 @@ def recount(dialect: str) -> CompoundSelect[date, str, str, str, int]:
         .select_from(CallAttemptRow.__table__.join(CallRecordRow.__table__))
         .group_by(r.local_date, a.destination, a.result)
     )
+    checks: list[Any] = []
+    if status_checks:
+        checked = r[STATUS_CHECK]
+        contained = and_(checked == FOUND, r.attempts == 0)
+        checks = [
+            grouped(STATUS_CHECK, stored(checked), empty, checked.is_not(None)),
+            grouped("status_contained", empty, empty, contained),
+        ]
     return union_all(
         grouped(HOUR, cast(r.local_hour, String), empty),
         *(grouped(name, stored(r[name]), empty) for name in TALLIED),
@@ -86,11 +99,13 @@ def recount(dialect: str) -> CompoundSelect[date, str, str, str, int]:
             r.menu.is_not(None),
         ),
         grouped(ANSWER_S, cast(whole, String), empty, seconds.is_not(None)),
+        *checks,
         attempts,
     )
 
 
-def refill(conn: Connection) -> None:
+def refill(conn: Connection, *, status_checks: bool = True) -> None:
     """Replace the summary by `recount`."""
     conn.execute(delete(ReportCountRow))
-    conn.execute(insert(ReportCountRow).from_select(COLUMNS, recount(conn.dialect.name)))
+    counted = recount(conn.dialect.name, status_checks=status_checks)
+    conn.execute(insert(ReportCountRow).from_select(COLUMNS, counted))

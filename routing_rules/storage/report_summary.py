@@ -12,6 +12,7 @@ a tallied column    its value (`TALLIED`)                       ``""``
 a flag              ``""`` (only calls where it holds; `FLAGS`)  ``""``
 ``menu``            ``menu`` (any menu offered)                 the municipality when the
                                                                 caller chose it, else ``""``
+``status_check``    ``status_check`` (only calls that have one)  ``""``
 ``attempt``         the attempt's ``destination``               its ``result``
 ``answer_s``        whole seconds from answer to a person       ``""``
                     (``floor(answer_to_person_s)``)
@@ -25,7 +26,8 @@ call's ``local_date``.
 the calls it deletes, in the same transaction as the rows (an upsert per key, keys in a fixed
 order so concurrent writers never deadlock); a count that falls to 0 is deleted. Migration
 0004 fills it from the rows already stored (``routing_rules.storage.report_recount``), which
-is also how a test checks it.
+is also how a test checks it; the calls stored before 0005 have no status check, so that
+migration adds nothing to it.
 
 Times from answer to a person are counted per whole second: exact percentiles and service
 levels find their second there, then read the few rows of that second through the
@@ -48,15 +50,21 @@ from routing_rules.storage.tables import Base
 
 TALLIED = ("number_kind", "language", "zero_out", "evidence", "outcome", "abandoned_in")
 """The ``call_records`` columns counted per value."""
-FLAGS = ("after_hours", "greeting_skipped", "put_through")
-"""Counted when true; ``put_through``: the call made at least one transfer attempt."""
+FLAGS = ("after_hours", "greeting_skipped", "put_through", "status_contained")
+"""Counted when true; ``put_through``: the call made at least one transfer attempt;
+``status_contained``: the request the caller asked about was found and the call made no
+transfer attempt (answered without an agent)."""
 READ = (
     *("local_date", "local_hour", *TALLIED),
     *("after_hours", "greeting_skipped", "attempts", "menu", "municipality"),
     "answer_to_person_s",
+    "status_check",
 )
 """The ``call_records`` columns `counts_of` reads (``evidence`` is among `TALLIED`)."""
 HOUR, MENU, ATTEMPT, ANSWER_S = "hour", "menu", "attempt", "answer_s"
+STATUS_CHECK = "status_check"
+FOUND = "found"
+"""The ``status_check`` of a request found: with no transfer attempt, ``status_contained``."""
 CHOICE = "caller_choice"
 """The ``evidence`` of a municipality the caller chose at a menu."""
 
@@ -92,6 +100,10 @@ def counts_of(call: Mapping[Any, Any], attempts: Iterable[tuple[str, str]]) -> I
         yield day, "greeting_skipped", "", ""
     if call["attempts"] > 0:
         yield day, "put_through", "", ""
+    if call[STATUS_CHECK] is not None:
+        yield day, STATUS_CHECK, key(call[STATUS_CHECK]), ""
+        if call[STATUS_CHECK] == FOUND and call["attempts"] == 0:
+            yield day, "status_contained", "", ""
     if call["menu"] is not None:
         chosen = call["evidence"] == CHOICE and call["municipality"] is not None
         yield day, MENU, key(call["menu"]), key(call["municipality"]) if chosen else ""

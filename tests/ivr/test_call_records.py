@@ -136,10 +136,18 @@ async def test_each_call_s_record_lands_in_the_store_with_the_report_s_figures(
         h.switch.hangup_caller(abandoned)
         await h.ended(abandoned)
 
+        status = h.call(inside)
+        await skip_greeting(h, status, "*")
+        await h.until(lambda: "status-ask" in h.heard(status))
+        h.switch.press(status, "#")
+        await connected_then_hung_up(h, status)
+
         await records_of(h).writer.flush()
         rows = stored_rows(store)
 
-    assert set(rows) == {routed, choice, zero_out, abandoned}
+    assert set(rows) == {routed, choice, zero_out, abandoned, status}
+    assert rows[status]["status_check"] == "no_number"
+    assert rows[status]["destination"] == "durham-agents"
     first = rows[routed]
     assert as_utc(first["started_at"]) == datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
     assert (first["local_date"], first["local_hour"], first["local_weekday"]) == (
@@ -167,6 +175,7 @@ async def test_each_call_s_record_lands_in_the_store_with_the_report_s_figures(
         (0, "durham-agents", "answered")
     ]
     assert first["attempts"] == 1
+    assert first["status_check"] is None
 
     menu = rows[choice]
     assert menu["menu"] is not None and menu["menu"].startswith("exchange:")

@@ -5,7 +5,8 @@ caller does and from the switch's own record of the calls (never from the report
 The mix (seeded): callers from inside a municipality who skip the greeting and reach a person;
 callers from a shared exchange who pick a municipality at its menu (one municipality's first
 link is busy, so its callers fall back to the next); callers who press 0 for an agent; callers
-who hang up during the greeting or at the menu; each dialling 311, the ten-digit or the
+who hang up during the greeting or at the menu; callers who ask for a request's status and
+key no number (then reach a person); each dialling 311, the ten-digit or the
 toll-free number, at a business hour of one of ten weekdays. A second run has the store stop
 answering for the first half of the calls.
 """
@@ -50,7 +51,7 @@ CALLS = int(os.environ.get("IVR311_REPORT_SIM_CALLS", "1000"))
 BATCH = 20
 """Callers at the same time (the same hour of the same day)."""
 NUMBERS = {"311": "311", "+19055550100": "ten-digit", "+18005550100": "toll-free"}
-BEHAVIOURS = ("inside", "choice", "choice", "zero", "quit_greeting", "quit_menu")
+BEHAVIOURS = ("inside", "choice", "choice", "zero", "quit_greeting", "quit_menu", "status")
 FIRST_DAY = date(2026, 11, 16)  # a Monday
 ZONE = BUSINESS_HOURS.tzinfo
 
@@ -87,14 +88,17 @@ async def play(h: Harness, caller: Caller, inside: str, shared: str) -> str:
 
 
 async def follow_script(h: Harness, caller: Caller, inside: str, shared: str) -> str:
-    number = inside if caller.behaviour == "inside" else shared
+    number = inside if caller.behaviour in ("inside", "status") else shared
     call_id = h.call(number, dialled=caller.dialled)
     record = h.record(call_id)
     await h.in_greeting(call_id)
     if caller.behaviour == "quit_greeting":
         h.switch.hangup_caller(call_id)
         return call_id
-    h.switch.press(call_id, "0" if caller.behaviour == "zero" else "1")
+    h.switch.press(call_id, {"zero": "0", "status": "*"}.get(caller.behaviour, "1"))
+    if caller.behaviour == "status":
+        await h.until(lambda: "status-ask" in h.heard(call_id))
+        h.switch.press(call_id, "#")
     if caller.behaviour in ("choice", "quit_menu"):
         await h.until(lambda: "menu-intro" in h.heard(call_id))
         if caller.behaviour == "quit_menu":
@@ -133,7 +137,7 @@ def expected(
         if c.behaviour == "choice"
     )
     offered = behaviour["choice"] + behaviour["quit_menu"]
-    reached = behaviour["inside"] + behaviour["choice"] + behaviour["zero"]
+    reached = behaviour["inside"] + behaviour["choice"] + behaviour["zero"] + behaviour["status"]
     abandoned = behaviour["quit_greeting"] + behaviour["quit_menu"]
     return {
         "overlap": [
@@ -158,7 +162,7 @@ def expected(
         "language": {"en": len(callers), "fr": 0},
         "evidence": {
             "location": 0,
-            "exchange": behaviour["inside"],
+            "exchange": behaviour["inside"] + behaviour["status"],
             "caller_choice": behaviour["choice"] + behaviour["zero"],
             "default": 0,
             "none": abandoned,
@@ -167,6 +171,15 @@ def expected(
         "transfers": {d: dict(c) for d, c in transfers.items()},
         "abandoned": {"greeting": behaviour["quit_greeting"], "menu": behaviour["quit_menu"]},
         "reached_person": reached,
+        "status_checks": {
+            "total": behaviour["status"],
+            "by_result": {
+                **dict.fromkeys(("found", "not_found", "slow", "down", "bad_answer"), 0),
+                **dict.fromkeys(("no_number", "too_long", "no_choice"), 0),
+                "no_number": behaviour["status"],
+            },
+            "contained": 0,
+        },
     }
 
 
@@ -240,8 +253,10 @@ def assert_counts(report: dict[str, Any], want: dict[str, Any]) -> None:
     } == want["transfers"]
     assert report["abandoned"]["by_stage"] == {
         **dict.fromkeys(("answering", "hold", "ringing", "whisper", "awaiting_accept"), 0),
+        "status": 0,
         **want["abandoned"],
     }
+    assert report["status_checks"] == want["status_checks"]
     answer = report["answer_to_person"]
     assert answer["reached_person"] == want["reached_person"]
     assert answer["put_through"] == want["reached_person"]

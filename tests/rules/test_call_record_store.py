@@ -45,5 +45,6 @@ def test_a_store_of_the_previous_schema_gains_the_call_records(
         indexed = {tuple(ix["column_names"]) for ix in schema.get_indexes("call_records")}
         assert {("started_at",), ("call_id",)} <= indexed
         assert any(columns[0] == "local_date" for columns in indexed)
+        assert "status_check" in {c["name"] for c in schema.get_columns("call_records")}
     finally:
         store.close()
