@@ -69,15 +69,23 @@ class Harness:
     def record(self, channel_id: str) -> ChannelRecord:
         return self.switch.record(channel_id)
 
-    async def until(self, predicate: Callable[[], bool], timeout_s: float = TIMEOUT_S) -> None:
-        """Wait until ``predicate`` holds; re-checked on every change in the switch."""
-        await self.switch.wait_for(predicate, timeout_s)
+    async def until(
+        self,
+        predicate: Callable[[], bool],
+        timeout_s: float = TIMEOUT_S,
+        *,
+        channel_id: str | None = None,
+    ) -> None:
+        """Wait until ``predicate`` holds; re-checked on every change in the switch, or, with
+        ``channel_id``, on every change of that channel (`FakeSwitch.wait_for`)."""
+        await self.switch.wait_for(predicate, timeout_s, channel_id=channel_id)
 
     async def in_greeting(self, call_id: str) -> None:
         """Wait until the caller hears the greeting."""
         record = self.record(call_id)
         await self.until(
-            lambda: any(GREETING in p.media and p.state == "playing" for p in record.plays)
+            lambda: any(GREETING in p.media and p.state == "playing" for p in record.plays),
+            channel_id=call_id,
         )
 
     async def expire(self, call_id: str, timer: str) -> float:
