@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from virtual_clock import VirtualClock
 
 from ivr.call import Call
@@ -22,7 +24,12 @@ from ivr.settings import Settings, load_settings
 from routing_rules.decision import CallContext, OfferMenu, Transfer
 from routing_rules.engine import decide
 from routing_rules.snapshot import RuleSnapshot
-from routing_rules.storage.call_records import CallRecordStore, StoredCall
+from routing_rules.storage.call_records import (
+    CallAttemptRow,
+    CallRecordRow,
+    CallRecordStore,
+    StoredCall,
+)
 from routing_rules.storage.store import RuleStore
 from switchsim import ChannelRecord, FakeAri, FakeSwitch, Outcome
 from switchsim.simulation import simulated_controller
@@ -172,11 +179,55 @@ async def running_harness(
         yield Harness(fake, controller, durham, clock, timers)
 
 
-def records_in(sink: CallRecordStore, metrics: Metrics, capacity: int) -> CallRecords:
-    """Call records kept ``400`` days, written to ``sink`` through a queue of ``capacity``."""
+def records_in(
+    sink: CallRecordStore,
+    metrics: Metrics,
+    capacity: int,
+    scheduler: VirtualClock | None = None,
+) -> CallRecords:
+    """Call records kept ``400`` days, written to ``sink`` through a queue of ``capacity``;
+    the writer pauses between retries on ``scheduler`` (default: the event loop)."""
     return CallRecords(
-        sink, metrics, capacity=capacity, retention_days=400, clock=lambda: BUSINESS_HOURS
+        sink,
+        metrics,
+        capacity=capacity,
+        retention_days=400,
+        clock=lambda: BUSINESS_HOURS,
+        scheduler=scheduler,
     )
+
+
+def stored_rows(store: RuleStore) -> dict[str, dict[str, Any]]:
+    """Every stored call by call id, with its attempts in order (``attempt_rows``)."""
+    with store.engine.connect() as conn:
+        calls = [dict(r._mapping) for r in conn.execute(select(CallRecordRow))]
+        attempts = conn.execute(
+            select(CallAttemptRow).order_by(CallAttemptRow.record_id, CallAttemptRow.seq)
+        )
+        by_call: dict[int, list[dict[str, Any]]] = {}
+        for attempt in attempts:
+            by_call.setdefault(attempt.record_id, []).append(dict(attempt._mapping))
+    for call in calls:
+        call["attempt_rows"] = by_call.get(call["id"], [])
+    return {call["call_id"]: call for call in calls}
+
+
+class FailingStore(CallRecordStore):
+    """A database that refuses every write (connection refused) while ``down``."""
+
+    def __init__(self, store: RuleStore) -> None:
+        super().__init__(store)
+        self.down = True
+        self.refused = threading.Event()
+
+    def is_down(self) -> bool:
+        return self.down
+
+    def write(self, calls: list[StoredCall]) -> None:
+        if self.is_down():
+            self.refused.set()
+            raise OperationalError("INSERT", {}, ConnectionRefusedError("connection refused"))
+        super().write(calls)
 
 
 class HungStore(CallRecordStore):
