@@ -184,6 +184,8 @@ class Demo:
     """The menu choice whose first link is busy throughout."""
     owner: dict[str, str]
     """Destination id by dial string."""
+    rules_hash: str
+    """The rule set's hash as a call's record carries it."""
 
 
 def demo(durham: RuleSnapshot) -> Demo:
@@ -202,6 +204,7 @@ def demo(durham: RuleSnapshot) -> Demo:
         menu,
         fallback_choice(durham, shared)[1],
         {d.dial: d.id for d in destinations},
+        durham.content_hash[:12],
     )
 
 
@@ -283,9 +286,7 @@ EVIDENCE = {"inside": "exchange", "choice": "caller_choice", "zero": "caller_cho
 ABANDONED_IN = {"quit_greeting": "greeting", "quit_menu": "menu"}
 
 
-def expected_row(
-    caller: Caller, setup: Demo, legs: list[tuple[str, bool]], rules_hash: str
-) -> dict[str, Any]:
+def expected_row(caller: Caller, setup: Demo, legs: list[tuple[str, bool]]) -> dict[str, Any]:
     """The stored row of ``caller``'s call as the script and the switch's ``legs`` of the call
     say it must be (`row_as_written`)."""
     reached = caller.behaviour in EVIDENCE
@@ -307,7 +308,7 @@ def expected_row(
         "outcome": "completed" if reached else "caller_hangup",
         "abandoned_in": ABANDONED_IN.get(caller.behaviour),
         "destination": answered[-1] if answered else None,
-        "rules_hash": rules_hash,
+        "rules_hash": setup.rules_hash,
         "attempts": [(d, "answered" if up else "busy") for d, up in legs],
         "reached_person": reached,
     }
@@ -333,12 +334,11 @@ def assert_intact(
     callers: dict[str, Caller],
     setup: Demo,
     legs: dict[str, list[tuple[str, bool]]],
-    rules_hash: str,
 ) -> None:
     """Every stored row (by call id) is the row its caller's call must have left."""
     for call_id, row in rows.items():
         caller = callers[call_id]
-        want = expected_row(caller, setup, legs.get(call_id, []), rules_hash)
+        want = expected_row(caller, setup, legs.get(call_id, []))
         written = row_as_written(row, caller)
         differ = {k: (written.get(k), v) for k, v in want.items() if written.get(k) != v}
         assert not differ, f"{call_id} ({caller}): written, wanted {differ}"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from call_mix import (
     assert_counts,
+    assert_intact,
     demo,
     expected,
     legs_of,
@@ -18,7 +19,7 @@ from call_mix import (
     script,
     transfers_seen,
 )
-from ivr_testing import running_harness
+from ivr_testing import running_harness, stored_rows
 
 from routing_rules.snapshot import RuleSnapshot
 from routing_rules.storage.store import RuleStore
@@ -40,9 +41,12 @@ async def test_every_figure_of_the_report_equals_an_independent_count_of_the_cal
             call_ids = await place(h, setup, callers)
             assert h.controller.records is not None
             await h.controller.records.writer.flush()
-            transfers = transfers_seen(legs_of(h, setup.owner), call_ids)
+            legs = legs_of(h, setup.owner)
         report = report_of(store, callers)
+        rows = stored_rows(store)
     finally:
         store.close()
     assert report["calls_offered"]["total"] == CALLS
-    assert_counts(report, expected(callers, setup.menu, transfers))
+    assert_counts(report, expected(callers, setup.menu, transfers_seen(legs, call_ids)))
+    assert set(rows) == set(call_ids)
+    assert_intact(rows, dict(zip(call_ids, callers, strict=True)), setup, legs)
