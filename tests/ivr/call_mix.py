@@ -31,7 +31,7 @@ from routing_rules.snapshot import RuleSnapshot
 from routing_rules.storage.store import RuleStore
 from switchsim import Outcome
 
-BATCH = 20
+SAME_HOUR = 20
 """Callers one after the other at the same hour of the same day."""
 ON_THE_LINE = 60
 """Callers on the line at once: enough to keep the controller busy while others wait on a
@@ -54,10 +54,10 @@ class Caller:
 def script(seed: int, count: int, digits: list[str]) -> list[Caller]:
     rng = random.Random(seed)
     callers = []
-    for batch in range(0, count, BATCH):
-        day = FIRST_DAY + timedelta(days=[0, 1, 2, 3, 4, 7, 8, 9, 10, 11][batch // BATCH % 10])
+    for batch in range(0, count, SAME_HOUR):
+        day = FIRST_DAY + timedelta(days=[0, 1, 2, 3, 4, 7, 8, 9, 10, 11][batch // SAME_HOUR % 10])
         at = datetime(day.year, day.month, day.day, rng.randrange(9, 16), tzinfo=ZONE)
-        for _ in range(min(BATCH, count - batch)):
+        for _ in range(min(SAME_HOUR, count - batch)):
             behaviour = rng.choice(BEHAVIOURS)
             digit = rng.choice(digits) if behaviour == "choice" else None
             callers.append(Caller(behaviour, rng.choice(list(NUMBERS)), at, digit))
