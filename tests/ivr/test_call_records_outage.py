@@ -14,19 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import call_mix as mix
 import pytest
-from call_mix import (
-    Caller,
-    assert_counts,
-    assert_intact,
-    demo,
-    expected,
-    legs_of,
-    place,
-    report_of,
-    script,
-    transfers_seen,
-)
 from ivr_testing import FailingStore, records_in, running_harness, stored_rows
 from virtual_clock import VirtualClock
 
@@ -62,8 +51,8 @@ class DownForAWhile(FailingStore):
 async def test_the_store_down_for_30_s_holds_up_no_call_and_loses_only_the_records_over_the_bound(
     durham: RuleSnapshot, tmp_path: Path
 ) -> None:
-    setup = demo(durham)
-    callers = script(
+    setup = mix.demo(durham)
+    callers = mix.script(
         seed=29, count=BEFORE + DURING + AFTER, digits=[o.digit for o in setup.menu.options]
     )
     before, during, after = (
@@ -77,10 +66,10 @@ async def test_the_store_down_for_30_s_holds_up_no_call_and_loses_only_the_recor
     metrics = Metrics()
     records = records_in(database, metrics, CAPACITY, scheduler=clock)
     writer = records.writer
-    placed: dict[str, Caller] = {}
+    placed: dict[str, mix.Caller] = {}
     try:
         async with running_harness(durham, store, records) as h:
-            placed.update(zip(await place(h, setup, before), before, strict=True))
+            placed.update(zip(await mix.place(h, setup, before), before, strict=True))
             await writer.flush()
 
             clock.advance(DOWN_FROM_S)
@@ -88,7 +77,7 @@ async def test_the_store_down_for_30_s_holds_up_no_call_and_loses_only_the_recor
             step = DURING // STEPS
             for start in range(0, DURING, step):
                 group = during[start : start + step]
-                placed.update(zip(await place(h, setup, group), group, strict=True))
+                placed.update(zip(await mix.place(h, setup, group), group, strict=True))
                 offered = start + len(group)
                 assert writer.held == min(offered, CAPACITY), "the writer holds what it can"
                 assert writer.dropped == max(0, offered - CAPACITY), "and counts the rest"
@@ -96,11 +85,11 @@ async def test_the_store_down_for_30_s_holds_up_no_call_and_loses_only_the_recor
             assert not database.is_down()
 
             await writer.flush()
-            placed.update(zip(await place(h, setup, after), after, strict=True))
+            placed.update(zip(await mix.place(h, setup, after), after, strict=True))
             await writer.flush()
-            legs = legs_of(h, setup.owner)
+            legs = mix.legs_of(h, setup.owner)
         rows = stored_rows(store)
-        report = report_of(store, callers)
+        report = mix.report_of(store, callers)
     finally:
         store.close()
 
@@ -117,9 +106,9 @@ async def test_the_store_down_for_30_s_holds_up_no_call_and_loses_only_the_recor
     assert set(before_ids) | set(after_ids) <= kept, "every call around the outage is recorded"
     assert len(kept & set(during_ids)) == CAPACITY, "the records held while the store was down"
     assert len(rows) == len(callers) - lost
-    assert_intact(rows, placed, setup, legs)
+    mix.assert_intact(rows, placed, setup, legs)
 
     survivors = [placed[i] for i in ids if i in kept]
-    transfers = transfers_seen(legs, [i for i in ids if i in kept])
+    transfers = mix.transfers_seen(legs, [i for i in ids if i in kept])
     assert report["calls_offered"]["total"] == len(survivors)
-    assert_counts(report, expected(survivors, setup.menu, transfers))
+    mix.assert_counts(report, mix.expected(survivors, setup.menu, transfers))

@@ -7,18 +7,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import call_mix as mix
 import pytest
-from call_mix import (
-    assert_counts,
-    assert_intact,
-    demo,
-    expected,
-    legs_of,
-    place,
-    report_of,
-    script,
-    transfers_seen,
-)
 from ivr_testing import running_harness, stored_rows
 
 from routing_rules.snapshot import RuleSnapshot
@@ -33,20 +23,20 @@ CALLS = int(os.environ.get("IVR311_REPORT_SIM_CALLS", "10000"))
 async def test_every_figure_of_the_report_equals_an_independent_count_of_the_calls(
     durham: RuleSnapshot, tmp_path: Path
 ) -> None:
-    setup = demo(durham)
-    callers = script(seed=13, count=CALLS, digits=[o.digit for o in setup.menu.options])
+    setup = mix.demo(durham)
+    callers = mix.script(seed=13, count=CALLS, digits=[o.digit for o in setup.menu.options])
     store = RuleStore.open(f"sqlite:///{tmp_path / 'rules.db'}")
     try:
         async with running_harness(durham, store) as h:
-            call_ids = await place(h, setup, callers)
+            call_ids = await mix.place(h, setup, callers)
             assert h.controller.records is not None
             await h.controller.records.writer.flush()
-            legs = legs_of(h, setup.owner)
-        report = report_of(store, callers)
+            legs = mix.legs_of(h, setup.owner)
+        report = mix.report_of(store, callers)
         rows = stored_rows(store)
     finally:
         store.close()
     assert report["calls_offered"]["total"] == CALLS
-    assert_counts(report, expected(callers, setup.menu, transfers_seen(legs, call_ids)))
+    mix.assert_counts(report, mix.expected(callers, setup.menu, mix.transfers_seen(legs, call_ids)))
     assert set(rows) == set(call_ids)
-    assert_intact(rows, dict(zip(call_ids, callers, strict=True)), setup, legs)
+    mix.assert_intact(rows, dict(zip(call_ids, callers, strict=True)), setup, legs)
