@@ -55,7 +55,8 @@ class SimulatedAsterisk:
 
     ``playback_s`` is how long each media URI plays unless ``media_durations`` names it;
     ``sound_exists`` (when given) makes unknown ``sound:`` media fail as in Asterisk;
-    ``default_outcome`` answers originates to endpoints no script names.
+    ``default_outcome`` answers originates to endpoints no script names; ``event_log``
+    False keeps no `events`.
     """
 
     def __init__(
@@ -66,8 +67,12 @@ class SimulatedAsterisk:
         media_durations: Mapping[str, float] | None = None,
         sound_exists: Callable[[str, str | None], bool] | None = None,
         default_outcome: Outcome | None = None,
+        event_log: bool = True,
     ) -> None:
         self.asterisk_id = asterisk_id
+        self.event_log = event_log
+        """Whether `events` keeps what was emitted (off for long runs of thousands of calls,
+        whose events would take most of the memory; `events` then stays empty)."""
         self.playback_s = playback_s
         self.media_durations = dict(media_durations or {})
         self.sound_exists = sound_exists
@@ -182,7 +187,8 @@ class SimulatedAsterisk:
         )
         if delivered and state is not None and state.sink is not None:
             state.sink(payload)
-        self.events.append(EmittedEvent(app, payload, delivered))
+        if self.event_log:
+            self.events.append(EmittedEvent(app, payload, delivered))
 
     def _emit_channel(self, ch: FakeChannel, type_: str, **fields: Any) -> None:
         self._emit(ch.subscribed_app, {"type": type_, **fields, "channel": ch.snapshot()})

@@ -148,13 +148,16 @@ async def running_harness(
     store: RuleStore | None = None,
     records: CallRecords | None = None,
     settings: Settings | None = None,
+    *,
+    event_log: bool = True,
 ) -> AsyncIterator[Harness]:
     """A controller with the rules ``durham`` on a fresh simulated switch, at 10:00 on a
     Wednesday; contact centres answer at once and press 1 after the whisper. The greeting
     plays until a key skips it; every other prompt takes 20 ms. The calls' timers run on a
     virtual clock: they run out only when the test says so (`Harness.expire`). Its rules
     source is backed by ``store`` when given (so its call records go there, unless
-    ``records`` says otherwise), else fixed; ``settings`` default to `fast_settings`."""
+    ``records`` says otherwise), else fixed; ``settings`` default to `fast_settings`; without
+    ``event_log`` the switch keeps no log of its events (thousands of calls)."""
     metrics = Metrics()
     clock = [BUSINESS_HOURS]
     timers = VirtualClock()
@@ -162,6 +165,7 @@ async def running_harness(
         playback_s=0.02,
         media_durations={GREETING: 60.0},
         default_outcome=Outcome(kind="answer", press="1"),
+        event_log=event_log,
     )
     rules = (
         RulesSource.fixed(durham, metrics)

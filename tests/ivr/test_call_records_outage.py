@@ -68,7 +68,7 @@ async def test_the_store_down_for_30_s_holds_up_no_call_and_loses_only_the_recor
     writer = records.writer
     placed: dict[str, mix.Caller] = {}
     try:
-        async with running_harness(durham, store, records) as h:
+        async with running_harness(durham, store, records, event_log=False) as h:
             placed.update(zip(await mix.place(h, setup, before), before, strict=True))
             await writer.flush()
 
