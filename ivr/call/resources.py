@@ -117,7 +117,7 @@ class PromptPlayer:
         pending = list(self.pending)
         self.pending.clear()
         self.awaited = False
-        for playback_id in pending:
+        for playback_id in reversed(pending):  # queued ones first: none starts meanwhile
             try:
                 await self._ari.stop_playback(playback_id)
             except AriError as exc:

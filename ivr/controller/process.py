@@ -417,15 +417,16 @@ class Controller:
         await self._stop_playbacks(ids.early_playback_ids(channel_id), channel_id)
 
     async def _stop_playbacks(self, playback_ids: list[str], channel_id: str) -> None:
-        results = await asyncio.gather(
-            *(self.ari.stop_playback(pb) for pb in playback_ids), return_exceptions=True
-        )
-        failed = [r for r in results if isinstance(r, BaseException)]
-        for exc in failed:
-            if not isinstance(exc, AriError):
-                raise exc
-        if failed:
-            log.warning("controller.stop_playback_failed", channel=channel_id, error=str(failed[0]))
+        """Stop ``playback_ids`` (in the order they were started) latest first, one at a time:
+        stopping the playback in progress starts the next one queued, so the queued ones go
+        first and the caller hears none of them (404 counts as done). After a failure the rest
+        are left: Asterisk is not answering, and each would wait as long."""
+        for playback_id in reversed(playback_ids):
+            try:
+                await self.ari.stop_playback(playback_id)
+            except AriError as exc:
+                log.warning("controller.stop_playback_failed", channel=channel_id, error=str(exc))
+                return
 
     async def _continue_unknown(
         self, channel_id: str, extension: str, reason: str, *, stop_prompts: bool = False

@@ -88,6 +88,9 @@ async def test_restarted_controller_hands_unknown_callers_to_the_fallback(
         assert asyncio.get_running_loop().time() < greeting_ends_at
         assert harness.record(waiting).continued_to == FALLBACK
         assert {p.state for p in harness.record(waiting).plays} == {"stopped"}
+        # and the prompts queued behind the greeting were stopped before it: none started
+        heard = [p.playback_id for p in harness.record(waiting).plays if p.started]
+        assert heard == [greeting.id]
         # The conversation is left up and watched: when the caller hangs up, the other side
         # and the bridge go too.
         assert not harness.record(talking).destroyed

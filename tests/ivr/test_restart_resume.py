@@ -203,6 +203,8 @@ async def test_garbled_saved_state_hands_the_caller_to_the_fallback(harness: Har
         assert caller.continued_to == FALLBACK
         assert call_id not in second.calls
         assert {p.state for p in caller.plays} == {"stopped"}  # not played out first
+        # the prompts queued behind the greeting were stopped before it: none started
+        assert [p for p in caller.plays if p.started] == caller.plays[:1]
 
 
 async def test_socket_cut_on_hold_the_call_completes_answered_once(harness: Harness) -> None:
