@@ -58,6 +58,11 @@ class SwitchInspection(SimulatedAsterisk):
             if waiter in self._waiters:
                 self._waiters.remove(waiter)
 
+    def recheck(self) -> None:
+        """Re-check the waiting predicates now, for those that also read what changes outside
+        the switch (a call's state in the controller)."""
+        self._changed()
+
     async def wait_event(
         self,
         type_: str,

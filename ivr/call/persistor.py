@@ -2,9 +2,11 @@
 
 The `StatePersistor` observes transitions, as wazo-calld's state persistor does: at each one a
 restarted controller could resume from (the greeting, a menu, hold, dialling a link) and at the
-ones that rule a resume out (bridged, the final message), it writes a `SavedCall` (state, rule
-version, dialled number, language, digits so far, chain position) as compact JSON to one
-channel variable (`STATE_VARIABLE` unless set otherwise) on the caller's channel. Writes run
+final message, which rules a resume out, it writes a `SavedCall` (state, rule version, dialled
+number, language, digits so far, chain position) as compact JSON to one channel variable
+(`STATE_VARIABLE` unless set otherwise) on the caller's channel. A bridged call writes
+nothing: its conversation bridge already tells a restarted controller to leave it be, so the
+request is saved on every connected call. Writes run
 beside the call, one at a time per channel, the latest state only; the call waits for its
 write only before it plays to its caller (`written`: Asterisk runs a variable write queued
 behind a prompt only once the prompt has played, holding the request that long). A failed
@@ -39,12 +41,12 @@ _WRITTEN_AT = frozenset(
         CallState.MENU,
         CallState.TRANSFER_HOLD,
         CallState.TRANSFER_RINGING,
-        CallState.BRIDGED,
         CallState.MESSAGE,
     }
 )
 """The states whose entry is written: whisper and awaiting_accept resume as ringing (the
-leg, answered, is adopted), and the end needs no record."""
+leg, answered, is adopted); a bridged caller is recognised by its conversation bridge
+(`ivr.controller.takeover`), and the end needs no record."""
 
 RESUMABLE = frozenset({CallState.GREETING, CallState.MENU}) | TRANSFERRING
 

@@ -161,6 +161,7 @@ async def running_harness(
         scheduler=timers,
         records=records,
     ) as (fake, controller):
+        controller.observe(lambda _transition: switch.recheck())  # for `Harness.state_is`
         yield Harness(fake, controller, durham, clock, timers)
 
 
