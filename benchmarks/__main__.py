@@ -173,20 +173,28 @@ TARGETS = (
         "report_sqlite_million_calls_s",
         "report.sqlite.report_s",
         "<",
-        5,
+        2.5,
         "s",
         "ivr311 report over a year of a large region (report.sqlite.calls stored calls): "
-        "the queries and the figures, on SQLite",
-        {"html_s": "report.sqlite.html_s", "calls": "report.sqlite.calls"},
+        "the queries and the figures, on SQLite (half the issue's 5 s, for a noisy machine)",
+        {
+            "html_s": "report.sqlite.html_s",
+            "calls": "report.sqlite.calls",
+            "summary_fill_s": "report.sqlite.summary_fill_s",
+        },
     ),
     Target(
         "report_postgresql_million_calls_s",
         "report.postgresql.report_s",
         "<",
-        5,
+        2.5,
         "s",
         "the same on PostgreSQL (measured when the server answers)",
-        {"html_s": "report.postgresql.html_s", "calls": "report.postgresql.calls"},
+        {
+            "html_s": "report.postgresql.html_s",
+            "calls": "report.postgresql.calls",
+            "summary_fill_s": "report.postgresql.summary_fill_s",
+        },
     ),
     Target(
         "activation_propagation_max_ms",

@@ -34,7 +34,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,16 +41,15 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests" / "asterisk"))
+sys.path[:0] = [str(HERE.parent / "tests" / "asterisk"), str(HERE.parent / "tests")]
 
 from asterisk_testing import (  # noqa: E402
     AsteriskNode,
-    free_port,
     new_node,
     open_durham_rules,
-    wait_until,
 )
 from controller_testing import ControllerProcess, start_controller  # noqa: E402
+from local_processes import free_port, wait_until  # noqa: E402
 from sipp_testing import (  # noqa: E402
     CARRIER_IP,
     SCENARIOS,
@@ -60,6 +58,7 @@ from sipp_testing import (  # noqa: E402
     start_contact_centres,
     start_sipp,
 )
+from sipp_trace import trace_messages  # noqa: E402
 
 RATES_ENV = "IVR311_BENCH_ASTERISK_RATES"
 SECONDS_ENV = "IVR311_BENCH_ASTERISK_SECONDS"
@@ -73,47 +72,12 @@ PLAIN_FLOW = HERE / "fixtures" / "plain_flow.conf"
 SERVICES = {"controller": "311", "plain_dialplan": "3110", "fallback": "3112"}
 FIRST_NUMBER = 9056230000
 """Bowmanville (905-623): Clarington, served by Service Durham's agents."""
-TRACE_RULE = "-" * 47
 
 
 def _cpu_s(pid: int) -> float:
     """utime + stime of a process, in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@dataclass(frozen=True)
-class Message:
-    at: float
-    sent: bool
-    text: str
-
-    def header(self, name: str) -> str:
-        for line in self.text.splitlines():
-            if line.lower().startswith(name.lower() + ":"):
-                return line.split(":", 1)[1].strip()
-        return ""
-
-    @property
-    def number(self) -> str:
-        """The calling number's last ten digits, from the From header."""
-        user = self.header("From").split("sip:", 1)[-1].split("@", 1)[0]
-        return "".join(c for c in user if c.isdigit())[-10:]
-
-
-def _messages(party: SippParty) -> Iterator[Message]:
-    """The SIP messages of SIPp's ``-trace_msg`` file, with their wall-clock times."""
-    for block in party.trace().split(TRACE_RULE)[1:]:
-        head, _, rest = block.partition("\n")
-        stamp = head.strip()
-        title, _, body = rest.partition("\n")
-        try:
-            at = time.mktime(time.strptime(stamp[:19], "%Y-%m-%d %H:%M:%S")) + float(
-                "0" + stamp[19:]
-            )
-        except ValueError:
-            continue
-        yield Message(at, " sent " in title, body.strip())
 
 
 def _answers(
@@ -123,15 +87,15 @@ def _answers(
     themselves at the end of their stay; when the centre answered."""
     answered: dict[str, float] = {}
     hung_up: set[str] = set()
-    for m in _messages(caller):
-        if not m.sent and m.text.startswith("SIP/2.0 200") and "INVITE" in m.header("CSeq"):
-            answered.setdefault(m.number, m.at)
+    for m in trace_messages(caller.trace()):
+        if not m.sent and m.is_answer_to("INVITE"):
+            answered.setdefault(m.calling_number, m.at)
         elif m.sent and m.text.startswith("BYE "):
-            hung_up.add(m.number)
+            hung_up.add(m.calling_number)
     centre_answered: dict[str, float] = {}
-    for m in _messages(centre):
-        if m.sent and m.text.startswith("SIP/2.0 200") and "INVITE" in m.header("CSeq"):
-            centre_answered.setdefault(m.number, m.at)
+    for m in trace_messages(centre.trace()):
+        if m.sent and m.is_answer_to("INVITE"):
+            centre_answered.setdefault(m.calling_number, m.at)
     return answered, hung_up, centre_answered
 
 

@@ -37,14 +37,15 @@ from typing import Any
 import psutil
 
 TESTS = Path(__file__).resolve().parents[1] / "tests"
-sys.path += [str(TESTS / "asterisk"), str(TESTS / "kamailio")]
+sys.path += [str(TESTS), str(TESTS / "asterisk"), str(TESTS / "kamailio")]
 
 from asterisk_testing import CARRIER_IP as DIRECT_CARRIER_IP  # noqa: E402
-from asterisk_testing import open_durham_rules, wait_until  # noqa: E402
+from asterisk_testing import open_durham_rules  # noqa: E402
 from cluster_testing import Cluster, running_cluster  # noqa: E402
 from controller_testing import metric  # noqa: E402
 from kamailio_testing import CARRIER_IP as PROXY_CARRIER_IP  # noqa: E402
 from load_testing import behind_kamailio, start_answered_load  # noqa: E402
+from local_processes import wait_until  # noqa: E402
 
 CALLS = 60
 RATE_PER_S = 5

@@ -1,12 +1,15 @@
 """Report benchmark: ``ivr311 report`` over a year of a large region, a million stored calls.
 
 ``CALLS`` call records (and their transfer attempts, 1.2 a call on average) spread over 2026
-are bulk-loaded into a fresh store (SQLite's ``executemany``, PostgreSQL's ``COPY``) and the
-statistics refreshed (``ANALYZE``, as a live database keeps them); then the year's report is
-built (the queries and the figures) and rendered, each timed on its own:
+are bulk-loaded into a fresh store (SQLite's ``executemany``, PostgreSQL's ``COPY``), the
+report's summary filled from them as migration 0004 fills it for the calls a store already
+holds, and the statistics refreshed (``ANALYZE``, as a live database keeps them); then the
+year's report is built (the queries and the figures) and rendered, each timed on its own:
 
+* ``summary_fill_s`` — filling the summary from the rows (what the migration costs a store of
+  that many calls, once);
 * ``report_s`` — `ivr.reports.build_report` for the whole year, by month: what every format
-  waits for;
+  waits for (the first report after loading); ``report_again_s``, the best of `REPEATS` more;
 * ``json_s``, ``html_s`` — rendering it (HTML draws the charts).
 
 SQLite always; PostgreSQL too when the server ``IVR311_TEST_POSTGRES_URL`` names answers, in a
@@ -31,9 +34,11 @@ from sqlalchemy import text
 from benchmarks.records_bench import _postgres_url
 from ivr.reports import build_report, render
 from ivr.reports.period import ReportRange
+from routing_rules.storage.report_recount import refill
 from routing_rules.storage.store import RuleStore
 
 CALLS = int(os.environ.get("IVR311_BENCH_REPORT_CALLS", 1_000_000))
+REPEATS = 3
 YEAR = ReportRange(date(2026, 1, 1), date(2026, 12, 31), "month")
 ZONE = ZoneInfo("America/Toronto")
 COLUMNS = (
@@ -105,7 +110,6 @@ def _load_sqlite(path: Path) -> None:
             f"INSERT INTO call_record_attempts ({ATTEMPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
             attempts,
         )
-    conn.execute("ANALYZE")
     conn.close()
 
 
@@ -124,14 +128,30 @@ def _load_postgres(store: RuleStore) -> None:
         raw.commit()
     finally:
         raw.close()
+
+
+def _fill_summary(store: RuleStore) -> float:
+    """Fill the summary from the loaded rows, then refresh the statistics; returns the fill's
+    seconds."""
+    started = time.perf_counter()
+    with store.write_transaction() as conn:
+        refill(conn)
+    fill_s = time.perf_counter() - started
     with store.engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+    return fill_s
 
 
 def _measure(store: RuleStore, load_s: float) -> dict[str, Any]:
+    fill_s = _fill_summary(store)
     started = time.perf_counter()
     report = build_report(store.engine, YEAR)
     report_s = time.perf_counter() - started
+    again_s = float("inf")
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        build_report(store.engine, YEAR)
+        again_s = min(again_s, time.perf_counter() - started)
     if report.total != CALLS:
         raise RuntimeError(f"the report counted {report.total} calls of {CALLS}")
     timings = {}
@@ -139,7 +159,14 @@ def _measure(store: RuleStore, load_s: float) -> dict[str, Any]:
         started = time.perf_counter()
         render(report, fmt)
         timings[f"{fmt}_s"] = round(time.perf_counter() - started, 3)
-    return {"calls": CALLS, "load_s": round(load_s, 1), "report_s": round(report_s, 3), **timings}
+    return {
+        "calls": CALLS,
+        "load_s": round(load_s, 1),
+        "summary_fill_s": round(fill_s, 1),
+        "report_s": round(report_s, 3),
+        "report_again_s": round(again_s, 3),
+        **timings,
+    }
 
 
 def _on_sqlite() -> dict[str, Any]:

@@ -115,6 +115,9 @@ class StatusResult(StrEnum):
     """The caller keyed no request number."""
     TOO_LONG = "too_long"
     """The caller keyed more digits than a request number has."""
+    NO_CHOICE = "no_choice"
+    """The caller chose no server at the status menu (no key, a key that is no option, or 0
+    for an agent)."""
 
 
 class RequestStatus(StrEnum):
@@ -135,6 +138,9 @@ class PlayGreeting:
     agent_key: str = "0"
     status_key: str | None = None
     """The key that asks for a service request's status, when the call offers it."""
+    language_follow_up: Mapping[str, Prompts] = field(default_factory=dict)
+    """What a caller who switches language with a key hears next in that language (the offer
+    of the status check, made in the greeting's language too); the greeting's keys hold."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,13 +212,17 @@ MAX_REQUEST_DIGITS = 20
 class CheckStatus:
     """Ask for a request number (digits, then #), look its status up on ``owner_id``'s Open311
     server (the call flow does the look-up), speak the answer and offer an agent. The result
-    comes back as ``CallContext.status``, the answer to the offer as the next digit."""
+    comes back as ``CallContext.status``, the answer to the offer as the next digit.
 
-    owner_id: str
-    service: Open311
+    ``service`` None: the caller chose no server at the status menu; nothing is asked, the
+    caller hears ``unchosen`` and the result is `StatusResult.NO_CHOICE` (no answer follows)."""
+
+    owner_id: str | None
+    service: Open311 | None
     prompt_language: str
     digit_timeout_s: float
     max_digits: int = MAX_REQUEST_DIGITS
+    unchosen: Prompts = ()
 
 
 Step = PlayGreeting | OfferMenu | Transfer | PlayMessage | CheckStatus

@@ -59,7 +59,13 @@ from routing_rules.prompts import digit_prompts
 from routing_rules.schedules import OpenState, schedule_state
 from routing_rules.schema import HOST_AGENTS, MESSAGE_LINK, Destination, Language
 from routing_rules.snapshot import RuleSnapshot
-from routing_rules.status_check import StatusService, offer_prompts, status_service
+from routing_rules.status_check import (
+    StatusOffer,
+    StatusService,
+    menu_prompts,
+    offer_prompts,
+    status_offer,
+)
 
 AGENT_KEY = "0"
 _PROMPT_LANGUAGE = {"en": "en", "fr": "fr_CA"}
@@ -194,10 +200,10 @@ class _Call:
 
     def _greeting(self) -> PlayGreeting:
         prompts = list(self.prompts(self.rules.prompts.greeting))
-        keys: dict[str, str] = {}
+        switch: dict[str, Language] = {}
         for lang in self.rules.languages.offered:
             if lang.key is not None and lang.code != self.language.code:
-                keys[lang.key] = lang.code
+                switch[lang.key] = lang
                 prompts.extend(self.prompts(self.rules.prompts.language_offer, lang))
         self.note(
             TraceStage.GREETING,
@@ -205,61 +211,143 @@ class _Call:
             "prompts.greeting",
             "play the greeting",
         )
-        offered = self._status_service()
+        offered = self._status_offer()
+        follow: dict[str, Prompts] = {}
         if offered is not None:
-            prompts.extend(self.prompts(offer_prompts(offered.service.key)))
+            prompts.extend(self.prompts(offer_prompts(offered.key)))
+            follow = {
+                k: self.prompts(offer_prompts(offered.key), lang) for k, lang in switch.items()
+            }
         return PlayGreeting(
             prompts=tuple(prompts),
-            language_keys=keys,
+            language_keys={key: lang.code for key, lang in switch.items()},
             agent_key=AGENT_KEY,
-            status_key=offered.service.key if offered is not None else None,
+            status_key=offered.key if offered is not None else None,
+            language_follow_up=follow,
         )
 
     # -- service-request status -----------------------------------------------------------
 
-    def _status_service(self) -> StatusService | None:
+    def _status_offer(self) -> StatusOffer | None:
         """The status check offered to this caller. Where they live is worked out without
         leaving a trace: the routing stages note it when they get there."""
         kept = (len(self.trace), self.evidence, self.exchange)
-        municipality_id = self._residence().municipality_id
+        residence = self._residence()
         del self.trace[kept[0] :]
         self.evidence, self.exchange = kept[1], kept[2]
-        return status_service(self.rules, municipality_id)
+        menu = residence.menu
+        possible = [o.municipality_id for o in menu.options] if menu is not None else None
+        return status_offer(self.rules, residence.municipality_id, possible)
 
     def _status_check(self) -> Step | None:
-        """The status check when the caller's key asked for it, and where the call goes after
-        it: a found request and no agent wanted ends the call, anything else routes the caller
-        to a person as usual (None: not asked for, route as usual)."""
-        offered = self._status_service()
-        if offered is None or self._next_digit() != offered.service.key:
+        """The status check when the caller's key asked for it (after the status menu when
+        several servers may answer), and where the call goes after it: a found request and no
+        agent wanted ends the call, anything else routes the caller to a person as usual
+        (None: not asked for, route as usual)."""
+        offered = self._status_offer()
+        if offered is None or self._next_digit() != offered.key:
             return None
         self.cursor += 1
+        chosen: StatusService | None = offered.services[0]
+        entry = ""
+        if len(offered.services) > 1:
+            if self._next_digit() is None:
+                return self._status_menu(offered)
+            entry = self.digits[self.cursor]
+            self.cursor += 1
+            chosen = self._status_choice(offered, entry)
         if self.ctx.status is None:
+            return self._ask_status(offered, chosen, entry)
+        if self.ctx.status is StatusResult.NO_CHOICE:
+            if entry == AGENT_KEY:
+                self.cursor -= 1  # the routing below takes the 0 as a request for an agent
             self.note(
                 TraceStage.STATUS,
-                f"{offered.service.key} pressed during the greeting",
-                f"{offered.rule}.key",
-                f"ask {offered.owner_id}'s Open311 server",
+                f"status check: {self.ctx.status}",
+                "status menu",
+                "route to a person",
             )
-            return CheckStatus(
-                owner_id=offered.owner_id,
-                service=offered.service,
-                prompt_language=self.language.prompt_language,
-                digit_timeout_s=self.rules.overlap_policy.menu_timeout_s,
-            )
+            return None
         answer = self._next_digit()
         if answer is not None:
             self.cursor += 1
         wants_agent = answer == AGENT_KEY or self.ctx.status is not StatusResult.FOUND
+        rule = chosen.rule if chosen is not None else "status menu"
         self.note(
             TraceStage.STATUS,
             f"status check: {self.ctx.status}; then {'key ' + answer if answer else 'no key'}",
-            offered.rule,
+            rule,
             "route to a person" if wants_agent else "goodbye",
         )
         if wants_agent:
             return None
         return PlayMessage(self.prompts(self.rules.prompts.goodbye))
+
+    def _status_menu(self, offered: StatusOffer) -> OfferMenu:
+        options = tuple(
+            MenuOption(str(n), s.owner_id, s.name.get(self.language.code))
+            for n, s in enumerate(offered.services, start=1)
+        )
+        agents = self._agents_on_duty()
+        listing = ", ".join(f"{o.digit} {o.label}" for o in options)
+        self.note(
+            TraceStage.STATUS,
+            f"{offered.key} pressed during the greeting; status menu: {listing}"
+            + (", 0 agent" if agents else ""),
+            offered.why_menu,
+            "ask which server",
+        )
+        return OfferMenu(
+            menu_id="status",
+            prompts=self.prompts(menu_prompts(offered.services, agents)),
+            options=options,
+            timeout_s=self.rules.overlap_policy.menu_timeout_s,
+            attempt=1,
+            max_attempts=1,
+        )
+
+    def _status_choice(self, offered: StatusOffer, entry: str) -> StatusService | None:
+        """The server picked at the status menu with ``entry`` (None: no choice made)."""
+        by_digit = {str(n): s for n, s in enumerate(offered.services, start=1)}
+        chosen = by_digit.get(entry)
+        what = "no input" if entry == "" else f"pressed {entry}"
+        result = (
+            chosen.name.get(self.language.code)
+            if chosen is not None
+            else "agent"
+            if entry == AGENT_KEY
+            else "not an option"
+        )
+        self.note(TraceStage.STATUS, f"status menu: {what}", "status menu option", result)
+        return chosen
+
+    def _ask_status(self, offered: StatusOffer, chosen: StatusService | None, entry: str) -> Step:
+        language = self.language.prompt_language
+        timeout_s = self.rules.overlap_policy.menu_timeout_s
+        if chosen is None:
+            unchosen: list[str] = []
+            if entry != AGENT_KEY:
+                unchosen = list(
+                    self.rules.prompts.no_input if entry == "" else self.rules.prompts.invalid
+                )
+            return CheckStatus(None, None, language, timeout_s, unchosen=self.prompts(unchosen))
+        evidence = (
+            f"{offered.key} pressed during the greeting"
+            if len(offered.services) == 1
+            else f"{chosen.owner_id} chosen at the status menu"
+        )
+        self.note(
+            TraceStage.STATUS,
+            evidence,
+            f"{chosen.rule}.key",
+            f"ask {chosen.owner_id}'s Open311 server",
+        )
+        return CheckStatus(
+            owner_id=chosen.owner_id,
+            service=chosen.service,
+            prompt_language=language,
+            digit_timeout_s=timeout_s,
+        )
 
     def _open(self, schedule_name: str) -> OpenState:
         return schedule_state(schedule_name, self.rules.schedules[schedule_name], self.at)

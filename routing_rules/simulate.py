@@ -74,8 +74,9 @@ def simulate_call(
 
     ``greeting_key`` is a key pressed during the greeting: the agent key asks for a live agent,
     a language key switches language, the status key asks for a request's status, any other key
-    just skips the greeting. ``status`` is how that status check ended; the first of
-    ``presses`` then answers the offer of an agent.
+    just skips the greeting. After the status key, the first of ``presses`` picks the server
+    when the status menu is offered; ``status`` is how that status check ended, and the next
+    of ``presses`` then answers the offer of an agent.
     """
     ctx = CallContext(dialled=dialled, calling=calling, at=at, location=location, language=language)
     greeting = decide(snapshot, ctx)
@@ -123,7 +124,7 @@ def outcome(decision: Decision) -> dict[str, object]:
             "action": "status_check",
             "municipality": step.owner_id,
             "destination": None,
-            "server": str(step.service.base_url),
+            "server": str(step.service.base_url) if step.service is not None else None,
         }
     return {"action": "greeting", "municipality": None, "destination": None}
 
@@ -149,6 +150,8 @@ def _played(decision: Decision) -> Prompts:
     if isinstance(step, Transfer):
         return step.announce
     if isinstance(step, CheckStatus):
+        if step.service is None:
+            return step.unchosen
         return (PromptRef("status-ask", step.prompt_language),)
     return step.prompts
 
@@ -189,5 +192,7 @@ def _describe(decision: Decision) -> str:
     if isinstance(step, PlayMessage):
         return "outcome: message " + " ".join(p.id for p in step.prompts) + ", then hang up"
     if isinstance(step, CheckStatus):
+        if step.service is None:
+            return "outcome: status check: no server chosen at the status menu; then a person"
         return f"outcome: status check on {step.owner_id}'s Open311 server {step.service.base_url}"
     return "outcome: greeting"

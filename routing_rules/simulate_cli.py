@@ -127,13 +127,14 @@ def _simulate(args: argparse.Namespace) -> int:
         offer = sim.greeting.step
         if not isinstance(offer, PlayGreeting) or offer.status_key is None:
             return fail("--request: these rules offer this caller no status check", EXIT_INVALID)
-        asked = run(offer.status_key).decision.step
-        assert isinstance(asked, CheckStatus)
-        try:
-            status = _status(args, asked)
-        except (ValueError, ValidationError) as exc:
-            return fail(str(exc), EXIT_INVALID)
-        sim = run(offer.status_key, status)
+        sim = run(offer.status_key)
+        asked = sim.decision.step
+        if isinstance(asked, CheckStatus):  # else the status menu waits for --press
+            try:
+                status = _status(args, asked)
+            except (ValueError, ValidationError) as exc:
+                return fail(str(exc), EXIT_INVALID)
+            sim = run(offer.status_key, status)
     if args.json:
         print(json.dumps(as_json(sim, snapshot), indent=2, ensure_ascii=False))
     else:
@@ -147,6 +148,8 @@ def _status(args: argparse.Namespace, asked: CheckStatus) -> StatusResult:
     request_id = args.request
     if not request_id.isdigit() or len(request_id) > asked.max_digits:
         raise ValueError(f"--request: up to {asked.max_digits} digits")
+    if asked.service is None:
+        return StatusResult.NO_CHOICE
     if args.status is not None:
         return StatusResult(args.status)
     if args.look_up_status is None:

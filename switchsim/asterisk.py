@@ -55,7 +55,8 @@ class SimulatedAsterisk:
 
     ``playback_s`` is how long each media URI plays unless ``media_durations`` names it;
     ``sound_exists`` (when given) makes unknown ``sound:`` media fail as in Asterisk;
-    ``default_outcome`` answers originates to endpoints no script names.
+    ``default_outcome`` answers originates to endpoints no script names; ``event_log``
+    False keeps no `events`.
     """
 
     def __init__(
@@ -66,8 +67,12 @@ class SimulatedAsterisk:
         media_durations: Mapping[str, float] | None = None,
         sound_exists: Callable[[str, str | None], bool] | None = None,
         default_outcome: Outcome | None = None,
+        event_log: bool = True,
     ) -> None:
         self.asterisk_id = asterisk_id
+        self.event_log = event_log
+        """Whether `events` keeps what was emitted (off for long runs of thousands of calls,
+        whose events would take most of the memory; `events` then stays empty)."""
         self.playback_s = playback_s
         self.media_durations = dict(media_durations or {})
         self.sound_exists = sound_exists
@@ -80,6 +85,10 @@ class SimulatedAsterisk:
         self.events: list[EmittedEvent] = []
         self._scripts: dict[str, deque[Outcome]] = {}
         self._waiters: list[Waiter] = []
+        self._channel_waiters: dict[str, list[Waiter]] = {}
+        """Waiters on one channel's record, re-checked only when that channel changed."""
+        self._touched: set[str] = set()
+        """Channels changed since the waiters were last checked."""
         self._ids = itertools.count(1)
         self._epoch = int(time.time())
         self.loaded_modules: set[str] = set(LOADED_MODULES)
@@ -93,15 +102,16 @@ class SimulatedAsterisk:
 
     def _changed(self) -> None:
         for waiter in list(self._waiters):
-            if waiter.future.done():
-                continue
-            try:
-                ready = waiter.predicate()
-            except Exception as exc:
-                waiter.future.set_exception(exc)
-                continue
-            if ready:
-                waiter.future.set_result(None)
+            _check(waiter)
+        touched, self._touched = self._touched, set()
+        for channel_id in touched:
+            for waiter in list(self._channel_waiters.get(channel_id, ())):
+                _check(waiter)
+
+    def _touch(self, channel_id: str) -> None:
+        """The channel's record changed: its waiters are checked at the next `_changed`."""
+        if channel_id in self._channel_waiters:
+            self._touched.add(channel_id)
 
     # --- applications and events -------------------------------------------------------------
 
@@ -177,13 +187,15 @@ class SimulatedAsterisk:
         )
         if delivered and state is not None and state.sink is not None:
             state.sink(payload)
-        self.events.append(EmittedEvent(app, payload, delivered))
+        if self.event_log:
+            self.events.append(EmittedEvent(app, payload, delivered))
 
     def _emit_channel(self, ch: FakeChannel, type_: str, **fields: Any) -> None:
         self._emit(ch.subscribed_app, {"type": type_, **fields, "channel": ch.snapshot()})
 
     def _note(self, ch: FakeChannel, text: str) -> None:
         ch.record.history.append(text)
+        self._touch(ch.id)
 
     # --- the people on the channels ----------------------------------------------------------
 
@@ -587,6 +599,7 @@ class SimulatedAsterisk:
         self.playbacks.pop(pb.id, None)
         pb.record.state = record_state
         pb.state = state
+        self._touch(ch.id)
         self._emit(ch.subscribed_app, {"type": "PlaybackFinished", "playback": pb.snapshot()})
 
     def _stop_channel_playbacks(self, ch: FakeChannel, state: str, record_state: str) -> None:
@@ -646,6 +659,7 @@ class SimulatedAsterisk:
                             ch.record.bridged_with.append(other_id)
                         if ch.id not in other.record.bridged_with:
                             other.record.bridged_with.append(ch.id)
+                            self._touch(other_id)
             if bridge.moh_class is not None:
                 ch.record.moh = True
             self._emit(
@@ -699,6 +713,19 @@ class SimulatedAsterisk:
             self.channels[cid].record.moh = on
             self._note(self.channels[cid], f"moh {'on' if on else 'off'} (bridge {bridge_id})")
         self._changed()
+
+
+def _check(waiter: Waiter) -> None:
+    """Settle ``waiter`` when its predicate holds (or raises)."""
+    if waiter.future.done():
+        return
+    try:
+        ready = waiter.predicate()
+    except Exception as exc:
+        waiter.future.set_exception(exc)
+        return
+    if ready:
+        waiter.future.set_result(None)
 
 
 def _cause_text(cause: int) -> str:

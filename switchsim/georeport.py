@@ -20,7 +20,9 @@ from typing import Any
 from aiohttp import web
 
 SLOW_ID = "9001"
-"""Answers only after `GeoReportServer.slow_s` (longer than any budget the rules allow)."""
+"""Answers only after `GeoReportServer.slow_s` (longer than any budget the rules allow);
+`GeoReportServer.slow_started` is set once it waits, `abandoned` lists it when the client
+goes away first."""
 SERVER_ERROR_ID = "9500"
 """Answers HTTP 500."""
 MALFORMED_ID = "9400"
@@ -83,6 +85,12 @@ class GeoReportServer:
     """Request numbers asked for, in order."""
     handled_ms: list[float] = field(default_factory=list)
     """How long the server took over each request it answered, in order (for benchmarks)."""
+    abandoned: list[str] = field(default_factory=list)
+    """Request numbers whose client went away before the answer, in order."""
+    slow_started: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set once a slow request (`SLOW_ID`) waits."""
+    abandon_seen: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set once a client went away before its answer."""
     _runner: web.AppRunner | None = None
     _release: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -93,7 +101,8 @@ class GeoReportServer:
     async def start(self) -> GeoReportServer:
         app = web.Application()
         app.router.add_get(f"{self.prefix}/requests/{{request_id}}.json", self._request)
-        self._runner = web.AppRunner(app, handle_signals=False)
+        # A client that goes away cancels its request's handler, as it ends a real server's.
+        self._runner = web.AppRunner(app, handle_signals=False, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
@@ -116,6 +125,10 @@ class GeoReportServer:
         started = time.perf_counter()
         try:
             return await self._answer(request)
+        except asyncio.CancelledError:
+            self.abandoned.append(request.match_info["request_id"])
+            self.abandon_seen.set()
+            raise
         finally:
             self.handled_ms.append((time.perf_counter() - started) * 1000)
 
@@ -131,6 +144,7 @@ class GeoReportServer:
         ):
             return _errors(404, "jurisdiction_id not found")
         if request_id == SLOW_ID:
+            self.slow_started.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._release.wait(), self.slow_s)
         elif request_id == SERVER_ERROR_ID:

@@ -42,21 +42,35 @@ class SwitchInspection(SimulatedAsterisk):
             and (channel_id is None or event_channel(e.payload) == channel_id)
         ]
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
-        """Wait until ``predicate()`` is true; it is re-checked after every change of state.
+    async def wait_for(
+        self,
+        predicate: Callable[[], bool],
+        timeout_s: float = 5.0,
+        *,
+        channel_id: str | None = None,
+    ) -> None:
+        """Wait until ``predicate()`` is true; it is re-checked after every change of state, or,
+        with ``channel_id``, after every change of that channel's record only (for a predicate
+        on that record alone: many such waiters cost a change nothing but its own channel's).
 
         Raises TimeoutError after ``timeout_s``.
         """
         if predicate():
             return
         waiter = Waiter(predicate, asyncio.get_running_loop().create_future())
-        self._waiters.append(waiter)
+        waiters = (
+            self._waiters
+            if channel_id is None
+            else self._channel_waiters.setdefault(channel_id, [])
+        )
+        waiters.append(waiter)
         try:
             async with asyncio.timeout(timeout_s):
                 await waiter.future
         finally:
-            if waiter in self._waiters:
-                self._waiters.remove(waiter)
+            waiters.remove(waiter)
+            if channel_id is not None and not waiters:
+                del self._channel_waiters[channel_id]
 
     def recheck(self) -> None:
         """Re-check the waiting predicates now, for those that also read what changes outside

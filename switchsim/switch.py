@@ -18,5 +18,6 @@ class FakeSwitch(CallScripting, SwitchInspection):
 
     ``playback_s`` is how long each media URI plays unless ``media_durations`` names it;
     ``sound_exists`` (when given) makes unknown ``sound:`` media fail as in Asterisk;
-    ``default_outcome`` answers originates to endpoints no script names.
+    ``default_outcome`` answers originates to endpoints no script names; ``event_log``
+    False keeps no `events`.
     """

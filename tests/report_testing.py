@@ -23,7 +23,14 @@ MENUS = {
 }
 DESTINATIONS = ("durham-agents", "oshawa-311", "clarington-311", "whitby-311", "after-hours")
 RESULTS = ("answered", "busy", "no_answer", "rejected", "not_accepted", "failed", "caller_hangup")
-STAGES = ("answering", "greeting", "menu", "hold", "ringing", "whisper", "awaiting_accept")
+STAGES = (
+    *("answering", "greeting", "menu", "hold", "ringing", "whisper", "awaiting_accept"),
+    "status",
+)
+STATUS_RESULTS = (
+    *("found", "not_found", "slow", "down", "bad_answer", "no_number", "too_long"),
+    "no_choice",
+)
 
 
 def random_calls(seed: int, count: int, first: date, days: int) -> list[StoredCall]:
@@ -74,6 +81,7 @@ def random_calls(seed: int, count: int, first: date, days: int) -> list[StoredCa
                 rules_version=1,
                 rules_hash="0123456789ab",
                 attempt_list=attempts,
+                status_check=rng.choice([None, None, None, *STATUS_RESULTS]),
             )
         )
     return calls
@@ -138,6 +146,7 @@ def expected_document(
 
     zero_outs = _tally([c.zero_out for c in mine if c.zero_out], ("greeting", "menu"))
     abandoned = _tally([c.abandoned_in for c in mine if c.abandoned_in], STAGES)
+    checks = _tally([c.status_check for c in mine if c.status_check], STATUS_RESULTS)
     return {
         "overlap": overlap,
         "range": {"from": first.isoformat(), "to": last.isoformat(), "by": by},
@@ -182,4 +191,9 @@ def expected_document(
             }
             for t in thresholds
         ],
+        "status_checks": {
+            "total": sum(checks.values()),
+            "by_result": checks,
+            "contained": sum(1 for c in mine if c.status_check == "found" and not c.attempt_list),
+        },
     }

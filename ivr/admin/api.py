@@ -35,8 +35,8 @@ from ivr.admin.requests import (
     ValidateBody,
 )
 from ivr.admin.service import AdminService, NothingActive
+from ivr.controller.drain import DrainStatus
 from ivr.controller.http import STATE_KEY
-from ivr.controller.process import DrainStatus
 from ivr.logs import exception_fields
 from ivr.reports import FORMATS, build_report, render
 from ivr.reports.build import MEDIA_TYPES

@@ -6,7 +6,8 @@ the arguments of ``AGI()`` as ``agi_arg_1``, ``agi_arg_2``, ... , then a blank l
 sends one ``SET VARIABLE "NAME" "value"`` per variable and reads each reply (``200 result=1``),
 then closes the connection. The answer is `ivr.agi.script.answer`, the same function
 ``ivr311-agi`` calls, so both give the same variables for the same environment and arguments
-(``--rules`` and ``--database`` excepted: the server answers from the rules it follows).
+(``--rules`` and ``--database`` excepted: the server answers from the rules it follows); where
+the rules allow it, it is decided once per NPA-NXX and minute (`ivr.agi.kept_answers`).
 
 Each session is bounded so that no client can stall the server or another session: a line longer
 than `Limits.max_line_bytes`, more than `Limits.max_env_lines` lines, an environment or a reply
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 import structlog
 
 from geo.calling_number import redact_calling_number
+from ivr.agi.kept_answers import KeptAnswers
 from ivr.agi.script import (
     DEFAULT_DIAL_ENDPOINT,
     AgiAnswer,
@@ -59,7 +61,9 @@ class Limits:
     read_timeout_s: float = 5.0
     """Longest wait for the client's whole environment, then for each reply."""
     max_sessions: int = 1000
-    """Sessions served at once; a connection beyond them is closed at once."""
+    """Sessions served at once; a connection beyond them is closed at once. Also the listen
+    backlog: with asyncio's default (100), connections beyond it in one instant wait for the
+    client's SYN retry, a second later."""
     max_line_bytes: int = 8192
     """Longest line accepted (Asterisk's own AGI lines are at most 2 KiB)."""
     max_env_lines: int = 512
@@ -125,6 +129,7 @@ class FastAgiServer:
         self._server: asyncio.Server | None = None
         self._parsed: dict[tuple[str, ...], argparse.Namespace] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._kept = KeptAnswers()
 
     async def start(self, host: str, port: int) -> int:
         """Listen on ``host:port`` (port 0: any free one); the port listened on. One answer
@@ -133,7 +138,12 @@ class FastAgiServer:
         args, _ = parse_arguments(self._parser, [])
         answer(_WARM_UP_CALL, args, self._current_rules)
         self._server = await asyncio.start_server(
-            self._accept, host, port, limit=self.limits.max_line_bytes, reuse_address=True
+            self._accept,
+            host,
+            port,
+            limit=self.limits.max_line_bytes,
+            reuse_address=True,
+            backlog=self.limits.max_sessions,
         )
         self.port = int(self._server.sockets[0].getsockname()[1])
         return self.port
@@ -179,8 +189,12 @@ class FastAgiServer:
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         started = time.perf_counter()
         env = await self._environment(reader)
-        args, refused = self._arguments(agi_arguments(env))
-        result = answer(env, args, self._current_rules, refused)
+        arguments = tuple(agi_arguments(env))
+        args, refused = self._arguments(arguments)
+        if refused is None:
+            result = self._kept.answer(env, args, self._current_rules)
+        else:
+            result = answer(env, args, self._current_rules, refused)
         if result.failure is not None:
             log_failure("fastagi.failed", result.failure, rules_read=result.rules_read)
         for name, value in result.variables.items():
@@ -191,17 +205,16 @@ class FastAgiServer:
                 raise _SessionEnded("fastagi.reply_refused", variable=name, reply=reply_text)
         self._log_answer(env, result, started)
 
-    def _arguments(self, arguments: list[str]) -> tuple[argparse.Namespace, Exception | None]:
+    def _arguments(self, arguments: tuple[str, ...]) -> tuple[argparse.Namespace, Exception | None]:
         """`parse_arguments`, the parsed arguments of a dialplan kept (most sites use one or
         two, and parsing takes a tenth of an answer). Wrong ones are parsed each time: a
         raised exception would carry every traceback it was raised with."""
-        key = tuple(arguments)
-        parsed = self._parsed.get(key)
+        parsed = self._parsed.get(arguments)
         if parsed is not None:
             return parsed, None
-        args, refused = parse_arguments(self._parser, arguments)
+        args, refused = parse_arguments(self._parser, list(arguments))
         if refused is None and len(self._parsed) < _PARSED_KEPT:
-            self._parsed[key] = args
+            self._parsed[arguments] = args
         return args, refused
 
     async def _environment(self, reader: asyncio.StreamReader) -> dict[str, str]:

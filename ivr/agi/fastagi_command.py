@@ -14,6 +14,8 @@ import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
+import uvloop
+
 from ivr.agi.fastagi import DEFAULT_LISTEN, FastAgiServer, Limits
 from ivr.controller.command import serve_command, stop_on_signals
 from ivr.controller.process import freeze_long_lived_objects
@@ -50,7 +52,11 @@ def _listen(value: str) -> str:
 
 
 def fastagi_command(args: argparse.Namespace) -> int:
-    return serve_command(args, lambda settings: serve_fastagi(settings, args.listen))
+    """Serve on uvloop's event loop: less CPU per request and shorter waits at p99 than on
+    asyncio's own (measured by ``make bench``'s ``fastagi``, README)."""
+    return serve_command(
+        args, lambda settings: serve_fastagi(settings, args.listen), run=uvloop.run
+    )
 
 
 def fastagi_server(settings: Settings, rules: RulesSource) -> FastAgiServer:

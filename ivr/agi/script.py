@@ -356,16 +356,20 @@ def answer(
     args: argparse.Namespace,
     rules: Callable[[], RuleSnapshot],
     refused: Exception | None = None,
+    *,
+    call: AgiCall | None = None,
 ) -> AgiAnswer:
     """The ``IVR311_*`` variables for the call whose AGI environment is ``env``: the one
     decision path of ``ivr311-agi`` and the FastAGI server, which differ only in where
     ``rules`` come from. Any failure (``refused``: the arguments were wrong) gives
-    `failure_variables`."""
+    `failure_variables`. ``call``: the call already read from ``env`` and ``args`` (its time
+    then is the one the caller looked answers up by, see `ivr.agi.kept_answers`)."""
     snapshot: RuleSnapshot | None = None
     try:
         if refused is not None:
             raise refused
-        call = call_from_env(env, args)
+        if call is None:
+            call = call_from_env(env, args)
         snapshot = rules()
         variables = channel_variables(decide_for_agi(snapshot, call), args.dial_endpoint)
     except Exception as exc:  # the dialplan must get something to do, whatever went wrong

@@ -59,7 +59,12 @@ class Expired:
     timer: str
 
 
-FlowEvent = CallerKey | PromptsDone | LegAnswered | LegKey | LegGone | LeftHold | Expired
+@dataclass(frozen=True)
+class WorkDone:
+    """Work the flow runs outside the call's lock (`Call.outside_lock`) has finished."""
+
+
+FlowEvent = CallerKey | PromptsDone | LegAnswered | LegKey | LegGone | LeftHold | Expired | WorkDone
 
 
 class Flow:

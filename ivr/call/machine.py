@@ -5,21 +5,24 @@ legs and its playbacks all map to one call) and its own timer expiries, each und
 lock, so it never sees two things at once. Each becomes what the call's flow waits for (a key,
 the prompts' end, a leg answering or gone, a timer) and is delivered to the flow
 (`ivr.call.flow`), which reads top-down: `Call._run` asks the engine and runs the phase of each
-step (`ivr.call.phases`, `ivr.call.transfer`). The caller hanging up or leaving the application
-ends the call wherever the flow is. Every transition goes through `Call.enter`, which checks
-the transition table and tells the observers (`ivr.call.observers`: the log line, the decision
-record, the metrics). After each event or timer, a call that nothing would move on (a request
-failed) is handed to the dialplan fallback as ``stalled``, never left in silence. When the call
-ends, in any state, every timer, playback, originated leg, bridge and ringing indication it
-owns is released.
+step (`ivr.call.phases`, `ivr.call.transfer`, `ivr.call.status`). I/O of the flow's own (a
+status look-up) runs outside the lock (`Call.outside_lock`): the flow waits for its end like
+any other event, and the call's events go on meanwhile. The caller hanging up or leaving the
+application ends the call wherever the flow is. Every transition goes through `Call.enter`,
+which checks the transition table and tells the observers (`ivr.call.observers`: the log line,
+the decision record, the metrics). After each event or timer, a call that nothing would move
+on (a request failed) is handed to the dialplan fallback as ``stalled``, never left in
+silence. When the call ends, in any state, every timer, playback, originated leg, bridge and
+ringing indication it owns is released.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
+from typing import TypeVar
 
 import structlog
 
@@ -48,6 +51,7 @@ from ivr.call.flow import (
     LegGone,
     LegKey,
     PromptsDone,
+    WorkDone,
 )
 from ivr.call.persistor import SavedCall
 from ivr.call.phases import greet, offer_menu, play_message, read_location
@@ -82,6 +86,8 @@ from routing_rules.decision import (
 from routing_rules.snapshot import RuleSnapshot
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 
 class Call:
@@ -140,6 +146,8 @@ class Call:
         self._lock = asyncio.Lock()
         self._flow = Flow()
         self._timers = CallTimers(env.scheduler, self._expired)
+        self._outside: asyncio.Task[None] | None = None
+        """Work the flow runs outside the call's lock, while it runs (`outside_lock`)."""
         self._since = self.started_at
         self._notes: list[Fact] = []
 
@@ -190,9 +198,10 @@ class Call:
     async def take_over(self, saved: SavedCall, resume: TransferResume | None) -> None:
         """Pick up a call an earlier controller had (its caller answered already, never
         answered again) where ``saved`` says it stood: the engine is asked again with the saved
-        context, so the greeting or the menu replays, and a transfer goes on at the saved link
-        (``resume``, for a call saved in a transfer: the link, whether the caller is still
-        on hold, what became of that link's leg)."""
+        context, so the greeting or the menu replays, a status check asks for the request
+        number again (how a look-up under way ended is not saved), and a transfer goes on at
+        the saved link (``resume``, for a call saved in a transfer: the link, whether the
+        caller is still on hold, what became of that link's leg)."""
         async with self._lock:
             with self._bound():
                 self.language = saved.language
@@ -360,6 +369,7 @@ class Call:
             or bool(resources.prompts.pending)
             or self._timers.running
             or resources.live_leg is not None
+            or self._outside is not None
         )
 
     def _over(self) -> bool:
@@ -504,6 +514,39 @@ class Call:
         if await self.play(channel_id, prompts):
             while not isinstance(await self.receive(), PromptsDone):
                 pass
+
+    async def outside_lock(self, work: Awaitable[T]) -> T:
+        """In the flow: await ``work`` (I/O bounded by its own time limit, a status look-up)
+        with the call's lock free, so the call takes its events meanwhile: the caller hanging
+        up ends the call at once and cancels the work; keys pressed meanwhile are dropped."""
+        outcome: list[T] = []
+        failure: list[Exception] = []
+
+        async def run() -> None:
+            try:
+                outcome.append(await work)
+            except Exception as exc:  # a bug in the work: the flow fails with it
+                failure.append(exc)
+            async with self._lock:
+                if self._over():
+                    return
+                with self._bound():
+                    self._outside = None
+                    await self._flow.deliver(WorkDone())
+                    await self._check()
+
+        task = asyncio.get_running_loop().create_task(run(), name=f"call-{self.call_id}-work")
+        self._outside = task
+        try:
+            while not isinstance(await self.receive(), WorkDone):
+                pass
+        finally:
+            if not (outcome or failure):
+                task.cancel()
+            self._outside = None
+        if failure:
+            raise failure[0]
+        return outcome[0]
 
     async def stop_prompts(self) -> None:
         await self.resources.prompts.stop()

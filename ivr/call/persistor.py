@@ -1,17 +1,17 @@
 """Where each call stands, kept on the caller's channel so that a restarted controller resumes it.
 
 The `StatePersistor` observes transitions, as wazo-calld's state persistor does: at each one a
-restarted controller could resume from (the greeting, a menu, hold, dialling a link) and at the
-final message, which rules a resume out, it writes a `SavedCall` (state, rule version, dialled
-number, language, digits so far, chain position) as compact JSON to one channel variable
-(`STATE_VARIABLE` unless set otherwise) on the caller's channel. A bridged call writes
-nothing: its conversation bridge already tells a restarted controller to leave it be, so the
-request is saved on every connected call. Writes run
-beside the call, one at a time per channel, the latest state only; the call waits for its
-write only before it plays to its caller (`written`: Asterisk runs a variable write queued
-behind a prompt only once the prompt has played, holding the request that long). A failed
-write is logged and the call goes on (a restart then hands that caller to the fallback
-context, as for any caller without a readable state).
+restarted controller could resume from (the greeting, a menu, a status check, hold, dialling a
+link) and at the final message, which rules a resume out, it writes a `SavedCall` (state, rule
+version, dialled number, language, digits so far, chain position) as compact JSON to one
+channel variable (`STATE_VARIABLE` unless set otherwise) on the caller's channel. A bridged
+call writes nothing: its conversation bridge already tells a restarted controller to leave it
+be, so the request is saved on every connected call. Writes run beside the call, one at a time
+per channel, the latest state only; the call waits for its write only before it plays to its
+caller (`written`: Asterisk runs a variable write queued behind a prompt only once the prompt
+has played, holding the request that long). A failed write is logged and the call goes on (a
+restart then hands that caller to the fallback context, as for any caller without a readable
+state).
 
 `ivr.controller.process` reads the variable at reconcile for each caller it does not know and,
 when `SavedCall.resumable`, lets a new `Call` pick the call up (`Call.take_over`).
@@ -39,6 +39,7 @@ _WRITTEN_AT = frozenset(
     {
         CallState.GREETING,
         CallState.MENU,
+        CallState.STATUS,
         CallState.TRANSFER_HOLD,
         CallState.TRANSFER_RINGING,
         CallState.MESSAGE,
@@ -48,7 +49,7 @@ _WRITTEN_AT = frozenset(
 leg, answered, is adopted); a bridged caller is recognised by its conversation bridge
 (`ivr.controller.takeover`), and the end needs no record."""
 
-RESUMABLE = frozenset({CallState.GREETING, CallState.MENU}) | TRANSFERRING
+RESUMABLE = frozenset({CallState.GREETING, CallState.MENU, CallState.STATUS}) | TRANSFERRING
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,8 @@ class SavedCall:
 
     ``link`` is the index in the transfer's chain of the link dialled (ringing) or None
     before the first. A resume asks the engine again with the saved context (dialled number,
-    language, greeting heard, digits): the greeting or the menu replays from its start; a
-    transfer goes on at ``link``.
+    language, greeting heard, digits): the greeting or the menu replays from its start, a status
+    check asks for the request number again; a transfer goes on at ``link``.
     """
 
     state: CallState

@@ -54,14 +54,26 @@ async def greet(call: Call, step: PlayGreeting, decision: Decision, why: str) ->
     """Play the greeting until it ends or a key cuts it short: 0 for an agent, a language key
     to switch language, the status key for a request's status, any other key to skip it."""
     call.enter(CallState.GREETING, why, decision=decision)
-    if await call.play(call.call_id, step.prompts):
+    digit = await key_during(call, step.prompts)
+    if digit is not None and digit in step.language_keys:
+        switched = _greeting_key(call, step, digit)
+        follow_up = step.language_follow_up.get(digit, ())
+        digit = await key_during(call, follow_up)
+        if digit is None or digit in step.language_keys:
+            call.greeting_done = True
+            return switched
+    call.greeting_done = True
+    return "greeting heard" if digit is None else _greeting_key(call, step, digit)
+
+
+async def key_during(call: Call, prompts: tuple[PromptRef, ...]) -> str | None:
+    """Play ``prompts`` until they end (None) or a key cuts them short (the key)."""
+    if await call.play(call.call_id, prompts):
         while not isinstance(event := await call.receive(), PromptsDone):
             if isinstance(event, CallerKey):
                 await call.stop_prompts()
-                call.greeting_done = True
-                return _greeting_key(call, step, event.digit)
-    call.greeting_done = True
-    return "greeting heard"
+                return event.digit
+    return None
 
 
 def _greeting_key(call: Call, step: PlayGreeting, digit: str) -> str:
@@ -106,11 +118,9 @@ async def key_after_prompts(
 ) -> str | None:
     """Play ``prompts`` and wait for one key (a key stops them), until ``timeout_s`` after
     them; None when no key came."""
-    if await call.play(call.call_id, prompts):
-        while not isinstance(event := await call.receive(), PromptsDone):
-            if isinstance(event, CallerKey):
-                await call.stop_prompts()
-                return event.digit
+    digit = await key_during(call, prompts)
+    if digit is not None:
+        return digit
     with call.timer(timer, timeout_s):
         while True:
             event = await call.receive()

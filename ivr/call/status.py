@@ -3,18 +3,19 @@
 The caller keys digits and ends with #; no key for the engine's digit time-out ends the
 number too. More digits than a request number has (`CheckStatus.max_digits`) end the entry at
 once: the caller is told the number is too long. The look-up itself is the environment's
-(`CallEnvironment.status_lookup`), bounded by the rules' budget; the flow awaits it, so the
-call's other events wait at most that long. After a found request the caller may press 0 for
-an agent (the answer, or "" for none, joins the call's digits); after anything else the
-engine routes the caller to a person.
+(`CallEnvironment.status_lookup`), bounded by the rules' budget; it runs outside the call's
+lock, so a caller who hangs up meanwhile ends the call at once and the look-up is cancelled.
+After a found request the caller may press 0 for an agent (the answer, or "" for none, joins
+the call's digits); after anything else the engine routes the caller to a person. A caller who
+chose no server at the status menu hears why and goes on to a person.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ivr.call.flow import CallerKey, Expired, PromptsDone
-from ivr.call.phases import key_after_prompts
+from ivr.call.flow import CallerKey, Expired
+from ivr.call.phases import key_after_prompts, key_during
 from ivr.call.states import CallState, StatusChecked
 from ivr.open311.client import Lookup
 from ivr.open311.speech import answer_prompts
@@ -30,13 +31,18 @@ async def check_status(call: Call, step: CheckStatus, decision: Decision, why: s
     """Ask for the number, look it up, speak the answer, offer an agent."""
     call.enter(CallState.STATUS, why, decision=decision)
     language = step.prompt_language
+    if step.owner_id is None or step.service is None:
+        call.status = StatusResult.NO_CHOICE
+        call.note(StatusChecked("", str(StatusResult.NO_CHOICE)))
+        await call.play_through(call.call_id, step.unchosen)
+        return f"status check: {StatusResult.NO_CHOICE}"
     keyed = await _request_number(call, step)
     if keyed is None:
         lookup = Lookup(StatusResult.TOO_LONG)
     elif not keyed:
         lookup = Lookup(StatusResult.NO_NUMBER)
     else:
-        lookup = await call.env.status_lookup(step.owner_id, step.service, keyed)
+        lookup = await call.outside_lock(call.env.status_lookup(step.owner_id, step.service, keyed))
     call.status = lookup.result
     call.note(StatusChecked(step.owner_id, str(lookup.result)))
     answer = answer_prompts(lookup, keyed or "", language)
@@ -53,14 +59,11 @@ async def check_status(call: Call, step: CheckStatus, decision: Decision, why: s
 async def _request_number(call: Call, step: CheckStatus) -> str | None:
     """The digits keyed before #, or the time-out ("" for none); None when too many."""
     digits: list[str] = []
-    if await call.play(call.call_id, (PromptRef("status-ask", step.prompt_language),)):
-        while not isinstance(event := await call.receive(), PromptsDone):
-            if isinstance(event, CallerKey):
-                await call.stop_prompts()
-                if event.digit == END_KEY:
-                    return ""
-                digits.append(event.digit)
-                break
+    first = await key_during(call, (PromptRef("status-ask", step.prompt_language),))
+    if first == END_KEY:
+        return ""
+    if first is not None:
+        digits.append(first)
     while True:
         if len(digits) > step.max_digits:
             return None

@@ -25,15 +25,18 @@ def settings_from_args(args: argparse.Namespace) -> Settings | None:
 
 
 def serve_command(
-    args: argparse.Namespace, serve: Callable[[Settings], Coroutine[Any, Any, None]]
+    args: argparse.Namespace,
+    serve: Callable[[Settings], Coroutine[Any, Any, None]],
+    *,
+    run: Callable[[Coroutine[Any, Any, None]], None] = asyncio.run,
 ) -> int:
-    """Load the command's settings and run ``serve`` on them until it returns or Ctrl-C; the
-    command's exit status."""
+    """Load the command's settings and run ``serve`` on them (on an event loop of ``run``'s)
+    until it returns or Ctrl-C; the command's exit status."""
     settings = settings_from_args(args)
     if settings is None:
         return SettingsError.exit_code
     try:
-        asyncio.run(serve(settings))
+        run(serve(settings))
     except KeyboardInterrupt:
         return 130
     except SettingsError as exc:

@@ -16,9 +16,8 @@ fallback context, so nobody waits in silence (its prompts stopped first: Asteris
 them out before continuing it). Bridges of the application no call owns any longer are
 destroyed, and legs no call owns are hung up. A caller
 handed back while Asterisk did not answer goes there too, counted once, with the reason it was
-first handed back for. Draining (SIGTERM, or ``POST /api/drain``: one drain per process, the
-same either way) hands new calls to the fallback context at once and gives calls in progress the
-drain timeout to finish.
+first handed back for. Draining (`ivr.controller.drain`) hands new calls to the fallback
+context at once and gives calls in progress the drain timeout to finish.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ import collections
 import contextlib
 import gc
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,7 +54,6 @@ from ivr.call import (
     Call,
     CallEnvironment,
     CallSettings,
-    CallState,
     LoopScheduler,
     Scheduler,
     StatePersistor,
@@ -66,6 +63,7 @@ from ivr.call import (
 from ivr.call.observers import Observer
 from ivr.controller.conversations import AdoptedConversations
 from ivr.controller.dialplan_sync import DialplanSync
+from ivr.controller.drain import Drain, DrainStatus
 from ivr.controller.rules_source import RulesSource
 from ivr.controller.takeover import resumable_callers
 from ivr.metrics import Metrics
@@ -109,20 +107,6 @@ def freeze_long_lived_objects() -> None:
     25 ms instead of about 120 ms."""
     gc.collect()
     gc.freeze()
-
-
-@dataclass(frozen=True)
-class DrainStatus:
-    """Where a drain stands (``GET /api/drain``)."""
-
-    draining: bool
-    """New calls go to the fallback context (set once, never cleared)."""
-    calls_in_progress: int
-    drained: bool
-    """Draining and no call left (nor a hand-back still to confirm): the process may stop."""
-
-    def as_json(self) -> dict[str, object]:
-        return asdict(self)
 
 
 def call_settings(settings: Settings) -> CallSettings:
@@ -209,10 +193,9 @@ class Controller:
             maxlen=settings.recent_decisions
         )
         self._tasks: set[asyncio.Task[None]] = set()
-        self._draining = False
-        self._drain_task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
+        self._drain = Drain(self.calls, self._idle, settings.drain_timeout_s)
         self._reader: asyncio.Task[None] | None = None
         self.reconciled = asyncio.Event()
         """Set after each reconcile (tests wait on it)."""
@@ -266,7 +249,7 @@ class Controller:
 
     @property
     def draining(self) -> bool:
-        return self._draining
+        return self._drain.started
 
     @property
     def rules_version(self) -> int | None:
@@ -318,8 +301,7 @@ class Controller:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._dialplan_task
             self._dialplan_task = None
-        if self._drain_task is not None:
-            self._drain_task.cancel()
+        self._drain.cancel()
         await self.dispatcher.aclose()
         for task in list(self._tasks):
             task.cancel()
@@ -343,30 +325,11 @@ class Controller:
         await self.start_drain(timeout_s)
 
     def start_drain(self, timeout_s: float | None = None) -> asyncio.Task[None]:
-        """Start the drain unless it started already; returns it. From now on new calls go to
-        the fallback context and ``/readyz`` says not ready, for as long as the process lives."""
-        if self._drain_task is None:
-            self._draining = True
-            limit = self.settings.drain_timeout_s if timeout_s is None else timeout_s
-            self._drain_task = asyncio.create_task(self._drain(limit), name="drain")
-        return self._drain_task
+        """Start the drain unless it started already; returns it (see `ivr.controller.drain`)."""
+        return self._drain.start(timeout_s)
 
     def drain_status(self) -> DrainStatus:
-        return DrainStatus(
-            draining=self._draining,
-            calls_in_progress=len(self.calls),
-            drained=self._draining and self._idle.is_set(),
-        )
-
-    async def _drain(self, limit: float) -> None:
-        log.info("controller.draining", calls=len(self.calls), timeout_s=limit)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(limit):
-                await self._idle.wait()
-        for call in list(self.calls.values()):
-            if call.state is not CallState.BRIDGED:
-                await call.hand_back("drain")
-        log.info("controller.drained", bridged_left=len(self.calls))
+        return self._drain.status()
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.create_task(coro)
@@ -426,8 +389,8 @@ class Controller:
         dialled = event.args[1] if len(event.args) > 1 else channel.dialplan.exten
         self._metrics.calls_offered.labels(dialled).inc()
         snapshot = self.rules.current
-        if self._draining or snapshot is None:
-            reason = "draining" if self._draining else "no_rules"
+        if self._drain.started or snapshot is None:
+            reason = "draining" if self._drain.started else "no_rules"
             self._spawn(self._continue_unknown(channel.id, dialled, reason))
             return
         call = Call(
@@ -610,7 +573,7 @@ class Controller:
         before this returns, so no event of theirs after the reconnect is missed."""
         taken: set[str] = set()
         current = self.rules.current
-        if self._draining or current is None:
+        if self._drain.started or current is None:
             return taken
         callers = resumable_callers(self.ari, self.persistor.variable, unknown, present, bridges)
         async for found in callers:

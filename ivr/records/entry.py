@@ -55,6 +55,7 @@ def stored_call(record: DecisionRecord, zone: ZoneInfo) -> StoredCall:
         bridged_s=durations.get("bridged_s"),
         rules_version=record.rules_version,
         rules_hash=record.rules_hash,
+        status_check=record.status_check,
         attempt_list=tuple(
             StoredAttempt(a.destination, a.result, a.ring_s) for a in record.attempts
         ),

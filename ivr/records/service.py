@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from ivr.call.record import DecisionRecord
+from ivr.call.timers import Scheduler
 from ivr.logs import exception_fields
 from ivr.metrics import Metrics
 from ivr.records.entry import stored_call
@@ -38,11 +39,13 @@ class CallRecords:
         capacity: int,
         retention_days: int,
         clock: Callable[[], datetime],
+        scheduler: Scheduler | None = None,
     ) -> None:
+        """``scheduler`` runs the writer's pauses between retries (default: the event loop)."""
         self.store = store
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="call-records")
         self.writer: RecordWriter[StoredCall] = RecordWriter(
-            store.write, metrics, self._executor, capacity=capacity
+            store.write, metrics, self._executor, capacity=capacity, scheduler=scheduler
         )
         self.purger = RecordPurger(
             store.purge_batch,

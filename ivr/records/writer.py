@@ -8,8 +8,9 @@ while the store is slow or down, and a call never waits on the database.
 One task takes up to ``batch_size`` records at a time and runs the blocking ``write`` in the
 executor it is given (a thread of its own, so a hung database holds no thread the event loop
 needs). A batch that fails goes back to the head of the queue and is tried again after a
-capped exponential pause; `flush` cuts a pause short. A batch is written in one transaction,
-so a retried batch is never half in the store.
+capped exponential pause, on the ``scheduler`` it is given (the event loop, or a virtual
+clock in tests); `flush` cuts a pause short. A batch is written in one transaction, so a
+retried batch is never half in the store.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Generic, TypeVar
 import structlog
 from sqlalchemy.exc import DBAPIError
 
+from ivr.call.timers import LoopScheduler, Scheduler
 from ivr.logs import exception_fields
 from ivr.metrics import Metrics
 
@@ -45,6 +47,7 @@ class RecordWriter(Generic[T]):
         batch_size: int = 500,
         retry_initial_s: float = 0.5,
         retry_max_s: float = 30.0,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self._write = write
         self._metrics = metrics
@@ -53,6 +56,7 @@ class RecordWriter(Generic[T]):
         self.batch_size = batch_size
         self._retry_initial_s = retry_initial_s
         self._retry_max_s = retry_max_s
+        self._scheduler = scheduler or LoopScheduler()
         self._queue: collections.deque[T] = collections.deque()
         self._in_flight = 0
         self._work = asyncio.Event()
@@ -153,10 +157,12 @@ class RecordWriter(Generic[T]):
                 log.info("call_records.writing_again", dropped_so_far=self.dropped)
 
     async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._retry_now.wait()
-        self._retry_now.clear()
+        over = self._scheduler.call_later(seconds, self._retry_now.set)
+        try:
+            await self._retry_now.wait()
+        finally:
+            over.cancel()
+            self._retry_now.clear()
 
 
 def _cause(exc: Exception) -> BaseException:

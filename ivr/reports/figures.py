@@ -8,6 +8,9 @@ any other count of the same calls; shares are left to the renderers, except the 
 * Service level at T seconds: of the calls put through to a destination (at least one transfer
   attempt, abandoned ones included), the share that reached a person within T seconds of the
   answer.
+* Status checks: calls per way the caller's service-request status check ended; contained
+  are those whose request was found and that made no transfer attempt (answered without an
+  agent).
 * The overlap table: for each shared exchange whose menu was offered, how many callers chose
   each municipality; ``no_choice`` are the others offered that menu (0 for an agent, no key,
   hung up).
@@ -15,8 +18,6 @@ any other count of the same calls; shares are left to the renderers, except the 
 
 from __future__ import annotations
 
-import bisect
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -97,6 +98,12 @@ class Report:
     p50_s: float | None
     p90_s: float | None
     service_level: tuple[ServiceLevel, ...]
+    status_checks: dict[str, int]
+    status_contained: int
+
+    @property
+    def status_checks_total(self) -> int:
+        return sum(self.status_checks.values())
 
     @property
     def zero_outs_total(self) -> int:
@@ -118,7 +125,7 @@ def compute(
         per_period[period_of(row.local_date, period.by)] += row.calls
         by_hour[row.local_hour] += row.calls
         by_weekday[row.local_weekday] += row.calls
-    durations = sorted(results.answer_to_person_s)
+    waits = results.waits
     put_through = results.flags["put_through"]
     tallies = results.tallies
     return Report(
@@ -140,26 +147,16 @@ def compute(
         transfers=_transfers(results),
         abandoned=_tally(tallies["abandoned_in"], KNOWN["abandoned_in"], counted_none=False),
         put_through=put_through,
-        reached_person=len(durations),
-        p50_s=nearest_rank(durations, 50),
-        p90_s=nearest_rank(durations, 90),
+        reached_person=waits.reached,
+        p50_s=waits.p50_s,
+        p90_s=waits.p90_s,
         service_level=tuple(
-            _service_level(durations, threshold, put_through) for threshold in thresholds_s
+            ServiceLevel(t, waits.within[t], waits.within[t] / put_through if put_through else None)
+            for t in thresholds_s
         ),
+        status_checks=_tally(tallies["status_check"], KNOWN["status_check"], counted_none=False),
+        status_contained=results.flags["status_contained"],
     )
-
-
-def nearest_rank(ordered: Sequence[float], percent: float) -> float | None:
-    """The nearest-rank percentile of ``ordered`` (sorted ascending); None when empty."""
-    if not ordered:
-        return None
-    rank = max(1, math.ceil(percent / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
-def _service_level(ordered: Sequence[float], threshold: float, put_through: int) -> ServiceLevel:
-    within = bisect.bisect_right(ordered, threshold)
-    return ServiceLevel(threshold, within, within / put_through if put_through else None)
 
 
 def _tally(

@@ -59,6 +59,11 @@ def document(report: Report) -> dict[str, Any]:
             {"threshold_s": s.threshold_s, "within": s.within, "share": s.share}
             for s in report.service_level
         ],
+        "status_checks": {
+            "total": report.status_checks_total,
+            "by_result": report.status_checks,
+            "contained": report.status_contained,
+        },
     }
 
 

@@ -101,6 +101,12 @@ def tables(report: Report) -> list[Table]:
             ),
         ),
         counts("abandoned", "Abandoned, by stage", report.abandoned, report.abandoned_total),
+        counts(
+            "status_checks",
+            "Service-request status checks, by result",
+            {**report.status_checks, "answered without an agent": report.status_contained},
+            report.status_checks_total,
+        ),
         Table(
             "service",
             "Time from answer to a person",

@@ -1,10 +1,10 @@
 """Call records: one row per call in the rule store's database, kept for reports.
 
 The controller writes them in batches, off the call path (``ivr.records``); a periodic purge
-deletes those older than the retention. The schema is shaped for reports over a year of calls
-(a million rows): every figure is a column to group or filter on, so a report is a handful of
-``GROUP BY`` queries over an indexed time range, with no JSON to parse and no join needed for
-the per-call figures.
+deletes those older than the retention. Every figure of a report is a column, and each write
+and purge keeps the report's summary (``routing_rules.storage.report_summary``) in step in
+the same transaction, so a report over a year of calls (a million rows) reads counts per date,
+not the rows.
 
 ``call_records`` (one row per call; no full calling number anywhere):
 
@@ -16,9 +16,7 @@ call_id                the caller's channel id (not unique: a call taken over af
                        controller restart is recorded by the controller that ends it)
 started_at             when the call reached the controller, UTC (indexed); for a call taken
                        over after a restart, when it was taken over
-local_date             that moment's date in the host's time zone (indexed; on SQLite by
-                       ``ix_call_records_report``, which also holds every column a report
-                       reads, so a report scans that index, not the rows): calls per day
+local_date             that moment's date in the host's time zone (indexed): calls per day
 local_hour             0–23, same zone: the hour-of-day profile
 local_weekday          0 = Monday … 6 = Sunday, same zone: the day-of-week profile
 dialled                the number dialled as delivered (311, a DID)
@@ -31,7 +29,8 @@ language               ``en`` or ``fr`` at the end of the call
 greeting_skipped       a key cut the greeting short
 zero_out               where 0 was pressed for a live agent: ``greeting``, ``menu``; NULL: not
 after_hours            the host was closed (after-hours path or emergency override)
-menu                   the last menu offered: ``exchange:ID`` for a shared exchange, NULL: none
+menu                   the last menu offered: ``exchange:ID`` for a shared exchange, ``members``,
+                       ``status`` (which server answers a status check); NULL: none
 evidence               what settled the route: ``location``, ``exchange``, ``caller_choice``,
                        ``default``; NULL when no route was reached
 rule                   the rule that decided (a path into the rule set)
@@ -43,13 +42,18 @@ digits                 the menu entries, comma-separated (an empty entry is a ti
 outcome                ``completed``, ``caller_hangup``, ``message``, ``left_application``,
                        ``handed_back:REASON``, ``lost_on_reconnect``
 abandoned_in           for a caller who hung up before a person or a message: the stage
-                       (``answering``, ``greeting``, ``menu``, ``hold``, ``ringing``, ``whisper``,
-                       ``awaiting_accept``); NULL otherwise
-answer_to_person_s     seconds from answer to a person answering (service level, p50/p90)
+                       (``answering``, ``greeting``, ``menu``, ``status``, ``hold``, ``ringing``,
+                       ``whisper``, ``awaiting_accept``); NULL otherwise
+answer_to_person_s     seconds from answer to a person answering (service level, p50/p90;
+                       indexed with ``local_date`` where not NULL)
 total_s, bridged_s     the call's length, and of its conversation
 attempts               how many transfer attempts the call made
 rules_version          the rule version that routed it, with the first 12 hex of its hash
 rules_hash
+status_check           how the caller's service-request status check ended (the values of
+                       ``ivr311_status_checks_total{result}``: ``found``, ``not_found``,
+                       ``slow``, ``down``, ``bad_answer``, ``no_number``, ``too_long``,
+                       ``no_choice``); NULL: none was asked for, or none ended
 =====================  =========================================================================
 
 ``call_record_attempts`` (one row per transfer attempt): ``record_id``, ``seq`` (0 first),
@@ -62,30 +66,44 @@ Strings have no length limit: a value no column foresaw never makes a batch fail
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     Boolean,
+    Connection,
     Date,
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     SmallInteger,
     String,
     delete,
     insert,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from routing_rules.storage import report_summary
 from routing_rules.storage.store import RuleStore
 from routing_rules.storage.tables import Base
 
 
 class CallRecordRow(Base):
     __tablename__ = "call_records"
+    __table_args__ = (
+        Index(
+            "ix_call_records_answer_to_person_s",
+            "answer_to_person_s",
+            "local_date",
+            sqlite_where=text("answer_to_person_s IS NOT NULL"),
+            postgresql_where=text("answer_to_person_s IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     call_id: Mapped[str] = mapped_column(String, index=True)
@@ -117,6 +135,7 @@ class CallRecordRow(Base):
     attempts: Mapped[int] = mapped_column(SmallInteger)
     rules_version: Mapped[int | None] = mapped_column(Integer)
     rules_hash: Mapped[str] = mapped_column(String)
+    status_check: Mapped[str | None] = mapped_column(String)
 
 
 class CallAttemptRow(Base):
@@ -173,6 +192,7 @@ class StoredCall:
     rules_version: int | None
     rules_hash: str
     attempt_list: tuple[StoredAttempt, ...] = ()
+    status_check: str | None = None
 
     def columns(self) -> dict[str, object]:
         """The ``call_records`` row (``attempts`` is the number of attempts)."""
@@ -189,50 +209,88 @@ class CallRecordStore:
         self.store = store
 
     def write(self, calls: list[StoredCall]) -> None:
-        """Insert ``calls`` and their attempts in one transaction: all of them or none."""
+        """Insert ``calls`` and their attempts, and add them to the report's summary, in one
+        transaction: all of them or none."""
         if not calls:
             return
         with self.store.write_transaction() as conn:
-            ids = (
-                conn.execute(
-                    insert(CallRecordRow).returning(CallRecordRow.id, sort_by_parameter_order=True),
-                    [call.columns() for call in calls],
+            rows = insert_calls(conn, calls)
+            counts = Counter(
+                key
+                for row, call in zip(rows, calls, strict=True)
+                for key in report_summary.counts_of(
+                    row, ((a.destination, a.result) for a in call.attempt_list)
                 )
-                .scalars()
-                .all()
             )
-            attempts = [
-                {
-                    "record_id": record_id,
-                    "seq": seq,
-                    "started_at": call.started_at,
-                    "destination": attempt.destination,
-                    "result": attempt.result,
-                    "ring_s": attempt.ring_s,
-                }
-                for record_id, call in zip(ids, calls, strict=True)
-                for seq, attempt in enumerate(call.attempt_list)
-            ]
-            if attempts:
-                conn.execute(insert(CallAttemptRow), attempts)
+            report_summary.apply(conn, counts, 1)
 
     def purge_batch(self, before: datetime, limit: int) -> int:
         """Delete up to ``limit`` of the oldest calls started before ``before`` (and their
-        attempts) in one short transaction; returns how many calls went."""
+        attempts), and take them out of the report's summary, in one short transaction;
+        returns how many calls went.
+
+        The summary loses what the deletes return, not what was selected: two controllers
+        purging the same calls at once (PostgreSQL) take each out once."""
         cutoff = before.astimezone(UTC)
+        r, a = CallRecordRow, CallAttemptRow
         with self.store.write_transaction() as conn:
             ids = (
                 conn.execute(
-                    select(CallRecordRow.id)
-                    .where(CallRecordRow.started_at < cutoff)
-                    .order_by(CallRecordRow.started_at)
-                    .limit(limit)
+                    select(r.id).where(r.started_at < cutoff).order_by(r.started_at).limit(limit)
                 )
                 .scalars()
                 .all()
             )
             if not ids:
                 return 0
-            conn.execute(delete(CallAttemptRow).where(CallAttemptRow.record_id.in_(ids)))
-            conn.execute(delete(CallRecordRow).where(CallRecordRow.id.in_(ids)))
-        return len(ids)
+            attempts: dict[int, list[tuple[str, str]]] = {}
+            for record_id, destination, result in conn.execute(
+                delete(a)
+                .where(a.record_id.in_(ids))
+                .returning(a.record_id, a.destination, a.result)
+            ):
+                attempts.setdefault(record_id, []).append((destination, result))
+            calls = (
+                conn.execute(
+                    delete(r)
+                    .where(r.id.in_(ids))
+                    .returning(r.id, *(getattr(r, name) for name in report_summary.READ))
+                )
+                .mappings()
+                .all()
+            )
+            counts = Counter(
+                key
+                for call in calls
+                for key in report_summary.counts_of(call, attempts.get(call["id"], ()))
+            )
+            report_summary.apply(conn, counts, -1)
+        return len(calls)
+
+
+def insert_calls(conn: Connection, calls: list[StoredCall]) -> list[dict[str, object]]:
+    """Insert the rows of ``calls`` and of their attempts (not the summary); returns the
+    calls' rows as inserted."""
+    rows = [call.columns() for call in calls]
+    ids = (
+        conn.execute(
+            insert(CallRecordRow).returning(CallRecordRow.id, sort_by_parameter_order=True), rows
+        )
+        .scalars()
+        .all()
+    )
+    attempts = [
+        {
+            "record_id": record_id,
+            "seq": seq,
+            "started_at": call.started_at,
+            "destination": attempt.destination,
+            "result": attempt.result,
+            "ring_s": attempt.ring_s,
+        }
+        for record_id, call in zip(ids, calls, strict=True)
+        for seq, attempt in enumerate(call.attempt_list)
+    ]
+    if attempts:
+        conn.execute(insert(CallAttemptRow), attempts)
+    return rows

@@ -16,7 +16,7 @@ from pathlib import Path
 
 SCHEMA_VERSION_TABLE = "ivr311_rules_schema_version"
 """Alembic's version table (``migrations/env.py`` names it the same)."""
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0005"
 """The newest migration's revision: a store at this revision is opened without Alembic."""
 
 _PLAIN_SQLITE_URL = re.compile(r"^sqlite(?:\+pysqlite)?:///(?P<path>[^?#%]+)$")

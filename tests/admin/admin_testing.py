@@ -12,8 +12,8 @@ from typing import Any
 from aiohttp import web
 
 from ivr.admin import AdminConfig, AdminService, add_admin_routes
+from ivr.controller.drain import DrainStatus
 from ivr.controller.http import ControllerState, make_app
-from ivr.controller.process import DrainStatus
 from ivr.metrics import Metrics
 
 TOKEN = "correct-horse-battery-staple"

@@ -358,3 +358,26 @@ async def test_simulate_shows_the_status_check_in_the_trace(client: Client) -> N
     step = next(t for t in slow["trace"] if t["stage"] == "status")
     assert "status check: slow" in step["evidence"] and step["result"] == "route to a person"
     assert slow["outcome"]["action"] != "message"
+
+
+async def test_simulate_shows_the_status_menu_choice(client: Client, durham_text: str) -> None:
+    """Pickering and Ajax run their own servers: a withheld number picks one at the status
+    menu (the first of ``press``)."""
+    text = durham_text
+    for mun in ("pickering", "ajax"):
+        site = f"    website: https://www.{mun}.ca/\n"
+        text = edited(
+            text,
+            site,
+            site + f"    open311: {{base_url: 'https://311.{mun}.example/', key: '*'}}\n",
+        )
+    body = {"content": text, "base_version": 1, "author": "alice", "comment": "own servers"}
+    assert (await client.post("/api/rules", json=body, headers=AUTH)).status == 201
+    call = {"at": MONDAY_NOON, "greeting_key": "*"}
+    menu = await simulate(client, **call)
+    assert menu["outcome"]["menu"] == "status"
+    assert menu["outcome"]["options"] == {"1": "pickering", "2": "ajax", "3": "durham"}
+    chosen = await simulate(client, **call, press=["1"], status="not_found")
+    steps = [(t["evidence"], t["result"]) for t in chosen["trace"] if t["stage"] == "status"]
+    assert ("status menu: pressed 1", "Pickering") in steps
+    assert ("status check: not_found; then no key", "route to a person") in steps

@@ -6,18 +6,17 @@ from __future__ import annotations
 import base64
 import json
 import os
-import socket
 import subprocess
 import threading
-import time
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
+from local_processes import free_port
 from pydantic import SecretStr
 
 from dialplan.asterisk_conf import (
@@ -35,22 +34,11 @@ CONTACT_CENTRE_IP = "127.0.0.2"
 ARI_PASSWORD = "asterisk-test-only"
 CLARINGTON_CENTRE = "+19055550190"
 AFTER_HOURS_LINE = "+19055550102"
+ACCEPT_KEY = "1"
+"""The key Durham's rules (``transfer.accept_key``) ask a contact centre to press after the
+whisper to take the call."""
 
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    """A port free for both UDP and TCP on loopback (the SIP transports use both)."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = int(tcp.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
 
 
 def _first_dir(candidates: list[Path]) -> Path:
@@ -306,16 +294,3 @@ def open_durham_rules(
     rules = work / "durham-open.yaml"
     rules.write_text(text, encoding="utf-8")
     return rules, snapshot_from_text(text, default_geo(), source="test:durham-open")
-
-
-def wait_until(condition: Callable[[], T | None], timeout_s: float, what: str) -> T:
-    """Poll ``condition`` until it returns something true; AssertionError naming ``what`` at
-    the deadline."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
-        time.sleep(0.1)

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ari_proxy import AriProxy
-from asterisk_testing import AsteriskNode, free_port, new_node
+from asterisk_testing import AsteriskNode, new_node
 from controller_testing import ControllerProcess, start_controller
+from local_processes import free_port
 
 from routing_rules.snapshot import RuleSnapshot
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from asterisk_testing import ARI_PASSWORD, AsteriskNode, open_durham_rules, wait_until
+from asterisk_testing import ARI_PASSWORD, AsteriskNode, open_durham_rules
+from local_processes import wait_until
 from prometheus_client.parser import text_string_to_metric_families
 
 

@@ -18,26 +18,18 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
-from asterisk_testing import AsteriskNode
+from asterisk_testing import ACCEPT_KEY, AsteriskNode
 from cluster_testing import Cluster
 from sipp_testing import SCENARIOS, SippParty, sipp, start_contact_centres
+from sipp_trace import trace_messages
 
 # The Kamailio tests' helpers (KamailioProxy), for the nodes behind a real Kamailio.
 sys.path.append(str(Path(__file__).resolve().parents[1] / "kamailio"))
-from kamailio_testing import KamailioProxy, free_port, wait_for
+from kamailio_testing import KamailioProxy
+from local_processes import free_port, wait_until
 
-ACCEPT_KEY = "1"
-"""The key the contact centres press after the whisper to take the call."""
-
-_MESSAGE_HEAD = re.compile(
-    r"^-{10,}\s+(\d{4}-\d\d-\d\d)\s+(\d\d:\d\d:\d\d\.\d+).*\n(\w+) message (sent|received)",
-    re.MULTILINE,
-)
-_CALL_ID = re.compile(r"^Call-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
-_CSEQ = re.compile(r"^CSeq:\s*(\d+)\s+(\w+)", re.IGNORECASE | re.MULTILINE)
 _CONTACT_PORT = re.compile(
     r"^Contact:\s*<sip:(?:[^@>]*@)?[\d.]+:(\d+)", re.IGNORECASE | re.MULTILINE
 )
@@ -71,38 +63,22 @@ class CarrierLoad:
         started: dict[str, float] = {}
         answered: dict[str, tuple[int, float]] = {}
         completed: set[str] = set()
-        for head, message in _messages(self.party.trace()):
-            at, direction = head
-            body = message.lstrip()
-            call = _CALL_ID.search(body)
-            cseq = _CSEQ.search(body)
-            if call is None or cseq is None:
+        for message in trace_messages(self.party.trace()):
+            call_id, (number, method) = message.call_id, message.cseq
+            if not call_id or not method:
                 continue
-            call_id, method = call.group(1), cseq.group(2).upper()
-            if direction == "sent" and body.startswith("INVITE ") and cseq.group(1) == "1":
-                started.setdefault(call_id, at)
-            elif direction == "received" and body.startswith("SIP/2.0 200") and method == "INVITE":
-                if cseq.group(1) == "1" and (port := _CONTACT_PORT.search(body)):
-                    answered.setdefault(call_id, (int(port.group(1)), at))
-            elif body.startswith("SIP/2.0 200") and method == "BYE":
+            if message.sent and message.text.startswith("INVITE ") and number == 1:
+                started.setdefault(call_id, message.at)
+            elif not message.sent and message.is_answer_to("INVITE"):
+                if number == 1 and (port := _CONTACT_PORT.search(message.text)):
+                    answered.setdefault(call_id, (int(port.group(1)), message.at))
+            elif message.is_answer_to("BYE"):
                 completed.add(call_id)  # our hang-up answered, or the node's answered by us
         outcomes = [
             CallOutcome(call_id, at, *answered.get(call_id, (None, None)), call_id in completed)
             for call_id, at in started.items()
         ]
         return sorted(outcomes, key=lambda outcome: outcome.started)
-
-
-def _messages(trace: str) -> list[tuple[tuple[float, str], str]]:
-    """((time, "sent" or "received"), SIP message) for each message of a SIPp trace."""
-    heads = list(_MESSAGE_HEAD.finditer(trace))
-    messages: list[tuple[tuple[float, str], str]] = []
-    for index, head in enumerate(heads):
-        end = heads[index + 1].start() if index + 1 < len(heads) else len(trace)
-        moment = datetime.strptime(f"{head.group(1)} {head.group(2)}", "%Y-%m-%d %H:%M:%S.%f")
-        body = trace[head.end() : end].partition("\n")[2]
-        messages.append(((moment.timestamp(), head.group(4)), body))
-    return messages
 
 
 def start_load(
@@ -187,7 +163,7 @@ def behind_kamailio(cluster: Cluster, binary: str, work: Path) -> Iterator[Kamai
             member.controller.env["IVR311_PROXY_RPC_URL"] = proxy.rpc_url
             member.controller.env["IVR311_PROXY_NODE"] = member.sip_address
             member.controller.restart()
-        wait_for(
+        wait_until(
             lambda: proxy.active_nodes() == proxy.ready_nodes() == set(addresses),
             15,
             "every node active and ready at Kamailio",

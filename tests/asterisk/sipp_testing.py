@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from asterisk_testing import CARRIER_IP, CONTACT_CENTRE_IP, AsteriskNode, free_port
+from asterisk_testing import CARRIER_IP, CONTACT_CENTRE_IP, AsteriskNode
+from local_processes import free_port
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 

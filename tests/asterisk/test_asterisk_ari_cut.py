@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 from ari_proxy import AriProxy
-from asterisk_testing import AsteriskNode, wait_until
+from asterisk_testing import ACCEPT_KEY, AsteriskNode
 from controller_testing import ControllerProcess, durham_controller, live_call, metric, record_of
+from local_processes import wait_until
 from sipp_testing import (
     SippParty,
     sipp,
@@ -33,7 +34,6 @@ from ivr.call import ids
 pytestmark = pytest.mark.asterisk
 
 BOWMANVILLE_CALLER = "9056230142"
-ACCEPT_KEY = "1"
 CALL_DEADLINE_S = 60.0
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asterisk_testing import AsteriskNode, wait_until
+from asterisk_testing import ACCEPT_KEY, AsteriskNode
 from controller_testing import (
     ControllerProcess,
     durham_controller,
@@ -29,6 +29,7 @@ from controller_testing import (
     metric,
     record_of,
 )
+from local_processes import wait_until
 from sipp_testing import (
     CONTACT_CENTRE_IP,
     SCENARIOS,
@@ -53,7 +54,6 @@ AJAX_PICKERING_CALLER = "9056830177"
 DURHAM_AGENTS = "+19055550101"
 PICKERING_CCC = "+19055550110"
 PICKERING_KEY = "2"
-ACCEPT_KEY = "1"
 TRANSFERS = "ivr311_transfers_total"
 
 CALL_DEADLINE_S = 60.0

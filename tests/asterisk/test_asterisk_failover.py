@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
-from asterisk_testing import wait_until
 from cluster_testing import Cluster, Member
 from controller_testing import metric
-from kamailio_testing import CARRIER_IP, KamailioProxy, wait_for
+from kamailio_testing import CARRIER_IP, KamailioProxy
 from load_testing import CallOutcome, CarrierLoad, start_answered_load
+from local_processes import wait_until
 from prometheus_client.parser import text_string_to_metric_families
 from sipp_testing import SippParty
 
@@ -80,8 +80,8 @@ def test_calls_placed_after_a_node_dies_are_all_answered_by_the_other_node(
         )
         killed_at = time.time()
         victim.node.kill()
-        wait_for(lambda: node_up(proxy, victim) == 0, 10, "Kamailio to report the node down")
-        wait_for(
+        wait_until(lambda: node_up(proxy, victim) == 0, 10, "Kamailio to report the node down")
+        wait_until(
             lambda: metric(victim.controller, "ivr311_ari_connected") == 0,
             10,
             "the dead node's controller to report its ARI lost",
@@ -122,7 +122,7 @@ def test_a_killed_controller_loses_no_call_and_its_restart_resumes_the_calls_on_
         )
         held = {str(call["call_id"]) for call in victim.controller.live_calls()}
         victim.controller.kill()
-        wait_for(
+        wait_until(
             lambda: victim.sip_address not in proxy.ready_nodes(),
             10,
             "Kamailio to forget the node's readiness",

@@ -18,10 +18,9 @@ from asterisk_testing import (
     AsteriskNode,
     durham_for_test,
     durham_rules_yaml,
-    free_port,
-    wait_until,
 )
 from controller_testing import start_controller
+from local_processes import free_port, wait_until
 from readme_examples import FASTAGI_EXAMPLE, readme_dialplan
 from sipp_testing import sipp, start_contact_centre
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from asterisk_testing import AsteriskNode, open_durham_rules
+from asterisk_testing import ACCEPT_KEY, AsteriskNode, open_durham_rules
 from controller_testing import ControllerProcess, metric, start_controller
 from sipp_testing import sipp, start_contact_centre
-from test_asterisk_controller import ACCEPT_KEY, BOWMANVILLE_CALLER, place_call
+from test_asterisk_controller import BOWMANVILLE_CALLER, place_call
 
 from routing_rules.snapshot import default_geo, snapshot_from_text
 from switchsim.georeport import GeoReportServer, serving_in_thread

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geo.calling_number import parse_calling_number, redact_calling_number
+from geo.calling_number import parse_calling_number, parse_with_library, redact_calling_number
 from geo.index import GeoIndex
 from geo.model import PlacementFailure
 
@@ -72,6 +72,15 @@ def test_any_formatting_of_a_nanp_number_parses_to_it(digits: str, template: str
     raw = template.format(digits, a=digits[:3], b=digits[3:6], c=digits[6:])
     parsed = parse_calling_number(raw)
     assert parsed.e164 == "+1" + digits
+
+
+@given(
+    st.from_regex(r"[0-9]{10}", fullmatch=True)
+    | st.from_regex(r"[2-9][0-9]{2}[2-9][0-9]{6}", fullmatch=True)
+    | st.text(alphabet="+0123456789 -()", max_size=14)
+)
+def test_ten_plain_digits_parse_as_the_phone_number_library_parses_them(raw: str) -> None:
+    assert parse_calling_number(raw) == parse_with_library(raw)
 
 
 def test_redaction_keeps_the_npa_nxx_and_hides_the_line_number() -> None:

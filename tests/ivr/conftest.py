@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ import structlog
 from ivr_testing import Harness, LogLines, running_harness
 from structlog.testing import LogCapture
 
+from ivr.controller.process import freeze_long_lived_objects
 from routing_rules.snapshot import DEMO_DIR, RuleSnapshot, default_geo, snapshot_from_text
 from routing_rules.storage.store import RuleStore
 
@@ -61,3 +63,22 @@ def rule_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RuleS
         yield store
     finally:
         store.close()
+
+
+@pytest.fixture
+def warnings_only() -> None:
+    """Only warnings and errors are logged while the test runs (the configuration is restored
+    after it): thousands of calls' lines would cost more than the calls themselves."""
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+
+@pytest.fixture
+def long_lived_objects_frozen() -> Iterator[None]:
+    """What lives before the test starts (modules, the demo rules and their geodata) is kept
+    out of the garbage collector's full passes, as ``ivr311 run`` does at start-up
+    (`freeze_long_lived_objects`); they are handed back to it after the test."""
+    freeze_long_lived_objects()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from virtual_clock import VirtualClock
 
 from ivr.call import Call
@@ -22,7 +24,12 @@ from ivr.settings import Settings, load_settings
 from routing_rules.decision import CallContext, OfferMenu, Transfer
 from routing_rules.engine import decide
 from routing_rules.snapshot import RuleSnapshot
-from routing_rules.storage.call_records import CallRecordStore, StoredCall
+from routing_rules.storage.call_records import (
+    CallAttemptRow,
+    CallRecordRow,
+    CallRecordStore,
+    StoredCall,
+)
 from routing_rules.storage.store import RuleStore
 from switchsim import ChannelRecord, FakeAri, FakeSwitch, Outcome
 from switchsim.simulation import simulated_controller
@@ -69,15 +76,23 @@ class Harness:
     def record(self, channel_id: str) -> ChannelRecord:
         return self.switch.record(channel_id)
 
-    async def until(self, predicate: Callable[[], bool], timeout_s: float = TIMEOUT_S) -> None:
-        """Wait until ``predicate`` holds; re-checked on every change in the switch."""
-        await self.switch.wait_for(predicate, timeout_s)
+    async def until(
+        self,
+        predicate: Callable[[], bool],
+        timeout_s: float = TIMEOUT_S,
+        *,
+        channel_id: str | None = None,
+    ) -> None:
+        """Wait until ``predicate`` holds; re-checked on every change in the switch, or, with
+        ``channel_id``, on every change of that channel (`FakeSwitch.wait_for`)."""
+        await self.switch.wait_for(predicate, timeout_s, channel_id=channel_id)
 
     async def in_greeting(self, call_id: str) -> None:
         """Wait until the caller hears the greeting."""
         record = self.record(call_id)
         await self.until(
-            lambda: any(GREETING in p.media and p.state == "playing" for p in record.plays)
+            lambda: any(GREETING in p.media and p.state == "playing" for p in record.plays),
+            channel_id=call_id,
         )
 
     async def expire(self, call_id: str, timer: str) -> float:
@@ -133,13 +148,16 @@ async def running_harness(
     store: RuleStore | None = None,
     records: CallRecords | None = None,
     settings: Settings | None = None,
+    *,
+    event_log: bool = True,
 ) -> AsyncIterator[Harness]:
     """A controller with the rules ``durham`` on a fresh simulated switch, at 10:00 on a
     Wednesday; contact centres answer at once and press 1 after the whisper. The greeting
     plays until a key skips it; every other prompt takes 20 ms. The calls' timers run on a
     virtual clock: they run out only when the test says so (`Harness.expire`). Its rules
     source is backed by ``store`` when given (so its call records go there, unless
-    ``records`` says otherwise), else fixed; ``settings`` default to `fast_settings`."""
+    ``records`` says otherwise), else fixed; ``settings`` default to `fast_settings`; without
+    ``event_log`` the switch keeps no log of its events (thousands of calls)."""
     metrics = Metrics()
     clock = [BUSINESS_HOURS]
     timers = VirtualClock()
@@ -147,6 +165,7 @@ async def running_harness(
         playback_s=0.02,
         media_durations={GREETING: 60.0},
         default_outcome=Outcome(kind="answer", press="1"),
+        event_log=event_log,
     )
     rules = (
         RulesSource.fixed(durham, metrics)
@@ -165,11 +184,55 @@ async def running_harness(
         yield Harness(fake, controller, durham, clock, timers)
 
 
-def records_in(sink: CallRecordStore, metrics: Metrics, capacity: int) -> CallRecords:
-    """Call records kept ``400`` days, written to ``sink`` through a queue of ``capacity``."""
+def records_in(
+    sink: CallRecordStore,
+    metrics: Metrics,
+    capacity: int,
+    scheduler: VirtualClock | None = None,
+) -> CallRecords:
+    """Call records kept ``400`` days, written to ``sink`` through a queue of ``capacity``;
+    the writer pauses between retries on ``scheduler`` (default: the event loop)."""
     return CallRecords(
-        sink, metrics, capacity=capacity, retention_days=400, clock=lambda: BUSINESS_HOURS
+        sink,
+        metrics,
+        capacity=capacity,
+        retention_days=400,
+        clock=lambda: BUSINESS_HOURS,
+        scheduler=scheduler,
     )
+
+
+def stored_rows(store: RuleStore) -> dict[str, dict[str, Any]]:
+    """Every stored call by call id, with its attempts in order (``attempt_rows``)."""
+    with store.engine.connect() as conn:
+        calls = [dict(r._mapping) for r in conn.execute(select(CallRecordRow))]
+        attempts = conn.execute(
+            select(CallAttemptRow).order_by(CallAttemptRow.record_id, CallAttemptRow.seq)
+        )
+        by_call: dict[int, list[dict[str, Any]]] = {}
+        for attempt in attempts:
+            by_call.setdefault(attempt.record_id, []).append(dict(attempt._mapping))
+    for call in calls:
+        call["attempt_rows"] = by_call.get(call["id"], [])
+    return {call["call_id"]: call for call in calls}
+
+
+class FailingStore(CallRecordStore):
+    """A database that refuses every write (connection refused) while ``down``."""
+
+    def __init__(self, store: RuleStore) -> None:
+        super().__init__(store)
+        self.down = True
+        self.refused = threading.Event()
+
+    def is_down(self) -> bool:
+        return self.down
+
+    def write(self, calls: list[StoredCall]) -> None:
+        if self.is_down():
+            self.refused.set()
+            raise OperationalError("INSERT", {}, ConnectionRefusedError("connection refused"))
+        super().write(calls)
 
 
 class HungStore(CallRecordStore):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import threading
 from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, date, datetime
@@ -17,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from ivr_testing import (
+    FailingStore,
     Harness,
     HungStore,
     fallback_choice,
@@ -25,19 +25,15 @@ from ivr_testing import (
     menu_number,
     records_in,
     running_harness,
+    stored_rows,
 )
-from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 
 from ivr.call.record import DecisionRecord
 from ivr.metrics import Metrics
 from ivr.records import CallRecords
 from routing_rules.snapshot import RuleSnapshot
 from routing_rules.storage.call_records import (
-    CallAttemptRow,
-    CallRecordRow,
     CallRecordStore,
-    StoredCall,
 )
 from routing_rules.storage.store import RuleStore
 from switchsim import Outcome
@@ -64,21 +60,6 @@ def harness_on(
 def records_of(h: Harness) -> CallRecords:
     assert h.controller.records is not None
     return h.controller.records
-
-
-def stored_rows(store: RuleStore) -> dict[str, dict[str, Any]]:
-    """Every stored call by call id, with its attempts in order."""
-    with store.engine.connect() as conn:
-        calls = [dict(r._mapping) for r in conn.execute(select(CallRecordRow))]
-        attempts = [
-            dict(r._mapping)
-            for r in conn.execute(
-                select(CallAttemptRow).order_by(CallAttemptRow.record_id, CallAttemptRow.seq)
-            )
-        ]
-    for call in calls:
-        call["attempt_rows"] = [a for a in attempts if a["record_id"] == call["id"]]
-    return {call["call_id"]: call for call in calls}
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -136,10 +117,18 @@ async def test_each_call_s_record_lands_in_the_store_with_the_report_s_figures(
         h.switch.hangup_caller(abandoned)
         await h.ended(abandoned)
 
+        status = h.call(inside)
+        await skip_greeting(h, status, "*")
+        await h.until(lambda: "status-ask" in h.heard(status))
+        h.switch.press(status, "#")
+        await connected_then_hung_up(h, status)
+
         await records_of(h).writer.flush()
         rows = stored_rows(store)
 
-    assert set(rows) == {routed, choice, zero_out, abandoned}
+    assert set(rows) == {routed, choice, zero_out, abandoned, status}
+    assert rows[status]["status_check"] == "no_number"
+    assert rows[status]["destination"] == "durham-agents"
     first = rows[routed]
     assert as_utc(first["started_at"]) == datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
     assert (first["local_date"], first["local_hour"], first["local_weekday"]) == (
@@ -167,6 +156,7 @@ async def test_each_call_s_record_lands_in_the_store_with_the_report_s_figures(
         (0, "durham-agents", "answered")
     ]
     assert first["attempts"] == 1
+    assert first["status_check"] is None
 
     menu = rows[choice]
     assert menu["menu"] is not None and menu["menu"].startswith("exchange:")
@@ -199,21 +189,6 @@ async def test_each_call_s_record_lands_in_the_store_with_the_report_s_figures(
     everything = repr(sorted(rows.items()))
     for number in (inside, shared):
         assert number not in everything, "no full calling number is stored"
-
-
-class FailingStore(CallRecordStore):
-    """A store that refuses every write while ``down``."""
-
-    def __init__(self, store: RuleStore) -> None:
-        super().__init__(store)
-        self.down = True
-        self.refused = threading.Event()
-
-    def write(self, calls: list[StoredCall]) -> None:
-        if self.down:
-            self.refused.set()
-            raise OperationalError("INSERT", {}, ConnectionRefusedError("connection refused"))
-        super().write(calls)
 
 
 async def calls_complete(h: Harness, count: int) -> list[str]:

@@ -16,11 +16,12 @@ from ivr.controller.process import Controller
 from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
 from routing_rules.snapshot import DEMO_DIR, RuleSnapshot, default_geo, snapshot_from_text
-from switchsim import FakeSwitch, Outcome
+from switchsim import ChannelRecord, FakeSwitch, Outcome
 from switchsim.simulation import simulated_controller, simulated_settings
 
 FALLBACK = ("ivr311-fallback", "311", 1)
 MENU_INTRO = "sound:ivr311/menu-intro"
+STATUS_ASK = "sound:ivr311/status-ask"
 
 
 @pytest.fixture(scope="module")
@@ -152,13 +153,20 @@ async def test_leg_gone_while_no_controller_was_up_is_dialled_again(harness: Har
         assert record["outcome"] == "completed"
 
 
-async def test_caller_in_a_menu_is_taken_over_in_the_menu(harness: Harness) -> None:
+async def hearing(harness: Harness, number: str, key: str, media: str) -> tuple[str, ChannelRecord]:
+    """A caller from ``number`` who presses ``key`` in the greeting, once they hear ``media``
+    (destinations answer and accept); the call id and the caller's channel record."""
     harness.switch.default_outcome = Outcome(kind="answer", press="1")
-    call_id = harness.call(menu_number(harness.snapshot))
+    call_id = harness.call(number)
     await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
+    harness.switch.press(call_id, key)
     caller = harness.record(call_id)
-    await harness.until(lambda: MENU_INTRO in caller.played_media)
+    await harness.until(lambda: media in caller.played_media)
+    return call_id, caller
+
+
+async def test_caller_in_a_menu_is_taken_over_in_the_menu(harness: Harness) -> None:
+    call_id, caller = await hearing(harness, menu_number(harness.snapshot), "1", MENU_INTRO)
     intros = caller.played_media.count(MENU_INTRO)
     async with next_controller(harness) as (second, answered):
         # The menu plays again from its start, in the new controller.
@@ -167,6 +175,21 @@ async def test_caller_in_a_menu_is_taken_over_in_the_menu(harness: Harness) -> N
         assert caller.continued_to is None and answered == []
         harness.switch.press(call_id, "1")
         await harness.until(lambda: bool(caller.bridged_with))
+
+
+async def test_caller_in_a_status_check_is_asked_for_the_number_again(harness: Harness) -> None:
+    call_id, caller = await hearing(harness, inside_number(harness.snapshot), "*", STATUS_ASK)
+    harness.switch.press(call_id, "1")
+    saved = saved_state(harness, call_id)
+    assert saved is not None and saved.state is CallState.STATUS and saved.digits == ("*",)
+    async with next_controller(harness) as (second, answered):
+        # The new controller asks for the request number again, then goes on as usual.
+        await harness.until(lambda: caller.played_media.count(STATUS_ASK) == 2)
+        assert second.calls[call_id].state is CallState.STATUS
+        assert caller.continued_to is None and answered == []
+        harness.switch.press(call_id, "#")
+        await harness.until(lambda: bool(caller.bridged_with))
+        assert "sound:ivr311/status-no-number" in caller.played_media
 
 
 async def test_garbled_saved_state_hands_the_caller_to_the_fallback(harness: Harness) -> None:

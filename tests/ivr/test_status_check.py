@@ -6,14 +6,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from ivr_testing import BUSINESS_HOURS, GREETING, Harness, fast_settings, number_with
-from virtual_clock import VirtualClock
+from ivr_testing import Harness, number_with, running_harness
 
-from ivr.controller.rules_source import RulesSource
-from ivr.metrics import Metrics
 from routing_rules.decision import Transfer
-from routing_rules.snapshot import DEMO_DIR, default_geo, snapshot_from_text
-from switchsim import FakeSwitch, Outcome
+from routing_rules.snapshot import DEMO_DIR, RuleSnapshot, default_geo, snapshot_from_text
 from switchsim.georeport import (
     MALFORMED_ID,
     SERVER_ERROR_ID,
@@ -21,7 +17,6 @@ from switchsim.georeport import (
     WRONG_TYPE_ID,
     GeoReportServer,
 )
-from switchsim.simulation import simulated_controller
 
 DEMO_SERVER = 'base_url: "http://127.0.0.1:8320/", budget_ms: 1500'
 
@@ -32,30 +27,28 @@ async def server() -> AsyncIterator[GeoReportServer]:
         yield running
 
 
+def durham_with(
+    server: GeoReportServer, budget_ms: int = 300, own_servers: tuple[str, ...] = ()
+) -> RuleSnapshot:
+    """The Durham demo rules, Service Durham's Open311 server being ``server``; each of
+    ``own_servers`` (municipality ids) runs one too, on the same server."""
+    text = (DEMO_DIR / "durham.yaml").read_text(encoding="utf-8")
+    assert DEMO_SERVER in text
+    text = text.replace(DEMO_SERVER, f'base_url: "{server.base_url}/", budget_ms: {budget_ms}')
+    text = text.replace("ring_timeout_s: 20", "ring_timeout_s: 5")
+    for mun in own_servers:
+        site = f"    website: https://www.{mun}.ca/\n"
+        assert site in text
+        own = f'    open311: {{base_url: "{server.base_url}/", budget_ms: {budget_ms}, key: "*"}}\n'
+        text = text.replace(site, site + own, 1)
+    return snapshot_from_text(text, default_geo(), source="test:durham-open311")
+
+
 @pytest.fixture
 async def harness(server: GeoReportServer) -> AsyncIterator[Harness]:
     """The Durham demo rules, Service Durham's Open311 server being ``server`` (budget 300 ms)."""
-    text = (DEMO_DIR / "durham.yaml").read_text(encoding="utf-8")
-    assert DEMO_SERVER in text
-    text = text.replace(DEMO_SERVER, f'base_url: "{server.base_url}/", budget_ms: 300')
-    text = text.replace("ring_timeout_s: 20", "ring_timeout_s: 5")
-    snapshot = snapshot_from_text(text, default_geo(), source="test:durham-open311")
-    metrics = Metrics()
-    clock = [BUSINESS_HOURS]
-    timers = VirtualClock()
-    switch = FakeSwitch(
-        playback_s=0.02,
-        media_durations={GREETING: 60.0},
-        default_outcome=Outcome(kind="answer", press="1"),
-    )
-    async with simulated_controller(
-        fast_settings(),
-        RulesSource.fixed(snapshot, metrics),
-        switch=switch,
-        clock=lambda: clock[0],
-        scheduler=timers,
-    ) as (fake, controller):
-        yield Harness(fake, controller, snapshot, clock, timers)
+    async with running_harness(durham_with(server)) as running:
+        yield running
 
 
 def whitby_caller(harness: Harness) -> str:
@@ -164,3 +157,102 @@ async def test_a_server_that_is_down_is_spoken_too(
     assert "status-unavailable" in harness.heard(call_id)
     harness.switch.hangup_caller(call_id)
     assert (await harness.ended(call_id))["status_check"] == "down"
+
+
+@pytest.fixture
+async def own_servers(server: GeoReportServer) -> AsyncIterator[Harness]:
+    """As ``harness``, Pickering and Ajax running their own servers (``server`` too)."""
+    async with running_harness(durham_with(server, own_servers=("pickering", "ajax"))) as running:
+        yield running
+
+
+async def at_status_menu(harness: Harness) -> str:
+    """A caller on the exchange Ajax and Pickering share (the call does not know which)
+    presses * in the greeting and hears the status menu to its end."""
+    exchanges = harness.snapshot.geo.npa_nxx_by_exchange()
+    call_id = harness.call(f"{exchanges['ajax-pickering'][0]}0123")
+    await harness.in_greeting(call_id)
+    harness.switch.press(call_id, "*")
+    await harness.until(lambda: "menu-agent" in harness.heard(call_id))
+    return call_id
+
+
+async def test_a_caller_whose_municipality_is_unknown_picks_the_server_from_a_menu(
+    own_servers: Harness,
+) -> None:
+    harness = own_servers
+    call_id = await at_status_menu(harness)
+    heard = harness.heard(call_id)
+    assert heard[heard.index("status-menu-for") :] == [
+        *("status-menu-for", "name-pickering", "menu-press", "digit-1"),
+        *("status-menu-for", "name-ajax", "menu-press", "digit-2"),
+        *("status-menu-for", "host-durham", "menu-press", "digit-3"),
+        "menu-agent",
+    ]
+    harness.switch.press(call_id, "2")
+    await harness.until(lambda: "status-ask" in harness.heard(call_id))
+    for key in "5678#":
+        harness.switch.press(call_id, key)
+    await harness.until(lambda: "status-agent-offer" in harness.heard(call_id))
+    await harness.expire(call_id, "status")
+    record = await harness.ended(call_id)
+    assert record["status_check"] == "found" and record["outcome"] == "message"
+    assert any(
+        t["evidence"] == "status menu: pressed 2" and t["result"] == "Ajax" for t in record["trace"]
+    )
+
+
+async def test_no_choice_at_the_status_menu_is_said_and_the_call_goes_on(
+    own_servers: Harness, server: GeoReportServer
+) -> None:
+    harness = own_servers
+    call_id = await at_status_menu(harness)
+    await harness.expire(call_id, "menu")
+    # Then the menu every caller of this exchange hears, which leads to a person.
+    await harness.until(lambda: "menu-intro" in harness.heard(call_id))
+    heard = harness.heard(call_id)
+    assert heard.index("no-input") < heard.index("menu-intro")
+    assert server.asked == []
+    harness.switch.hangup_caller(call_id)
+    record = await harness.ended(call_id)
+    assert record["status_check"] == "no_choice"
+    assert harness.metric("ivr311_status_checks_total", {"result": "no_choice"}) == 1
+
+
+async def test_a_caller_who_switches_to_french_is_offered_the_check_in_french(
+    harness: Harness,
+) -> None:
+    harness.switch.media_durations["sound:ivr311/key-star"] = 60.0
+    call_id = harness.call(whitby_caller(harness))
+    await harness.in_greeting(call_id)
+    harness.switch.press(call_id, "9")
+    plays = harness.record(call_id).plays
+    await harness.until(lambda: plays[-1].lang == "fr_CA" and plays[-1].state == "playing")
+    assert plays[-1].media == ("sound:ivr311/status-offer", "sound:ivr311/key-star")
+    harness.switch.press(call_id, "*")
+    await harness.until(lambda: "status-ask" in harness.heard(call_id))
+    assert plays[-1].lang == "fr_CA"
+    for key in "1234#":
+        harness.switch.press(call_id, key)
+    await harness.until(lambda: "status-agent-offer" in harness.heard(call_id))
+    assert plays[-1].lang == "fr_CA"
+    harness.switch.hangup_caller(call_id)
+    record = await harness.ended(call_id)
+    assert record["language"] == "fr" and record["status_check"] == "found"
+
+
+async def test_a_caller_who_hangs_up_during_the_look_up_ends_the_call_at_once(
+    server: GeoReportServer,
+) -> None:
+    """The look-up runs without the call's lock: the hang-up is taken while the server is
+    still thinking (a budget of 5 s, far from reached), and the request is abandoned."""
+    async with running_harness(durham_with(server, budget_ms=5000)) as harness:
+        call_id = await ask_status(harness, f"{SLOW_ID}#")
+        await harness.wait(server.slow_started.wait())
+        harness.switch.hangup_caller(call_id)
+        record = await harness.ended(call_id)
+        assert record["outcome"] == "caller_hangup"
+        assert record["status_check"] is None
+        await harness.wait(server.abandon_seen.wait())
+        assert server.abandoned == [SLOW_ID]
+        assert harness.nothing_left()

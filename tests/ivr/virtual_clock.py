@@ -13,16 +13,24 @@ from collections.abc import Callable
 
 
 class VirtualTimer:
-    def __init__(self, when: float, callback: Callable[[], object]) -> None:
+    def __init__(
+        self, when: float, callback: Callable[[], object], timers: list[VirtualTimer]
+    ) -> None:
         self._when = when
         self.callback = callback
         self.cancelled = False
+        self._timers = timers
+        """The clock's pending timers, which a cancelled timer leaves (so the clock holds no
+        call that has ended, however long it stands still)."""
 
     def when(self) -> float:
         return self._when
 
     def cancel(self) -> None:
-        self.cancelled = True
+        if not self.cancelled:
+            self.cancelled = True
+            if self in self._timers:
+                self._timers.remove(self)
 
 
 class VirtualClock:
@@ -34,7 +42,7 @@ class VirtualClock:
         self._started = asyncio.Event()
 
     def call_later(self, delay: float, callback: Callable[[], object]) -> VirtualTimer:
-        timer = VirtualTimer(self.now + delay, callback)
+        timer = VirtualTimer(self.now + delay, callback, self._timers)
         self._timers.append(timer)
         self._started.set()
         return timer
@@ -50,7 +58,6 @@ class VirtualClock:
             self.now = timer.when()
             timer.callback()
             ran += 1
-        self._timers = [t for t in self._timers if not t.cancelled]
         self.now = until
         return ran
 

@@ -12,10 +12,9 @@ from kamailio_testing import (
     Cluster,
     KamailioProxy,
     SippNode,
-    free_port,
     required_binary,
-    wait_for,
 )
+from local_processes import free_port, wait_until
 
 
 @pytest.fixture
@@ -48,7 +47,7 @@ def cluster(
         for node in nodes:
             node.start()
         proxy.start()
-        wait_for(lambda: proxy.active_nodes() == set(addresses), 10, "both nodes active")
+        wait_until(lambda: proxy.active_nodes() == set(addresses), 10, "both nodes active")
         yield Cluster(proxy, nodes, sipp, tmp_path)
     finally:
         proxy.stop()

@@ -11,17 +11,16 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from local_processes import free_port, wait_until
 
 from dialplan.kamailio_conf import KamailioConfSettings, render_kamailio_conf
 from dialplan.names import READY_NODES_TABLE
@@ -43,31 +42,6 @@ def required_binary(name: str, package: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return found
-
-
-def free_port(address: str) -> int:
-    """A port free for both UDP and TCP on ``address`` (SIP listens on both)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind((address, 0))
-            port = int(tcp.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind((address, port))
-                except OSError:
-                    continue
-            return port
-    raise RuntimeError(f"no free port on {address}")
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    """Poll ``condition`` every 0.1 s until it holds; fail the test naming ``what`` when it
-    does not within ``timeout_s`` (a bound against hanging, not a timed assertion)."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {timeout_s} s: {what}")
-        time.sleep(0.1)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -122,7 +96,7 @@ class KamailioProxy:
             self.process = subprocess.Popen(
                 command, cwd=self.work, stdin=subprocess.DEVNULL, stdout=out, stderr=out
             )
-        wait_for(self._answers, 15, f"Kamailio answers JSON-RPC (log: {self.log})")
+        wait_until(self._answers, 15, f"Kamailio answers JSON-RPC (log: {self.log})")
 
     def _answers(self) -> bool:
         assert self.process is not None

@@ -11,7 +11,8 @@ import http.client
 import json
 
 import pytest
-from kamailio_testing import STRANGER_IP, Cluster, place_calls, wait_for
+from kamailio_testing import STRANGER_IP, Cluster, place_calls
+from local_processes import wait_until
 
 CALLS = 8
 
@@ -72,7 +73,7 @@ def test_a_node_that_does_not_answer_passes_its_calls_to_the_other(cluster: Clus
 def test_a_killed_node_is_taken_out_by_probing(cluster: Cluster) -> None:
     dead, survivor = cluster.nodes
     dead.stop()
-    wait_for(
+    wait_until(
         lambda: dead.address not in cluster.proxy.active_nodes(),
         5,
         "the dead node is marked inactive by OPTIONS probing",
@@ -100,7 +101,7 @@ def test_a_node_whose_readiness_expired_is_avoided(cluster: Cluster) -> None:
         cluster.proxy.set_ready(ready.address)
         return expired.address not in cluster.proxy.ready_nodes()
 
-    wait_for(expired_while_the_other_keeps_alive, 5, "an unrefreshed readiness key expires")
+    wait_until(expired_while_the_other_keeps_alive, 5, "an unrefreshed readiness key expires")
     calls = call(cluster)
     assert ready.invites() == calls
     assert not expired.invites() & calls
@@ -111,7 +112,7 @@ def test_a_ready_controller_on_a_dead_node_does_not_hold_the_calls(cluster: Clus
     dead, alive = cluster.nodes
     cluster.proxy.set_ready(dead.address)
     dead.stop()
-    wait_for(lambda: dead.address not in cluster.proxy.active_nodes(), 5, "dead node inactive")
+    wait_until(lambda: dead.address not in cluster.proxy.active_nodes(), 5, "dead node inactive")
     calls = call(cluster, 4)
     assert alive.invites() == calls
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from ivr311.cli import main
+from routing_rules.snapshot import DEMO_DIR
 from switchsim.georeport import SERVER_ERROR_ID, GeoReportServer, serving_in_thread
 
 CALL = ["simulate", "--from", "9056660123", "--at", "2026-11-24T10:00"]
@@ -58,3 +60,29 @@ def test_a_result_can_be_given_without_a_server(capsys: pytest.CaptureFixture[st
 def test_a_request_number_is_digits(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*CALL, "--request", "12a4", "--status", "found"]) == 2
     assert "up to 20 digits" in capsys.readouterr().err
+
+
+def test_the_status_menu_choice_is_in_the_trace(
+    server: GeoReportServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A withheld number, Pickering and Ajax running their own servers: the first --press
+    picks the server at the status menu; without it the trace waits at that menu."""
+    text = (DEMO_DIR / "durham.yaml").read_text(encoding="utf-8")
+    for mun in ("pickering", "ajax"):
+        site = f"    website: https://www.{mun}.ca/\n"
+        own = f'    open311: {{base_url: "https://311.{mun}.example/", key: "*"}}\n'
+        text = text.replace(site, site + own, 1)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(text, encoding="utf-8")
+    call = ["simulate", "--rules", str(rules), "--from", "anonymous", "--at", "2026-11-24T10:00"]
+    assert main([*call, "--request", "5678", "--json"]) == 0
+    waiting = json.loads(capsys.readouterr().out)
+    assert waiting["outcome"]["action"] == "menu" and waiting["outcome"]["menu"] == "status"
+    assert waiting["outcome"]["options"] == {"1": "pickering", "2": "ajax", "3": "durham"}
+    args = ["--press", "2", "--request", "5678", "--status-server", server.base_url]
+    assert main([*call, *args, "--json"]) == 0
+    chosen = json.loads(capsys.readouterr().out)
+    assert server.asked == ["5678"]
+    steps = [(t["evidence"], t["result"]) for t in chosen["trace"] if t["stage"] == "status"]
+    assert ("status menu: pressed 2", "Ajax") in steps
+    assert any("status check: found" in evidence for evidence, _ in steps)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from routing_rules.decision import (
     CallContext,
     CheckStatus,
+    OfferMenu,
     PlayGreeting,
     PlayMessage,
     StatusResult,
@@ -90,3 +91,80 @@ def test_any_failure_routes_the_caller_to_a_person(durham: RuleSnapshot) -> None
         assert isinstance(decision.step, Transfer), result
         trace = next(t for t in decision.trace if t.stage is TraceStage.STATUS)
         assert str(result) in trace.evidence and trace.result == "route to a person"
+
+
+def with_servers(durham_text: str, geo: GeoLookup, *municipalities: str) -> RuleSnapshot:
+    """The Durham rules where each of ``municipalities`` runs its own Open311 server (key *)."""
+    text = durham_text
+    for mun in municipalities:
+        site = f"    website: https://www.{mun}.ca/\n"
+        assert site in text
+        server = f"    open311: {{base_url: 'https://311.{mun}.example/', key: '*'}}\n"
+        text = text.replace(site, site + server, 1)
+    return snapshot_from_text(text, geo, source="variant")
+
+
+def test_a_caller_on_a_shared_exchange_picks_the_server_from_a_menu(
+    durham_text: str, geo: GeoLookup
+) -> None:
+    snapshot = with_servers(durham_text, geo, "pickering", "ajax")
+    shared = context(snapshot, "ajax-pickering", greeting_done=True, digits=("*",))
+    decision = decide(snapshot, shared)
+    menu = decision.step
+    assert isinstance(menu, OfferMenu) and menu.menu_id == "status"
+    assert [(o.digit, o.municipality_id) for o in menu.options] == [
+        ("1", "pickering"),
+        ("2", "ajax"),
+        ("3", "durham"),
+    ]
+    ids = [p.id for p in menu.prompts]
+    assert ids[:4] == ["status-menu-for", "name-pickering", "menu-press", "digit-1"]
+    assert "host-durham" in ids and ids[-1] == "menu-agent"
+    assert any("status menu: 1 Pickering, 2 Ajax" in t.evidence for t in decision.trace)
+    chosen = decide(snapshot, replace(shared, digits=("*", "2")))
+    asked = chosen.step
+    assert isinstance(asked, CheckStatus) and asked.owner_id == "ajax"
+    assert asked.service is not None
+    assert str(asked.service.base_url) == "https://311.ajax.example/"
+    assert any(t.evidence == "status menu: pressed 2" and t.result == "Ajax" for t in chosen.trace)
+    # The caller whose municipality the exchange settles is not asked.
+    whitby = decide(snapshot, context(snapshot, greeting_done=True, digits=("*",))).step
+    assert isinstance(whitby, CheckStatus) and whitby.owner_id == "durham"
+
+
+def test_no_choice_at_the_status_menu_is_said_and_leads_to_a_person(
+    durham_text: str, geo: GeoLookup
+) -> None:
+    snapshot = with_servers(durham_text, geo, "pickering", "ajax")
+    shared = context(snapshot, "ajax-pickering", greeting_done=True)
+    for entry, words in (("", ["no-input"]), ("7", ["invalid"]), ("0", [])):
+        step = decide(snapshot, replace(shared, digits=("*", entry))).step
+        assert isinstance(step, CheckStatus) and step.service is None
+        assert [p.id for p in step.unchosen] == words
+        after = replace(shared, digits=("*", entry), status=StatusResult.NO_CHOICE)
+        routed = decide(snapshot, after)
+        # 0 reaches an agent; no choice goes on as a call that never asked (the menu).
+        if entry == "0":
+            assert isinstance(routed.step, Transfer) and routed.step.kind == "agent"
+        else:
+            assert isinstance(routed.step, OfferMenu) and routed.step.menu_id != "status"
+
+
+def test_one_server_for_a_withheld_number_needs_no_menu(durham_text: str, geo: GeoLookup) -> None:
+    withheld = replace(CallContext("311", None, TUESDAY_10), greeting_done=True, digits=("*",))
+    asked = decide(snapshot_from_text(durham_text, geo, source="demo"), withheld).step
+    assert isinstance(asked, CheckStatus) and asked.owner_id == "durham"
+    many = with_servers(durham_text, geo, "pickering", "ajax")
+    menu = decide(many, withheld).step
+    assert isinstance(menu, OfferMenu) and menu.menu_id == "status"
+    assert [o.municipality_id for o in menu.options] == ["pickering", "ajax", "durham"]
+
+
+def test_a_caller_who_switches_language_hears_the_offer_in_it(durham: RuleSnapshot) -> None:
+    step = decide(durham, context(durham)).step
+    assert isinstance(step, PlayGreeting) and step.language_keys == {"9": "fr"}
+    follow = step.language_follow_up["9"]
+    assert [(p.id, p.language) for p in follow] == [
+        ("status-offer", "fr_CA"),
+        ("key-star", "fr_CA"),
+    ]
