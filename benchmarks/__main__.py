@@ -268,7 +268,7 @@ TARGETS = (
         "<",
         5,
         "ms",
-        "p99 of one FastAGI request (connect, environment, the eight SET VARIABLE commands "
+        "p99 of one FastAGI request (connect, environment, the SET VARIABLE commands "
         "answered, close) while the server holds 200 AGI sessions open (199 of them slow "
         "clients mid-request). Not the burst figure beside it, where 200 requests arrive in "
         "the same instant and the last waits for the 199 before it on the server's one event "

@@ -7,7 +7,7 @@ another's event loop, so a client's own work is not counted as the server's late
 connects, sends an AGI environment (each request its own number, from each exchange the
 Durham rules serve in turn, so that the server decides again for each NPA-NXX every minute;
 ``AGI(agi://...,311)``) and answers each ``SET VARIABLE`` with ``200 result=1``. A request is
-timed from the connect to the server's close, after the eighth variable. Under ``fastagi``:
+timed from the connect to the server's close, after the last variable. Under ``fastagi``:
 
 - ``concurrent_200``: 200 AGI sessions open on the server at once for the whole phase: 199
   slow clients in one process (an environment line every ``HELD_LINE_INTERVAL_S`` for
@@ -51,6 +51,8 @@ from typing import Any
 
 import psutil
 
+from ivr.agi.script import CHANNEL_VARIABLES
+
 SESSIONS = 200
 BURSTS = 5
 BURST_PROCESSES = 2
@@ -60,7 +62,7 @@ STEADY_RATE_PER_S = 200.0
 HELD_LINE_INTERVAL_S = 0.5
 HELD_REQUEST_S = 3.0
 AGI_RUNS = 30
-VARIABLES = 8
+VARIABLES = len(CHANNEL_VARIABLES)
 """Commands per answer (the ``IVR311_*`` variables)."""
 CLIENT_TIMEOUT_S = 120.0
 _CALLS = itertools.count()

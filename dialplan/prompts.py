@@ -5,10 +5,12 @@ from __future__ import annotations
 from routing_rules.prompts import FIXED_PROMPT_IDS
 from routing_rules.schema import RuleSet
 from routing_rules.snapshot import RuleSnapshot
+from routing_rules.website import website_prompt_ids
 
 
 def rule_set_prompt_ids(rules: RuleSet) -> frozenset[str]:
-    """The prompt ids a rule set names: its prompt lists, messages and the host's name."""
+    """The prompt ids a rule set names: its prompt lists, messages, the host's name and the
+    websites it reads out."""
     p = rules.prompts
     named = [
         *p.greeting,
@@ -23,7 +25,7 @@ def rule_set_prompt_ids(rules: RuleSet) -> frozenset[str]:
         *rules.after_hours.message,
         rules.host.prompt_id,
     ]
-    return frozenset(named)
+    return frozenset(named) | website_prompt_ids(rules)
 
 
 def playable_prompt_ids(snapshot: RuleSnapshot) -> frozenset[str]:

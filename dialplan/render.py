@@ -6,14 +6,20 @@ controller is not connected, Stasis() returns at once with ``STASISSTATUS=FAILED
 ``GotoIf`` sends the call to the fallback context, which is also where the controller hands
 back calls it gives up on (extension = the number). The fallback:
 
-1. checks the host's schedule; closed → the after-hours (or override) message and the
-   after-hours destination;
-2. reads the calling number's NPA-NXX and finds its exchange among the in-service codes, then
-   the municipality the rule set routes that exchange's callers to when they make no choice;
+1. reads the calling number's NPA-NXX and finds its exchange among the in-service codes, and
+   the municipality it tells without asking (``IVR311_KNOWN``: a dominant exchange);
+2. checks the host's schedule; closed → the after-hours (or override) message (with the known
+   municipality's website, when the rules read it out there) and the after-hours destination;
+   open → the municipality the rule set routes the exchange's callers to when they make no
+   choice;
 3. routes the municipality (arrangement in effect on the day, its own contact centre, or the
    host's agents) and walks the destination's fallback chain, skipping links whose schedule is
    closed;
 4. ends with the recorded answer that names the number to call when every link failed.
+
+Websites are read out where the rules say (``website_heard_at``): before a transfer, inline;
+after hours and when a transfer failed, through the ``ivr311-website`` subroutines, chosen by
+the municipality the call is known or routed as (the host's otherwise).
 
 Every routing choice comes from :mod:`routing_rules.policy`, the decision engine's own policy,
 taken as for a caller who never presses a key: the fallback has no menus.
@@ -34,9 +40,11 @@ from zoneinfo import ZoneInfo
 from dialplan.names import FALLBACK_CONTEXT, extension_name, note
 from dialplan.schedule import SCHEDULE_CONTEXT, closed_days, closed_days_lines, schedule_lines
 from routing_rules import policy
+from routing_rules.decision import WEBSITE_POINTS, WebsitePoint
 from routing_rules.policy import ExchangeRule, UnknownCallerRule
 from routing_rules.schema import Destination, RuleSet
 from routing_rules.snapshot import RuleSnapshot
+from routing_rules.website import website_at, website_prompt_id
 
 INBOUND_CONTEXT = "ivr311-inbound"
 CALL_CONTEXT = "ivr311-fallback-call"
@@ -44,6 +52,7 @@ NPA_NXX_CONTEXT = "ivr311-npa-nxx"
 EXCHANGE_CONTEXT = "ivr311-exchange"
 MUNICIPALITY_CONTEXT = "ivr311-municipality"
 CHAIN_CONTEXT = "ivr311-chain"
+WEBSITE_CONTEXT = "ivr311-website"
 AGENTS_EXTEN = "host-agents"
 CLOSED_EXTEN = "closed"
 
@@ -91,6 +100,8 @@ class _Residence:
 
     municipality_id: str | None
     reason: str
+    known: str | None = None
+    """The municipality the call tells without asking (``IVR311_KNOWN``), if any."""
 
 
 def playback(prompt_ids: Sequence[str]) -> str:
@@ -118,9 +129,10 @@ class _Renderer:
             self.exchanges(),
             self.municipalities(),
             self.chains(),
+            self.websites(),
             self.schedules(),
         ]
-        return "\n\n".join("\n".join(lines) for lines in sections) + "\n"
+        return "\n\n".join("\n".join(lines) for lines in sections if lines) + "\n"
 
     # -- header and entry ------------------------------------------------------------------
 
@@ -180,7 +192,6 @@ class _Renderer:
             f"exten => s,1,Set(CHANNEL(language)={self.language})",
             " same => n,Answer()",
             f" same => n,Gosub({SCHEDULE_CONTEXT},{extension_name(host.schedule)},1)",
-            f' same => n,GotoIf($["${{IVR311_OPEN}}" != "1"]?{CLOSED_EXTEN},1)',
             "; the calling number's NPA-NXX (ten digits, an optional leading 1 removed)",
             " same => n,Set(IVR311_NUMBER=${FILTER(0123456789,${CALLERID(num)})})",
             ' same => n,ExecIf($[${LEN(${IVR311_NUMBER})} = 11 & "${IVR311_NUMBER:0:1}" = "1"]'
@@ -189,11 +200,12 @@ class _Renderer:
             "?${IVR311_NUMBER:0:6}:none)})",
             f" same => n,GotoIf(${{DIALPLAN_EXISTS({NPA_NXX_CONTEXT},${{IVR311_NPA_NXX}},1)}}"
             f"?{NPA_NXX_CONTEXT},${{IVR311_NPA_NXX}},1)",
+            *self.known_and_closed(unknown.known),
             f" same => n,Set(IVR311_REASON={note(unknown.reason)})",
             f" same => n,Goto({self.residence_target(unknown)})",
             "",
             f"exten => {AGENTS_EXTEN},1,Set(IVR311_MUNICIPALITY=)",
-            f" same => n,{playback(self.rules.prompts.transferring)}",
+            f" same => n,{self.transfer_announcement(None)}",
             f" same => n,Goto({CHAIN_CONTEXT},{extension_name(host.agents)},1)",
             "",
         ]
@@ -221,12 +233,25 @@ class _Renderer:
         return lines
 
     def _closed_steps(self, route: policy.AfterHoursRoute) -> list[str]:
+        lines = [f" same => n,{playback(route.message)}", *self.website_call("after_hours")]
         if route.destination is None:
-            goodbye = [*route.message, *self.rules.prompts.goodbye]
-            return [f" same => n,{playback(goodbye)}", " same => n,Hangup()"]
+            return [
+                *lines,
+                f" same => n,{playback(self.rules.prompts.goodbye)}",
+                " same => n,Hangup()",
+            ]
         return [
-            f" same => n,{playback(route.message)}",
+            *lines,
             f" same => n,Goto({CHAIN_CONTEXT},{extension_name(route.destination)},1)",
+        ]
+
+    def known_and_closed(self, known: str | None) -> list[str]:
+        """Note the municipality the call tells without asking (``known``), then go to the
+        after-hours path when the host is closed."""
+        lines = [f" same => n,Set(IVR311_KNOWN={known})"] if known is not None else []
+        return [
+            *lines,
+            f' same => n,GotoIf($["${{IVR311_OPEN}}" != "1"]?{CALL_CONTEXT},{CLOSED_EXTEN},1)',
         ]
 
     def residence_target(self, residence: _Residence) -> str:
@@ -240,7 +265,9 @@ class _Renderer:
         """The route of a caller whose number places them nowhere in this rule set."""
         unknown = policy.unknown_caller(self.rules)
         if unknown.rule is UnknownCallerRule.ONLY_MEMBER:
-            return _Residence(unknown.municipality_id, "unknown caller: the only member")
+            return _Residence(
+                unknown.municipality_id, "unknown caller: the only member", unknown.municipality_id
+            )
         if unknown.rule is UnknownCallerRule.TOO_MANY_MEMBERS:
             return _Residence(
                 None,
@@ -265,10 +292,16 @@ class _Renderer:
         listing = " ".join(f"{s.id} {s.share:.0%}" for s in residence.shares)
         if residence.rule is ExchangeRule.DOMINANT:
             dominance = self.rules.overlap_policy.dominance_share
-            return _Residence(residence.municipality_id, f"{listing} - dominance {dominance:.0%}")
+            return _Residence(
+                residence.municipality_id,
+                f"{listing} - dominance {dominance:.0%}",
+                residence.municipality_id,
+            )
         if residence.rule is ExchangeRule.ONLY:
             return _Residence(
-                residence.municipality_id, f"{listing} - only municipality of the rule set"
+                residence.municipality_id,
+                f"{listing} - only municipality of the rule set",
+                residence.municipality_id,
             )
         chosen = policy.menu_default(self.rules, policy.exchange_menu(self.rules, residence))
         if chosen is not None:
@@ -302,6 +335,7 @@ class _Renderer:
         for exchange_id, residence in self._residences().items():
             lines += [
                 f"exten => {extension_name(exchange_id)},1,Set(IVR311_EXCHANGE={exchange_id})",
+                *self.known_and_closed(residence.known),
                 f" same => n,Set(IVR311_REASON=exchange {note(exchange_id)}: "
                 f"{note(residence.reason)})",
                 f" same => n,Goto({self.residence_target(residence)})",
@@ -314,11 +348,10 @@ class _Renderer:
             "; each municipality's route: an arrangement in effect on the day (host time zone),",
             "; its own contact centre, or the host's agents",
         ]
-        announce = playback(self.rules.prompts.transferring)
         for mun in self.rules.municipalities:
             lines += [
                 f"exten => {extension_name(mun.id)},1,Set(IVR311_MUNICIPALITY={mun.id})",
-                f" same => n,{announce}",
+                f" same => n,{self.transfer_announcement(mun.id)}",
             ]
             own = policy.arrangements_of(self.rules, mun.id)
             if own:
@@ -337,6 +370,12 @@ class _Renderer:
             standing = policy.standing_route(self.rules, mun.id)
             lines.append(f" same => n,Goto({self.route_target(standing.route)})")
         return lines
+
+    def transfer_announcement(self, municipality_id: str | None) -> str:
+        """What a caller routed as ``municipality_id`` hears before a transfer while open."""
+        owner = website_at(self.rules, municipality_id, "before_transfer")
+        website = [owner.prompt_id] if owner is not None else []
+        return playback([*website, *self.rules.prompts.transferring])
 
     def route_target(self, route: str) -> str:
         dest = policy.route_destination(self.rules, route)
@@ -376,9 +415,51 @@ class _Renderer:
             ]
         lines += [
             " same => n(failed),Set(IVR311_DEST=)",
-            f" same => n,{playback(policy.final_message(self.rules, first))}",
+            f" same => n,{playback(policy.callback_message(self.rules, first))}",
+            *self.website_call("transfer_failed"),
+            f" same => n,{playback(self.rules.prompts.goodbye)}",
             " same => n,Hangup()",
         ]
+        return lines
+
+    # -- websites ----------------------------------------------------------------------------
+
+    def website_points(self) -> list[WebsitePoint]:
+        heard = self.rules.websites_heard().values()
+        return [point for point in WEBSITE_POINTS if any(point in points for points in heard)]
+
+    def website_call(self, point: WebsitePoint) -> list[str]:
+        """Read out the website heard at ``point``: the municipality's own (``IVR311_KNOWN``
+        after hours, ``IVR311_MUNICIPALITY`` after a failed transfer), else the host's."""
+        if point not in self.website_points():
+            return []
+        variable = "IVR311_KNOWN" if point == "after_hours" else "IVR311_MUNICIPALITY"
+        exten = _website_exten(point)
+        own = f"{exten}-${{{variable}}}"
+        return [
+            f" same => n,GosubIf(${{DIALPLAN_EXISTS({WEBSITE_CONTEXT},{own},1)}}"
+            f"?{WEBSITE_CONTEXT},{own},1:{WEBSITE_CONTEXT},{exten},1)"
+        ]
+
+    def websites(self) -> list[str]:
+        if not self.website_points():
+            return []
+        lines = [
+            f"[{WEBSITE_CONTEXT}]",
+            "; the website read out at each point: <point>-<municipality> for a municipality's",
+            "; own, <point> for every other caller (the host's, or nothing)",
+        ]
+        for point in self.website_points():
+            exten = _website_exten(point)
+            host = website_at(self.rules, None, point)
+            say = playback([host.prompt_id]) if host is not None else "NoOp(no website)"
+            lines += [f"exten => {exten},1,{say}", " same => n,Return()"]
+            for mun in self.rules.municipalities:
+                if point in mun.website_heard_at:
+                    lines += [
+                        f"exten => {exten}-{mun.id},1,{playback([website_prompt_id(mun.id)])}",
+                        " same => n,Return()",
+                    ]
         return lines
 
     # -- schedules ---------------------------------------------------------------------------
@@ -396,6 +477,10 @@ class _Renderer:
                 days = closed_days(schedule, first, self.options.holiday_years)
                 extra += ["", *closed_days_lines(name, days)]
         return lines + extra
+
+
+def _website_exten(point: WebsitePoint) -> str:
+    return point.replace("_", "-")
 
 
 def render_dialplan(snapshot: RuleSnapshot, options: DialplanOptions | None = None) -> str:

@@ -66,6 +66,10 @@ def report_json(report: ValidationReport) -> dict[str, object]:
             who: {"base_url": str(service.base_url), "key": service.key}
             for who, service in (report.rules.status_checks() if report.rules else {}).items()
         },
+        "website_heard": {
+            who: list(points)
+            for who, points in (report.rules.websites_heard() if report.rules else {}).items()
+        },
     }
 
 
@@ -77,6 +81,9 @@ def report_lines(source: str, report: ValidationReport) -> list[str]:
         offers = report.rules.status_checks()
         listed = ", ".join(f"{who} (key {s.key}, {s.base_url})" for who, s in offers.items())
         lines.append(f"{source}: request status check (Open311): {listed or 'not offered'}")
+        heard = report.rules.websites_heard()
+        listed = "; ".join(f"{who} ({', '.join(points)})" for who, points in heard.items())
+        lines.append(f"{source}: website read out: {listed or 'nowhere'}")
     verdict = "valid" if report.ok else f"{len(report.errors)} error(s)"
     lines.append(f"{source}: {verdict}, {len(report.warnings)} warning(s)")
     return lines

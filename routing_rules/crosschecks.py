@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from geo.errors import ID_PATTERN
 from routing_rules.geoview import GeoLookup
-from routing_rules.prompts import RECORDED_HOSTS, known_prompt_ids
+from routing_rules.prompts import RECORDED_HOSTS, known_prompt_ids, manifest_prompt_ids
 from routing_rules.rulefile import Problem
 from routing_rules.salvage import RuleParts, declared, present
 from routing_rules.schedules import aware
@@ -31,6 +32,7 @@ from routing_rules.schema import (
     Open311,
     Schedule,
 )
+from routing_rules.website import website_prompt_id
 
 _FICTIONAL = re.compile(r"^\+1[2-9][0-9]{2}55501[0-9]{2}$")
 
@@ -74,6 +76,7 @@ class CrossChecker:
         self._check_prompts()
         self._check_policy()
         self._check_open311()
+        self._check_websites()
         if parts.demo:
             self._check_fictional_numbers()
 
@@ -398,6 +401,44 @@ class CrossChecker:
             url = service.base_url
             if url.scheme == "http" and url.host not in _LOOPBACK_HOSTS:
                 self.warn(f"{path}.base_url", "plain http: use https for a server off this machine")
+
+    def _website_owners(self) -> Iterator[tuple[str, Host | Municipality]]:
+        if self.parts.host is not None:
+            yield "host", self.parts.host
+        for i, mun in present(self.parts.municipalities or ()):
+            yield f"municipalities[{i}]", mun
+
+    def _known_owner(self, owner: Host | Municipality) -> bool:
+        """Whether ``owner``'s id is one a prompt can be named after (an unknown or malformed
+        id is reported once, where it is given)."""
+        if isinstance(owner, Host):
+            return ID_PATTERN.match(owner.id) is not None
+        return owner.id in self.geo.municipalities
+
+    def _check_websites(self) -> None:
+        """A website read out is given (``website``), named once per point, and recorded: its
+        ``website-<id>`` prompt is in the recordings manifest."""
+        recorded = manifest_prompt_ids()
+        for path, owner in self._website_owners():
+            points = owner.website_heard_at
+            if not points or not self._known_owner(owner):
+                continue
+            if owner.website is None:
+                self.error(
+                    f"{path}.website_heard_at",
+                    f"{owner.id}'s website is read out but not given: add website:",
+                )
+            for i, point in enumerate(points):
+                if point in points[:i]:
+                    self.error(f"{path}.website_heard_at[{i}]", f"{point!r} is named twice")
+            prompt_id = website_prompt_id(owner.id)
+            if prompt_id not in recorded:
+                self.error(
+                    f"{path}.website_heard_at",
+                    f"no recording of {owner.id}'s website: add {prompt_id} to "
+                    f"recordings/manifest.yaml and render it (python -m recordings.render "
+                    f"--only {prompt_id})",
+                )
 
 
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})

@@ -70,6 +70,7 @@ class TraceStage(StrEnum):
     DESTINATION_HOURS = "destination-hours"
     TRANSFER = "transfer"
     STATUS = "status"
+    WEBSITE = "website"
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +181,23 @@ class TransferTarget:
 
 TransferKind = Literal["municipality", "agent", "after_hours"]
 NumberKind = Literal["311", "ten-digit", "toll-free"]
+WebsitePoint = Literal["after_hours", "before_transfer", "transfer_failed"]
+"""Where in a call a website may be read out: in the message while the host is closed (the
+emergency override included), before a transfer while it is open, and in the message that
+names the number to call when every link of a transfer failed."""
+WEBSITE_POINTS: tuple[WebsitePoint, ...] = ("after_hours", "before_transfer", "transfer_failed")
+
+
+@dataclass(frozen=True, slots=True)
+class WebsiteHeard:
+    """A municipality's (or the host's) website, read out at one point of the call; its
+    prompt is also among the prompts of the step that plays it."""
+
+    owner_id: str
+    point: WebsitePoint
+    prompt: PromptRef
+    rule: str
+    """Where the rules ask for it (a path into the rule set)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,3 +260,5 @@ class Decision:
     evidence: Evidence | None = None
     after_hours: bool = False
     number_kind: NumberKind | None = None
+    websites: tuple[WebsiteHeard, ...] = ()
+    """The websites the step reads out, in the order they are heard."""

@@ -15,6 +15,10 @@ Order of evaluation (each stage leaves a trace step naming its evidence and rule
 5. the transfer: the fallback chain's links that are open now, the whisper, and the message
    that names the number to call when every link fails.
 
+Where the rules read out a website (``website_heard_at``, :mod:`routing_rules.website`), its
+prompt goes into the step's prompts at that point (after the after-hours message, before the
+transfer announcement, before the final goodbye) and into ``Decision.websites``.
+
 The routing policy itself (residence, unknown callers, menu defaults, routes, chains, the final
 message, caller id) lives in :mod:`routing_rules.policy`, which the fallback dialplan follows
 too; this module walks a call through it, records a typed trace, and states the evidence that
@@ -53,6 +57,8 @@ from routing_rules.decision import (
     Transfer,
     TransferKind,
     TransferTarget,
+    WebsiteHeard,
+    WebsitePoint,
 )
 from routing_rules.policy import ExchangeRule, RouteRule, UnknownCallerRule
 from routing_rules.prompts import digit_prompts
@@ -66,6 +72,7 @@ from routing_rules.status_check import (
     offer_prompts,
     status_offer,
 )
+from routing_rules.website import website_at
 
 AGENT_KEY = "0"
 _PROMPT_LANGUAGE = {"en": "en", "fr": "fr_CA"}
@@ -107,6 +114,7 @@ class _Call:
         self.evidence: Evidence | None = None
         self.after_hours = False
         self.number_kind: NumberKind | None = None
+        self.websites: list[WebsiteHeard] = []
 
     def note(self, stage: TraceStage, evidence: str, rule: str, result: str) -> None:
         self.trace.append(TraceStep(stage, evidence, rule, result))
@@ -119,6 +127,7 @@ class _Call:
             evidence=evidence,
             after_hours=self.after_hours,
             number_kind=self.number_kind,
+            websites=tuple(self.websites),
         )
 
     def prompts(self, ids: Sequence[str], language: Language | None = None) -> Prompts:
@@ -228,13 +237,23 @@ class _Call:
 
     # -- service-request status -----------------------------------------------------------
 
-    def _status_offer(self) -> StatusOffer | None:
-        """The status check offered to this caller. Where they live is worked out without
-        leaving a trace: the routing stages note it when they get there."""
+    def _quiet_residence(self) -> _Residence:
+        """Where the caller lives, or the menu that would ask them, worked out without leaving
+        a trace: the routing stages note it when they get there."""
         kept = (len(self.trace), self.evidence, self.exchange)
         residence = self._residence()
         del self.trace[kept[0] :]
         self.evidence, self.exchange = kept[1], kept[2]
+        return residence
+
+    def _known_municipality(self) -> str | None:
+        """Where the caller lives when the call tells without asking (a location, a dominant
+        exchange)."""
+        return self._quiet_residence().municipality_id
+
+    def _status_offer(self) -> StatusOffer | None:
+        """The status check offered to this caller."""
+        residence = self._quiet_residence()
         menu = residence.menu
         possible = [o.municipality_id for o in menu.options] if menu is not None else None
         return status_offer(self.rules, residence.municipality_id, possible)
@@ -369,12 +388,16 @@ class _Call:
             self.note(
                 TraceStage.AFTER_HOURS, "no after-hours destination", "after_hours", "message"
             )
-            return PlayMessage(self.prompts([*route.message, *self.rules.prompts.goodbye]))
+            website = self._website(self._known_municipality(), "after_hours")
+            return PlayMessage(
+                self.prompts([*route.message, *website, *self.rules.prompts.goodbye])
+            )
         rule = (
             f"{state.rule}.destination" if state.override is not None else "after_hours.destination"
         )
         self.note(TraceStage.AFTER_HOURS, state.reason, rule, f"transfer to {route.destination}")
-        return self._transfer("after_hours", None, route.destination, list(route.message))
+        website = self._website(self._known_municipality(), "after_hours")
+        return self._transfer("after_hours", None, route.destination, [*route.message, *website])
 
     # -- where the caller lives -----------------------------------------------------------
 
@@ -632,13 +655,31 @@ class _Call:
             f"destination {first_id} fallback",
             f"{result}; if all fail: call {callback}",
         )
+        if kind != "after_hours":
+            announce_ids = [*self._website(municipality_id, "before_transfer"), *announce_ids]
+        website = self._website(municipality_id, "transfer_failed")
         return Transfer(
             kind=kind,
             municipality_id=municipality_id,
             announce=self.prompts(announce_ids),
             chain=tuple(chain),
-            final_message=self.prompts(policy.final_message(self.rules, first)),
+            final_message=self.prompts(policy.final_message(self.rules, first, website)),
         )
+
+    def _website(self, municipality_id: str | None, point: WebsitePoint) -> list[str]:
+        """The website prompt read out at ``point`` (none or one), noted in the trace."""
+        owner = website_at(self.rules, municipality_id, point)
+        if owner is None:
+            return []
+        prompt = PromptRef(owner.prompt_id, self.language.prompt_language)
+        self.websites.append(WebsiteHeard(owner.owner_id, point, prompt, owner.rule))
+        self.note(
+            TraceStage.WEBSITE,
+            f"{point.replace('_', ' ')}: the website of {owner.owner_id}",
+            owner.rule,
+            f"play {owner.prompt_id}",
+        )
+        return [owner.prompt_id]
 
     def _target(self, dest: Destination, municipality_id: str | None) -> TransferTarget:
         settings = self.rules.transfer

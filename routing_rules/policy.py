@@ -225,12 +225,20 @@ def ring_timeout_s(rules: RuleSet, destination: Destination) -> float:
     return destination.ring_timeout_s or rules.transfer.ring_timeout_s
 
 
-def final_message(rules: RuleSet, first: Destination) -> tuple[str, ...]:
-    """The prompt ids a caller hears when every link of ``first``'s chain failed: the number to
-    call, digit by digit, and goodbye."""
+def callback_message(rules: RuleSet, first: Destination) -> tuple[str, ...]:
+    """The prompt ids that name the number to call when every link of ``first``'s chain
+    failed, digit by digit."""
     callback = rules.host.callback_number(first)
     national = callback[2:] if callback.startswith("+1") else callback
-    return (*rules.prompts.transfer_failed, *digit_prompts(national), *rules.prompts.goodbye)
+    return (*rules.prompts.transfer_failed, *digit_prompts(national))
+
+
+def final_message(
+    rules: RuleSet, first: Destination, website: Sequence[str] = ()
+) -> tuple[str, ...]:
+    """The prompt ids a caller hears when every link of ``first``'s chain failed: the number to
+    call, the ``website`` prompt when one is read out there, and goodbye."""
+    return (*callback_message(rules, first), *website, *rules.prompts.goodbye)
 
 
 def fixed_caller_id(rules: RuleSet) -> str | None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
+
+from recordings.manifest import load_manifest
 
 FIXED_PROMPT_IDS: frozenset[str] = frozenset(
     {
@@ -66,3 +69,9 @@ def known_prompt_ids(
 def digit_prompts(digits: str) -> tuple[str, ...]:
     """Prompt ids that read a string of digits one by one (other characters are skipped)."""
     return tuple(f"digit-{d}" for d in digits if d.isdigit())
+
+
+@cache
+def manifest_prompt_ids() -> frozenset[str]:
+    """Every prompt id of the recordings manifest (each one rendered in every language)."""
+    return load_manifest().ids

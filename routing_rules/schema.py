@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from geo.errors import ID_PATTERN, ID_RULE
-from routing_rules.decision import NumberKind
+from routing_rules.decision import NumberKind, WebsitePoint
 
 FORMAT_VERSION: Literal[1] = 1
 HOST_AGENTS = "host-agents"
@@ -185,6 +185,9 @@ class Host(Model):
     agents: str
     destinations: list[Destination] = Field(min_length=1)
     website: HttpUrl | None = None
+    website_heard_at: list[WebsitePoint] = Field(default_factory=list)
+    """Where callers hear ``website`` read out (the ``website-<id>`` prompt) when their
+    municipality's is not."""
     open311: Open311 | None = None
 
     @property
@@ -253,6 +256,9 @@ class Municipality(Model):
     role: Literal["member", "neighbour"]
     participation_model: int | None = Field(default=None, ge=1, le=9)
     website: HttpUrl | None = None
+    website_heard_at: list[WebsitePoint] = Field(default_factory=list)
+    """Where callers hear ``website`` read out (the ``website-<id>`` prompt); a point the
+    municipality does not name falls back to the host's."""
     destinations: list[Destination] = Field(default_factory=list)
     open311: Open311 | None = None
 
@@ -447,3 +453,10 @@ class RuleSet(Model):
         if self.host.open311 is not None:
             offers[self.host.id] = self.host.open311
         return offers
+
+    def websites_heard(self) -> dict[str, tuple[WebsitePoint, ...]]:
+        """Whose website callers hear, and where: municipality ids, and the host's id."""
+        heard = {m.id: tuple(m.website_heard_at) for m in self.municipalities if m.website_heard_at}
+        if self.host.website_heard_at:
+            heard[self.host.id] = tuple(self.host.website_heard_at)
+        return heard

@@ -137,6 +137,10 @@ def as_json(sim: Simulation, snapshot: RuleSnapshot) -> dict[str, object]:
             for t in sim.decision.trace
         ],
         "prompts": [p.id for p in _played(sim.decision)],
+        "websites": [
+            {"owner": w.owner_id, "point": w.point, "prompt": w.prompt.id, "rule": w.rule}
+            for w in sim.decision.websites
+        ],
         "rules": {
             "source": snapshot.source,
             "version": snapshot.version,

@@ -16,7 +16,7 @@ from ivr.admin.requests import ActivateBody, ApplyBody, OverrideBody, SimulateBo
 from ivr.reports.build import FORMATS
 from ivr.reports.period import PERIODS
 from ivr.reports.render_json import schema as report_schema
-from routing_rules.decision import TraceStage
+from routing_rules.decision import WEBSITE_POINTS, TraceStage
 
 JSON = "application/json"
 REF = "#/components/schemas/{model}"
@@ -97,6 +97,19 @@ SIMULATION = {
                 "properties": {
                     "stage": {"enum": [str(stage) for stage in TraceStage]},
                     **{k: {"type": "string"} for k in ("evidence", "rule", "result")},
+                },
+            },
+        },
+        "websites": {
+            "type": "array",
+            "description": "websites read out to the caller, in the order heard",
+            "items": {
+                "type": "object",
+                "required": ["owner", "point", "prompt", "rule"],
+                "properties": {
+                    "owner": {"type": "string"},
+                    "point": {"enum": list(WEBSITE_POINTS)},
+                    **{k: {"type": "string"} for k in ("prompt", "rule")},
                 },
             },
         },

@@ -8,7 +8,9 @@ Variables set on the channel: ``IVR311_DEST`` (E.164 number or SIP URI of the fi
 destination, empty when only a message remains), ``IVR311_DEST_ID``, ``IVR311_DIAL`` (a PJSIP
 dial string through ``--dial-endpoint``), ``IVR311_RING_TIMEOUT``, ``IVR311_MUNICIPALITY``,
 ``IVR311_ACTION`` (municipality, agent, after_hours, message or error), ``IVR311_MESSAGE`` (the
-prompts to play first, ``ivr311/<id>&...``) and ``IVR311_REASON`` (why, for people).
+prompts to play first, ``ivr311/<id>&...``), ``IVR311_WEBSITE`` (the website prompts the
+decision reads out, ``ivr311/website-<id>&...``, in the message or when the transfer fails)
+and ``IVR311_REASON`` (why, for people).
 
 Whatever fails (no store, invalid stored rules, missing geodata, wrong arguments, a garbled AGI
 environment, a bug), the dialplan still gets something to do, one ``agi.failed`` JSON event goes
@@ -105,6 +107,8 @@ def channel_variables(decision: Decision, dial_endpoint: str) -> dict[str, str]:
         f"{t.stage}: {t.result}" for t in decision.trace if t.stage is not TraceStage.GREETING
     )
     values = _variables("message", reason)
+    websites = dict.fromkeys(f"ivr311/{w.prompt.id}" for w in decision.websites)
+    values["IVR311_WEBSITE"] = "&".join(websites)
     if isinstance(step, Transfer):
         values["IVR311_ACTION"] = step.kind
         values["IVR311_MUNICIPALITY"] = step.municipality_id or ""
@@ -149,10 +153,26 @@ def failure_variables(
     return {k: agi_value(v) for k, v in values.items()}
 
 
+CHANNEL_VARIABLES = tuple(
+    f"IVR311_{name}"
+    for name in (
+        "DEST",
+        "DEST_ID",
+        "DIAL",
+        "RING_TIMEOUT",
+        "MUNICIPALITY",
+        "MESSAGE",
+        "WEBSITE",
+        "ACTION",
+        "REASON",
+    )
+)
+"""Every variable the AGI sets on the channel, in the order it sets them."""
+
+
 def _variables(action: str, reason: str) -> dict[str, str]:
     """Every ``IVR311_*`` variable the AGI sets, all but the action and the reason empty."""
-    names = ("DEST", "DEST_ID", "DIAL", "RING_TIMEOUT", "MUNICIPALITY", "MESSAGE")
-    values = {f"IVR311_{name}": "" for name in names}
+    values = dict.fromkeys(CHANNEL_VARIABLES, "")
     return values | {"IVR311_ACTION": action, "IVR311_REASON": reason}
 
 

@@ -75,6 +75,8 @@ function renderSimulation(target, result, heading) {
   target.replaceChildren(
     ...(heading ? [el("p", {}, heading)] : []),
     el("p", { class: "outcome" }, describeOutcome(result.outcome)),
+    ...(result.websites || []).map((w) =>
+      el("p", { class: "website" }, "Website read out (" + w.point.replace("_", " ") + "): " + w.owner)),
     el("ol", { class: "trace" }, ...result.trace.map((step) =>
       el("li", {}, el("b", {}, step.stage + ": "), step.evidence, " → ", step.result))),
   );

@@ -360,6 +360,20 @@ async def test_simulate_shows_the_status_check_in_the_trace(client: Client) -> N
     assert slow["outcome"]["action"] != "message"
 
 
+async def test_simulate_shows_the_websites_read_out(client: Client) -> None:
+    saturday = f"{(MONDAY + timedelta(days=5)).isoformat()}T11:00"
+    closed = await simulate(client, **{"from": "9056230123", "at": saturday})
+    assert [(w["owner"], w["point"]) for w in closed["websites"]] == [
+        ("clarington", "after_hours"),
+        ("durham", "transfer_failed"),
+    ]
+    assert "website-clarington" in closed["prompts"]
+    assert [t["result"] for t in closed["trace"] if t["stage"] == "website"] == [
+        "play website-clarington",
+        "play website-durham",
+    ]
+
+
 async def test_simulate_shows_the_status_menu_choice(client: Client, durham_text: str) -> None:
     """Pickering and Ajax run their own servers: a withheld number picks one at the status
     menu (the first of ``press``)."""

@@ -1,5 +1,6 @@
 """A real Asterisk with the rendered configuration: it loads cleanly, and with no controller
-connected a 311 call from Bowmanville still reaches the right place."""
+connected a 311 call from Bowmanville still reaches the right place (after hours, hearing
+Clarington's website on the way)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ CONTEXTS = (
     "ivr311-exchange",
     "ivr311-municipality",
     "ivr311-chain",
+    "ivr311-website",
     "ivr311-schedule",
     "ivr311-closed-durham-hours",
     "ivr311-from-contact-centres",
@@ -105,6 +107,7 @@ def test_without_controller_after_hours_plays_the_message_then_the_after_hours_l
     assert (result.caller_exit, result.centre_exit) == (0, 0), log
     assert "Playing 'ivr311/after-hours" in log
     assert "Playing 'ivr311/emergency-911" in log
+    assert "Playing 'ivr311/website-clarington" in log, "Clarington's website, in the subroutine"
     assert invited(result.centre_messages) == [
         f"sip:{AFTER_HOURS_LINE}@127.0.0.2:{node.contact_centre_port}"
     ]

@@ -215,6 +215,14 @@ class _Walk:
         if app == "Gosub":
             self.stack.append(following)
             return self.target(context, exten, args)
+        if app == "GosubIf":
+            condition, labels = args.split("?", 1)
+            yes, _, no = labels.partition(":")
+            chosen = yes if _true(condition) else no
+            if not chosen:
+                return following
+            self.stack.append(following)
+            return self.target(context, exten, chosen)
         if app == "Return":
             return self.stack.pop()
         raise AssertionError(f"unsupported application {line}")

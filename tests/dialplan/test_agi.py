@@ -34,7 +34,11 @@ def test_after_hours_the_after_hours_line_and_its_message_are_set() -> None:
     assert code == 0
     assert variables["IVR311_ACTION"] == "after_hours"
     assert variables["IVR311_DEST"] == "+19055550102"
-    assert variables["IVR311_MESSAGE"] == "ivr311/after-hours&ivr311/emergency-911"
+    assert variables["IVR311_MESSAGE"] == (
+        "ivr311/after-hours&ivr311/emergency-911&ivr311/website-clarington"
+    )
+    # Clarington's website in the message; Service Durham's if the after-hours line fails.
+    assert variables["IVR311_WEBSITE"] == "ivr311/website-clarington&ivr311/website-durham"
 
 
 @pytest.mark.parametrize("calling", ["anonymous", "", "Restricted"])

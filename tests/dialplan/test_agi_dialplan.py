@@ -120,7 +120,7 @@ def test_a_destination_that_does_not_answer_goes_to_the_fallback(
 def test_after_hours_the_message_plays_before_the_after_hours_line(example: list[str]) -> None:
     ran = walk(example, agi_answer(SUNDAY), dialstatus="ANSWER")
     assert ran[-3:-1] == [
-        "Playback(ivr311/after-hours&ivr311/emergency-911)",
+        "Playback(ivr311/after-hours&ivr311/emergency-911&ivr311/website-clarington)",
         "Dial(PJSIP/+19055550102@contact-centres,20)",
     ]
 

@@ -6,8 +6,8 @@ The mix (seeded): callers from inside a municipality who skip the greeting and r
 callers from a shared exchange who pick a municipality at its menu (one municipality's first
 link is busy, so its callers fall back to the next); callers who press 0 for an agent; callers
 who hang up during the greeting or at the menu; callers who ask for a request's status and
-key no number (then reach a person); each dialling 311, the ten-digit or the toll-free number,
-at a business hour of one of ten weekdays.
+key no number (then reach a person); each dialling 311, the ten-digit or the toll-free
+number, at a business hour of one of ten weekdays.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 from ivr_testing import BUSINESS_HOURS, fast_settings
 
+from ivr.agi.script import CHANNEL_VARIABLES
 from ivr.controller.run import serve
 from ivr.settings import Settings
 from routing_rules.snapshot import (
@@ -169,6 +170,6 @@ async def test_with_a_fastagi_address_run_answers_fastagi_from_its_rules(
             commands.append(line.decode())
             writer.write(b"200 result=1\n")
         writer.close()
-    assert len(commands) == 8
+    assert len(commands) == len(CHANNEL_VARIABLES)
     assert commands[-2].startswith('SET VARIABLE "IVR311_ACTION" ')
     assert "error" not in commands[-2]

@@ -46,7 +46,12 @@ def test_after_hours_without_destination_is_a_message(durham_text: str, geo: Geo
     )
     step = simulate_call(snapshot, calling="9056230123", at=SATURDAY_11).decision.step
     assert isinstance(step, PlayMessage) and step.then_hangup
-    assert [p.id for p in step.prompts] == ["after-hours", "emergency-911", "goodbye"]
+    assert [p.id for p in step.prompts] == [
+        "after-hours",
+        "emergency-911",
+        "website-clarington",
+        "goodbye",
+    ]
 
 
 def test_override_announces_the_closure(durham_text: str, geo: GeoLookup) -> None:
@@ -61,14 +66,14 @@ def test_override_announces_the_closure(durham_text: str, geo: GeoLookup) -> Non
     decision = simulate_call(snapshot, calling="9056230123", at=TUESDAY_10).decision
     step = decision.step
     assert isinstance(step, Transfer) and step.kind == "after_hours"
-    assert [p.id for p in step.announce] == ["override", "emergency-911"]
+    assert [p.id for p in step.announce] == ["override", "emergency-911", "website-clarington"]
     assert any("ice storm" in t.evidence for t in decision.trace)
 
 
 def test_after_hours_announces_emergencies_only(durham: RuleSnapshot) -> None:
     step = simulate_call(durham, calling="9056230123", at=SATURDAY_11).decision.step
     assert isinstance(step, Transfer)
-    assert [p.id for p in step.announce] == ["after-hours", "emergency-911"]
+    assert [p.id for p in step.announce] == ["after-hours", "emergency-911", "website-clarington"]
     assert [t.dial for t in step.chain] == ["+19055550102"]
 
 
@@ -117,7 +122,7 @@ def test_sip_destination_and_no_accept_key(durham_text: str, geo: GeoLookup) -> 
     assert step.chain[0].dial == "sip:care@pickering.example.org"
     assert step.chain[0].accept_key is None
     assert "whisper-accept" not in [p.id for p in step.chain[0].whisper]
-    digits = "".join(p.id.removeprefix("digit-") for p in step.final_message[1:-1])
+    digits = "".join(p.id.removeprefix("digit-") for p in step.final_message[1:-2])
     assert digits == "9055550100"  # no number to read for a SIP URI: the host's number
 
 
@@ -211,6 +216,6 @@ def test_the_decision_states_when_the_after_hours_path_applies(
     )
     message = simulate_call(message_only, calling="9056230123", at=SATURDAY_11).decision
     assert message.after_hours and isinstance(message.step, PlayMessage)
-    assert [t.stage for t in message.trace][-1] is TraceStage.AFTER_HOURS
+    assert [t.stage for t in message.trace][-2:] == [TraceStage.AFTER_HOURS, TraceStage.WEBSITE]
     greeting = decide(durham, CallContext("311", "9056230123", SATURDAY_11))
     assert not greeting.after_hours, "the greeting comes before the host's hours are read"
