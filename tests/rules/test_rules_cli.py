@@ -49,9 +49,7 @@ def test_validate_says_when_no_one_offers_a_status_check(
     assert "request status check (Open311): not offered" in capsys.readouterr().out
     assert run(["rules", "validate", "--json", "durham"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["status_check"] == {
-        "durham": {"base_url": "http://127.0.0.1:8320/", "key": "*"}
-    }
+    assert report["status_check"] == {"durham": {"base_url": "http://127.0.0.1:8320/", "key": "*"}}
 
 
 def test_validate_bad_file_lists_every_error_and_exits_2(
