@@ -40,6 +40,8 @@ AGENT_KEY = "0"
 
 
 class CallWalk:
+    """One call's facts and what its walk has settled so far; ``finish`` makes the decision."""
+
     def __init__(self, snapshot: RuleSnapshot, ctx: CallContext) -> None:
         self.snap = snapshot
         self.rules = snapshot.rules
