@@ -2,17 +2,21 @@
 
 Order of evaluation (each stage leaves a trace step naming its evidence and rule):
 
-1. the greeting, until it has been heard or skipped;
-2. the host's schedule: emergency override, exceptional periods and holidays, weekly hours —
+1. the greeting, until it has been heard or skipped (it offers the status check's key where
+   the caller's possible municipalities or the host offer one);
+2. the service-request status check, when the caller pressed its key in the greeting: the
+   status menu when several servers could answer, the request number, then what was found
+   and the offer of an agent;
+3. the host's schedule: emergency override, exceptional periods and holidays, weekly hours —
    closed means the after-hours path;
-3. where the caller lives: a delivered location (point index); else the calling number's
+4. where the caller lives: a delivered location (point index); else the calling number's
    exchange, routed without asking when one municipality's share reaches the dominance
    threshold, else a menu of the exchange's municipalities; else, for an unknown or withheld
    number, the member menu (when the members fit ``max_menu_options``) or the host's agents.
    ``0`` at any menu asks for a live agent;
-4. the municipality's route (an arrangement in effect, its own contact centre, or the host's
+5. the municipality's route (an arrangement in effect, its own contact centre, or the host's
    agents) and whether that destination is itself open, in its own time zone;
-5. the transfer: the fallback chain's links that are open now, the whisper, and the message
+6. the transfer: the fallback chain's links that are open now, the whisper, and the message
    that names the number to call when every link fails.
 
 Where the rules read out a website (``website_heard_at``, :mod:`routing_rules.website`), its
