@@ -27,6 +27,7 @@ from ivr_testing import (
     running_harness,
     stored_rows,
 )
+from virtual_clock import VirtualClock
 
 from ivr.call.record import DecisionRecord
 from ivr.metrics import Metrics
@@ -38,7 +39,6 @@ from routing_rules.storage.call_records import (
 )
 from routing_rules.storage.store import RuleStore
 from switchsim import Outcome
-from virtual_clock import VirtualClock
 
 HASH_KEY = "records-test-key"
 
