@@ -2,7 +2,9 @@
 
 Entry points:
 
-- ``routing_rules.engine``: ``decide(snapshot, ctx)``, the decision engine.
+- ``routing_rules.engine``: ``decide(snapshot, ctx)``, the decision engine. Its stages walk one
+  ``routing_rules.call_walk.CallWalk``, each in its own module: ``residence_stage``,
+  ``status_stage``, ``menu_stage`` and ``transfer_stage``.
 - ``routing_rules.decision``: its types only: the call facts (``CallContext``), the steps
   (``PlayGreeting``, ``OfferMenu``, ``Transfer``, ``PlayMessage``) and the ``Decision`` with its
   typed trace (``TraceStage``), ``Evidence`` and ``after_hours``.

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import sys
 
+from pydantic import HttpUrl
+
 from routing_rules.schema import HOST_AGENTS, RuleSet
 from routing_rules.storage.store import ConflictCause, ConflictError, StoredVersion
 from routing_rules.validation import RuleSetInvalid, ValidationReport
@@ -63,7 +65,7 @@ def report_json(report: ValidationReport) -> dict[str, object]:
         "errors": [{"path": p.path, "message": p.message} for p in report.errors],
         "warnings": [{"path": p.path, "message": p.message} for p in report.warnings],
         "status_check": {
-            who: {"base_url": str(service.base_url), "key": service.key}
+            who: {"base_url": server_shown(service.base_url), "key": service.key}
             for who, service in (report.rules.status_checks() if report.rules else {}).items()
         },
         "website_heard": {
@@ -78,15 +80,36 @@ def report_lines(source: str, report: ValidationReport) -> list[str]:
     lines = [f"{source}: error: {problem}" for problem in report.errors]
     lines += [f"{source}: warning: {problem}" for problem in report.warnings]
     if report.rules is not None:
-        offers = report.rules.status_checks()
-        listed = ", ".join(f"{who} (key {s.key}, {s.base_url})" for who, s in offers.items())
-        lines.append(f"{source}: request status check (Open311): {listed or 'not offered'}")
-        heard = report.rules.websites_heard()
-        listed = "; ".join(f"{who} ({', '.join(points)})" for who, points in heard.items())
-        lines.append(f"{source}: website read out: {listed or 'nowhere'}")
+        lines += [f"{source}: {line}" for line in self_service_lines(report.rules)]
     verdict = "valid" if report.ok else f"{len(report.errors)} error(s)"
     lines.append(f"{source}: {verdict}, {len(report.warnings)} warning(s)")
     return lines
+
+
+def self_service_lines(rules: RuleSet) -> list[str]:
+    """Who offers a request status check (key, budget, server; never the API key) and whose
+    website is read out where: ``rules validate`` and ``rules show`` both say it so."""
+    offers = rules.status_checks()
+    listed = ", ".join(
+        f"{who} (key {s.key}, budget {s.budget_ms} ms, {server_shown(s.base_url)})"
+        for who, s in offers.items()
+    )
+    heard = rules.websites_heard()
+    points = "; ".join(f"{who} ({', '.join(at)})" for who, at in heard.items())
+    return [
+        f"request status check (Open311): {listed or 'not offered'}",
+        f"website read out: {points or 'nowhere'}",
+    ]
+
+
+def server_shown(url: HttpUrl) -> str:
+    """A server's address as printed: without a user name, password or query, where a
+    credential could hide."""
+    port = f":{url.port}" if url.port is not None and url.port != _DEFAULT_PORTS[url.scheme] else ""
+    return f"{url.scheme}://{url.host}{port}{url.path or '/'}"
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def version_line(v: StoredVersion, active: int | None) -> str:
@@ -117,6 +140,7 @@ def describe_rules(rules: RuleSet) -> list[str]:
         )
         dests = ", ".join(f"{d.id} {d.dial} [{d.schedule}]" for d in mun.destinations)
         lines.append(f"  {mun.id:<24} {mun.role:<9} {dests or HOST_AGENTS}{model}")
+    lines += self_service_lines(rules)
     lines.append("schedules:")
     for name, sched in rules.schedules.items():
         if sched.always_open:

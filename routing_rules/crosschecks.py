@@ -166,6 +166,13 @@ class CrossChecker:
             seen.add(mun.id)
             if mun.id not in self.geo.municipalities:
                 self.error(f"{path}.id", f"unknown municipality {mun.id!r} (not in the geodata)")
+            if self.parts.host is not None and mun.id == self.parts.host.id:
+                self.error(
+                    "host.id",
+                    f"host id {mun.id!r} is also {path}.id: prompts named after an id "
+                    f"({website_prompt_id(mun.id)}, ...) would be one recording for both; "
+                    "give the host an id of its own",
+                )
             if mun.role == "neighbour" and not mun.destinations:
                 self.error(f"{path}.destinations", "a neighbour needs its contact centre")
         if None not in municipalities and not any(

@@ -81,8 +81,13 @@ class GeoReportServer:
     port: int = 0
     prefix: str = ""
     """A path the requests live under (like ``/open311/v2``), as on real servers."""
+    held: bool = False
+    """Whether every request waits for `release` (at most `slow_s`) before its answer: a
+    server that is slow but answers, while a test does something meanwhile."""
     asked: list[str] = field(default_factory=list)
     """Request numbers asked for, in order."""
+    received: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set once a request arrives (`asked` lists them)."""
     handled_ms: list[float] = field(default_factory=list)
     """How long the server took over each request it answered, in order (for benchmarks)."""
     abandoned: list[str] = field(default_factory=list)
@@ -110,10 +115,14 @@ class GeoReportServer:
         return self
 
     async def stop(self) -> None:
-        self._release.set()
+        self.release()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    def release(self) -> None:
+        """Let every request waiting (held, or slow) answer now."""
+        self._release.set()
 
     async def __aenter__(self) -> GeoReportServer:
         return await self.start()
@@ -135,6 +144,7 @@ class GeoReportServer:
     async def _answer(self, request: web.Request) -> web.StreamResponse:
         request_id = request.match_info["request_id"]
         self.asked.append(request_id)
+        self.received.set()
         query = request.query
         if self.api_key is not None and query.get("api_key") != self.api_key:
             return _errors(403, "api_key invalid")
@@ -143,10 +153,11 @@ class GeoReportServer:
             and query.get("jurisdiction_id") != self.jurisdiction_id
         ):
             return _errors(404, "jurisdiction_id not found")
+        if self.held:
+            await self._released()
         if request_id == SLOW_ID:
             self.slow_started.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._release.wait(), self.slow_s)
+            await self._released()
         elif request_id == SERVER_ERROR_ID:
             return web.Response(status=500, text="Internal Server Error")
         elif request_id == MALFORMED_ID:
@@ -159,6 +170,11 @@ class GeoReportServer:
         if found is None:
             return _errors(404, f"service_request_id {request_id} not found")
         return web.json_response([found])
+
+    async def _released(self) -> None:
+        """Wait for `release`, or `slow_s` at most."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._release.wait(), self.slow_s)
 
 
 @contextlib.contextmanager

@@ -72,6 +72,11 @@ class SwitchInspection(SimulatedAsterisk):
             if channel_id is not None and not waiters:
                 del self._channel_waiters[channel_id]
 
+    def recheck(self) -> None:
+        """Re-check the waiting predicates now, for those that also read what changes outside
+        the switch (a call's state in the controller)."""
+        self._changed()
+
     async def wait_event(
         self,
         type_: str,

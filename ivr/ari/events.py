@@ -208,9 +208,13 @@ class _Envelope(BaseModel):
 
 AriEvent = _KnownEvents | UnknownEvent
 
-KNOWN_EVENT_TYPES = frozenset(
-    get_args(model.model_fields["type"].annotation)[0] for model in get_args(_KnownEvents)
-)
+
+def event_type(model: type[EventBase]) -> str:
+    """The ``type`` an event model parses, read off its ``type`` field."""
+    return str(get_args(model.model_fields["type"].annotation)[0])
+
+
+KNOWN_EVENT_TYPES = frozenset(event_type(model) for model in get_args(_KnownEvents))
 """The ``type`` of every event the controller parses, read off the event models."""
 
 

@@ -2,14 +2,16 @@
 
 The `StatePersistor` observes transitions, as wazo-calld's state persistor does: at each one a
 restarted controller could resume from (the greeting, a menu, a status check, hold, dialling a
-link) and at the ones that rule a resume out (bridged, the final message), it writes a
-`SavedCall` (state, rule version, dialled number, language, digits so far, chain position) as
-compact JSON to one channel variable (`STATE_VARIABLE` unless set otherwise) on the caller's
-channel. Writes run beside the call, one at a time per channel, the latest state only; the
-call waits for its write only before it plays to its caller (`written`: Asterisk runs a
-variable write queued behind a prompt only once the prompt has played, holding the request
-that long). A failed write is logged and the call goes on (a restart then hands that caller
-to the fallback context, as for any caller without a readable state).
+link) and at the final message, which rules a resume out, it writes a `SavedCall` (state, rule
+version, dialled number, language, digits so far, chain position) as compact JSON to one
+channel variable (`STATE_VARIABLE` unless set otherwise) on the caller's channel. A bridged
+call writes nothing: its conversation bridge already tells a restarted controller to leave it
+be, so the request is saved on every connected call. Writes run beside the call, one at a time
+per channel, the latest state only; the call waits for its write only before it plays to its
+caller (`written`: Asterisk runs a variable write queued behind a prompt only once the prompt
+has played, holding the request that long). A failed write is logged and the call goes on (a
+restart then hands that caller to the fallback context, as for any caller without a readable
+state).
 
 `ivr.controller.process` reads the variable at reconcile for each caller it does not know and,
 when `SavedCall.resumable`, lets a new `Call` pick the call up (`Call.take_over`).
@@ -40,12 +42,12 @@ _WRITTEN_AT = frozenset(
         CallState.STATUS,
         CallState.TRANSFER_HOLD,
         CallState.TRANSFER_RINGING,
-        CallState.BRIDGED,
         CallState.MESSAGE,
     }
 )
 """The states whose entry is written: whisper and awaiting_accept resume as ringing (the
-leg, answered, is adopted), and the end needs no record."""
+leg, answered, is adopted); a bridged caller is recognised by its conversation bridge
+(`ivr.controller.takeover`), and the end needs no record."""
 
 RESUMABLE = frozenset({CallState.GREETING, CallState.MENU, CallState.STATUS}) | TRANSFERRING
 

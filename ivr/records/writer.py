@@ -7,10 +7,13 @@ while the store is slow or down, and a call never waits on the database.
 
 One task takes up to ``batch_size`` records at a time and runs the blocking ``write`` in the
 executor it is given (a thread of its own, so a hung database holds no thread the event loop
-needs). A batch that fails goes back to the head of the queue and is tried again after a
-capped exponential pause, on the ``scheduler`` it is given (the event loop, or a virtual
-clock in tests); `flush` cuts a pause short. A batch is written in one transaction, so a
-retried batch is never half in the store.
+needs). It first lets records gather for ``gather_s``, cut short by `flush` or once a batch
+or half the capacity is queued (so gathering never drops a record the writer could have
+written): a transaction per ended call cost a busy controller about a fifth of its CPU. A batch that
+fails goes back to the head of the queue and is tried again after a capped exponential pause.
+Both waits run on the ``scheduler`` it is given (the event loop, or a virtual clock in
+tests); `flush` cuts them short. A batch is written in one transaction, so a retried batch
+is never half in the store.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class RecordWriter(Generic[T]):
         *,
         capacity: int,
         batch_size: int = 500,
+        gather_s: float = 1.0,
         retry_initial_s: float = 0.5,
         retry_max_s: float = 30.0,
         scheduler: Scheduler | None = None,
@@ -54,6 +58,8 @@ class RecordWriter(Generic[T]):
         self._executor = executor
         self.capacity = capacity
         self.batch_size = batch_size
+        self.gather_s = gather_s
+        self._enough = min(batch_size, max(1, capacity // 2))
         self._retry_initial_s = retry_initial_s
         self._retry_max_s = retry_max_s
         self._scheduler = scheduler or LoopScheduler()
@@ -61,6 +67,7 @@ class RecordWriter(Generic[T]):
         self._in_flight = 0
         self._work = asyncio.Event()
         self._retry_now = asyncio.Event()
+        self._batch_ready = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
@@ -85,6 +92,8 @@ class RecordWriter(Generic[T]):
         self._metrics.call_records_queued.set(self.held)
         self._idle.clear()
         self._work.set()
+        if len(self._queue) >= self._enough:
+            self._batch_ready.set()
         return True
 
     def start(self) -> None:
@@ -92,8 +101,10 @@ class RecordWriter(Generic[T]):
             self._task = asyncio.create_task(self._run(), name="call-records-writer")
 
     async def flush(self) -> None:
-        """Wait until every record held is written (a pause after a failure is cut short)."""
+        """Wait until every record held is written (a pause to gather records or after a
+        failure is cut short)."""
         self._retry_now.set()
+        self._batch_ready.set()
         await self._idle.wait()
         self._retry_now.clear()
 
@@ -131,6 +142,7 @@ class RecordWriter(Generic[T]):
                 self._work.clear()
                 self._idle.set()
                 continue
+            await self._gather()
             batch = [self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))]
             self._in_flight = len(batch)
             try:
@@ -155,6 +167,16 @@ class RecordWriter(Generic[T]):
             if self._dropping:
                 self._dropping = False
                 log.info("call_records.writing_again", dropped_so_far=self.dropped)
+
+    async def _gather(self) -> None:
+        """Wait ``gather_s`` for more records unless enough are queued or a flush is waiting."""
+        if len(self._queue) < self._enough:
+            over = self._scheduler.call_later(self.gather_s, self._batch_ready.set)
+            try:
+                await self._batch_ready.wait()
+            finally:
+                over.cancel()
+        self._batch_ready.clear()
 
     async def _pause(self, seconds: float) -> None:
         over = self._scheduler.call_later(seconds, self._retry_now.set)

@@ -43,7 +43,7 @@ from sipp_testing import (
     start_sipp,
 )
 
-from ivr.ari.events import KNOWN_EVENT_TYPES
+from ivr.controller.process import EVENTS_ACTED_ON
 
 pytestmark = pytest.mark.asterisk
 
@@ -181,7 +181,7 @@ def test_asterisk_sends_the_controller_only_the_event_types_it_uses(
     node: AsteriskNode, controller: ControllerProcess
 ) -> None:
     application = node.ari("GET", "/applications/ivr311")
-    assert {e["type"] for e in application["events_allowed"]} == KNOWN_EVENT_TYPES
+    assert {e["type"] for e in application["events_allowed"]} == EVENTS_ACTED_ON
     assert application["events_disallowed"] == []
 
 

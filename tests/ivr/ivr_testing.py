@@ -65,6 +65,9 @@ class Harness:
     clock: list[datetime]
     timers: VirtualClock
     """The clock of the calls' timers."""
+    patience_s: float = TIMEOUT_S
+    """How long a wait on the switch or a call may take before the test fails: only a bound
+    for a test that would otherwise hang, never what a test measures."""
 
     @property
     def switch(self) -> FakeSwitch:
@@ -79,13 +82,13 @@ class Harness:
     async def until(
         self,
         predicate: Callable[[], bool],
-        timeout_s: float = TIMEOUT_S,
+        timeout_s: float | None = None,
         *,
         channel_id: str | None = None,
     ) -> None:
         """Wait until ``predicate`` holds; re-checked on every change in the switch, or, with
         ``channel_id``, on every change of that channel (`FakeSwitch.wait_for`)."""
-        await self.switch.wait_for(predicate, timeout_s, channel_id=channel_id)
+        await self.switch.wait_for(predicate, timeout_s or self.patience_s, channel_id=channel_id)
 
     async def in_greeting(self, call_id: str) -> None:
         """Wait until the caller hears the greeting."""
@@ -130,7 +133,7 @@ class Harness:
     async def wait(self, awaitable: Any) -> Any:
         import asyncio
 
-        return await asyncio.wait_for(awaitable, TIMEOUT_S)
+        return await asyncio.wait_for(awaitable, self.patience_s)
 
     def nothing_left(self) -> bool:
         """No channel, bridge or playback left in the switch."""
@@ -180,6 +183,7 @@ async def running_harness(
         scheduler=timers,
         records=records,
     ) as (fake, controller):
+        controller.observe(lambda _transition: switch.recheck())  # for `Harness.state_is`
         yield Harness(fake, controller, durham, clock, timers)
 
 

@@ -27,6 +27,7 @@ from ivr_testing import (
     running_harness,
     stored_rows,
 )
+from virtual_clock import VirtualClock
 
 from ivr.call.record import DecisionRecord
 from ivr.metrics import Metrics
@@ -34,6 +35,7 @@ from ivr.records import CallRecords
 from routing_rules.snapshot import RuleSnapshot
 from routing_rules.storage.call_records import (
     CallRecordStore,
+    StoredCall,
 )
 from routing_rules.storage.store import RuleStore
 from switchsim import Outcome
@@ -199,6 +201,35 @@ async def calls_complete(h: Harness, count: int) -> list[str]:
         assert record["outcome"] == "completed"
         done.append(call_id)
     return done
+
+
+class BatchCountingStore(CallRecordStore):
+    """The store, noting how many records each write (one transaction) carried."""
+
+    def __init__(self, store: RuleStore) -> None:
+        super().__init__(store)
+        self.batches: list[int] = []
+
+    def write(self, calls: list[StoredCall]) -> None:
+        super().write(calls)
+        self.batches.append(len(calls))
+
+
+async def test_the_records_of_calls_ending_within_a_second_are_written_in_one_transaction(
+    durham: RuleSnapshot, sqlite_store: RuleStore
+) -> None:
+    counting = BatchCountingStore(sqlite_store)
+    clock = VirtualClock()
+    records = records_in(counting, Metrics(), 10, scheduler=clock)
+    async with harness_on(durham, sqlite_store, records) as h:
+        calls = await calls_complete(h, 3)
+        assert records.writer.held == 3 and counting.batches == [], "gathered for a second"
+        clock.advance(1.0)
+        await records.writer.flush()
+        rows = stored_rows(sqlite_store)
+
+    assert counting.batches == [3]
+    assert set(rows) == set(calls)
 
 
 async def test_a_hung_store_holds_up_no_call_and_exactly_the_records_over_the_bound_are_lost(

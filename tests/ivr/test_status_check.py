@@ -3,11 +3,13 @@ switch, against a GeoReport v2 server over real HTTP on loopback."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 from ivr_testing import Harness, number_with, running_harness
 
+from ivr.ari.events import AriEvent, ChannelDtmfReceived
 from routing_rules.decision import Transfer
 from routing_rules.snapshot import DEMO_DIR, RuleSnapshot, default_geo, snapshot_from_text
 from switchsim.georeport import (
@@ -19,6 +21,18 @@ from switchsim.georeport import (
 )
 
 DEMO_SERVER = 'base_url: "http://127.0.0.1:8320/", budget_ms: 1500'
+REQUEST_5678_READ_OUT = [
+    "status-request",
+    "digits:5678",
+    "status-in-progress",
+    "status-updated",
+    "month-12",
+    "number:2",
+    "number:2026",
+    "status-agent-offer",
+]
+"""What a caller hears of request 5678 (in progress, updated on 2 December 2026), then the
+offer of an agent."""
 
 
 @pytest.fixture
@@ -76,17 +90,7 @@ async def test_a_found_request_is_read_out_then_the_caller_may_leave(
     await harness.until(lambda: "status-agent-offer" in harness.heard(call_id))
     assert server.asked == ["5678"]
     heard = harness.heard(call_id)
-    answer = heard[heard.index("status-request") :]
-    assert answer == [
-        "status-request",
-        "digits:5678",
-        "status-in-progress",
-        "status-updated",
-        "month-12",
-        "number:2",
-        "number:2026",
-        "status-agent-offer",
-    ]
+    assert heard[heard.index("status-request") :] == REQUEST_5678_READ_OUT
     await harness.expire(call_id, "status")
     record = await harness.ended(call_id)
     assert record["outcome"] == "message"
@@ -256,3 +260,37 @@ async def test_a_caller_who_hangs_up_during_the_look_up_ends_the_call_at_once(
         await harness.wait(server.abandon_seen.wait())
         assert server.abandoned == [SLOW_ID]
         assert harness.nothing_left()
+
+
+async def test_a_key_pressed_during_the_look_up_changes_nothing(
+    server: GeoReportServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller presses 0 while the server is still thinking (held until the call has taken
+    the key; a budget of 5 s, far from reached): the key is dropped, so the caller hears the
+    status and the offer of an agent as any caller does, and the offer's time-out ends the
+    call as it would have."""
+    server.held = True
+    async with running_harness(durham_with(server, budget_ms=5000)) as harness:
+        call_id = await ask_status(harness, "5678#")
+        await harness.wait(server.received.wait())
+        call = harness.live(call_id)
+        key_taken = asyncio.Event()
+        handle = call.handle
+
+        async def handle_noting_keys(event: AriEvent) -> None:
+            await handle(event)
+            if isinstance(event, ChannelDtmfReceived):
+                key_taken.set()
+
+        monkeypatch.setattr(call, "handle", handle_noting_keys)
+        harness.switch.press(call_id, "0")
+        await harness.wait(key_taken.wait())
+        server.release()
+        await harness.until(lambda: "status-agent-offer" in harness.heard(call_id))
+        heard = harness.heard(call_id)
+        assert heard[heard.index("status-ask") + 1 :] == REQUEST_5678_READ_OUT
+        await harness.expire(call_id, "status")
+        record = await harness.ended(call_id)
+        assert record["outcome"] == "message" and record["status_check"] == "found"
+        assert not harness.record(call_id).bridged_with
+        assert server.asked == ["5678"]

@@ -35,7 +35,11 @@ def test_validate_demo(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["rules", "validate", "durham"]) == 0
     out = capsys.readouterr().out
     assert "durham: valid" in out
-    assert "request status check (Open311): durham (key *, http://127.0.0.1:8320/)" in out
+    assert (
+        "durham: request status check (Open311): durham (key *, budget 1500 ms, "
+        "http://127.0.0.1:8320/)" in out
+    )
+    assert "durham: website read out: pickering (after_hours, before_transfer); ajax" in out
 
 
 def test_validate_says_when_no_one_offers_a_status_check(
@@ -45,9 +49,7 @@ def test_validate_says_when_no_one_offers_a_status_check(
     assert "request status check (Open311): not offered" in capsys.readouterr().out
     assert run(["rules", "validate", "--json", "durham"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["status_check"] == {
-        "durham": {"base_url": "http://127.0.0.1:8320/", "key": "*"}
-    }
+    assert report["status_check"] == {"durham": {"base_url": "http://127.0.0.1:8320/", "key": "*"}}
 
 
 def test_validate_bad_file_lists_every_error_and_exits_2(
@@ -121,6 +123,7 @@ def test_apply_export_edit_apply_history_diff_rollback_show(
     shown = capsys.readouterr().out
     assert "version 1 (active)" in shown and "by alice: initial" in shown
     assert "pickering" in shown and "participation model 1" in shown
+    assert "request status check (Open311): durham (key *" in shown
 
     assert run(["rules", "export", "2"]) == 0
     assert "ring_timeout_s: 30" in capsys.readouterr().out
@@ -169,6 +172,40 @@ def test_show_demo_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["rules", "show", "cape-breton"]) == 0
     out = capsys.readouterr().out
     assert "CBRM 311" in out and "America/Halifax" in out and "eskasoni" in out
+
+
+def test_show_says_who_offers_a_status_check_and_whose_website_is_read_out_as_validate_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Pickering's server is named without the credentials its address could carry; the API
+    key itself never sits in the rules."""
+    site = "    website: https://www.pickering.ca/\n"
+    text = (DEMO_DIR / "durham.yaml").read_text(encoding="utf-8")
+    assert site in text
+    own = (
+        '    open311: {base_url: "https://clerk:s3cret@open311.pickering.ca/v2/?token=s3cret",'
+        ' api_key_env: PICKERING_311_KEY, budget_ms: 800, key: "*"}\n'
+    )
+    rules = tmp_path / "pickering-status.yaml"
+    rules.write_text(text.replace(site, site + own, 1), encoding="utf-8")
+    assert run(["rules", "validate", str(rules)]) == 0
+    validated = capsys.readouterr().out
+    assert run(["rules", "show", str(rules)]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    offers = (
+        "request status check (Open311): pickering (key *, budget 800 ms, "
+        "https://open311.pickering.ca/v2/), durham (key *, budget 1500 ms, "
+        "http://127.0.0.1:8320/)"
+    )
+    heard = "website read out: pickering (after_hours, before_transfer); ajax (after_hours)"
+    assert offers in shown and f"{rules}: {offers}" in validated
+    assert any(line.startswith(heard) for line in shown)
+    assert [line for line in shown if line.startswith("website")] == [
+        line.removeprefix(f"{rules}: ")
+        for line in validated.splitlines()
+        if line.startswith(f"{rules}: website")
+    ]
+    assert "s3cret" not in "\n".join(shown) + validated
 
 
 def test_simulate_bowmanville(capsys: pytest.CaptureFixture[str]) -> None:

@@ -51,6 +51,14 @@ def test_an_unknown_point_is_refused_where_it_is_given(durham_text: str, geo: Ge
     assert "on_hold" in message
 
 
+def test_a_host_sharing_a_municipality_s_id_is_refused(durham_text: str, geo: GeoLookup) -> None:
+    """Both would read out the one ``website-pickering`` recording."""
+    text = edited(durham_text, "host:\n  id: durham\n", "host:\n  id: pickering\n")
+    message = errors(text, geo)["host.id"]
+    assert "'pickering' is also municipalities[0].id" in message
+    assert "website-pickering" in message
+
+
 def test_a_point_named_twice_is_refused(durham_text: str, geo: GeoLookup) -> None:
     text = edited(durham_text, AJAX, AJAX.replace("[after_hours]", "[after_hours, after_hours]"))
     assert errors(text, geo) == {
