@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from routing_rules.prompts import FIXED_PROMPT_IDS
+from routing_rules.prompts import FIXED_PROMPT_IDS, name_prompt_id
 from routing_rules.schema import RuleSet
 from routing_rules.snapshot import RuleSnapshot
 from routing_rules.website import website_prompt_ids
@@ -31,6 +31,6 @@ def rule_set_prompt_ids(rules: RuleSet) -> frozenset[str]:
 def playable_prompt_ids(snapshot: RuleSnapshot) -> frozenset[str]:
     """The rule set's own prompts, the fixed ids, and the name of every municipality of the
     rule set and every exchange of its geodata (menus and whispers say them)."""
-    names = {f"name-{m}" for m in snapshot.municipalities}
+    names = {name_prompt_id(m) for m in snapshot.municipalities}
     exchanges = {f"exchange-{e}" for e in snapshot.geo.exchanges}
     return FIXED_PROMPT_IDS | rule_set_prompt_ids(snapshot.rules) | names | exchanges

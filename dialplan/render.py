@@ -35,6 +35,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from dialplan.names import FALLBACK_CONTEXT, extension_name, note
@@ -424,14 +425,16 @@ class _Renderer:
 
     # -- websites ----------------------------------------------------------------------------
 
+    @cached_property
     def website_points(self) -> list[WebsitePoint]:
+        """The points at which some owner's website is read out."""
         heard = self.rules.websites_heard().values()
         return [point for point in WEBSITE_POINTS if any(point in points for points in heard)]
 
     def website_call(self, point: WebsitePoint) -> list[str]:
         """Read out the website heard at ``point``: the municipality's own (``IVR311_KNOWN``
         after hours, ``IVR311_MUNICIPALITY`` after a failed transfer), else the host's."""
-        if point not in self.website_points():
+        if point not in self.website_points:
             return []
         variable = "IVR311_KNOWN" if point == "after_hours" else "IVR311_MUNICIPALITY"
         exten = _website_exten(point)
@@ -442,14 +445,14 @@ class _Renderer:
         ]
 
     def websites(self) -> list[str]:
-        if not self.website_points():
+        if not self.website_points:
             return []
         lines = [
             f"[{WEBSITE_CONTEXT}]",
             "; the website read out at each point: <point>-<municipality> for a municipality's",
             "; own, <point> for every other caller (the host's, or nothing)",
         ]
-        for point in self.website_points():
+        for point in self.website_points:
             exten = _website_exten(point)
             host = website_at(self.rules, None, point)
             say = playback([host.prompt_id]) if host is not None else "NoOp(no website)"

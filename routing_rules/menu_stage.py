@@ -8,7 +8,7 @@ from __future__ import annotations
 from routing_rules import policy
 from routing_rules.call_walk import AGENT_KEY, CallWalk
 from routing_rules.decision import Evidence, OfferMenu, Step, TraceStage
-from routing_rules.prompts import digit_prompts
+from routing_rules.prompts import digit_prompts, name_prompt_id
 from routing_rules.residence_stage import Menu
 from routing_rules.transfer_stage import agent_transfer, route
 
@@ -67,7 +67,7 @@ def _offer(walk: CallWalk, menu: Menu, attempts: int, last: str | None) -> Offer
         ids += rules.prompts.no_input if last == "" else rules.prompts.invalid
     ids += rules.prompts.menu_intro
     for option in menu.options:
-        ids += ["menu-for", f"name-{option.municipality_id}", "menu-press"]
+        ids += ["menu-for", name_prompt_id(option.municipality_id), "menu-press"]
         ids += digit_prompts(option.digit)
     agents = walk.agents_on_duty()
     if agents:

@@ -55,12 +55,17 @@ RECORDED_HOSTS: frozenset[str] = frozenset({"durham", "cape-breton"})
 """Hosts whose ``host-<id>`` name prompt is recorded."""
 
 
+def name_prompt_id(municipality_id: str) -> str:
+    """The prompt that says a municipality's name."""
+    return f"name-{municipality_id}"
+
+
 def known_prompt_ids(
     municipality_ids: Iterable[str], exchange_ids: Iterable[str]
 ) -> frozenset[str]:
     """Every prompt id that has a recording for the given geodata."""
     return FIXED_PROMPT_IDS | {
-        *(f"name-{m}" for m in municipality_ids),
+        *(name_prompt_id(m) for m in municipality_ids),
         *(f"exchange-{e}" for e in exchange_ids),
         *(f"host-{h}" for h in RECORDED_HOSTS),
     }

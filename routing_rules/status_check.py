@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from routing_rules.prompts import digit_prompts
+from routing_rules.prompts import digit_prompts, name_prompt_id
 from routing_rules.schema import Names, Open311, RuleSet
 
 KEY_PROMPTS = {"*": "key-star", "#": "key-pound"}
@@ -83,7 +83,7 @@ def _host_service(rules: RuleSet) -> StatusService | None:
 def _municipality_services(rules: RuleSet) -> list[StatusService]:
     return [
         StatusService(
-            mun.id, f"municipalities[{i}].open311", mun.open311, mun.name, f"name-{mun.id}"
+            mun.id, f"municipalities[{i}].open311", mun.open311, mun.name, name_prompt_id(mun.id)
         )
         for i, mun in enumerate(rules.municipalities)
         if mun.open311 is not None

@@ -35,6 +35,8 @@ def status_check(walk: CallWalk) -> Step | None:
     servers may answer), and where the call goes after it: a found request and no agent wanted
     ends the call, anything else routes the caller to a person as usual (None: not asked for,
     route as usual)."""
+    if walk.next_digit() is None:  # no key left: not asked for (and no residence to look up)
+        return None
     offered = offer_for_caller(walk)
     if offered is None or walk.next_digit() != offered.key:
         return None

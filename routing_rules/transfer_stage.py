@@ -20,6 +20,7 @@ from routing_rules.decision import (
     TransferTarget,
 )
 from routing_rules.policy import RouteRule
+from routing_rules.prompts import name_prompt_id
 from routing_rules.schema import HOST_AGENTS, MESSAGE_LINK, Destination
 
 _PROMPT_LANGUAGE = {"en": "en", "fr": "fr_CA"}
@@ -142,7 +143,7 @@ def _target(walk: CallWalk, dest: Destination, municipality_id: str | None) -> T
             text.append(f"3-1-1 call transferred from {host.name.get(settings.whisper_language)}")
         elif part == "municipality" and municipality_id is not None:
             mun = walk.snap.municipalities[municipality_id]
-            ids += ["whisper-resident", f"name-{municipality_id}"]
+            ids += ["whisper-resident", name_prompt_id(municipality_id)]
             text.append(f"the caller lives in {mun.name.get(settings.whisper_language)}")
         elif part == "exchange" and walk.exchange is not None:
             ids += ["whisper-exchange", f"exchange-{walk.exchange.exchange}"]

@@ -117,11 +117,29 @@ class PromptPlayer:
         pending = list(self.pending)
         self.pending.clear()
         self.awaited = False
-        for playback_id in reversed(pending):  # queued ones first: none starts meanwhile
-            try:
-                await self._ari.stop_playback(playback_id)
-            except AriError as exc:
-                log.warning("call.stop_playback_failed", error=str(exc))
+        await stop_playbacks(self._ari, pending, "call.stop_playback_failed")
+
+
+async def stop_playbacks(
+    ari: AriClient,
+    playback_ids: list[str],
+    failed_event: str,
+    *,
+    give_up: bool = False,
+    **fields: str,
+) -> None:
+    """Stop ``playback_ids`` (in the order they were started) latest first, one at a time:
+    stopping the playback in progress starts the next one queued, so the queued ones go first
+    and the caller hears none of them (404 counts as done). A failure is logged as
+    ``failed_event``; with ``give_up`` the rest are left (Asterisk is not answering, and each
+    would wait as long)."""
+    for playback_id in reversed(playback_ids):
+        try:
+            await ari.stop_playback(playback_id)
+        except AriError as exc:
+            log.warning(failed_event, error=str(exc), **fields)
+            if give_up:
+                return
 
 
 class Resources:

@@ -61,6 +61,7 @@ from ivr.call import (
     standard_observers,
 )
 from ivr.call.observers import Observer
+from ivr.call.resources import stop_playbacks
 from ivr.controller.conversations import AdoptedConversations
 from ivr.controller.dialplan_sync import DialplanSync
 from ivr.controller.drain import Drain, DrainStatus
@@ -389,8 +390,8 @@ class Controller:
         dialled = event.args[1] if len(event.args) > 1 else channel.dialplan.exten
         self._metrics.calls_offered.labels(dialled).inc()
         snapshot = self.rules.current
-        if self._drain.started or snapshot is None:
-            reason = "draining" if self._drain.started else "no_rules"
+        if self.draining or snapshot is None:
+            reason = "draining" if self.draining else "no_rules"
             self._spawn(self._continue_unknown(channel.id, dialled, reason))
             return
         call = Call(
@@ -444,16 +445,15 @@ class Controller:
         await self._stop_playbacks(ids.early_playback_ids(channel_id), channel_id)
 
     async def _stop_playbacks(self, playback_ids: list[str], channel_id: str) -> None:
-        """Stop ``playback_ids`` (in the order they were started) latest first, one at a time:
-        stopping the playback in progress starts the next one queued, so the queued ones go
-        first and the caller hears none of them (404 counts as done). After a failure the rest
-        are left: Asterisk is not answering, and each would wait as long."""
-        for playback_id in reversed(playback_ids):
-            try:
-                await self.ari.stop_playback(playback_id)
-            except AriError as exc:
-                log.warning("controller.stop_playback_failed", channel=channel_id, error=str(exc))
-                return
+        """Stop an earlier controller's playbacks on ``channel_id`` (`stop_playbacks`); after a
+        failure the rest are left."""
+        await stop_playbacks(
+            self.ari,
+            playback_ids,
+            "controller.stop_playback_failed",
+            give_up=True,
+            channel=channel_id,
+        )
 
     async def _continue_unknown(
         self, channel_id: str, extension: str, reason: str, *, stop_prompts: bool = False
@@ -574,7 +574,7 @@ class Controller:
         before this returns, so no event of theirs after the reconnect is missed."""
         taken: set[str] = set()
         current = self.rules.current
-        if self._drain.started or current is None:
+        if self.draining or current is None:
             return taken
         callers = resumable_callers(self.ari, self.persistor.variable, unknown, present, bridges)
         async for found in callers:

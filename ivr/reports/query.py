@@ -45,7 +45,6 @@ KNOWN: dict[str, tuple[str, ...]] = {
     "status_check": tuple(str(result) for result in StatusResult),
 }
 """The values of the tallied columns the schema documents (others are counted together)."""
-FLAGS = summary.FLAGS
 UNFORESEEN = "\x00unforeseen"
 """The key of a tally's values that are neither NULL nor in `KNOWN` (counted together)."""
 MENU_PREFIX = "exchange:"
@@ -109,7 +108,7 @@ def _read(conn: Connection, period: ReportRange, thresholds_s: Sequence[float]) 
             select(c.local_date, c.value, c.calls).where(in_range, c.figure == summary.HOUR)
         )
     ]
-    flags = dict.fromkeys(FLAGS, 0)
+    flags = dict.fromkeys(summary.FLAGS, 0)
     tallies: dict[str, dict[str | None, int]] = {name: {} for name in KNOWN}
     menus, attempts, per_second = [], [], {}
     totals = (
