@@ -254,7 +254,8 @@ def _concurrent(port: int, codes: Sequence[str], server: psutil.Process) -> dict
     )
     holder.start()
     try:
-        opened_all.wait(CLIENT_TIMEOUT_S)
+        if not opened_all.wait(CLIENT_TIMEOUT_S):
+            raise RuntimeError(f"the {slow} slow sessions did not all open in {CLIENT_TIMEOUT_S} s")
         load = os.getloadavg()[0]
         cpu_before = sum(server.cpu_times()[:2])
         steady_results = _SPAWN.Queue()

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 from local_processes import free_port
@@ -37,8 +37,6 @@ AFTER_HOURS_LINE = "+19055550102"
 ACCEPT_KEY = "1"
 """The key Durham's rules (``transfer.accept_key``) ask a contact centre to press after the
 whisper to take the call."""
-
-T = TypeVar("T")
 
 
 def _first_dir(candidates: list[Path]) -> Path:
