@@ -95,6 +95,12 @@ class SimulatedAsterisk:
         """Remove a name to make its reload fail with 404, as for a module not loaded."""
         self.module_reloads: list[str] = []
         """Modules reloaded through ARI, in order."""
+        self.channel_moh_error: SwitchError | None = None
+        """When set, starting music on hold on a channel answers this error. Asterisk itself
+        answers 204 once the start is queued, even for music that then cannot start (a class
+        or ``res_musiconhold`` missing: it logs, the caller hears nothing); it refuses a
+        channel that is gone (404), out of the application (409) or not answered (412), and
+        an Asterisk in trouble answers a server error or nothing at all."""
         self.bridge_moh_error: SwitchError | None = None
         """When set, starting music on hold on a bridge answers this error, as Asterisk
         answers 500 when it cannot make the bridge's music channel (``chan_bridge_media`` not
@@ -327,7 +333,18 @@ class SimulatedAsterisk:
         self._changed()
 
     def channel_moh(self, channel_id: str, moh_class: str | None, on: bool) -> None:
+        """Music on hold on the channel itself, as Asterisk's channel generator: it replaces a
+        ringing tone the channel hears (one generator at a time), it stays on when the channel
+        joins a bridge (the channel then hears the music, nothing of the bridge), and a
+        playback to the channel outside a bridge suspends it for good (`_start_playback`)."""
         ch = self._stasis_channel(channel_id)
+        if ch.state in ("Down", "Ringing"):
+            raise SwitchError(412, "Channel in invalid state")
+        if on and self.channel_moh_error is not None:
+            raise self.channel_moh_error
+        if on and ch.record.ringing and ch.state == "Up":
+            ch.record.ringing = False
+            self._note(ch, "ringing replaced by moh")
         ch.record.moh = on
         self._note(ch, f"moh {'on' if on else 'off'}" + (f" {moh_class}" if moh_class else ""))
         self._changed()
@@ -553,6 +570,11 @@ class SimulatedAsterisk:
         pb.state = "playing"
         pb.record.state = "playing"
         pb.record.started = True
+        if ch.record.moh and ch.bridge_id is None:
+            # Asterisk stops the channel's generator to stream the file and does not start
+            # the music again afterwards (ARI: the application must start it again).
+            ch.record.moh = False
+            self._note(ch, "moh suspended")
         self._note(ch, "play " + ",".join(pb.media) + (f" lang={pb.lang}" if pb.lang else ""))
         self._emit(ch.subscribed_app, {"type": "PlaybackStarted", "playback": pb.snapshot()})
         self._schedule_media(ch, pb)

@@ -50,11 +50,6 @@ class LegGone:
 
 
 @dataclass(frozen=True)
-class LeftHold:
-    """The caller is out of the holding bridge."""
-
-
-@dataclass(frozen=True)
 class Expired:
     timer: str
 
@@ -64,7 +59,7 @@ class WorkDone:
     """Work the flow runs outside the call's lock (`Call.outside_lock`) has finished."""
 
 
-FlowEvent = CallerKey | PromptsDone | LegAnswered | LegKey | LegGone | LeftHold | Expired | WorkDone
+FlowEvent = CallerKey | PromptsDone | LegAnswered | LegKey | LegGone | Expired | WorkDone
 
 
 class Flow:

@@ -1,10 +1,11 @@
-"""The ids a call gives what it creates on the switch: destination legs, bridges, playbacks.
+"""The ids a call gives what it creates on the switch: destination legs, its bridge, playbacks.
 
 They derive from the caller's channel id (the call id), so that a retried request is refused as
 a duplicate instead of dialling or playing twice, and so that a controller that did not start
 a call (after a restart) still recognises what the call left behind: the reconcile in
-`ivr.controller` hangs up stray legs, leaves a known call's bridges alone and stops the prompts
-a caller may still hear. The call and the reconcile both name things through this module only.
+`ivr.controller` hangs up stray legs, leaves a known call's bridge alone and stops the prompts
+a caller may still hear (a caller on hold is in no bridge: the music plays on their channel).
+The call and the reconcile both name things through this module only.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ TRANSFER_ARG = "transfer"
 """First appArgs entry of an originated destination leg (``transfer,CALLID``)."""
 
 _LEG = "-leg"
-_HOLD = "-hold"
 _MIXING = "-bridge"
 
 PROMPTS_BEFORE_TRANSFER = 16
@@ -24,7 +24,7 @@ of the prompt first. Prompts play in runs of one language (``en``/``fr``), so wi
 schema's limits the greeting takes at most 2 playbacks, the menus at most
 ``overlap_policy.max_attempts`` <= 5 and the transfer announcement 1: 8. The rest covers the
 final message after up to three whispered links (2 each, on the legs) at 15. A caller past
-that is on hold (music on the bridge, no playback) or hears a final message after a longer
+that is on hold (music on their channel, no playback) or hears a final message after a longer
 chain, which the continue then waits for; 16 ``DELETE``s per unknown caller, once per
 reconnect, stay cheap (404 for the ones long over)."""
 
@@ -39,22 +39,14 @@ def is_leg(channel_id: str) -> bool:
     return _LEG in channel_id
 
 
-def hold_bridge_id(call_id: str) -> str:
-    """The holding bridge where the caller waits while the destinations are dialled."""
-    return f"{call_id}{_HOLD}"
-
-
 def mixing_bridge_id(call_id: str) -> str:
     """The bridge of the caller's conversation with the destination that accepted."""
     return f"{call_id}{_MIXING}"
 
 
 def bridge_owner(bridge_id: str) -> str | None:
-    """The call id a call's holding or mixing bridge belongs to; None for any other bridge."""
-    for suffix in (_HOLD, _MIXING):
-        if bridge_id.endswith(suffix):
-            return bridge_id.removesuffix(suffix)
-    return None
+    """The call id a call's mixing bridge belongs to; None for any other bridge."""
+    return bridge_id.removesuffix(_MIXING) if bridge_id.endswith(_MIXING) else None
 
 
 def playback_id(call_id: str, seq: int) -> str:

@@ -12,8 +12,8 @@ application ends the call wherever the flow is. Every transition goes through `C
 which checks the transition table and tells the observers (`ivr.call.observers`: the log line,
 the decision record, the metrics). After each event or timer, a call that nothing would move
 on (a request failed) is handed to the dialplan fallback as ``stalled``, never left in
-silence. When the call ends, in any state, every timer, playback, originated leg, bridge and
-ringing indication it owns is released.
+silence. When the call ends, in any state, every timer, playback, originated leg, bridge,
+music on hold and ringing indication it owns is released.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from ivr.ari.events import (
     ChannelDestroyed,
     ChannelDtmfReceived,
     ChannelHangupRequest,
-    ChannelLeftBridge,
     PlaybackFinished,
     StasisEnd,
     StasisStart,
@@ -46,7 +45,6 @@ from ivr.call.flow import (
     Expired,
     Flow,
     FlowEvent,
-    LeftHold,
     LegAnswered,
     LegGone,
     LegKey,
@@ -155,7 +153,7 @@ class Call:
 
     @property
     def pending_timers(self) -> dict[str, float]:
-        """The timers running now (``menu``, ``ring``, ``accept``, ``left_hold``) and when
+        """The timers running now (``menu``, ``ring``, ``accept``) and when
         each expires on the scheduler's clock."""
         return self._timers.pending
 
@@ -200,8 +198,8 @@ class Call:
         answered again) where ``saved`` says it stood: the engine is asked again with the saved
         context, so the greeting or the menu replays, a status check asks for the request
         number again (how a look-up under way ended is not saved), and a transfer goes on at
-        the saved link (``resume``, for a call saved in a transfer: the link, whether the
-        caller is still on hold, what became of that link's leg)."""
+        the saved link (``resume``, for a call saved in a transfer: the link and what became
+        of that link's leg; the caller, on hold on their own channel, hears the music go on)."""
         async with self._lock:
             with self._bound():
                 self.language = saved.language
@@ -306,8 +304,6 @@ class Call:
                 # Left the application without hanging up: the dialplan has the call now.
                 self._caller_gone = True
                 await self.finish(LEFT_APPLICATION)
-            case ChannelLeftBridge() if event.bridge.id == self.resources.hold_bridge:
-                return LeftHold()
         return None
 
     def _leg_event(self, leg: Leg, event: AriEvent) -> FlowEvent | None:
@@ -550,6 +546,9 @@ class Call:
 
     async def stop_prompts(self) -> None:
         await self.resources.prompts.stop()
+
+    async def stop_music(self) -> None:
+        await self.resources.stop_music(caller_gone=self._caller_gone)
 
     async def stop_ringing(self) -> None:
         await self.resources.stop_ringing(caller_gone=self._caller_gone)

@@ -1,5 +1,6 @@
-"""What a call holds on the switch: its destination legs, bridges, playbacks and a ringing
-indication, each released once when the call ends, whatever state it ends in (404 = done)."""
+"""What a call holds on the switch: its destination legs, its bridge, playbacks, and the music
+on hold or ringing its caller hears, each released once when the call ends, whatever state it
+ends in (404 = done)."""
 
 from __future__ import annotations
 
@@ -148,7 +149,6 @@ class Resources:
     def __init__(self, ari: AriClient, call_id: str) -> None:
         self._ari = ari
         self.call_id = call_id
-        self.hold_bridge = ids.hold_bridge_id(call_id)
         self.mixing_bridge = ids.mixing_bridge_id(call_id)
         self.prompts = PromptPlayer(ari, call_id)
         self.legs: dict[str, Leg] = {}
@@ -156,6 +156,9 @@ class Resources:
         self.current_leg: Leg | None = None
         """The leg of the link being tried (or bridged)."""
         self.bridges: list[str] = []
+        self.music = False
+        """Music on hold plays on the caller's channel (stopped when they leave hold; a play
+        on the channel suspends it)."""
         self.ringing = False
         """The caller hears a ringing indication instead of music on hold (stopped when they
         leave hold)."""
@@ -186,12 +189,15 @@ class Resources:
         except AriError as exc:
             log.warning("call.hangup_leg_failed", error=str(exc))
 
-    def release_bridge(self, bridge_id: str) -> bool:
-        """Stop owning a bridge (its destruction is the caller's business); whether it was."""
-        if bridge_id not in self.bridges:
-            return False
-        self.bridges.remove(bridge_id)
-        return True
+    async def stop_music(self, *, caller_gone: bool) -> None:
+        """End the music on hold: Asterisk does not stop a channel's music when the channel
+        joins a bridge, and while it plays the channel hears nothing of the bridge (404: the
+        caller is gone, done)."""
+        if not self.music:
+            return
+        self.music = False
+        if not caller_gone:
+            await self.quietly(self._ari.stop_moh(channel_id=self.call_id))
 
     async def stop_ringing(self, *, caller_gone: bool) -> None:
         """End the ringing heard instead of music on hold (404: the caller is gone, done)."""
@@ -202,11 +208,13 @@ class Resources:
             await self.quietly(self._ari.stop_ringing(self.call_id))
 
     async def release(self, *, caller_gone: bool) -> None:
-        """Stop the playbacks and the ringing, hang up the legs, destroy the bridges."""
+        """Stop the playbacks, the music and the ringing, hang up the legs, destroy the
+        bridge."""
         prompts = self.prompts
         if caller_gone:
             prompts.pending = {pb: ch for pb, ch in prompts.pending.items() if ch != self.call_id}
         await prompts.stop()
+        await self.stop_music(caller_gone=caller_gone)
         await self.stop_ringing(caller_gone=caller_gone)
         for leg_id in list(self.legs):
             self.legs.pop(leg_id, None)

@@ -39,7 +39,7 @@ Expiry = Callable[[str, TimerHandle], Coroutine[Any, Any, None]]
 
 
 class CallTimers:
-    """The named timers of one call (``menu``, ``ring``, ``accept``, ``left_hold``)."""
+    """The named timers of one call (``menu``, ``ring``, ``accept``)."""
 
     def __init__(self, scheduler: Scheduler, on_expiry: Expiry) -> None:
         self._scheduler = scheduler

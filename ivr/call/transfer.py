@@ -1,18 +1,23 @@
 """The warm transfer of one call, top-down: the announcement, hold, each link of the fallback
 chain (dial, ring, whisper, accept) until one is bridged, else the final message.
 
-The caller waits in a holding bridge with music, or hears ringing when the music cannot start.
-Each link is dialled as a leg with a fixed channel id into the application; a leg that answers
-hears the whisper and, when the rules ask for it, presses the accept key; both are then bridged.
-Busy, no answer, rejection, no accept, a ring past the timeout or a failed originate moves on to
-the next link; after the last, the caller hears the number to call. A ringing leg found gone
-after the event socket was down is dialled once more before the chain moves on. A caller who
-hangs up ends the call wherever the transfer is (the call stops this flow and cleans up).
+The caller waits with music on hold on their own channel (one request, no bridge, nothing to
+leave for the final message), or hears ringing when the music cannot start. Each link is
+dialled as a leg with a fixed channel id into the application; a leg that answers hears the
+whisper and, when the rules ask for it, presses the accept key; both are then bridged and the
+caller's music stopped (Asterisk leaves a channel's music on when it joins a bridge, and while
+it plays the caller hears nothing of the bridge). Busy, no answer, rejection, no accept, a ring
+past the timeout or a failed originate moves on to the next link; after the last, the caller
+hears the number to call (playing to the caller's channel suspends its music). A ringing leg
+found gone after the event socket was down is dialled once more before the chain moves on. A
+caller who hangs up ends the call wherever the transfer is (the call stops this flow and
+cleans up).
 
 A transfer taken over after a controller restart (`TransferResume`) skips the announcement,
-keeps the caller in the holding bridge they are still in, and goes on at the saved link:
-it waits for that link's leg when it still rings, whispers to it when it answered meanwhile,
-and dials it again when it is gone.
+starts the caller's music again (music still playing goes on: Asterisk ignores a start of the
+class already playing; music that had stopped, or ringing, gives way to it), and goes on at the
+saved link: it waits for that link's leg when it still rings, whispers to it when it answered
+meanwhile, and dials it again when it is gone.
 """
 
 from __future__ import annotations
@@ -28,7 +33,6 @@ from ivr.call import ids
 from ivr.call.flow import (
     Expired,
     FlowEvent,
-    LeftHold,
     LegAnswered,
     LegGone,
     LegKey,
@@ -45,9 +49,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-LEAVING_HOLD_WAIT_S = 2.0
-"""How long the final message waits for the caller to be out of the holding bridge."""
-
 Q850_RESULTS = {17: "busy", 19: "no_answer", 18: "no_answer", 21: "rejected"}
 LOST = "lost"
 """A ringing leg that ended while the event socket was down (how is not known)."""
@@ -62,8 +63,6 @@ class TransferResume:
 
     link: int
     """The index in the chain of the link to go on with."""
-    held: bool
-    """Whether the caller's holding bridge is still there (else it is made again)."""
     leg: LegFound
     """What became of that link's leg: gone (dialled again), ringing or answered (adopted)."""
 
@@ -79,7 +78,7 @@ async def run_transfer(
     )
     if resume is None:
         await call.play_through(call.call_id, step.announce)
-    if step.chain and not await _rejoin_hold(call, resume):
+    if step.chain and not await _hold(call):
         return  # the caller is gone: their end event ends the call
     start = resume.link if resume is not None else 0
     for index, target in enumerate(step.chain[start:], start):
@@ -105,40 +104,23 @@ async def run_transfer(
     await _final_message(call, step)
 
 
-async def _rejoin_hold(call: Call, resume: TransferResume | None) -> bool:
-    """Hold the caller; a caller taken over still in the holding bridge stays there (its
-    music goes on)."""
-    if resume is not None and resume.held:
-        call.resources.bridges.append(call.resources.hold_bridge)
-        return True
-    return await _hold(call)
-
-
 async def _hold(call: Call) -> bool:
-    """Put the caller in the holding bridge with music (or ringing); False when the caller
-    turned out to be gone."""
-    ari, hold = call.ari, call.resources.hold_bridge
-    no_music: AriError | None = None
+    """Play music on hold on the caller's channel (or ring); False when the caller turned out
+    to be gone."""
     try:
-        await ari.create_bridge(hold, "holding")
-        call.resources.bridges.append(hold)
-        await ari.add_channels(hold, [call.call_id])
+        await call.ari.start_moh(channel_id=call.call_id, moh_class=call.settings.hold_music_class)
     except AriError as exc:
-        if exc.is_gone or exc.is_bad_request:
+        if exc.is_gone or exc.is_conflict:  # the caller hung up or left the application
             log.warning("call.hold_failed", error=str(exc))
             call.end_follows = True
             return False
-        no_music = exc
-    if no_music is None:
-        try:
-            await ari.start_moh(bridge_id=hold, moh_class=call.settings.hold_music_class)
-        except AriError as exc:
-            no_music = exc
-    return no_music is None or await _ring_instead_of_music(call, no_music)
+        return await _ring_instead_of_music(call, exc)
+    call.resources.music = True
+    return True
 
 
 async def _ring_instead_of_music(call: Call, failure: AriError) -> bool:
-    """Music on hold could not start (a module missing, a bridge refused...): the caller
+    """Music on hold could not start (Asterisk refused or did not answer): the caller
     hears ringing while the destinations ring, never silence. Counted and logged once.
     Returns False when the caller turned out to be gone (their end event follows)."""
     ring_failure: AriError | None = None
@@ -270,9 +252,8 @@ async def _bridge(call: Call, leg: Leg, link: Link) -> bool:
     except AriError as exc:
         log.warning("call.bridge_failed", error=str(exc))
         return False
+    await call.stop_music()
     await call.stop_ringing()
-    if resources.release_bridge(resources.hold_bridge):
-        await resources.quietly(ari.destroy_bridge(resources.hold_bridge))
     call.note(leg.attempt("answered"))
     call.enter(CallState.BRIDGED, f"connected to {leg.target.destination_id}", link=link)
     return True
@@ -286,16 +267,11 @@ async def _until_the_destination_hangs_up(call: Call) -> None:
 
 
 async def _final_message(call: Call, step: Transfer) -> None:
-    """No link connected (or the chain was empty): the caller hears the number to call."""
+    """No link connected (or the chain was empty): the caller hears the number to call. The
+    play suspends the caller's music (Asterisk stops a channel's music to play to it, and does
+    not start it again), so the message follows hold at once."""
     await call.stop_ringing()
     call.enter(CallState.MESSAGE, "no link of the chain connected")
-    if call.resources.release_bridge(call.resources.hold_bridge):
-        # Asterisk takes the caller out of a destroyed bridge asynchronously, and a prompt
-        # requested before the caller is out is queued to the bridge and lost with it: the
-        # message waits for ChannelLeftBridge (or, should that event not come, a short timer).
-        with call.timer("left_hold", LEAVING_HOLD_WAIT_S):
-            await call.resources.quietly(call.ari.destroy_bridge(call.resources.hold_bridge))
-            while not isinstance(await call.receive(), LeftHold | Expired):
-                pass
+    call.resources.music = False  # the message's play suspends it
     await call.play_through(call.call_id, step.final_message)
     await call.finish(MESSAGE_PLAYED, hang_up_caller=True)

@@ -41,7 +41,6 @@ from ivr.ari.events import (
     ChannelDestroyed,
     ChannelDtmfReceived,
     ChannelHangupRequest,
-    ChannelLeftBridge,
     PlaybackFinished,
     StasisEnd,
     StasisStart,
@@ -91,13 +90,12 @@ EVENTS_ACTED_ON = frozenset(
         PlaybackFinished,
         ChannelHangupRequest,
         ChannelDestroyed,
-        ChannelLeftBridge,
         ApplicationReplaced,
     )
 )
 """The event types a call or the controller acts on: the application's event filter lets
 only these through. Every other event (playback started, channel state, dial progress, a
-channel entering a bridge...) is neither serialised and sent by Asterisk nor parsed here:
+channel entering or leaving a bridge...) is neither serialised and sent by Asterisk nor parsed here:
 some 13 of a transferred call's 30 events."""
 
 

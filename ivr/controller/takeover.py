@@ -2,8 +2,10 @@
 
 At reconcile, a caller the controller does not know (the previous controller died) is taken
 over when its channel carries a resumable saved state (`ivr.call.persistor`): in the greeting,
-a menu, or on hold while its transfer goes on. For a transfer, the leg of the link it was
-dialling is looked up: gone (dialled again), ringing or answered (adopted).
+a menu, or on hold while its transfer goes on (music on hold plays on the caller's own channel,
+so a caller on hold is one whose saved state is in the transfer and who is in no conversation).
+For a transfer, the leg of the link it was dialling is looked up: gone (dialled again), ringing
+or answered (adopted).
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ async def resumable_callers(
         link = saved.link or 0
         leg_id = ids.leg_id(channel_id, link + 1)
         found = await _leg_found(ari, leg_id, present)
-        resume = TransferResume(link, ids.hold_bridge_id(channel_id) in bridges, found)
+        resume = TransferResume(link, found)
         yield Takeover(channel, saved, resume, None if found == "gone" else leg_id)
 
 

@@ -10,7 +10,7 @@ from ari_testing import APP, PASSWORD, USER, EventCollector
 
 from ivr.ari import AriClient, AriError, AriEventStream
 from ivr.ari.client import basic_auth_header
-from switchsim import FakeAri, FakeSwitch, Outcome
+from switchsim import FakeAri, FakeSwitch, Outcome, SwitchError
 
 
 def types_for(fake: FakeAri, channel_id: str, since: int = 0) -> list[str]:
@@ -55,6 +55,58 @@ async def test_hangup_during_playback_in_a_bridge_follows_asterisks_order(
     record = fake.switch.record(cid)
     assert record.hung_up_by == "caller" and record.cause == 16
     assert record.plays[0].state == "hangup"
+
+
+async def test_channel_music_on_hold_behaves_as_asterisks_generator(
+    fake: FakeAri, client: AriClient
+) -> None:
+    """Music on a channel replaces its ringing tone, stays on when the channel joins a bridge
+    (Asterisk's bridge join leaves it, and it drowns the bridge out), and a play outside a
+    bridge suspends it without starting it again."""
+    switch = fake.switch
+    caller = switch.place_call()
+    await client.answer(caller)
+    await client.ring(caller)
+    await client.start_moh(channel_id=caller, moh_class="default")
+    record = switch.record(caller)
+    assert record.moh and not record.ringing
+
+    other = switch.place_call()
+    await client.answer(other)
+    await client.create_bridge("talk", "mixing")
+    await client.add_channels("talk", [caller, other])
+    assert record.bridged_with == [other] and record.moh
+    await client.play(caller, "in-bridge", ["sound:ivr311/beep"])
+    await switch.wait_event("PlaybackFinished", channel_id=caller)
+    assert record.moh, "a play in a bridge leaves the music as it was"
+    await client.stop_moh(channel_id=caller)
+    assert not record.moh
+
+    await client.start_moh(channel_id=other)
+    await client.destroy_bridge("talk")
+    await client.play(other, "pb", ["sound:ivr311/beep"])
+    await switch.wait_event("PlaybackStarted", channel_id=other)
+    assert not switch.record(other).moh
+    await switch.wait_event("PlaybackFinished", channel_id=other)
+    assert not switch.record(other).moh, "the music does not come back after the play"
+
+
+async def test_channel_music_on_hold_errors(fake: FakeAri, client: AriClient) -> None:
+    switch = fake.switch
+    cid = switch.place_call()
+    switch.channel_moh_error = SwitchError(500, "Internal Server Error")
+    with pytest.raises(AriError) as failed:
+        await client.start_moh(channel_id=cid)
+    assert failed.value.status == 500 and not switch.record(cid).moh
+    switch.channel_moh_error = None
+    await client.continue_in_dialplan(cid, "default", "s")
+    with pytest.raises(AriError) as left:
+        await client.start_moh(channel_id=cid)
+    assert left.value.is_conflict
+    switch.hangup_caller(cid)
+    with pytest.raises(AriError) as gone:
+        await client.start_moh(channel_id=cid)
+    assert gone.value.is_gone
 
 
 async def test_answered_originate_order(fake: FakeAri, client: AriClient) -> None:

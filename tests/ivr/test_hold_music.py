@@ -1,4 +1,5 @@
-"""A caller on hold never hears silence: when music on hold cannot start they hear ringing,
+"""A caller on hold hears music on hold on their own channel while the destinations ring, never
+silence and never music over the conversation: when the music cannot start they hear ringing,
 which stops on every way out of hold (bridged, hung up, final message, handed back)."""
 
 from __future__ import annotations
@@ -7,12 +8,13 @@ import asyncio
 
 from ivr_testing import Harness, LogLines, inside_number
 
+from ivr.call import ids
 from switchsim import ChannelRecord, Outcome, SwitchError
 
 FALLBACK = ("ivr311-fallback", "311", 1)
 
-NO_BRIDGE_MEDIA = SwitchError(500, "Allocation failed")
-"""What Asterisk answers to bridge music on hold without chan_bridge_media."""
+MUSIC_REFUSED = SwitchError(500, "Internal Server Error")
+"""Asterisk failing the request to start music on hold on the caller's channel."""
 
 HOLD_MUSIC_FAILURES = "ivr311_hold_music_failures_total"
 
@@ -23,9 +25,9 @@ def _first(record: ChannelRecord, prefix: str) -> int:
 
 
 async def _on_hold_without_music(harness: Harness, centres: Outcome) -> ChannelRecord:
-    """A caller put on hold while bridge music on hold fails; the centres do ``centres``.
+    """A caller put on hold while music on hold fails; the centres do ``centres``.
     Returns the caller's record once they hear ringing."""
-    harness.switch.bridge_moh_error = NO_BRIDGE_MEDIA
+    harness.switch.channel_moh_error = MUSIC_REFUSED
     harness.switch.default_outcome = centres
     call_id = harness.call(inside_number(harness.snapshot))
     await harness.in_greeting(call_id)
@@ -43,9 +45,8 @@ async def test_without_music_the_caller_hears_ringing_until_bridged(
     await harness.until(lambda: bool(caller.bridged_with) and not caller.ringing)
 
     assert not caller.moh
-    hold, bridged = f"entered holding bridge {caller.channel_id}-hold", "entered mixing bridge"
-    assert _first(caller, hold) < _first(caller, "ringing") < _first(caller, bridged)
-    assert _first(caller, bridged) < _first(caller, "ringing stopped")
+    bridged = "entered mixing bridge"
+    assert _first(caller, "ringing") < _first(caller, bridged) < _first(caller, "ringing stopped")
     assert harness.metric(HOLD_MUSIC_FAILURES, {"fallback": "ringing"}) == 1
 
     harness.switch.hangup_caller(caller.channel_id)
@@ -105,12 +106,85 @@ async def test_the_ringing_stops_before_the_caller_is_handed_back(harness: Harne
     assert harness.metric("ivr311_calls_handed_back_total", {"reason": "drain"}) == 1
 
 
-async def test_with_music_on_hold_the_caller_hears_no_ringing(harness: Harness) -> None:
-    harness.switch.default_outcome = Outcome(kind="answer", press="1")
+def _bridges_created(harness: Harness) -> list[str]:
+    """The ids of the bridges the controller asked the switch to create, in order."""
+    return [
+        r.path.removeprefix("/ari/bridges/")
+        for r in harness.fake.requests
+        if r.method == "POST" and r.path.count("/") == 3 and r.path.startswith("/ari/bridges/")
+    ]
+
+
+async def test_music_while_the_centre_rings_no_bridge_before_the_accept_none_after(
+    harness: Harness,
+) -> None:
+    harness.switch.default_outcome = Outcome(kind="ring")
     call_id = harness.call(inside_number(harness.snapshot))
     await harness.in_greeting(call_id)
     harness.switch.press(call_id, "1")
     caller = harness.record(call_id)
-    await harness.until(lambda: bool(caller.bridged_with))
+    leg_id = ids.leg_id(call_id, 1)
+    await harness.until(lambda: leg_id in harness.switch.channels)
+    await harness.until(harness.state_is(call_id, "transferring.ringing"))
+
+    # While the centre rings, the caller hears music on their own channel, in no bridge.
     assert caller.moh and not caller.rang
+    assert caller.bridges == [] and _bridges_created(harness) == []
+
+    harness.switch.destination_answers(leg_id, press="")
+    await harness.until(harness.state_is(call_id, "transferring.awaiting_accept"))
+    assert caller.moh and _bridges_created(harness) == []  # still waiting, with music
+
+    harness.switch.press(leg_id, "1")
+    await harness.until(lambda: caller.bridged_with == [leg_id] and not caller.moh)
+    # The music stops once the caller is in the conversation, and does not come back.
+    music = [h for h in caller.history if h.startswith("moh")]
+    assert music == ["moh on default", "moh off"]
+    assert _first(caller, "moh on") < _first(caller, "entered mixing bridge")
+    assert _first(caller, "entered mixing bridge") < _first(caller, "moh off")
+    assert _bridges_created(harness) == [ids.mixing_bridge_id(call_id)]
     assert harness.metric(HOLD_MUSIC_FAILURES, {"fallback": "ringing"}) == 0
+
+    harness.switch.hangup_caller(call_id)
+    record = await harness.ended(call_id)
+    await harness.until(harness.nothing_left)
+    assert record["outcome"] == "completed"
+    assert not caller.moh
+
+
+async def test_the_final_message_follows_the_music_at_once(harness: Harness) -> None:
+    """Every centre is busy: the caller goes from the music straight to the number to call,
+    with no bridge to leave first; playing the message is what ends the music."""
+    harness.switch.default_outcome = Outcome(kind="busy")
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.in_greeting(call_id)
+    harness.switch.press(call_id, "1")
+    caller = harness.record(call_id)
+    await harness.until(lambda: caller.destroyed)
+
+    assert "transfer-failed" in harness.heard(call_id)
+    message = _first(caller, "play sound:ivr311/transfer-failed")
+    assert _first(caller, "moh on") < _first(caller, "moh suspended") == message - 1
+    assert caller.bridges == [] and _bridges_created(harness) == []
+    stopped = [r for r in harness.fake.requests if r.method == "DELETE" and "moh" in r.path]
+    assert stopped == [], "the play ends the music: no request for it"
+    record = await harness.ended(call_id)
+    assert record["outcome"] == "message"
+    assert [a["result"] for a in record["attempts"]] == ["busy"]
+
+
+async def test_music_is_stopped_before_the_caller_is_handed_back(harness: Harness) -> None:
+    """Asterisk's music would follow the caller into the dialplan: it is stopped first."""
+    harness.switch.default_outcome = Outcome(kind="ring")
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.in_greeting(call_id)
+    harness.switch.press(call_id, "1")
+    caller = harness.record(call_id)
+    await harness.until(lambda: caller.moh)
+    drain = asyncio.create_task(harness.controller.drain(timeout_s=0))
+    await harness.until(lambda: caller.continued_to is not None)
+    await harness.wait(drain)
+
+    assert caller.continued_to == FALLBACK
+    assert _first(caller, "moh off") < _first(caller, "continued to")
+    assert not caller.moh

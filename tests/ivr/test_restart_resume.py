@@ -16,7 +16,7 @@ from ivr.controller.process import Controller
 from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
 from routing_rules.snapshot import DEMO_DIR, RuleSnapshot, default_geo, snapshot_from_text
-from switchsim import ChannelRecord, FakeSwitch, Outcome
+from switchsim import ChannelRecord, FakeSwitch, Outcome, SwitchError
 from switchsim.simulation import simulated_controller, simulated_settings
 
 FALLBACK = ("ivr311-fallback", "311", 1)
@@ -130,6 +130,45 @@ async def test_caller_on_hold_is_taken_over_and_the_transfer_goes_on(harness: Ha
         assert [a["result"] for a in records[0]["attempts"]] == ["answered"]
         assert answered == []  # the caller was answered once, by the first controller
         assert [h for h in caller.history if h == "answered"] == ["answered"]
+
+
+async def test_restart_while_ringing_the_caller_hears_music_again(harness: Harness) -> None:
+    """The music the caller heard stopped while no controller was up (or never started):
+    the controller that takes the call over starts it again; music still playing goes on."""
+    call_id, leg_id = await on_hold_with_the_destination_ringing(harness)
+    caller = harness.record(call_id)
+    await harness.controller.persistor.settled()
+    await harness.controller.close()
+    harness.switch.channel_moh(call_id, None, False)
+    assert not caller.moh
+    async with next_controller(harness) as (second, _):
+        await harness.until(lambda: caller.moh)
+        assert call_id in second.calls and not caller.rang
+        assert caller.bridges == [], "on hold in no bridge"
+        harness.switch.destination_answers(leg_id)
+        await harness.until(lambda: caller.bridged_with == [leg_id] and not caller.moh)
+        call = second.calls[call_id]
+        harness.switch.hangup_caller(call_id)
+        await harness.wait(call.ended.wait())
+
+
+async def test_restart_while_ringing_instead_of_music_brings_the_music(harness: Harness) -> None:
+    """The first controller could not start the music (the caller hears ringing); the one
+    that takes the call over gets it started, and the music replaces the ringing."""
+    harness.switch.channel_moh_error = SwitchError(500, "Internal Server Error")
+    call_id, leg_id = await on_hold_with_the_destination_ringing(harness)
+    caller = harness.record(call_id)
+    assert caller.ringing and not caller.moh
+    harness.switch.channel_moh_error = None
+    async with next_controller(harness) as (second, _):
+        await harness.until(lambda: caller.moh)
+        assert not caller.ringing
+        harness.switch.destination_answers(leg_id)
+        await harness.until(lambda: caller.bridged_with == [leg_id] and not caller.moh)
+        call = second.calls[call_id]
+        harness.switch.hangup_caller(call_id)
+        await harness.wait(call.ended.wait())
+        await harness.until(harness.nothing_left)
 
 
 async def test_leg_gone_while_no_controller_was_up_is_dialled_again(harness: Harness) -> None:

@@ -1,6 +1,6 @@
 """A clock for the calls' timers that stands still until a test moves it.
 
-The controller under test runs its calls' timers (menu, ring, accept, left_hold) on a
+The controller under test runs its calls' timers (menu, ring, accept) on a
 `VirtualClock` (`ivr.call.Scheduler`): a test lets a timer run out at once with `advance`,
 instead of spending the seconds the timer lasts. Everything else (the simulated switch, the
 sockets, the controller's own timeouts) keeps the event loop's real clock.
