@@ -112,7 +112,7 @@ class Metrics:
         )
         self.hold_music_failures = Counter(
             "ivr311_hold_music_failures",
-            "Music on hold that could not start on a caller's holding bridge, by what the "
+            "Music on hold that could not start on a caller's channel, by what the "
             "caller heard instead: ringing, or nothing (the ringing request failed too)",
             ["fallback"],
             registry=r,

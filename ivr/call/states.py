@@ -1,11 +1,11 @@
 """The states of one call and the transitions allowed between them.
 
-The transfer is split in sub-states: ``hold`` (the announcement plays, then the caller waits in a
-holding bridge with music, or hears ringing when the music cannot start, until bridged or sent
-to the final message), ``ringing`` (a destination leg is dialled), ``whisper`` (it answered and
-hears who is calling) and ``awaiting_accept`` (the rules ask it to press a key). A failed
-link goes from ringing, whisper or awaiting_accept back to ringing for the next link, or to
-``message`` when the chain is exhausted.
+The transfer is split in sub-states: ``hold`` (the announcement plays, then the caller waits with
+music on hold on their own channel, or hears ringing when the music cannot start, until bridged
+or sent to the final message), ``ringing`` (a destination leg is dialled), ``whisper`` (it
+answered and hears who is calling) and ``awaiting_accept`` (the rules ask it to press a key). A
+failed link goes from ringing, whisper or awaiting_accept back to ringing for the next link, or
+to ``message`` when the chain is exhausted.
 
 Every transition is announced as a `Transition` to the call's observers (`ivr.call.observers`):
 the log line, the decision record and the metrics are made from these, with typed details, so

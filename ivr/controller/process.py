@@ -95,8 +95,8 @@ EVENTS_ACTED_ON = frozenset(
 )
 """The event types a call or the controller acts on: the application's event filter lets
 only these through. Every other event (playback started, channel state, dial progress, a
-channel entering or leaving a bridge...) is neither serialised and sent by Asterisk nor parsed here:
-some 13 of a transferred call's 30 events."""
+channel entering or leaving a bridge...) is neither serialised and sent by Asterisk nor parsed
+here: about half of a transferred call's events."""
 
 
 def freeze_long_lived_objects() -> None:
