@@ -43,6 +43,7 @@ from sipp_testing import (
     start_sipp,
 )
 
+from ivr.call import CallState, SavedCall
 from ivr.controller.process import EVENTS_ACTED_ON
 
 pytestmark = pytest.mark.asterisk
@@ -164,6 +165,23 @@ def place_call(
     )
 
 
+def music_on_hold(asterisk_log: list[str], channel: str) -> list[tuple[str, str]]:
+    """Asterisk's log lines on the music on hold of the channels whose names start with
+    ``channel``, in order, as (what, line): ``started``, ``stopped`` (verbose level 3; a play
+    that suspends the music logs it too) and ``joined`` (the channel joined a bridge)."""
+    said = (
+        ("started", "Started music on hold, class 'default', on channel '" + channel),
+        ("stopped", "Stopped music on hold on " + channel),
+        ("joined", "Channel " + channel),
+    )
+    return [
+        (event, line)
+        for line in asterisk_log
+        for event, text in said
+        if text in line and (event != "joined" or " joined '" in line)
+    ]
+
+
 def dialled(centre: SippParty) -> list[str]:
     """The request URIs of the INVITEs that dialled the centre (not re-INVITEs in a dialog,
     which go to its Contact, ``agent@``)."""
@@ -224,9 +242,13 @@ def test_a_bowmanville_caller_reaches_service_durham_agents_who_hear_the_whisper
         "bridged",
         "ended",
     ]
-    # The caller waited with music; the centre heard the whisper (speech, not silence) on its
-    # own leg before the caller was put through, then accepted with its key.
-    assert any("Started music on hold, class 'default'" in line for line in call.asterisk_log)
+    # The caller waited with music on their own channel, in no bridge; the music stopped once
+    # they joined the centre (Asterisk leaves it on in a bridge, where it drowns the centre out)
+    # and did not start again. The centre heard the whisper (speech, not silence) on its own
+    # leg before the caller was put through, then accepted with its key.
+    music = music_on_hold(call.asterisk_log, "PJSIP/carrier-")
+    assert [event for event, _ in music] == ["started", "joined", "stopped"], music
+    assert "holding" not in " ".join(line for _, line in music)
     assert any(
         "<PJSIP/contact-centres-" in line and "Playing 'ivr311/whisper-intro" in line
         for line in call.asterisk_log
@@ -342,7 +364,13 @@ def test_a_centre_that_does_not_press_the_accept_key_is_not_connected(
     assert call.record["outcome"] == "message"
     assert "bridged" not in call.states
     assert "transferring.awaiting_accept" in call.states
-    assert any("Playing 'ivr311/transfer-failed" in line for line in call.asterisk_log)
+    # No bridge to leave: the message's play ends the caller's music, and plays.
+    music = music_on_hold(call.asterisk_log, "PJSIP/carrier-")
+    assert [event for event, _ in music] == ["started", "stopped"], music
+    message = next(
+        i for i, line in enumerate(call.asterisk_log) if "Playing 'ivr311/transfer-failed" in line
+    )
+    assert call.asterisk_log.index(music[1][1]) < message
     assert (
         metric(controller, TRANSFERS, target="durham-agents", result="not_accepted")
         == not_accepted + 1
@@ -480,3 +508,58 @@ def test_a_caller_in_the_greeting_of_a_killed_controller_reaches_the_fallback_at
         centre.kill()
     assert dialled(centre) == [f"sip:{DURHAM_AGENTS}@127.0.0.2:{node.contact_centre_port}"]
     assert metric(controller, "ivr311_calls_handed_back_total", reason="reconcile") == 1
+
+
+def test_a_caller_on_hold_of_a_killed_controller_keeps_the_music_and_is_put_through(
+    node: AsteriskNode, controller: ControllerProcess, tmp_path: Path
+) -> None:
+    """SIGKILL while the agents ring, then a new ``ivr311 run``: the caller, on hold on their
+    own channel, hears the music on through the restart (Asterisk stops it only once the caller
+    joins the agents), the new controller waits for the same leg instead of dialling again, and
+    the call is put through with the music stopped."""
+    centre = start_contact_centre(node, tmp_path, steps=(2000, ACCEPT_KEY), ring_ms=15000)
+    offset = node.log_size()
+    caller = start_carrier_call(
+        node, tmp_path, calling=AJAX_PICKERING_CALLER, steps=(1000, "0"), timeout_s=90
+    )
+    try:
+        seen = wait_until(
+            lambda: (c := live_call(controller)) is not None
+            and c["state"] == "transferring.ringing"
+            and c,
+            30,
+            "the agents to ring",
+        )
+        call_id = str(seen["call_id"])
+
+        def ringing_saved() -> bool:
+            saved = SavedCall.decode(saved_state(node, call_id))
+            return saved is not None and saved.state is CallState.TRANSFER_RINGING
+
+        wait_until(ringing_saved, 10, "the ringing state to be saved")
+        controller.kill()
+        controller.restart()
+        wait_until(
+            lambda: (
+                (c := live_call(controller)) is not None
+                and c["call_id"] == call_id
+                and c["state"] == "bridged"
+            ),
+            CALL_DEADLINE_S,
+            "the taken-over call to be bridged",
+        )
+        node.ari("DELETE", f"/channels/{call_id}?reason=normal")
+        assert caller.wait(timeout_s=20) == 0
+        assert centre.wait(timeout_s=20) == 0
+        record = wait_until(
+            lambda: record_of(controller, call_id), 20, "the call's decision record"
+        )
+    finally:
+        caller.kill()
+        centre.kill()
+    assert record["outcome"] == "completed"
+    assert record["attempts"][-1]["result"] == "answered"
+    assert dialled(centre) == [f"sip:{DURHAM_AGENTS}@127.0.0.2:{node.contact_centre_port}"]
+    music = music_on_hold(node.log_lines(offset=offset), "PJSIP/carrier-")
+    assert [event for event, _ in music] == ["started", "joined", "stopped"], music
+    assert metric(controller, "ivr311_calls_handed_back_total", reason="reconcile") == 0
