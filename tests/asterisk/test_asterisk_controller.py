@@ -13,7 +13,7 @@ the answer with margins of seconds on either side (the greeting lasts about 8 s,
 from __future__ import annotations
 
 import urllib.error
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -123,10 +123,12 @@ def place_call(
     calling: str,
     caller_steps: Sequence[Step],
     hang_up_in: str | None = "bridged",
+    before_hang_up: Callable[[int], object] | None = None,
 ) -> PlacedCall:
     """Place a 311 call to the contact centre ``centre`` (already listening). With
-    ``hang_up_in``, wait until the call reaches that state and hang the caller up; else wait
-    until Asterisk hangs up on the caller. Then collect what every party saw."""
+    ``hang_up_in``, wait until the call reaches that state, call ``before_hang_up`` (if given,
+    with the offset of the call's first line in Asterisk's log) and hang the caller up; else
+    wait until Asterisk hangs up on the caller. Then collect what every party saw."""
     offset = node.log_size()
     caller: SippParty | None = None
     try:
@@ -143,6 +145,8 @@ def place_call(
                 return call is not None and call["state"] == hang_up_in
 
             wait_until(reached, CALL_DEADLINE_S, f"the call to reach {hang_up_in}")
+            if before_hang_up is not None:
+                before_hang_up(offset)
             node.ari("DELETE", f"/channels/{call_id}?reason=normal")
         caller_exit = caller.wait(timeout_s=20 if hang_up_in else CALL_DEADLINE_S)
         centre_exit = centre.wait(timeout_s=20)
@@ -166,20 +170,34 @@ def place_call(
 
 
 def music_on_hold(asterisk_log: list[str], channel: str) -> list[tuple[str, str]]:
-    """Asterisk's log lines on the music on hold of the channels whose names start with
-    ``channel``, in order, as (what, line): ``started``, ``stopped`` (verbose level 3; a play
-    that suspends the music logs it too) and ``joined`` (the channel joined a bridge)."""
+    """Asterisk's log lines on the music on hold and the bridges of the channels whose names
+    start with ``channel``, in order, as (what, line): ``started``, ``stopped`` (verbose level
+    3; a play that suspends the music, or the hang-up, logs it too), ``joined`` and ``left`` (a
+    bridge)."""
     said = (
         ("started", "Started music on hold, class 'default', on channel '" + channel),
         ("stopped", "Stopped music on hold on " + channel),
         ("joined", "Channel " + channel),
+        ("left", "Channel " + channel),
     )
     return [
         (event, line)
         for line in asterisk_log
         for event, text in said
-        if text in line and (event != "joined" or " joined '" in line)
+        if text in line and (event not in ("joined", "left") or f" {event} '" in line)
     ]
+
+
+def music_stops(node: AsteriskNode, offset: int) -> None:
+    """Wait until Asterisk's log since ``offset`` says a caller's music stopped."""
+    wait_until(
+        lambda: any(
+            event == "stopped"
+            for event, _ in music_on_hold(node.log_lines(offset=offset), "PJSIP/carrier-")
+        ),
+        10,
+        "the caller's music to stop",
+    )
 
 
 def dialled(centre: SippParty) -> list[str]:
@@ -215,7 +233,13 @@ def test_a_bowmanville_caller_reaches_service_durham_agents_who_hear_the_whisper
             node, tmp_path, steps=(2000, ACCEPT_KEY), media_port=receiver.port
         )
         call = place_call(
-            node, controller, tmp_path, centre, calling=BOWMANVILLE_CALLER, caller_steps=()
+            node,
+            controller,
+            tmp_path,
+            centre,
+            calling=BOWMANVILLE_CALLER,
+            caller_steps=(),
+            before_hang_up=lambda offset: music_stops(node, offset),
         )
         whisper = receiver.audio_before(call.entered("bridged"))
     finally:
@@ -243,11 +267,11 @@ def test_a_bowmanville_caller_reaches_service_durham_agents_who_hear_the_whisper
         "ended",
     ]
     # The caller waited with music on their own channel, in no bridge; the music stopped once
-    # they joined the centre (Asterisk leaves it on in a bridge, where it drowns the centre out)
-    # and did not start again. The centre heard the whisper (speech, not silence) on its own
-    # leg before the caller was put through, then accepted with its key.
+    # they joined the centre, before their hang-up (Asterisk leaves it on in a bridge, where it
+    # drowns the centre out), and did not start again. The centre heard the whisper (speech,
+    # not silence) on its own leg before the caller was put through, then accepted with its key.
     music = music_on_hold(call.asterisk_log, "PJSIP/carrier-")
-    assert [event for event, _ in music] == ["started", "joined", "stopped"], music
+    assert [event for event, _ in music] == ["started", "joined", "stopped", "left"], music
     assert "holding" not in " ".join(line for _, line in music)
     assert any(
         "<PJSIP/contact-centres-" in line and "Playing 'ivr311/whisper-intro" in line
@@ -517,6 +541,7 @@ def test_a_caller_on_hold_of_a_killed_controller_keeps_the_music_and_is_put_thro
     own channel, hears the music on through the restart (Asterisk stops it only once the caller
     joins the agents), the new controller waits for the same leg instead of dialling again, and
     the call is put through with the music stopped."""
+    controller.restart()  # with its own settings: an earlier test may have run it with others
     centre = start_contact_centre(node, tmp_path, steps=(2000, ACCEPT_KEY), ring_ms=15000)
     offset = node.log_size()
     caller = start_carrier_call(
@@ -524,9 +549,11 @@ def test_a_caller_on_hold_of_a_killed_controller_keeps_the_music_and_is_put_thro
     )
     try:
         seen = wait_until(
-            lambda: (c := live_call(controller)) is not None
-            and c["state"] == "transferring.ringing"
-            and c,
+            lambda: (
+                (c := live_call(controller)) is not None
+                and c["state"] == "transferring.ringing"
+                and c
+            ),
             30,
             "the agents to ring",
         )
@@ -548,6 +575,7 @@ def test_a_caller_on_hold_of_a_killed_controller_keeps_the_music_and_is_put_thro
             CALL_DEADLINE_S,
             "the taken-over call to be bridged",
         )
+        music_stops(node, offset)  # while the caller is still there
         node.ari("DELETE", f"/channels/{call_id}?reason=normal")
         assert caller.wait(timeout_s=20) == 0
         assert centre.wait(timeout_s=20) == 0
@@ -561,5 +589,5 @@ def test_a_caller_on_hold_of_a_killed_controller_keeps_the_music_and_is_put_thro
     assert record["attempts"][-1]["result"] == "answered"
     assert dialled(centre) == [f"sip:{DURHAM_AGENTS}@127.0.0.2:{node.contact_centre_port}"]
     music = music_on_hold(node.log_lines(offset=offset), "PJSIP/carrier-")
-    assert [event for event, _ in music] == ["started", "joined", "stopped"], music
+    assert [event for event, _ in music] == ["started", "joined", "stopped", "left"], music
     assert metric(controller, "ivr311_calls_handed_back_total", reason="reconcile") == 0
