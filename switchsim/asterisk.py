@@ -65,7 +65,7 @@ def sound_files(name: str, lang: str | None) -> list[str]:
     while language:
         languages.append(language)
         language = language.rpartition("_")[0]
-    files = [f"{language}/{name}" for language in languages]
+    files = [f"{tried}/{name}" for tried in languages]
     files.append(name)
     if DEFAULT_LANGUAGE not in (languages[0], languages[-1]):
         files.append(f"{DEFAULT_LANGUAGE}/{name}")
