@@ -149,7 +149,12 @@ class Controller:
         password = settings.ari_password.get_secret_value() if settings.ari_password else ""
         user = settings.ari_user or ""
         self.ari = AriClient(
-            settings.ari_url, user, password, settings.ari_app, timeout_s=settings.ari_timeout_s
+            settings.ari_url,
+            user,
+            password,
+            settings.ari_app,
+            timeout_s=settings.ari_timeout_s,
+            count_request=self._metrics.count_ari_request,
         )
         self.stream = AriEventStream(
             settings.ari_url,
@@ -160,6 +165,7 @@ class Controller:
             on_connect=self._on_connect,
             on_disconnect=self._on_disconnect,
             stable_after_s=1.0,
+            count_event=self._metrics.count_ari_event,
         )
         self.dispatcher = CallDispatcher(
             self._handle, key_for=self._key_for, max_pending=max_pending_per_call
