@@ -26,7 +26,7 @@ import asyncio
 import collections
 import contextlib
 import gc
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -138,9 +138,12 @@ class Controller:
         max_pending_per_call: int = 64,
         scheduler: Scheduler | None = None,
         records: CallRecords | None = None,
+        extra_observers: Sequence[Observer] = (),
     ) -> None:
         """``scheduler`` runs the calls' timers (default: the event loop); ``records`` stores
-        the records of ended calls (default: in the rule store, when there is one)."""
+        the records of ended calls (default: in the rule store, when there is one);
+        ``extra_observers`` are told of every call's transitions after the controller's own
+        (tests wait on them)."""
         if settings.ari_url is None:
             raise ValueError("the controller needs IVR311_ARI_URL (the simulated switch's URL)")
         self.settings = settings
@@ -178,7 +181,7 @@ class Controller:
             clock=clock,
             redact=self._redact,
             scheduler=scheduler or LoopScheduler(),
-            observers=(*standard_observers(self._metrics), self.persistor),
+            observers=(*standard_observers(self._metrics), self.persistor, *extra_observers),
             state_written=self.persistor.written,
             status_lookup=self.status_lookups,
         )
@@ -255,11 +258,6 @@ class Controller:
     @property
     def rules_version(self) -> int | None:
         return self.rules.current.version if self.rules.current is not None else None
-
-    def observe(self, observer: Observer) -> None:
-        """Tell ``observer`` of every call's transitions from now on, after the controller's
-        own observers (tests wait on them)."""
-        self._env.observers = (*self._env.observers, observer)
 
     def live_calls(self) -> list[Mapping[str, Any]]:
         return [call.summary() for call in self.calls.values()]

@@ -182,8 +182,8 @@ async def running_harness(
         clock=lambda: clock[0],
         scheduler=timers,
         records=records,
+        extra_observers=(lambda _transition: switch.recheck(),),  # for `Harness.state_is`
     ) as (fake, controller):
-        controller.observe(lambda _transition: switch.recheck())  # for `Harness.state_is`
         yield Harness(fake, controller, durham, clock, timers)
 
 
