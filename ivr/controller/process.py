@@ -171,6 +171,7 @@ class Controller:
         """Writes each call's state to its caller's channel, for a restarted controller."""
         self.status_lookups = StatusLookups()
         """Asks municipalities' Open311 servers for callers' request statuses."""
+        scheduler = scheduler or LoopScheduler()
         self._env = CallEnvironment(
             ari=self.ari,
             metrics=self._metrics,
@@ -180,12 +181,12 @@ class Controller:
             on_end=self._call_ended,
             clock=clock,
             redact=self._redact,
-            scheduler=scheduler or LoopScheduler(),
+            scheduler=scheduler,
             observers=(*standard_observers(self._metrics), self.persistor, *extra_observers),
             state_written=self.persistor.written,
             status_lookup=self.status_lookups,
         )
-        self.records = records or self._records_in_store(clock)
+        self.records = records or self._records_in_store(clock, scheduler)
         """Stores each ended call's record, off the call path (`ivr.records`)."""
         self.calls: dict[str, Call] = {}
         self._legs: dict[str, str] = {}
@@ -220,7 +221,10 @@ class Controller:
             )
         self._dialplan_task: asyncio.Task[None] | None = None
 
-    def _records_in_store(self, clock: Callable[[], datetime]) -> CallRecords | None:
+    def _records_in_store(
+        self, clock: Callable[[], datetime], scheduler: Scheduler
+    ) -> CallRecords | None:
+        """The rule store's call records, their writer's pauses on the calls' ``scheduler``."""
         if self.rules.store is None:
             return None
         return CallRecords(
@@ -229,6 +233,7 @@ class Controller:
             capacity=self.settings.call_records_queue,
             retention_days=self.settings.call_records_retention_days,
             clock=clock,
+            scheduler=scheduler,
         )
 
     # --- ControllerState -------------------------------------------------------------------
