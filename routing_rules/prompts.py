@@ -76,6 +76,19 @@ def digit_prompts(digits: str) -> tuple[str, ...]:
     return tuple(f"digit-{d}" for d in digits if d.isdigit())
 
 
+def option_prompts(
+    lead: str, options: Iterable[tuple[str, str]], with_agent: bool
+) -> tuple[str, ...]:
+    """A menu's options: "<lead> <name>, press <digit>" for each ``(name prompt, digit)``,
+    then the live agent's option when ``with_agent``."""
+    ids: list[str] = []
+    for name_prompt, digit in options:
+        ids += [lead, name_prompt, "menu-press", *digit_prompts(digit)]
+    if with_agent:
+        ids.append("menu-agent")
+    return tuple(ids)
+
+
 @cache
 def manifest_prompt_ids() -> frozenset[str]:
     """Every prompt id of the recordings manifest (each one rendered in every language)."""
