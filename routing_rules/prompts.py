@@ -51,8 +51,6 @@ FIXED_PROMPT_IDS: frozenset[str] = frozenset(
         *(f"month-{m}" for m in range(1, 13)),
     }
 )
-RECORDED_HOSTS: frozenset[str] = frozenset({"durham", "cape-breton"})
-"""Hosts whose ``host-<id>`` name prompt is recorded."""
 
 
 def name_prompt_id(municipality_id: str) -> str:
@@ -63,11 +61,11 @@ def name_prompt_id(municipality_id: str) -> str:
 def known_prompt_ids(
     municipality_ids: Iterable[str], exchange_ids: Iterable[str]
 ) -> frozenset[str]:
-    """Every prompt id that has a recording for the given geodata."""
-    return FIXED_PROMPT_IDS | {
+    """Every prompt id that has a recording for the given geodata: the manifest's, and the
+    names of the geodata's municipalities and exchanges."""
+    return manifest_prompt_ids() | {
         *(name_prompt_id(m) for m in municipality_ids),
         *(f"exchange-{e}" for e in exchange_ids),
-        *(f"host-{h}" for h in RECORDED_HOSTS),
     }
 
 
