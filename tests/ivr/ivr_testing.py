@@ -98,6 +98,11 @@ class Harness:
             channel_id=call_id,
         )
 
+    async def skip_greeting(self, call_id: str, key: str = "1") -> None:
+        """Wait until the caller hears the greeting, then press ``key``."""
+        await self.in_greeting(call_id)
+        self.switch.press(call_id, key)
+
     async def expire(self, call_id: str, timer: str) -> float:
         """Let the call's ``timer`` run out: wait until it runs, then move the timers' clock to
         when it expires. Returns how long the timer ran for."""
