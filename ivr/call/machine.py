@@ -149,6 +149,8 @@ class Call:
         self._outside: asyncio.Task[None] | None = None
         """While the flow runs work outside the call's lock: what tells it the work is done
         (`outside_lock`)."""
+        self._closed = False
+        """The controller closed: the call takes nothing more in (`close`)."""
         self._since = self.started_at
         self._notes: list[Fact] = []
 
@@ -276,6 +278,16 @@ class Call:
             return False  # gone meanwhile: its end event follows
         return channel.state == "Up"
 
+    async def close(self) -> None:
+        """The controller closes: stop the call where it stands, its flow, timers and work
+        outside the lock, once the step under way has finished its requests; nothing more is
+        asked of the switch. Asterisk keeps the caller, and the state the call saved, for the
+        controller that comes next (`take_over`)."""
+        async with self._lock:
+            self._closed = True
+            self._timers.cancel_all()
+            await self._flow.stop()
+
     async def lost(self) -> None:
         """Asterisk no longer holds the caller (a restart): clean up what is left, end, and
         count the call as lost (a conversation too: nobody knows how it would have ended)."""
@@ -374,7 +386,7 @@ class Call:
         )
 
     def _over(self) -> bool:
-        return self.state is CallState.ENDED
+        return self._closed or self.state is CallState.ENDED
 
     def _bound(self) -> AbstractContextManager[None]:
         return structlog.contextvars.bound_contextvars(

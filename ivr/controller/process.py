@@ -293,7 +293,9 @@ class Controller:
             )
 
     async def close(self) -> None:
-        """Stop at once: no drain (see `drain`)."""
+        """Stop at once: no drain (see `drain`). The calls stop where they stand once the
+        requests of the step under way are answered, so none of this controller's requests
+        reaches Asterisk after it is closed (a controller started next takes the calls over)."""
         await self.stream.close()
         if self._reader is not None:
             self._reader.cancel()
@@ -307,6 +309,7 @@ class Controller:
             self._dialplan_task = None
         self._drain.cancel()
         await self.dispatcher.aclose()
+        await asyncio.gather(*(call.close() for call in list(self.calls.values())))
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
