@@ -26,7 +26,7 @@ import asyncio
 import collections
 import contextlib
 import gc
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -138,9 +138,12 @@ class Controller:
         max_pending_per_call: int = 64,
         scheduler: Scheduler | None = None,
         records: CallRecords | None = None,
+        extra_observers: Sequence[Observer] = (),
     ) -> None:
         """``scheduler`` runs the calls' timers (default: the event loop); ``records`` stores
-        the records of ended calls (default: in the rule store, when there is one)."""
+        the records of ended calls (default: in the rule store, when there is one);
+        ``extra_observers`` are told of every call's transitions after the controller's own
+        (tests wait on them)."""
         if settings.ari_url is None:
             raise ValueError("the controller needs IVR311_ARI_URL (the simulated switch's URL)")
         self.settings = settings
@@ -174,6 +177,7 @@ class Controller:
         """Writes each call's state to its caller's channel, for a restarted controller."""
         self.status_lookups = StatusLookups()
         """Asks municipalities' Open311 servers for callers' request statuses."""
+        scheduler = scheduler or LoopScheduler()
         self._env = CallEnvironment(
             ari=self.ari,
             metrics=self._metrics,
@@ -183,12 +187,12 @@ class Controller:
             on_end=self._call_ended,
             clock=clock,
             redact=self._redact,
-            scheduler=scheduler or LoopScheduler(),
-            observers=(*standard_observers(self._metrics), self.persistor),
+            scheduler=scheduler,
+            observers=(*standard_observers(self._metrics), self.persistor, *extra_observers),
             state_written=self.persistor.written,
             status_lookup=self.status_lookups,
         )
-        self.records = records or self._records_in_store(clock)
+        self.records = records or self._records_in_store(clock, scheduler)
         """Stores each ended call's record, off the call path (`ivr.records`)."""
         self.calls: dict[str, Call] = {}
         self._legs: dict[str, str] = {}
@@ -223,7 +227,10 @@ class Controller:
             )
         self._dialplan_task: asyncio.Task[None] | None = None
 
-    def _records_in_store(self, clock: Callable[[], datetime]) -> CallRecords | None:
+    def _records_in_store(
+        self, clock: Callable[[], datetime], scheduler: Scheduler
+    ) -> CallRecords | None:
+        """The rule store's call records, their writer's pauses on the calls' ``scheduler``."""
         if self.rules.store is None:
             return None
         return CallRecords(
@@ -232,6 +239,7 @@ class Controller:
             capacity=self.settings.call_records_queue,
             retention_days=self.settings.call_records_retention_days,
             clock=clock,
+            scheduler=scheduler,
         )
 
     # --- ControllerState -------------------------------------------------------------------
@@ -262,11 +270,6 @@ class Controller:
     def rules_version(self) -> int | None:
         return self.rules.current.version if self.rules.current is not None else None
 
-    def observe(self, observer: Observer) -> None:
-        """Tell ``observer`` of every call's transitions from now on, after the controller's
-        own observers (tests wait on them)."""
-        self._env.observers = (*self._env.observers, observer)
-
     def live_calls(self) -> list[Mapping[str, Any]]:
         return [call.summary() for call in self.calls.values()]
 
@@ -296,7 +299,9 @@ class Controller:
             )
 
     async def close(self) -> None:
-        """Stop at once: no drain (see `drain`)."""
+        """Stop at once: no drain (see `drain`). The calls stop where they stand once the
+        requests of the step under way are answered, so none of this controller's requests
+        reaches Asterisk after it is closed (a controller started next takes the calls over)."""
         await self.stream.close()
         if self._reader is not None:
             self._reader.cancel()
@@ -310,6 +315,7 @@ class Controller:
             self._dialplan_task = None
         self._drain.cancel()
         await self.dispatcher.aclose()
+        await asyncio.gather(*(call.close() for call in list(self.calls.values())))
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
