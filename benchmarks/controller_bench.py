@@ -381,7 +381,9 @@ async def _measure(snapshot: RuleSnapshot, calls: int) -> dict[str, Any]:
             "setups_per_second": round(
                 statistics.median(b["setups_per_second"] for b in bursts), 1
             ),
-            "stasis_start_to_greeting_ms": _summary([ms for b in bursts for ms in b["latencies_ms"]]),
+            "stasis_start_to_greeting_ms": _summary(
+                [ms for b in bursts for ms in b["latencies_ms"]]
+            ),
             "event_loop_lag_ms": _lag_summary(burst_lag.samples),
             "controller_cpu_ms_per_call": round(burst_cpu_s / (calls * BURSTS) * 1000, 3),
             "fake_switch_cpu_ms_per_call": round(

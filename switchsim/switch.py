@@ -19,5 +19,6 @@ class FakeSwitch(CallScripting, SwitchInspection):
     ``playback_s`` is how long each media URI plays unless ``media_durations`` names it;
     ``sound_exists`` (when given) makes unknown ``sound:`` media fail as in Asterisk;
     ``default_outcome`` answers originates to endpoints no script names; ``event_log``
-    False keeps no `events`.
+    False keeps no `events`; ``answer_before_stasis`` False simulates a dialplan that enters
+    Stasis without answering the carrier's call first (the generated one answers).
     """

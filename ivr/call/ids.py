@@ -17,16 +17,19 @@ _HOLD = "-hold"
 _MIXING = "-bridge"
 
 PROMPTS_BEFORE_TRANSFER = 16
-"""How many of a call's playbacks (``seq`` 1..N) a restarted controller stops on a caller it
-does not know before handing it to the fallback context: Asterisk queues the continue behind
-the playback in progress and the ones queued, so without this the caller would hear the rest
-of the prompt first. Prompts play in runs of one language (``en``/``fr``), so with the rule
-schema's limits the greeting takes at most 2 playbacks, the menus at most
+"""How many of a call's playbacks (``seq`` 1..N) a restarted controller stops on a caller it does
+not know before handing it to the fallback context: Asterisk queues the continue behind the
+playback in progress and the ones queued, so without this the caller would hear the rest of the
+prompt first. It stops them too before starting afresh a caller with no saved state, whose new
+call then numbers its playbacks after these, so that the end events of the stopped ones are not
+taken for its own (a second restart in that call's greeting would find its prompts numbered
+alike, and may cut that greeting short). Prompts play in runs of one language (``en``/``fr``),
+so with the rule schema's limits the greeting takes at most 2 playbacks, the menus at most
 ``overlap_policy.max_attempts`` <= 5 and the transfer announcement 1: 8. The rest covers the
-final message after up to three whispered links (2 each, on the legs) at 15. A caller past
-that is on hold (music on the bridge, no playback) or hears a final message after a longer
-chain, which the continue then waits for; 16 ``DELETE``s per unknown caller, once per
-reconnect, stay cheap (404 for the ones long over)."""
+final message after up to three whispered links (2 each, on the legs) at 15. A caller past that
+is on hold (music on the bridge, no playback) or hears a final message after a longer chain,
+which the continue then waits for; 16 ``DELETE``s per unknown caller, once per reconnect, stay
+cheap (404 for the ones long over)."""
 
 
 def leg_id(call_id: str, link: int) -> str:
