@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 
 from dialplan.names import FALLBACK_CONTEXT, extension_name, note
 from dialplan.schedule import SCHEDULE_CONTEXT, closed_days, closed_days_lines, schedule_lines
+from recordings.manifest import sound_name
 from routing_rules import policy
 from routing_rules.decision import WEBSITE_POINTS, WebsitePoint
 from routing_rules.policy import ExchangeRule, UnknownCallerRule
@@ -108,7 +109,7 @@ class _Residence:
 
 
 def playback(prompt_ids: Sequence[str]) -> str:
-    return "Playback(" + "&".join(f"ivr311/{p}" for p in prompt_ids) + ")"
+    return "Playback(" + "&".join(sound_name(p) for p in prompt_ids) + ")"
 
 
 class _Renderer:

@@ -15,7 +15,7 @@ SOUNDS_DIR = PACKAGE_DIR / "sounds"
 MOH_DIR = PACKAGE_DIR / "moh"
 LANGUAGES: tuple[str, ...] = ("en", "fr_CA")
 SOUND_SUBDIR = "ivr311"
-"""Prompts live under ``<sounds>/<language>/ivr311/``; Asterisk plays them as ``ivr311/<id>``."""
+"""Prompts live under ``<sounds>/<language>/ivr311/``; Asterisk plays them by `sound_name`."""
 SAMPLE_RATE = 8000
 
 
@@ -51,6 +51,23 @@ class Manifest:
 def sound_path(prompt_id: str, language: str, sounds_dir: Path = SOUNDS_DIR) -> Path:
     """Where the recording of one prompt in one language is kept."""
     return sounds_dir / language / SOUND_SUBDIR / f"{prompt_id}.wav"
+
+
+def sound_name(prompt_id: str, language: str | None = None) -> str:
+    """The name Asterisk plays a prompt by. Asterisk looks a sound up as ``<lang>/<name>`` in
+    the language of the play (or channel) first, then as ``<name>`` (``fileexists_core`` in
+    its ``main/file.c``): ``ivr311/<id>`` plays the prompt in the language of the play,
+    ``<language>/ivr311/<id>`` in ``language`` whatever the play's is."""
+    name = f"{SOUND_SUBDIR}/{prompt_id}"
+    return name if language is None else f"{language}/{name}"
+
+
+def parse_sound_name(name: str) -> tuple[str | None, str] | None:
+    """The (language or None, prompt id) of a `sound_name`; None for any other sound."""
+    language, _, rest = name.rpartition(f"{SOUND_SUBDIR}/")
+    if not rest or "/" in rest or language not in ("", *(f"{lang}/" for lang in LANGUAGES)):
+        return None
+    return (language.removesuffix("/") or None), rest
 
 
 def _text(value: object, where: str) -> str:

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class PromptRef:
-    """One recorded prompt: played as ``sound:ivr311/<id>`` with ``lang=<language>``; an id
-    with a media scheme (``digits:1234``, ``number:5``) is Asterisk's own say media."""
+    """One recorded prompt, heard in ``language``; an id with a media scheme (``digits:1234``,
+    ``number:5``) is Asterisk's own say media, said in ``language``."""
 
     id: str
     language: str

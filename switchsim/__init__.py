@@ -11,7 +11,8 @@ controller), never the other way round.
   `switchsim.scripting` (placing calls, pressing keys, hanging up, scripting what a dialled
   destination does) and `switchsim.inspection` (records, events, waiting until something
   happened); `switchsim.records` holds the records and the scripted `Outcome`.
-- `switchsim.traffic` — scripted callers (`ScriptedCall`) and a steady stream of them.
+- `switchsim.traffic` — scripted callers (`ScriptedCall`), a steady stream of them, and
+  which prompts a caller heard, in which language (`prompts_heard`).
 - `switchsim.simulation` — a controller connected to a fresh simulated switch.
 - `switchsim.demo` and `switchsim.commands` — ``ivr311 demo``, and the scripted switch
   ``ivr311 run`` uses with no Asterisk configured.

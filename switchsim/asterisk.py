@@ -50,15 +50,39 @@ def _parse_caller_id(raw: str) -> tuple[str, str]:
     return "", raw.strip()
 
 
+DEFAULT_LANGUAGE = "en"
+
+
+def sound_files(name: str, lang: str | None) -> list[str]:
+    """The files Asterisk looks for, in order, when it plays ``sound:<name>`` in language
+    ``lang`` (``fileexists_core`` in its ``main/file.c``): ``<lang>/<name>``, again with each
+    ``_`` suffix of ``lang`` cut off (``fr_CA``, ``fr``), ``<name>`` without a language, then
+    ``en/<name>`` unless ``en`` was tried. An absolute name is the only file."""
+    if name.startswith("/"):
+        return [name]
+    languages = []
+    language = lang or DEFAULT_LANGUAGE
+    while language:
+        languages.append(language)
+        language = language.rpartition("_")[0]
+    files = [f"{tried}/{name}" for tried in languages]
+    files.append(name)
+    if DEFAULT_LANGUAGE not in (languages[0], languages[-1]):
+        files.append(f"{DEFAULT_LANGUAGE}/{name}")
+    return files
+
+
 class SimulatedAsterisk:
     """Channels, bridges, playbacks and applications, and the REST operations on them.
 
     ``playback_s`` is how long each media URI plays unless ``media_durations`` names it;
-    ``sound_exists`` (when given) makes unknown ``sound:`` media fail as in Asterisk;
-    ``default_outcome`` answers originates to endpoints no script names; ``event_log``
-    False keeps no `events`; ``answer_before_stasis`` is whether the dialplan the switch runs
-    for a carrier's call answers it before ``Stasis()``, as the generated one does (False: a
-    dialplan that enters Stasis with the channel still ringing, ``Ring``).
+    ``sound_exists`` (when given) says whether a sound file exists, by its name in the sounds
+    directory without extension (``en/ivr311/greeting``): a ``sound:`` media none of whose
+    `sound_files` exists fails as in Asterisk; ``default_outcome`` answers originates to
+    endpoints no script names; ``event_log`` False keeps no `events`; ``answer_before_stasis``
+    is whether the dialplan the switch runs for a carrier's call answers it before
+    ``Stasis()``, as the generated one does (False: a dialplan that enters Stasis with the
+    channel still ringing, ``Ring``).
     """
 
     def __init__(
@@ -68,7 +92,7 @@ class SimulatedAsterisk:
         asterisk_id: str = "fa:ke:00:00:00:01",
         playback_s: float = 0.05,
         media_durations: Mapping[str, float] | None = None,
-        sound_exists: Callable[[str, str | None], bool] | None = None,
+        sound_exists: Callable[[str], bool] | None = None,
         default_outcome: Outcome | None = None,
         event_log: bool = True,
     ) -> None:
@@ -547,7 +571,7 @@ class SimulatedAsterisk:
     def _media_ok(self, uri: str, lang: str | None) -> bool:
         if self.sound_exists is None or not uri.startswith("sound:"):
             return True
-        return self.sound_exists(uri.removeprefix("sound:"), lang)
+        return any(map(self.sound_exists, sound_files(uri.removeprefix("sound:"), lang)))
 
     def _start_playback(self, channel_id: str) -> None:
         ch = self.channels.get(channel_id)

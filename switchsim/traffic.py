@@ -2,7 +2,8 @@
 
 `run_traffic` places one scripted call every ``interval_s`` seconds on a `FakeSwitch`, presses
 its keys at the scripted times, hangs it up, and hands each finished call's record to a
-callback; `describe_call` turns a record into one readable line.
+callback; `describe_call` turns a record into one readable line, `prompts_heard` into the
+prompts the caller heard.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from dataclasses import dataclass
 
 import structlog
 
+from ivr.call.media import prompt_heard
+from routing_rules.decision import PromptRef
+from switchsim.asterisk import DEFAULT_LANGUAGE
 from switchsim.records import ChannelRecord
 from switchsim.switch import FakeSwitch
 
@@ -142,7 +146,7 @@ def describe_call(switch: FakeSwitch, record: ChannelRecord) -> str:
         parts.append("controller not connected: dialplan fallback")
     if record.answered:
         parts.append("answered")
-    prompts = [m.removeprefix("sound:ivr311/") for m in record.played_media]
+    prompts = [prompt.id for prompt in prompts_heard(record)]
     if prompts:
         parts.append("heard " + " ".join(prompts))
     if record.dtmf:
@@ -161,6 +165,17 @@ def describe_call(switch: FakeSwitch, record: ChannelRecord) -> str:
     if record.hung_up_by is not None:
         parts.append(f"hung up by {record.hung_up_by}")
     return "; ".join(parts)
+
+
+def prompts_heard(record: ChannelRecord) -> list[PromptRef]:
+    """The prompts a channel heard (its playbacks that started), in order, each in the
+    language it was heard in."""
+    return [
+        prompt_heard(uri, play.lang or DEFAULT_LANGUAGE)
+        for play in record.plays
+        if play.started
+        for uri in play.media
+    ]
 
 
 def _masked(calling: str) -> str:

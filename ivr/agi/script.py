@@ -99,6 +99,7 @@ def decide_for_agi(snapshot: RuleSnapshot, call: AgiCall) -> Decision:
 
 def channel_variables(decision: Decision, dial_endpoint: str) -> dict[str, str]:
     """The ``IVR311_*`` variables of one decision."""
+    from recordings.manifest import sound_name
     from routing_rules.decision import OfferMenu, PlayGreeting, PlayMessage, TraceStage, Transfer
     from routing_rules.policy import dial_string
 
@@ -107,12 +108,12 @@ def channel_variables(decision: Decision, dial_endpoint: str) -> dict[str, str]:
         f"{t.stage}: {t.result}" for t in decision.trace if t.stage is not TraceStage.GREETING
     )
     values = _variables("message", reason)
-    websites = dict.fromkeys(f"ivr311/{w.prompt.id}" for w in decision.websites)
+    websites = dict.fromkeys(sound_name(w.prompt.id) for w in decision.websites)
     values["IVR311_WEBSITE"] = "&".join(websites)
     if isinstance(step, Transfer):
         values["IVR311_ACTION"] = step.kind
         values["IVR311_MUNICIPALITY"] = step.municipality_id or ""
-        values["IVR311_MESSAGE"] = "&".join(f"ivr311/{p.id}" for p in step.announce)
+        values["IVR311_MESSAGE"] = "&".join(sound_name(p.id) for p in step.announce)
         if step.chain:
             first = step.chain[0]
             values["IVR311_DEST"] = first.dial
@@ -120,9 +121,9 @@ def channel_variables(decision: Decision, dial_endpoint: str) -> dict[str, str]:
             values["IVR311_DIAL"] = dial_string(first.dial, dial_endpoint)
             values["IVR311_RING_TIMEOUT"] = str(round(first.ring_timeout_s))
         else:
-            values["IVR311_MESSAGE"] = "&".join(f"ivr311/{p.id}" for p in step.final_message)
+            values["IVR311_MESSAGE"] = "&".join(sound_name(p.id) for p in step.final_message)
     elif isinstance(step, PlayMessage):
-        values["IVR311_MESSAGE"] = "&".join(f"ivr311/{p.id}" for p in step.prompts)
+        values["IVR311_MESSAGE"] = "&".join(sound_name(p.id) for p in step.prompts)
     elif isinstance(step, OfferMenu | PlayGreeting):
         values["IVR311_REASON"] = f"{reason}; no final decision without the caller"
     return {k: agi_value(v) for k, v in values.items()}
@@ -133,8 +134,10 @@ def failure_variables(
 ) -> dict[str, str]:
     """The ``IVR311_*`` variables when deciding failed: the host's agents (announced as a
     transfer) when ``snapshot`` was read, else `SAFE_MESSAGE`; ``IVR311_ACTION`` is ``error``."""
+    from recordings.manifest import sound_name
+
     values = _variables("error", f"error: {type(failure).__name__}: {failure}")
-    values["IVR311_MESSAGE"] = "&".join(f"ivr311/{p}" for p in SAFE_MESSAGE)
+    values["IVR311_MESSAGE"] = "&".join(sound_name(p) for p in SAFE_MESSAGE)
     if snapshot is not None:
         try:
             from routing_rules.policy import dial_string, ring_timeout_s
@@ -146,7 +149,7 @@ def failure_variables(
                 "IVR311_DEST_ID": agents.id,
                 "IVR311_DIAL": dial_string(agents.dial, dial_endpoint),
                 "IVR311_RING_TIMEOUT": str(round(ring_timeout_s(rules, agents))),
-                "IVR311_MESSAGE": "&".join(f"ivr311/{p}" for p in rules.prompts.transferring),
+                "IVR311_MESSAGE": "&".join(sound_name(p) for p in rules.prompts.transferring),
             }
         except Exception:  # rules too broken to name their agents: the message stays
             pass

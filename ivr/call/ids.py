@@ -23,13 +23,15 @@ playback in progress and the ones queued, so without this the caller would hear 
 prompt first. It stops them too before starting afresh a caller with no saved state, whose new
 call then numbers its playbacks after these, so that the end events of the stopped ones are not
 taken for its own (a second restart in that call's greeting would find its prompts numbered
-alike, and may cut that greeting short). Prompts play in runs of one language (``en``/``fr``),
-so with the rule schema's limits the greeting takes at most 2 playbacks, the menus at most
-``overlap_policy.max_attempts`` <= 5 and the transfer announcement 1: 8. The rest covers the
-final message after up to three whispered links (2 each, on the legs) at 15. A caller past that
-is on hold (music on the bridge, no playback) or hears a final message after a longer chain,
-which the continue then waits for; 16 ``DELETE``s per unknown caller, once per reconnect, stay
-cheap (404 for the ones long over)."""
+alike, and may cut that greeting short). A prompt set plays as one playback whatever languages
+it mixes (`ivr.call.media`), so with the rule schema's limits the greeting takes 1, the menus at
+most ``overlap_policy.max_attempts`` <= 5 and the transfer announcement 1: 7; the final message
+after up to three whispered links (1 each, on the legs) is the 11th. The rest leaves room for
+the status check's sets and for a set whose say media need two languages (two playbacks), and
+for a call numbered by an earlier release, which played a set as one playback per run of one
+language (up to 15). A caller past that is on hold (music on the bridge, no playback) or hears a
+final message after a longer chain, which the continue then waits for; 16 ``DELETE``s per
+unknown caller, once per reconnect, stay cheap (404 for the ones long over)."""
 
 
 def leg_id(call_id: str, link: int) -> str:
@@ -67,9 +69,11 @@ def playback_id(call_id: str, seq: int) -> str:
 
 PLAYBACKS_PER_STATE = 4
 """How many playbacks a call starts at most between two transitions its saved state records
-(`ivr.call.persistor`): a greeting or a menu in two languages (2), the transfer announcement
-(1), a whisper in two languages (2, after the ringing state). A call taken over stops these
-after the saved sequence number and numbers its own playbacks after them."""
+(`ivr.call.persistor`): a greeting or a menu (1, 2 if its say media need two languages) and the
+transfer announcement (1); the whisper follows the ringing state. The rest covers a call
+numbered by an earlier release, which played one playback per run of one language (a greeting or
+a menu in two languages took 2). A call taken over stops these after the saved sequence number
+and numbers its own playbacks after them."""
 
 
 def playbacks_after(call_id: str, seq: int) -> list[str]:

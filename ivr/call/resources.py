@@ -13,6 +13,7 @@ import structlog
 from ivr.ari.client import AriClient
 from ivr.ari.errors import AriError
 from ivr.call import ids
+from ivr.call.media import play_requests
 from ivr.call.record import TransferAttempt
 from routing_rules.decision import Prompts, TransferTarget
 
@@ -56,8 +57,9 @@ class Playing(Enum):
 
 
 class PromptPlayer:
-    """The prompt set playing now on one of the call's channels: one playback per run of one
-    language, ids from `ids.playback_id` in sequence."""
+    """The prompt set playing now on one of the call's channels: one playback, whatever
+    languages the set mixes (`ivr.call.media.play_requests`), ids from `ids.playback_id` in
+    sequence."""
 
     def __init__(self, ari: AriClient, call_id: str) -> None:
         self._ari = ari
@@ -70,22 +72,16 @@ class PromptPlayer:
 
     async def play(self, channel_id: str, prompts: Prompts) -> Playing:
         await self.stop()
-        runs: list[tuple[str, list[str]]] = []
-        for prompt in prompts:
-            uri = prompt.id if ":" in prompt.id else f"sound:ivr311/{prompt.id}"
-            if runs and runs[-1][0] == prompt.language:
-                runs[-1][1].append(uri)
-            else:
-                runs.append((prompt.language, [uri]))
-        if not runs:
+        requests = play_requests(prompts)
+        if not requests:
             return Playing.NOTHING
         self.awaited = True
-        for language, media in runs:
+        for request in requests:
             self._seq += 1
             pb_id = ids.playback_id(self._call_id, self._seq)
             self.pending[pb_id] = channel_id
             try:
-                await self._ari.play(channel_id, pb_id, media, language)
+                await self._ari.play(channel_id, pb_id, request.media, request.language)
             except AriError as exc:
                 self.pending.pop(pb_id, None)
                 self.awaited = False

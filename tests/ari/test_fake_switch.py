@@ -202,8 +202,21 @@ async def test_plays_queue_and_multi_media_continues(fake: FakeAri, client: AriC
     ]
 
 
-async def test_missing_sound_fails_like_asterisk() -> None:
-    switch = FakeSwitch(sound_exists=lambda name, lang: name != "ivr311/nope")
+@pytest.mark.parametrize(
+    ("media", "lang", "state"),
+    [
+        ("sound:ivr311/nope", "en", "failed"),
+        ("sound:ivr311/greeting", "fr_CA", "done"),
+        ("sound:ivr311/only-english", "fr_CA", "done"),
+        ("sound:fr_CA/ivr311/greeting", "en", "done"),
+        ("sound:fr_CA/ivr311/only-english", "en", "failed"),
+        ("sound:fr_CA/ivr311/only-english", "fr_CA", "failed"),
+    ],
+)
+async def test_missing_sound_fails_like_asterisk(media: str, lang: str, state: str) -> None:
+    """Asterisk looks for ``<lang>/<name>``, ``fr`` for ``fr_CA``, ``<name>``, then English."""
+    files = {"en/ivr311/greeting", "fr_CA/ivr311/greeting", "en/ivr311/only-english"}
+    switch = FakeSwitch(sound_exists=files.__contains__)
     async with (
         FakeAri(user=USER, password=PASSWORD, switch=switch) as fake,
         AriClient(fake.url, USER, PASSWORD, APP) as client,
@@ -212,9 +225,9 @@ async def test_missing_sound_fails_like_asterisk() -> None:
         collector.start()
         await collector.stream.wait_connected(5)
         cid = fake.switch.place_call()
-        await client.play(cid, "pb", ["sound:ivr311/nope"])
+        await client.play(cid, "pb", [media], lang)
         finished = await fake.switch.wait_event("PlaybackFinished", channel_id=cid)
-        assert finished["playback"]["state"] == "failed"
+        assert finished["playback"]["state"] == state
         await collector.close()
 
 

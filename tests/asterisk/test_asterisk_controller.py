@@ -231,6 +231,12 @@ def test_a_bowmanville_caller_reaches_service_durham_agents_who_hear_the_whisper
         "<PJSIP/contact-centres-" in line and "Playing 'ivr311/whisper-intro" in line
         for line in call.asterisk_log
     )
+    # The greeting is one play request in English whose French offer names its French file:
+    # Asterisk found and played it (it logs "Playing" only for a file it opened).
+    assert any(
+        "Playing 'fr_CA/ivr311/language-offer." in line and "(language 'en')" in line
+        for line in call.asterisk_log
+    )
     assert len(whisper) >= 25, f"{len(whisper)} RTP packets before the bridge"
     assert is_speech(whisper)
     assert metric(controller, "ivr311_calls_offered_total", dialled="311") == offered + 1
@@ -477,11 +483,12 @@ def test_a_caller_in_the_greeting_of_a_killed_controller_reaches_the_fallback_at
             wait_until(lambda: dialled(centre), 30, "the fallback to dial the centre")
             lines = node.log_lines(offset=offset)
             # The greeting prompt playing at the kill (the host's name, the greeting or the
-            # language offer) was cut short, then the caller went on in the fallback context.
+            # French language offer) was cut short, then the caller went on in the fallback
+            # context.
             stopped = next(
                 i
                 for i, line in enumerate(lines)
-                if f"{call_id}: Playback stopped for sound:ivr311/" in line
+                if f"{call_id}: Playback stopped for sound:" in line and "ivr311/" in line
             )
             assert any("Executing [311@ivr311-fallback:1]" in line for line in lines[stopped:])
             node.ari("DELETE", f"/channels/{call_id}?reason=normal")

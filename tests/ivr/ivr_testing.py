@@ -33,6 +33,7 @@ from routing_rules.storage.call_records import (
 from routing_rules.storage.store import RuleStore
 from switchsim import ChannelRecord, FakeAri, FakeSwitch, Outcome
 from switchsim.simulation import simulated_controller
+from switchsim.traffic import prompts_heard
 
 TIMEOUT_S = 10.0
 GREETING = "sound:ivr311/greeting"
@@ -115,7 +116,7 @@ class Harness:
 
     def heard(self, call_id: str) -> list[str]:
         """Prompt ids the channel heard (started playbacks), in order."""
-        return [m.removeprefix("sound:ivr311/") for m in self.record(call_id).played_media]
+        return [prompt.id for prompt in prompts_heard(self.record(call_id))]
 
     def live(self, call_id: str) -> Call:
         return self.controller.calls[call_id]
