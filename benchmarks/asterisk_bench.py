@@ -19,7 +19,10 @@ For each rate: calls offered, calls that reached the centre, failed calls (offer
 did not both reach the centre and end with the caller's own hang-up), Asterisk's and the
 controller's CPU per offered call (utime+stime of their processes before and after), and the
 time from the caller's answer to the centre's answer (p50, p99; from SIPp's message traces,
-matched by calling number). A flow stops at its first rate with a failed call; its
+matched by calling number). For the controller flow, also the ARI traffic per offered call,
+from the controller's ``/metrics`` before and after the rate: ``ari_requests_per_call`` and
+``ari_events_per_call``, each with a sub-dict by request (``POST /channels/{id}/answer``) or
+by event type. A flow stops at its first rate with a failed call; its
 ``max_clean_cps`` is the highest rate before that. The figures are for comparing the flows
 within one run (ratios): the machine may be shared.
 
@@ -59,6 +62,8 @@ from sipp_testing import (  # noqa: E402
     start_sipp,
 )
 from sipp_trace import trace_messages  # noqa: E402
+
+from benchmarks.ari_traffic import ari_traffic_per_call  # noqa: E402
 
 RATES_ENV = "IVR311_BENCH_ASTERISK_RATES"
 SECONDS_ENV = "IVR311_BENCH_ASTERISK_SECONDS"
@@ -139,6 +144,7 @@ class Flow:
         )
         deadline_s = seconds + stay_s + 90
         pids = [self.node.process.pid] + ([self.controller.pid] if self.controller else [])
+        metrics_before = self.controller.metrics() if self.controller else {}
         cpu_before = [_cpu_s(pid) for pid in pids]
         centre = start_contact_centres(
             self.node,
@@ -196,6 +202,7 @@ class Flow:
         }
         if self.controller is not None:
             result["controller_cpu_ms_per_call"] = round(cpu[1] * 1000 / calls, 2)
+            result.update(ari_traffic_per_call(metrics_before, self.controller.metrics(), calls))
         result["cpu_ms_per_call"] = round(sum(cpu) * 1000 / calls, 2)
         return result
 

@@ -27,7 +27,9 @@ the switch is warm, as it is after recent traffic. Then, for 1, 100 and 1,000 co
   controller, so it is reported on its own (``first_call_after_burst_ms``).
   ``event_loop_lag_ms`` is how late a 1 ms timer fires in the controller meanwhile;
   ``controller_cpu_ms_per_call`` is one such call, set-up and tear-down;
-  ``log_lines_per_call`` counts what the controller logged per call, by level.
+  ``log_lines_per_call`` counts what the controller logged per call, by level;
+  ``ari_requests_per_call`` and ``ari_events_per_call`` (with sub-dicts by request and by event
+  type) what it sent to and received from the switch per call.
 - ``teardown``: the N callers hang up; ``controller_cpu_ms_per_call`` to end each call (its
   decision record included).
 - ``controller_gc``: the controller's garbage collections over all of the above; a full one
@@ -55,6 +57,7 @@ from typing import Any
 import structlog
 from pydantic import SecretStr
 
+from benchmarks.ari_traffic import ari_traffic_per_call, registry_samples
 from ivr.controller.process import Controller, freeze_long_lived_objects
 from ivr.controller.rules_source import RulesSource
 from ivr.logs import configure_logging
@@ -361,6 +364,7 @@ async def _measure(snapshot: RuleSnapshot, calls: int) -> dict[str, Any]:
 
                 first_after_burst = await switch.ask("probe", calls=1)
                 logged_before = counter.counts.copy()
+                traffic_before = registry_samples(metrics.registry)
                 probe = _LagProbe()
                 probe.start()
                 cpu_before = time.process_time()
@@ -368,6 +372,9 @@ async def _measure(snapshot: RuleSnapshot, calls: int) -> dict[str, Any]:
                 steady_cpu_s = time.process_time() - cpu_before
                 await probe.stop()
                 logged = counter.counts - logged_before
+                traffic = ari_traffic_per_call(
+                    traffic_before, registry_samples(metrics.registry), PROBE_CALLS
+                )
 
                 cpu_before = time.process_time()
                 await switch.ask("hangup_all")
@@ -399,6 +406,7 @@ async def _measure(snapshot: RuleSnapshot, calls: int) -> dict[str, Any]:
             "log_lines_per_call": {
                 level: round(n / PROBE_CALLS, 2) for level, n in sorted(logged.items())
             },
+            **traffic,
         },
         "teardown": {
             "controller_cpu_ms_per_call": round(teardown_cpu_s / calls * 1000, 3),

@@ -7,7 +7,13 @@ section "Metrics" lists them with their meaning.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from typing import TypeVar
+
+import prometheus_client
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.metrics import MetricWrapperBase
+
+_M = TypeVar("_M", bound=MetricWrapperBase)
 
 ANSWER_TO_PERSON_BUCKETS = (5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0)
 """Includes 20 s and 30 s so a service level ("answered within 20 s") can be computed."""
@@ -28,6 +34,37 @@ FAST_BUCKETS = (
     1.0,
     2.5,
 )
+
+
+class _ChildrenCached(MetricWrapperBase):
+    """``labels(...)`` answered from a dictionary once a child exists.
+
+    prometheus-client's ``labels`` converts its arguments to text and looks the child up under
+    a lock on every call: some 5 µs, paid at every event, transition and ARI request of every
+    call. The children are prometheus-client's own (none is ever removed here); only the look-up
+    is kept.
+    """
+
+    def labels(self: _M, *labelvalues: object, **labelkwargs: object) -> _M:
+        if labelkwargs:
+            return super().labels(*labelvalues, **labelkwargs)
+        cache: dict[tuple[object, ...], _M] = self.__dict__.setdefault("_children_cached", {})
+        child = cache.get(labelvalues)
+        if child is None:
+            child = cache[labelvalues] = super().labels(*labelvalues)
+        return child
+
+
+class Counter(_ChildrenCached, prometheus_client.Counter):
+    pass
+
+
+class Gauge(_ChildrenCached, prometheus_client.Gauge):
+    pass
+
+
+class Histogram(_ChildrenCached, prometheus_client.Histogram):
+    pass
 
 
 class Metrics:
@@ -131,6 +168,19 @@ class Metrics:
             "Alarms: another client took this controller's Stasis application",
             registry=r,
         )
+        self.ari_requests = Counter(
+            "ivr311_ari_requests",
+            "ARI REST requests sent (retries included), by HTTP method and path template "
+            "(/channels/{id}/play/{playbackId}: ids never appear)",
+            ["method", "path"],
+            registry=r,
+        )
+        self.ari_events = Counter(
+            "ivr311_ari_events",
+            "ARI events received on the event socket, by type",
+            ["type"],
+            registry=r,
+        )
         self.dtmf_dropped = Counter(
             "ivr311_dtmf_dropped", "Key presses dropped because a call's queue was full", registry=r
         )
@@ -202,6 +252,14 @@ class Metrics:
             "Call records deleted for being older than IVR311_CALL_RECORDS_RETENTION_DAYS",
             registry=r,
         )
+
+    def count_ari_request(self, method: str, path_template: str) -> None:
+        """One ARI REST request sent (``ivr311_ari_requests_total``)."""
+        self.ari_requests.labels(method, path_template).inc()
+
+    def count_ari_event(self, event_type: str) -> None:
+        """One ARI event received (``ivr311_ari_events_total``)."""
+        self.ari_events.labels(event_type).inc()
 
     def exposition(self) -> bytes:
         """The text exposition format of every metric."""

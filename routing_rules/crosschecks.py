@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from geo.errors import ID_PATTERN
 from routing_rules.geoview import GeoLookup
-from routing_rules.prompts import RECORDED_HOSTS, known_prompt_ids, manifest_prompt_ids
+from routing_rules.prompts import known_prompt_ids, manifest_prompt_ids
 from routing_rules.rulefile import Problem
 from routing_rules.salvage import RuleParts, declared, present
 from routing_rules.schedules import aware
@@ -122,8 +122,8 @@ class CrossChecker:
             if number.kind in kinds:
                 self.warn(f"host.numbers[{i}]", f"a second {number.kind} number")
             kinds.add(number.kind)
-        if host.prompt is None and host.id not in RECORDED_HOSTS:
-            self.warn("host.prompt", f"no recording ships for host-{host.id}; name a prompt")
+        if host.prompt is None and host.prompt_id not in manifest_prompt_ids():
+            self.warn("host.prompt", f"no recording ships for {host.prompt_id}; name a prompt")
 
     def _check_exchanges(self, exchanges: Sequence[str | None]) -> None:
         coded = self.geo.npa_nxx_by_exchange()

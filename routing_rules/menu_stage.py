@@ -8,7 +8,7 @@ from __future__ import annotations
 from routing_rules import policy
 from routing_rules.call_walk import AGENT_KEY, CallWalk
 from routing_rules.decision import Evidence, OfferMenu, Step, TraceStage
-from routing_rules.prompts import digit_prompts, name_prompt_id
+from routing_rules.prompts import name_prompt_id, option_prompts
 from routing_rules.residence_stage import Menu
 from routing_rules.transfer_stage import agent_transfer, route
 
@@ -65,13 +65,11 @@ def _offer(walk: CallWalk, menu: Menu, attempts: int, last: str | None) -> Offer
     ids: list[str] = []
     if last is not None:
         ids += rules.prompts.no_input if last == "" else rules.prompts.invalid
-    ids += rules.prompts.menu_intro
-    for option in menu.options:
-        ids += ["menu-for", name_prompt_id(option.municipality_id), "menu-press"]
-        ids += digit_prompts(option.digit)
     agents = walk.agents_on_duty()
-    if agents:
-        ids.append("menu-agent")
+    ids += rules.prompts.menu_intro
+    ids += option_prompts(
+        "menu-for", ((name_prompt_id(o.municipality_id), o.digit) for o in menu.options), agents
+    )
     listing = ", ".join(f"{o.digit} {o.label}" for o in menu.options)
     walk.note(
         TraceStage.MENU,

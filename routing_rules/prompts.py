@@ -51,8 +51,6 @@ FIXED_PROMPT_IDS: frozenset[str] = frozenset(
         *(f"month-{m}" for m in range(1, 13)),
     }
 )
-RECORDED_HOSTS: frozenset[str] = frozenset({"durham", "cape-breton"})
-"""Hosts whose ``host-<id>`` name prompt is recorded."""
 
 
 def name_prompt_id(municipality_id: str) -> str:
@@ -63,17 +61,30 @@ def name_prompt_id(municipality_id: str) -> str:
 def known_prompt_ids(
     municipality_ids: Iterable[str], exchange_ids: Iterable[str]
 ) -> frozenset[str]:
-    """Every prompt id that has a recording for the given geodata."""
-    return FIXED_PROMPT_IDS | {
+    """Every prompt id that has a recording for the given geodata: the manifest's, and the
+    names of the geodata's municipalities and exchanges."""
+    return manifest_prompt_ids() | {
         *(name_prompt_id(m) for m in municipality_ids),
         *(f"exchange-{e}" for e in exchange_ids),
-        *(f"host-{h}" for h in RECORDED_HOSTS),
     }
 
 
 def digit_prompts(digits: str) -> tuple[str, ...]:
     """Prompt ids that read a string of digits one by one (other characters are skipped)."""
     return tuple(f"digit-{d}" for d in digits if d.isdigit())
+
+
+def option_prompts(
+    lead: str, options: Iterable[tuple[str, str]], with_agent: bool
+) -> tuple[str, ...]:
+    """A menu's options: "<lead> <name>, press <digit>" for each ``(name prompt, digit)``,
+    then the live agent's option when ``with_agent``."""
+    ids: list[str] = []
+    for name_prompt, digit in options:
+        ids += [lead, name_prompt, "menu-press", *digit_prompts(digit)]
+    if with_agent:
+        ids.append("menu-agent")
+    return tuple(ids)
 
 
 @cache

@@ -110,10 +110,9 @@ def schedule_state(name: str, schedule: Schedule, at: datetime) -> OpenState:
     return OpenState(False, f"{stamp}: outside the weekly hours", f"{path}.weekly")
 
 
-def _boundaries(schedule: Schedule, after: datetime, days: int) -> Iterator[datetime]:
-    """Every instant after ``after`` where the schedule's state may change, in order, for
-    ``days`` local days: weekly opening and closing times, local midnights (holidays and
-    closures end there), exceptional periods' ends, the override's expiry."""
+def one_off_changes(schedule: Schedule) -> list[datetime]:
+    """The instants (aware) at which the schedule's state may change once, not by the week
+    or at a midnight: exceptional periods' starts and ends, an active override's expiry."""
     zone = ZoneInfo(schedule.timezone)
     once: list[datetime] = []
     for exception in schedule.exceptions:
@@ -121,6 +120,15 @@ def _boundaries(schedule: Schedule, after: datetime, days: int) -> Iterator[date
     override = schedule.emergency_override
     if override is not None and override.active and override.expires is not None:
         once.append(aware(override.expires, zone))
+    return once
+
+
+def _boundaries(schedule: Schedule, after: datetime, days: int) -> Iterator[datetime]:
+    """Every instant after ``after`` where the schedule's state may change, in order, for
+    ``days`` local days: weekly opening and closing times, local midnights (holidays and
+    closures end there), exceptional periods' ends, the override's expiry."""
+    zone = ZoneInfo(schedule.timezone)
+    once = one_off_changes(schedule)
     first = after.astimezone(zone).date()
     for offset in range(days + 1):
         day = first + timedelta(days=offset)

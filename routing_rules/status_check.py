@@ -90,16 +90,6 @@ def _municipality_services(rules: RuleSet) -> list[StatusService]:
     ]
 
 
-def menu_prompts(services: Sequence[StatusService], with_agent: bool) -> tuple[str, ...]:
-    """ "For a request with <owner>, press <n>" for each server, then the agent option."""
-    ids: list[str] = []
-    for digit, service in enumerate(services, start=1):
-        ids += ["status-menu-for", service.name_prompt, "menu-press", *digit_prompts(str(digit))]
-    if with_agent:
-        ids.append("menu-agent")
-    return tuple(ids)
-
-
 def key_prompts(key: str) -> tuple[str, ...]:
     """The prompt ids that name a telephone key."""
     return (KEY_PROMPTS[key],) if key in KEY_PROMPTS else digit_prompts(key)

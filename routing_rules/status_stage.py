@@ -18,8 +18,9 @@ from routing_rules.decision import (
     Step,
     TraceStage,
 )
+from routing_rules.prompts import option_prompts
 from routing_rules.residence_stage import quiet_residence
-from routing_rules.status_check import StatusOffer, StatusService, menu_prompts, status_offer
+from routing_rules.status_check import StatusOffer, StatusService, status_offer
 
 
 def offer_for_caller(walk: CallWalk) -> StatusOffer | None:
@@ -87,7 +88,13 @@ def _status_menu(walk: CallWalk, offered: StatusOffer) -> OfferMenu:
     )
     return OfferMenu(
         menu_id="status",
-        prompts=walk.prompts(menu_prompts(offered.services, agents)),
+        prompts=walk.prompts(
+            option_prompts(
+                "status-menu-for",
+                ((s.name_prompt, o.digit) for s, o in zip(offered.services, options, strict=True)),
+                agents,
+            )
+        ),
         options=options,
         timeout_s=walk.rules.overlap_policy.menu_timeout_s,
         attempt=1,

@@ -49,6 +49,20 @@ class RequestRecord:
     status: int
 
 
+@dataclass(frozen=True)
+class HeldRequest:
+    """A request the fake holds before carrying it out (`FakeAri.hold_next`): a slow
+    Asterisk, while a test does something meanwhile."""
+
+    arrived: asyncio.Event
+    released: asyncio.Event
+    done: asyncio.Event
+    """Set once the request is carried out (and logged), or failed."""
+
+    def release(self) -> None:
+        self.released.set()
+
+
 class _Connection:
     """One event WebSocket: a queue and a writer task keep its frames in emission order."""
 
@@ -93,6 +107,8 @@ class FakeAri:
         self.requests: list[RequestRecord] = []
         self._connections: list[_Connection] = []
         self._lose_answers: list[tuple[str, str]] = []
+        self._held: list[tuple[str, str, HeldRequest]] = []
+        self._held_tasks: set[asyncio.Future[web.StreamResponse]] = set()
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
 
@@ -168,6 +184,20 @@ class FakeAri:
         the connection before answering, as when a network blip eats Asterisk's answer."""
         self._lose_answers.append((method.upper(), path))
 
+    def hold_next(self, method: str, path_prefix: str) -> HeldRequest:
+        """Hold the next ``method`` request whose path starts with ``path_prefix`` until the
+        test releases it, then carry it out."""
+        held = HeldRequest(asyncio.Event(), asyncio.Event(), asyncio.Event())
+        self._held.append((method.upper(), path_prefix, held))
+        return held
+
+    def _take_held(self, request: web.Request) -> HeldRequest | None:
+        for i, (method, prefix, held) in enumerate(self._held):
+            if request.method == method and request.path.startswith(prefix):
+                del self._held[i]
+                return held
+        return None
+
     def send_raw(self, app: str, frame: str) -> int:
         """Send a raw text frame (malformed on purpose) to the application's sockets."""
         sent = 0
@@ -232,6 +262,27 @@ class FakeAri:
                 return json_response({"message": exc.message}, status=exc.status)
             except (KeyError, ValueError, TypeError) as exc:
                 return json_response({"message": f"bad control request: {exc}"}, status=400)
+        held = self._take_held(request)
+        if held is not None:
+            # Carried out once released even if the client has gone meanwhile, as Asterisk
+            # carries out a request it has read.
+            task = asyncio.ensure_future(self._when_released(held, request, handler))
+            self._held_tasks.add(task)
+            task.add_done_callback(self._held_tasks.discard)
+            return await asyncio.shield(task)
+        return await self._serve_ari(request, handler)
+
+    async def _when_released(
+        self, held: HeldRequest, request: web.Request, handler: Handler
+    ) -> web.StreamResponse:
+        held.arrived.set()
+        await held.released.wait()
+        try:
+            return await self._serve_ari(request, handler)
+        finally:
+            held.done.set()
+
+    async def _serve_ari(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         status = 500
         try:
             if not self._authorized(request):

@@ -8,13 +8,14 @@ ARI client over HTTP and WebSocket.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
 
 from ivr.call import Scheduler
+from ivr.call.observers import Observer
 from ivr.controller.process import Controller
 from ivr.controller.rules_source import RulesSource
 from ivr.records import CallRecords
@@ -78,10 +79,12 @@ async def simulated_controller(
     max_pending_per_call: int = 64,
     scheduler: Scheduler | None = None,
     records: CallRecords | None = None,
+    extra_observers: Sequence[Observer] = (),
 ) -> AsyncIterator[tuple[FakeAri, Controller]]:
     """Start a fake ARI on a free loopback port and a controller connected to it (its calls'
     timers on ``scheduler``, by default the event loop; its call records kept by ``records``,
-    by default in the rule store when there is one)."""
+    by default in the rule store when there is one; ``extra_observers`` told of every call's
+    transitions after the controller's own)."""
     fake = FakeAri(
         user=SIM_USER,
         password=secrets.token_urlsafe(12),
@@ -95,6 +98,7 @@ async def simulated_controller(
             max_pending_per_call=max_pending_per_call,
             scheduler=scheduler,
             records=records,
+            extra_observers=extra_observers,
         )
         async with controller:
             await controller.stream.wait_connected(10)

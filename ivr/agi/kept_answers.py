@@ -20,13 +20,13 @@ answer. Kept answers belong to one rule snapshot and one minute; at most `MAX_KE
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from geo.calling_number import parse_calling_number
 from ivr.agi.script import AgiAnswer, AgiCall, answer, call_from_env
-from routing_rules.schedules import aware
+from routing_rules.schedules import one_off_changes
 from routing_rules.schema import RuleSet
 from routing_rules.snapshot import RuleSnapshot
 
@@ -35,18 +35,6 @@ MAX_KEPT = 4096
 the languages)."""
 
 _MINUTE = timedelta(minutes=1)
-
-
-def _schedule_instants(rules: RuleSet) -> Iterator[tuple[datetime, ZoneInfo]]:
-    """Every one-off instant at which a schedule may change, with its schedule's zone."""
-    for schedule in rules.schedules.values():
-        zone = ZoneInfo(schedule.timezone)
-        for exception in schedule.exceptions:
-            yield exception.start, zone
-            yield exception.end, zone
-        override = schedule.emergency_override
-        if override is not None and override.expires is not None:
-            yield override.expires, zone
 
 
 def _whole_minute(moment: datetime) -> bool:
@@ -62,7 +50,11 @@ def changes_on_whole_minutes(rules: RuleSet) -> bool:
             for clock in (period.open, period.close):
                 if clock.second or clock.microsecond:
                     return False
-    return all(_whole_minute(aware(moment, zone)) for moment, zone in _schedule_instants(rules))
+    return all(
+        _whole_minute(moment)
+        for schedule in rules.schedules.values()
+        for moment in one_off_changes(schedule)
+    )
 
 
 def zones_on_whole_minutes(rules: RuleSet, at: datetime) -> bool:

@@ -11,16 +11,17 @@ return whether they did anything.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, NamedTuple
 
 import aiohttp
+import orjson
 import structlog
 from yarl import URL
 
 from ivr.ari.errors import AriError, AriUnavailableError
-from ivr.ari.events import Bridge, Channel, Playback
+from ivr.ari.events import Bridge, Channel
 
 log = structlog.get_logger(__name__)
 
@@ -28,6 +29,14 @@ BridgeType = Literal["mixing", "holding"]
 HangupReason = Literal["normal", "busy", "congestion", "no_answer", "timeout", "rejected"]
 
 _Params = Mapping[str, str | int]
+_Ids = Mapping[str, str]
+
+RequestCounter = Callable[[str, str], None]
+"""Told of every request sent: its HTTP method and path template (``/channels/{id}``)."""
+
+
+def _not_counted(_method: str, _template: str) -> None:
+    return None
 
 
 def basic_auth_header(user: str, password: str) -> str:
@@ -62,6 +71,7 @@ class AriClient:
     repeat gets when Asterisk did not answer (never on an error answer). ``max_connections``
     caps concurrent HTTP connections (Asterisk's ``http.conf`` ``sessionlimit`` is 100 by
     default); requests beyond it wait for a free connection within their timeout.
+    ``count_request`` is told of every request sent (each attempt), for the metrics.
     """
 
     def __init__(
@@ -74,8 +84,10 @@ class AriClient:
         timeout_s: float = 5.0,
         retries: int = 1,
         max_connections: int = 100,
+        count_request: RequestCounter = _not_counted,
     ) -> None:
         self.root = ari_root(base_url)
+        self._count_request = count_request
         self.app = app
         self._headers = {"Authorization": basic_auth_header(user, password)}
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
@@ -109,10 +121,12 @@ class AriClient:
             )
         return self._session
 
-    async def _delete_if_present(self, path: str, params: _Params | None = None) -> bool:
+    async def _delete_if_present(
+        self, template: str, ids: _Ids, params: _Params | None = None
+    ) -> bool:
         """A cleanup DELETE: True when done now, False when the thing was already gone (404)."""
         try:
-            await self._request("DELETE", path, params)
+            await self._request("DELETE", template, ids, params)
         except AriError as exc:
             if exc.is_gone:
                 return False
@@ -122,28 +136,34 @@ class AriClient:
     async def _request(
         self,
         method: str,
-        path: str,
+        template: str,
+        ids: _Ids,
         params: _Params | None = None,
         body: Mapping[str, Any] | None = None,
         *,
         retry: bool = True,
+        read_answer: bool = False,
     ) -> Any:
-        """One REST call; returns the decoded JSON body (None for 204)."""
+        """One REST call to ``template`` (``/channels/{id}/play/{playbackId}``) with ``ids``
+        filled in; ``count_request`` is told the template, never an id. Returns the decoded
+        JSON answer when ``read_answer`` (None for 204); otherwise the answer is read, not
+        decoded: nobody uses it."""
+        path = template.format_map(ids) if ids else template
         url = self.root.with_path(self.root.path + path)
         attempts = 1 + (self._retries if retry else 0)
         for attempt in range(attempts):
+            self._count_request(method, template)
             try:
-                async with self._http().request(
-                    method, url, params=dict(params or {}), json=body
-                ) as resp:
+                async with self._http().request(method, url, params=params, json=body) as resp:
                     if resp.status >= 400:
                         raise AriError(
                             resp.status, await _error_message(resp), method=method, path=path
                         )
-                    if resp.status == 204 or resp.content_length == 0:
+                    answer = await resp.read()
+                    if not read_answer or resp.status == 204 or not answer:
                         return None
                     try:
-                        return await resp.json(content_type=None)
+                        return orjson.loads(answer)
                     except ValueError as exc:
                         raise AriError(
                             resp.status, "answer is not JSON", method=method, path=path
@@ -165,11 +185,12 @@ class AriClient:
 
     async def get_channel(self, channel_id: str) -> Channel:
         """The channel's current snapshot (404 when it is gone)."""
-        return Channel.model_validate(await self._request("GET", f"/channels/{channel_id}"))
+        data = await self._request("GET", "/channels/{id}", {"id": channel_id}, read_answer=True)
+        return Channel.model_validate(data)
 
     async def answer(self, channel_id: str) -> None:
         """Answer the channel (404 gone, 409 not in the application, 412 wrong state)."""
-        await self._request("POST", f"/channels/{channel_id}/answer")
+        await self._request("POST", "/channels/{id}/answer", {"id": channel_id})
 
     async def ring(self, channel_id: str) -> None:
         """Indicate ringing to the channel until `stop_ringing`.
@@ -179,16 +200,18 @@ class AriClient:
         application, so stop it). 404 gone, 409 not in the application, 412 an outbound
         channel that has not answered.
         """
-        await self._request("POST", f"/channels/{channel_id}/ring")
+        await self._request("POST", "/channels/{id}/ring", {"id": channel_id})
 
     async def stop_ringing(self, channel_id: str) -> bool:
         """Stop a ringing indication; False when the channel was already gone (404 counts as
         done)."""
-        return await self._delete_if_present(f"/channels/{channel_id}/ring")
+        return await self._delete_if_present("/channels/{id}/ring", {"id": channel_id})
 
     async def hangup(self, channel_id: str, reason: HangupReason = "normal") -> bool:
         """Hang the channel up; False when it was already gone (404 counts as done)."""
-        return await self._delete_if_present(f"/channels/{channel_id}", {"reason": reason})
+        return await self._delete_if_present(
+            "/channels/{id}", {"id": channel_id}, {"reason": reason}
+        )
 
     async def play(
         self,
@@ -196,7 +219,7 @@ class AriClient:
         playback_id: str,
         media: Sequence[str],
         lang: str | None = None,
-    ) -> Playback:
+    ) -> None:
         """Play ``media`` (``sound:ivr311/greeting``, ``digits:12``...) in order on a channel.
 
         ``playback_id`` is chosen by the caller so PlaybackStarted/PlaybackFinished can be
@@ -207,14 +230,17 @@ class AriClient:
         params: dict[str, str | int] = {"media": ",".join(media)}
         if lang:
             params["lang"] = lang
-        data = await self._request(
-            "POST", f"/channels/{channel_id}/play/{playback_id}", params, retry=False
+        await self._request(
+            "POST",
+            "/channels/{id}/play/{playbackId}",
+            {"id": channel_id, "playbackId": playback_id},
+            params,
+            retry=False,
         )
-        return Playback.model_validate(data)
 
     async def stop_playback(self, playback_id: str) -> bool:
         """Stop a playback; False when it had already finished (404 counts as done)."""
-        return await self._delete_if_present(f"/playbacks/{playback_id}")
+        return await self._delete_if_present("/playbacks/{id}", {"id": playback_id})
 
     async def originate(
         self,
@@ -225,13 +251,13 @@ class AriClient:
         timeout_s: int = 30,
         originator: str | None = None,
         variables: Mapping[str, str] | None = None,
-    ) -> Channel | None:
+    ) -> bool:
         """Dial ``endpoint`` (``PJSIP/+12895550101@contact-centres``) into this application.
 
         The new leg gets ``channel_id``; when it answers it enters the application with a
         StasisStart carrying ``app_args``; when it fails it only gets a ChannelDestroyed with
-        the Q.850 cause. Returns the new channel, or None when a channel with this id already
-        exists (409: an earlier attempt went through, so nothing was dialled again).
+        the Q.850 cause. Returns False when a channel with this id already exists (409: an
+        earlier attempt went through, so nothing was dialled again).
         """
         params: dict[str, str | int] = {
             "endpoint": endpoint,
@@ -246,12 +272,12 @@ class AriClient:
             params["originator"] = originator
         body = {"variables": dict(variables)} if variables else None
         try:
-            data = await self._request("POST", f"/channels/{channel_id}", params, body)
+            await self._request("POST", "/channels/{id}", {"id": channel_id}, params, body)
         except AriError as exc:
             if exc.is_conflict:
-                return None
+                return False
             raise
-        return Channel.model_validate(data)
+        return True
 
     async def continue_in_dialplan(
         self, channel_id: str, context: str, extension: str, priority: int = 1
@@ -262,7 +288,9 @@ class AriClient:
             "extension": extension,
             "priority": priority,
         }
-        await self._request("POST", f"/channels/{channel_id}/continue", params, retry=False)
+        await self._request(
+            "POST", "/channels/{id}/continue", {"id": channel_id}, params, retry=False
+        )
 
     async def get_variable(self, channel_id: str, name: str) -> str | None:
         """A channel variable or dialplan function; None when the variable is not set.
@@ -271,7 +299,11 @@ class AriClient:
         """
         try:
             data = await self._request(
-                "GET", f"/channels/{channel_id}/variable", {"variable": name}
+                "GET",
+                "/channels/{id}/variable",
+                {"id": channel_id},
+                {"variable": name},
+                read_answer=True,
             )
         except AriError as exc:
             if exc.is_gone and "variable" in exc.message.lower():
@@ -282,7 +314,10 @@ class AriClient:
     async def set_variable(self, channel_id: str, name: str, value: str) -> None:
         """Set a channel variable (it survives a controller restart, unlike in-memory state)."""
         await self._request(
-            "POST", f"/channels/{channel_id}/variable", {"variable": name, "value": value}
+            "POST",
+            "/channels/{id}/variable",
+            {"id": channel_id},
+            {"variable": name, "value": value},
         )
 
     async def start_moh(
@@ -293,34 +328,35 @@ class AriClient:
         moh_class: str | None = None,
     ) -> None:
         """Start music on hold on a bridge (everyone in it hears it) or on one channel."""
-        await self._request("POST", _moh_path(bridge_id, channel_id), _moh_params(moh_class))
+        await self._request("POST", *_moh_target(bridge_id, channel_id), _moh_params(moh_class))
 
     async def stop_moh(
         self, *, bridge_id: str | None = None, channel_id: str | None = None
     ) -> bool:
         """Stop music on hold; False when the bridge or channel was already gone."""
-        return await self._delete_if_present(_moh_path(bridge_id, channel_id))
+        return await self._delete_if_present(*_moh_target(bridge_id, channel_id))
 
     # --- bridges --------------------------------------------------------------------------
 
     async def create_bridge(
         self, bridge_id: str, type: BridgeType = "mixing", name: str | None = None
-    ) -> Bridge | None:
-        """Create a bridge with a fixed id; None when it already exists (409)."""
+    ) -> bool:
+        """Create a bridge with a fixed id; False when it already exists (409)."""
         params: dict[str, str | int] = {"type": type}
         if name:
             params["name"] = name
         try:
-            data = await self._request("POST", f"/bridges/{bridge_id}", params)
+            await self._request("POST", "/bridges/{id}", {"id": bridge_id}, params)
         except AriError as exc:
             if exc.is_conflict:
-                return None
+                return False
             raise
-        return Bridge.model_validate(data)
+        return True
 
     async def get_bridge(self, bridge_id: str) -> Bridge:
         """The bridge's current snapshot (404 when it is gone)."""
-        return Bridge.model_validate(await self._request("GET", f"/bridges/{bridge_id}"))
+        data = await self._request("GET", "/bridges/{id}", {"id": bridge_id}, read_answer=True)
+        return Bridge.model_validate(data)
 
     async def add_channels(self, bridge_id: str, channel_ids: Sequence[str]) -> None:
         """Add channels to a bridge; a channel already in another bridge moves by itself.
@@ -328,7 +364,10 @@ class AriClient:
         404 bridge gone, 400 a channel not found, 422 a channel not in the application.
         """
         await self._request(
-            "POST", f"/bridges/{bridge_id}/addChannel", {"channel": ",".join(channel_ids)}
+            "POST",
+            "/bridges/{id}/addChannel",
+            {"id": bridge_id},
+            {"channel": ",".join(channel_ids)},
         )
 
     async def remove_channel(self, bridge_id: str, channel_id: str) -> bool:
@@ -336,7 +375,7 @@ class AriClient:
         or the channel was not in it (404, 400, 422 count as done)."""
         try:
             await self._request(
-                "POST", f"/bridges/{bridge_id}/removeChannel", {"channel": channel_id}
+                "POST", "/bridges/{id}/removeChannel", {"id": bridge_id}, {"channel": channel_id}
             )
         except AriError as exc:
             if exc.status in (400, 404, 422):
@@ -346,13 +385,15 @@ class AriClient:
 
     async def destroy_bridge(self, bridge_id: str) -> bool:
         """Destroy a bridge (its channels stay up); False when it was already gone."""
-        return await self._delete_if_present(f"/bridges/{bridge_id}")
+        return await self._delete_if_present("/bridges/{id}", {"id": bridge_id})
 
     # --- application and system -------------------------------------------------------------
 
     async def application_state(self) -> ApplicationState:
         """The channels and bridges Asterisk still holds for this application."""
-        answer = await self._request("GET", f"/applications/{self.app}")
+        answer = await self._request(
+            "GET", "/applications/{app}", {"app": self.app}, read_answer=True
+        )
         data = answer if isinstance(answer, dict) else {}
         return ApplicationState(
             channel_ids=tuple(str(c) for c in data.get("channel_ids", ())),
@@ -364,11 +405,11 @@ class AriClient:
         ``PUT /applications/{app}/eventFilter``): a call's dialplan, caller id, connected line,
         variable and bridge-attribute events are then neither serialised nor parsed."""
         body = {"allowed": [{"type": t} for t in sorted(types)]}
-        await self._request("PUT", f"/applications/{self.app}/eventFilter", body=body)
+        await self._request("PUT", "/applications/{app}/eventFilter", {"app": self.app}, body=body)
 
     async def ping(self) -> str:
         """Check that Asterisk answers; returns its ``asterisk_id``."""
-        data = await self._request("GET", "/asterisk/ping")
+        data = await self._request("GET", "/asterisk/ping", {}, read_answer=True)
         return str(data.get("asterisk_id", "")) if isinstance(data, dict) else ""
 
     async def reload_module(self, module: str) -> None:
@@ -379,13 +420,15 @@ class AriClient:
         progress, an error while reloading). While Asterisk is still starting it queues the
         reload and answers 202, which counts as done.
         """
-        await self._request("PUT", f"/asterisk/modules/{module}")
+        await self._request("PUT", "/asterisk/modules/{module}", {"module": module})
 
 
-def _moh_path(bridge_id: str | None, channel_id: str | None) -> str:
+def _moh_target(bridge_id: str | None, channel_id: str | None) -> tuple[str, _Ids]:
     if (bridge_id is None) == (channel_id is None):
         raise ValueError("music on hold needs exactly one of bridge_id or channel_id")
-    return f"/bridges/{bridge_id}/moh" if bridge_id is not None else f"/channels/{channel_id}/moh"
+    if bridge_id is not None:
+        return "/bridges/{id}/moh", {"id": bridge_id}
+    return "/channels/{id}/moh", {"id": str(channel_id)}
 
 
 def _moh_params(moh_class: str | None) -> dict[str, str | int]:
@@ -395,8 +438,8 @@ def _moh_params(moh_class: str | None) -> dict[str, str | int]:
 async def _error_message(resp: aiohttp.ClientResponse) -> str:
     """Asterisk's error body is ``{"message": "..."}``; fall back to the reason phrase."""
     try:
-        data = await resp.json(content_type=None)
-    except (ValueError, aiohttp.ContentTypeError):
+        data = orjson.loads(await resp.read())
+    except ValueError:
         return resp.reason or ""
     if isinstance(data, dict) and isinstance(data.get("message"), str):
         return str(data["message"])

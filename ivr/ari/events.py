@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, get_args
 
 import orjson
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 log = structlog.get_logger(__name__)
 
@@ -202,8 +202,7 @@ _KnownEvents = (
 KnownEvent = Annotated[_KnownEvents, Field(discriminator="type")]
 
 
-class _Envelope(BaseModel):
-    event: KnownEvent
+_KNOWN_EVENT = TypeAdapter[_KnownEvents](KnownEvent)
 
 
 AriEvent = _KnownEvents | UnknownEvent
@@ -224,6 +223,16 @@ def parse_event(frame: str | bytes) -> AriEvent | None:
     An event of a type not in `KNOWN_EVENT_TYPES` parses as `UnknownEvent`.
     """
     try:
+        # the usual case in one step: pydantic parses and validates the JSON text itself
+        return _KNOWN_EVENT.validate_json(frame)
+    except ValidationError:
+        pass
+    return _parse_unusual(frame)
+
+
+def _parse_unusual(frame: str | bytes) -> AriEvent | None:
+    """An unknown event type, or a malformed frame (logged; None)."""
+    try:
         data = orjson.loads(frame)
     except (ValueError, UnicodeDecodeError) as exc:
         log.warning("ari.frame_malformed", reason="not json", error=str(exc)[:200])
@@ -239,7 +248,7 @@ def parse_event(frame: str | bytes) -> AriEvent | None:
             raw=data,
         )
     try:
-        return _Envelope.model_validate({"event": data}).event
+        return _KNOWN_EVENT.validate_python(data)
     except ValidationError as exc:
         log.warning(
             "ari.frame_malformed",

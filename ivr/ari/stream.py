@@ -52,7 +52,8 @@ class AriEventStream:
     logged and skipped. ``on_connect`` runs after each connect and before that connection's
     events are yielded, so it must not wait for events; ``on_disconnect`` runs when a connection
     ends. A hook that raises is logged and the stream goes on. A connection that lasted at least
-    ``stable_after_s`` resets the backoff. `close` ends the iteration.
+    ``stable_after_s`` resets the backoff. ``count_event`` is told the type of every event
+    received, for the metrics. `close` ends the iteration.
     """
 
     def __init__(
@@ -69,6 +70,7 @@ class AriEventStream:
         heartbeat_s: float = 20.0,
         connect_timeout_s: float = 10.0,
         stable_after_s: float = 10.0,
+        count_event: Callable[[str], None] = lambda _type: None,
     ) -> None:
         root = ari_root(base_url)
         scheme = "wss" if root.scheme == "https" else "ws"
@@ -82,6 +84,7 @@ class AriEventStream:
         self._heartbeat_s = heartbeat_s
         self._connect_timeout_s = connect_timeout_s
         self._stable_after_s = stable_after_s
+        self._count_event = count_event
         self._connected = asyncio.Event()
         self._closing = asyncio.Event()
         self._ws: aiohttp.ClientWebSocketResponse | None = None
@@ -132,6 +135,7 @@ class AriEventStream:
                             event = parse_event(msg.data)
                             if event is None:
                                 continue
+                            self._count_event(event.type)
                             if isinstance(event, ApplicationReplaced):
                                 self.replaced = True
                                 log.error("ari.application_replaced", app=self.app)

@@ -22,7 +22,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 
@@ -148,7 +148,10 @@ class Call:
         self._flow = Flow()
         self._timers = CallTimers(env.scheduler, self._expired)
         self._outside: asyncio.Task[None] | None = None
-        """Work the flow runs outside the call's lock, while it runs (`outside_lock`)."""
+        """While the flow runs work outside the call's lock: what tells it the work is done
+        (`outside_lock`)."""
+        self._closed = False
+        """The controller closed: the call takes nothing more in (`close`)."""
         self._since = self.started_at
         self._notes: list[Fact] = []
 
@@ -279,6 +282,16 @@ class Call:
             return False  # gone meanwhile: its end event follows
         return channel.state == "Up"
 
+    async def close(self) -> None:
+        """The controller closes: stop the call where it stands, its flow, timers and work
+        outside the lock, once the step under way has finished its requests; nothing more is
+        asked of the switch. Asterisk keeps the caller, and the state the call saved, for the
+        controller that comes next (`take_over`)."""
+        async with self._lock:
+            self._closed = True
+            self._timers.cancel_all()
+            await self._flow.stop()
+
     async def lost(self) -> None:
         """Asterisk no longer holds the caller (a restart): clean up what is left, end, and
         count the call as lost (a conversation too: nobody knows how it would have ended)."""
@@ -377,7 +390,7 @@ class Call:
         )
 
     def _over(self) -> bool:
-        return self.state is CallState.ENDED
+        return self._closed or self.state is CallState.ENDED
 
     def _bound(self) -> AbstractContextManager[None]:
         return structlog.contextvars.bound_contextvars(
@@ -523,34 +536,27 @@ class Call:
         """In the flow: await ``work`` (I/O bounded by its own time limit, a status look-up)
         with the call's lock free, so the call takes its events meanwhile: the caller hanging
         up ends the call at once and cancels the work; keys pressed meanwhile are dropped."""
-        outcome: list[T] = []
-        failure: list[Exception] = []
-
-        async def run() -> None:
-            try:
-                outcome.append(await work)
-            except Exception as exc:  # a bug in the work: the flow fails with it
-                failure.append(exc)
-            async with self._lock:
-                if self._over():
-                    return
-                with self._bound():
-                    self._outside = None
-                    await self._flow.deliver(WorkDone())
-                    await self._check()
-
-        task = asyncio.get_running_loop().create_task(run(), name=f"call-{self.call_id}-work")
-        self._outside = task
+        task = asyncio.ensure_future(work)
+        self._outside = asyncio.get_running_loop().create_task(
+            self._work_done(task), name=f"call-{self.call_id}-work"
+        )
         try:
             while not isinstance(await self.receive(), WorkDone):
                 pass
         finally:
-            if not (outcome or failure):
-                task.cancel()
+            task.cancel()  # the call ended first; once the work is done, this does nothing
             self._outside = None
-        if failure:
-            raise failure[0]
-        return outcome[0]
+        return task.result()
+
+    async def _work_done(self, work: asyncio.Future[Any]) -> None:
+        """Once ``work`` is done, tell the flow (`WorkDone`) under the call's lock."""
+        await asyncio.wait((work,))
+        async with self._lock:
+            if self._over():
+                return
+            with self._bound():
+                await self._flow.deliver(WorkDone())
+                await self._check()
 
     async def stop_prompts(self) -> None:
         await self.resources.prompts.stop()

@@ -29,7 +29,7 @@ import asyncio
 import collections
 import contextlib
 import gc
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -142,9 +142,12 @@ class Controller:
         max_pending_per_call: int = 64,
         scheduler: Scheduler | None = None,
         records: CallRecords | None = None,
+        extra_observers: Sequence[Observer] = (),
     ) -> None:
         """``scheduler`` runs the calls' timers (default: the event loop); ``records`` stores
-        the records of ended calls (default: in the rule store, when there is one)."""
+        the records of ended calls (default: in the rule store, when there is one);
+        ``extra_observers`` are told of every call's transitions after the controller's own
+        (tests wait on them)."""
         if settings.ari_url is None:
             raise ValueError("the controller needs IVR311_ARI_URL (the simulated switch's URL)")
         self.settings = settings
@@ -153,7 +156,12 @@ class Controller:
         password = settings.ari_password.get_secret_value() if settings.ari_password else ""
         user = settings.ari_user or ""
         self.ari = AriClient(
-            settings.ari_url, user, password, settings.ari_app, timeout_s=settings.ari_timeout_s
+            settings.ari_url,
+            user,
+            password,
+            settings.ari_app,
+            timeout_s=settings.ari_timeout_s,
+            count_request=self._metrics.count_ari_request,
         )
         self.stream = AriEventStream(
             settings.ari_url,
@@ -164,6 +172,7 @@ class Controller:
             on_connect=self._on_connect,
             on_disconnect=self._on_disconnect,
             stable_after_s=1.0,
+            count_event=self._metrics.count_ari_event,
         )
         self.dispatcher = CallDispatcher(
             self._handle, key_for=self._key_for, max_pending=max_pending_per_call
@@ -172,6 +181,7 @@ class Controller:
         """Writes each call's state to its caller's channel, for a restarted controller."""
         self.status_lookups = StatusLookups()
         """Asks municipalities' Open311 servers for callers' request statuses."""
+        scheduler = scheduler or LoopScheduler()
         self._env = CallEnvironment(
             ari=self.ari,
             metrics=self._metrics,
@@ -181,12 +191,12 @@ class Controller:
             on_end=self._call_ended,
             clock=clock,
             redact=self._redact,
-            scheduler=scheduler or LoopScheduler(),
-            observers=(*standard_observers(self._metrics), self.persistor),
+            scheduler=scheduler,
+            observers=(*standard_observers(self._metrics), self.persistor, *extra_observers),
             state_written=self.persistor.written,
             status_lookup=self.status_lookups,
         )
-        self.records = records or self._records_in_store(clock)
+        self.records = records or self._records_in_store(clock, scheduler)
         """Stores each ended call's record, off the call path (`ivr.records`)."""
         self.calls: dict[str, Call] = {}
         self._legs: dict[str, str] = {}
@@ -221,7 +231,10 @@ class Controller:
             )
         self._dialplan_task: asyncio.Task[None] | None = None
 
-    def _records_in_store(self, clock: Callable[[], datetime]) -> CallRecords | None:
+    def _records_in_store(
+        self, clock: Callable[[], datetime], scheduler: Scheduler
+    ) -> CallRecords | None:
+        """The rule store's call records, their writer's pauses on the calls' ``scheduler``."""
         if self.rules.store is None:
             return None
         return CallRecords(
@@ -230,6 +243,7 @@ class Controller:
             capacity=self.settings.call_records_queue,
             retention_days=self.settings.call_records_retention_days,
             clock=clock,
+            scheduler=scheduler,
         )
 
     # --- ControllerState -------------------------------------------------------------------
@@ -260,11 +274,6 @@ class Controller:
     def rules_version(self) -> int | None:
         return self.rules.current.version if self.rules.current is not None else None
 
-    def observe(self, observer: Observer) -> None:
-        """Tell ``observer`` of every call's transitions from now on, after the controller's
-        own observers (tests wait on them)."""
-        self._env.observers = (*self._env.observers, observer)
-
     def live_calls(self) -> list[Mapping[str, Any]]:
         return [call.summary() for call in self.calls.values()]
 
@@ -294,7 +303,9 @@ class Controller:
             )
 
     async def close(self) -> None:
-        """Stop at once: no drain (see `drain`)."""
+        """Stop at once: no drain (see `drain`). The calls stop where they stand once the
+        requests of the step under way are answered, so none of this controller's requests
+        reaches Asterisk after it is closed (a controller started next takes the calls over)."""
         await self.stream.close()
         if self._reader is not None:
             self._reader.cancel()
@@ -308,6 +319,7 @@ class Controller:
             self._dialplan_task = None
         self._drain.cancel()
         await self.dispatcher.aclose()
+        await asyncio.gather(*(call.close() for call in list(self.calls.values())))
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -30,7 +30,7 @@ def build_report(
     engine: Engine, period: ReportRange, thresholds_s: Sequence[float] = DEFAULT_THRESHOLDS_S
 ) -> Report:
     """The report of ``period`` over the call records of ``engine``'s database (blocking)."""
-    return compute(fetch(engine, period, thresholds_s), period, thresholds_s)
+    return compute(fetch(engine, period, thresholds_s), period)
 
 
 def render(report: Report, fmt: str) -> str:

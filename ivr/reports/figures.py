@@ -114,11 +114,9 @@ class Report:
         return sum(self.abandoned.values())
 
 
-def compute(
-    results: QueryResults,
-    period: ReportRange,
-    thresholds_s: Sequence[float] = DEFAULT_THRESHOLDS_S,
-) -> Report:
+def compute(results: QueryResults, period: ReportRange) -> Report:
+    """The report's figures from the database's answers; its service levels are those at
+    the thresholds the answers were read for (`QueryResults.waits`)."""
     per_period: Counter[str] = Counter()
     by_hour, by_weekday = [0] * 24, [0] * 7
     for row in results.hours:
@@ -151,8 +149,8 @@ def compute(
         p50_s=waits.p50_s,
         p90_s=waits.p90_s,
         service_level=tuple(
-            ServiceLevel(t, waits.within[t], waits.within[t] / put_through if put_through else None)
-            for t in thresholds_s
+            ServiceLevel(t, within, within / put_through if put_through else None)
+            for t, within in waits.within.items()
         ),
         status_checks=_tally(tallies["status_check"], KNOWN["status_check"], counted_none=False),
         status_contained=results.flags["status_contained"],

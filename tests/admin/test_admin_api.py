@@ -12,6 +12,7 @@ import holidays
 import pytest
 from admin_testing import AUTH, StaticState
 from aiohttp.test_utils import TestClient
+from rules_editing import with_own_open311
 from shapely.geometry import shape
 
 from ivr311.cli import build_parser
@@ -379,12 +380,7 @@ async def test_simulate_shows_the_status_menu_choice(client: Client, durham_text
     menu (the first of ``press``)."""
     text = durham_text
     for mun in ("pickering", "ajax"):
-        site = f"    website: https://www.{mun}.ca/\n"
-        text = edited(
-            text,
-            site,
-            site + f"    open311: {{base_url: 'https://311.{mun}.example/', key: '*'}}\n",
-        )
+        text = with_own_open311(text, mun, f"https://311.{mun}.example/")
     body = {"content": text, "base_version": 1, "author": "alice", "comment": "own servers"}
     assert (await client.post("/api/rules", json=body, headers=AUTH)).status == 201
     call = {"at": MONDAY_NOON, "greeting_key": "*"}

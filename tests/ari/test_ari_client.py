@@ -8,7 +8,7 @@ import pytest
 from ari_testing import APP, PASSWORD, USER, EventCollector
 
 from ivr.ari import AriClient, AriError, AriUnavailableError
-from ivr.ari.events import ChannelDestroyed, ChannelDtmfReceived, StasisStart
+from ivr.ari.events import ChannelDestroyed, ChannelDtmfReceived, PlaybackFinished, StasisStart
 from switchsim import LOCATION_VARIABLE, FakeAri, Outcome, SwitchError
 
 
@@ -77,13 +77,14 @@ async def test_play_reports_the_playback_and_plays_in_order(
 ) -> None:
     cid = fake.switch.place_call()
     await client.answer(cid)
-    playback = await client.play(
+    await client.play(
         cid, f"{cid}-greeting", ["sound:ivr311/greeting", "sound:ivr311/language-offer"], "fr_CA"
     )
 
-    assert playback.id == f"{cid}-greeting"
-    assert playback.channel_id == cid
-    await events.wait_for(lambda evs: any(e.type == "PlaybackFinished" for e in evs))
+    evs = await events.wait_for(lambda evs: any(e.type == "PlaybackFinished" for e in evs))
+    finished = next(e for e in evs if isinstance(e, PlaybackFinished))
+    assert finished.playback.id == f"{cid}-greeting"
+    assert finished.playback.channel_id == cid
     record = fake.switch.record(cid)
     assert record.played_media == ["sound:ivr311/greeting", "sound:ivr311/language-offer"]
     assert record.plays[0].lang == "fr_CA"
@@ -150,8 +151,9 @@ async def test_originate_answers_into_the_app_with_its_args(
 ) -> None:
     caller = fake.switch.place_call()
     fake.switch.script_endpoint("+12895550101", Outcome("answer", after_s=0.01))
-    leg = await client.originate(
-        f"{caller}-xfer-1",
+    leg_id = f"{caller}-xfer-1"
+    dialled = await client.originate(
+        leg_id,
         "PJSIP/+12895550101@contact-centres",
         app_args=["transfer", caller],
         caller_id='"311 Durham" <+19055550000>',
@@ -159,14 +161,14 @@ async def test_originate_answers_into_the_app_with_its_args(
         originator=caller,
     )
 
-    assert leg is not None and leg.id == f"{caller}-xfer-1"
+    assert dialled
     started = await events.wait_for(
-        lambda evs: any(isinstance(e, StasisStart) and e.channel.id == leg.id for e in evs)
+        lambda evs: any(isinstance(e, StasisStart) and e.channel.id == leg_id for e in evs)
     )
-    start = next(e for e in started if isinstance(e, StasisStart) and e.channel.id == leg.id)
+    start = next(e for e in started if isinstance(e, StasisStart) and e.channel.id == leg_id)
     assert start.args == ("transfer", caller)
     assert start.channel.caller.number == "+19055550000"
-    record = fake.switch.record(leg.id)
+    record = fake.switch.record(leg_id)
     assert record.answered and record.originator == caller
 
 
@@ -178,8 +180,8 @@ async def test_originate_retry_with_the_same_id_dials_once(
     first = await client.originate("leg-1", "PJSIP/+12895550101@cc", ["transfer", caller])
     second = await client.originate("leg-1", "PJSIP/+12895550101@cc", ["transfer", caller])
 
-    assert first is not None
-    assert second is None  # 409: the first attempt went through
+    assert first is True
+    assert second is False  # 409: the first attempt went through
     assert len(fake.switch.outbound_records("+12895550101")) == 1
     conflicts = [r for r in fake.requests if r.path == "/ari/channels/leg-1" and r.status == 409]
     assert len(conflicts) == 1
@@ -217,16 +219,16 @@ async def test_bridges_add_remove_moh_destroy(fake: FakeAri, client: AriClient) 
     caller = fake.switch.place_call()
     fake.switch.script_endpoint("+12895550101", Outcome("answer"))
     await client.answer(caller)
-    hold = await client.create_bridge("hold-1", "holding")
-    assert hold is not None and hold.bridge_type == "holding"
+    assert await client.create_bridge("hold-1", "holding") is True
+    assert (await client.get_bridge("hold-1")).bridge_type == "holding"
     await client.add_channels("hold-1", [caller])
     await client.start_moh(bridge_id="hold-1")
     assert fake.switch.record(caller).moh
 
     await client.originate("leg-1", "PJSIP/+12895550101@cc", ["transfer", caller])
     await fake.switch.wait_for(lambda: fake.switch.record("leg-1").entered_app)
-    assert await client.create_bridge("mix-1", "mixing") is not None
-    assert await client.create_bridge("mix-1", "mixing") is None  # fixed id: already there
+    assert await client.create_bridge("mix-1", "mixing") is True
+    assert await client.create_bridge("mix-1", "mixing") is False  # fixed id: already there
     await client.add_channels("mix-1", [caller, "leg-1"])  # moves the caller out of hold
 
     assert (await client.get_bridge("mix-1")).channels == (caller, "leg-1")
@@ -383,9 +385,9 @@ async def test_a_lost_answer_to_originate_is_retried_without_dialling_twice(
     fake.switch.script_endpoint("+12895550101", Outcome("ring"))
     fake.lose_next_answer("POST", "/ari/channels/leg-1")
 
-    leg = await client.originate("leg-1", "PJSIP/+12895550101@cc", ["transfer", caller])
+    dialled = await client.originate("leg-1", "PJSIP/+12895550101@cc", ["transfer", caller])
 
-    assert leg is None  # the retry found the leg the lost attempt created
+    assert dialled is False  # the retry found the leg the lost attempt created
     assert len(fake.switch.outbound_records("+12895550101")) == 1
     statuses = [r.status for r in fake.requests if r.path == "/ari/channels/leg-1"]
     assert statuses == [0, 409]

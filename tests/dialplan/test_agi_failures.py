@@ -4,6 +4,7 @@ reason; one JSON event on stderr and exit status 0. Garbled input still gets a d
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -158,6 +159,4 @@ def test_a_channel_that_is_gone_is_logged_once(command: str) -> None:
     )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
-    assert [line.split('"event": ')[1].split(",")[0] for line in done.stderr.splitlines()] == [
-        '"agi.channel_lost"'
-    ]
+    assert [json.loads(line)["event"] for line in done.stderr.splitlines()] == ["agi.channel_lost"]

@@ -99,6 +99,11 @@ class Harness:
             channel_id=call_id,
         )
 
+    async def skip_greeting(self, call_id: str, key: str = "1") -> None:
+        """Wait until the caller hears the greeting, then press ``key``."""
+        await self.in_greeting(call_id)
+        self.switch.press(call_id, key)
+
     async def expire(self, call_id: str, timer: str) -> float:
         """Let the call's ``timer`` run out: wait until it runs, then move the timers' clock to
         when it expires. Returns how long the timer ran for."""
@@ -189,8 +194,8 @@ async def running_harness(
         clock=lambda: clock[0],
         scheduler=timers,
         records=records,
+        extra_observers=(lambda _transition: switch.recheck(),),  # for `Harness.state_is`
     ) as (fake, controller):
-        controller.observe(lambda _transition: switch.recheck())  # for `Harness.state_is`
         yield Harness(fake, controller, durham, clock, timers)
 
 

@@ -74,11 +74,6 @@ def caller_hash(number: str) -> str:
     return hmac.new(HASH_KEY.encode(), e164.encode(), hashlib.sha256).hexdigest()[:16]
 
 
-async def skip_greeting(h: Harness, call_id: str, key: str = "1") -> None:
-    await h.in_greeting(call_id)
-    h.switch.press(call_id, key)
-
-
 async def connected_then_hung_up(h: Harness, call_id: str) -> dict[str, Any]:
     caller = h.record(call_id)
     await h.until(lambda: bool(caller.bridged_with))
@@ -89,7 +84,7 @@ async def connected_then_hung_up(h: Harness, call_id: str) -> dict[str, Any]:
 async def completed_call(h: Harness, number: str) -> tuple[str, dict[str, Any]]:
     """A caller who skips the greeting, reaches a person and hangs up."""
     call_id = h.call(number)
-    await skip_greeting(h, call_id)
+    await h.skip_greeting(call_id)
     return call_id, await connected_then_hung_up(h, call_id)
 
 
@@ -104,23 +99,23 @@ async def test_each_call_s_record_lands_in_the_store_with_the_report_s_figures(
 
         h.switch.script_endpoint(chosen.chain[0].dial, Outcome(kind="busy", after_s=0.05))
         choice = h.call(shared)
-        await skip_greeting(h, choice)
+        await h.skip_greeting(choice)
         await h.until(lambda: "menu-intro" in h.heard(choice))
         h.switch.press(choice, digit)
         await connected_then_hung_up(h, choice)
 
         zero_out = h.call(shared, dialled="+19055550100")
-        await skip_greeting(h, zero_out, "0")
+        await h.skip_greeting(zero_out, "0")
         await connected_then_hung_up(h, zero_out)
 
         abandoned = h.call(shared)
-        await skip_greeting(h, abandoned)
+        await h.skip_greeting(abandoned)
         await h.until(lambda: "menu-intro" in h.heard(abandoned))
         h.switch.hangup_caller(abandoned)
         await h.ended(abandoned)
 
         status = h.call(inside)
-        await skip_greeting(h, status, "*")
+        await h.skip_greeting(status, "*")
         await h.until(lambda: "status-ask" in h.heard(status))
         h.switch.press(status, "#")
         await connected_then_hung_up(h, status)

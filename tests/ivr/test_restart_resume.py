@@ -16,7 +16,7 @@ from ivr.controller.process import Controller
 from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
 from routing_rules.snapshot import DEMO_DIR, RuleSnapshot, default_geo, snapshot_from_text
-from switchsim import ChannelRecord, FakeSwitch, Outcome
+from switchsim import ChannelRecord, FakeSwitch, Outcome, RequestRecord
 from switchsim.simulation import simulated_controller, simulated_settings
 
 FALLBACK = ("ivr311-fallback", "311", 1)
@@ -218,6 +218,38 @@ async def test_caller_in_a_status_check_is_asked_for_the_number_again(harness: H
         harness.switch.press(call_id, "#")
         await harness.until(lambda: bool(caller.bridged_with))
         assert "sound:ivr311/status-no-number" in caller.played_media
+
+
+async def test_a_closed_controller_asks_the_switch_nothing_once_closed(harness: Harness) -> None:
+    """A play request under way (the greeting's, held at the switch) when the controller
+    closes is answered before close returns, and the call stops there: nothing the closed
+    controller asks for reaches the switch afterwards, where it could undo what the next
+    controller did."""
+    call_id = harness.call(inside_number(harness.snapshot))
+    play = f"/ari/channels/{call_id}/play/"
+    held = harness.fake.hold_next("POST", play)
+    await harness.wait(held.arrived.wait())
+    call = harness.live(call_id)
+    stopping = asyncio.Event()
+    close_call = call.close
+
+    async def close_seen() -> None:
+        stopping.set()
+        await close_call()
+
+    call.close = close_seen  # type: ignore[method-assign]
+    closing = asyncio.create_task(harness.controller.close())
+    reached: list[RequestRecord] = []  # what the switch has received when close returns
+    closing.add_done_callback(lambda _: reached.extend(harness.fake.requests))
+    stopped = asyncio.create_task(stopping.wait())
+    await harness.wait(asyncio.wait({closing, stopped}, return_when=asyncio.FIRST_COMPLETED))
+    stopped.cancel()
+    held.release()
+    await harness.wait(closing)
+    await harness.wait(held.done.wait())
+    assert harness.fake.requests == reached
+    plays = [r.query_string for r in reached if r.method == "POST" and r.path.startswith(play)]
+    assert GREETING in plays[0]  # the held request, carried out before close returned
 
 
 async def test_garbled_saved_state_hands_the_caller_to_the_fallback(harness: Harness) -> None:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from ivr_testing import Harness, number_with, running_harness
+from rules_editing import with_own_open311
 
 from ivr.ari.events import AriEvent, ChannelDtmfReceived
 from routing_rules.decision import Transfer
@@ -51,10 +52,7 @@ def durham_with(
     text = text.replace(DEMO_SERVER, f'base_url: "{server.base_url}/", budget_ms: {budget_ms}')
     text = text.replace("ring_timeout_s: 20", "ring_timeout_s: 5")
     for mun in own_servers:
-        site = f"    website: https://www.{mun}.ca/\n"
-        assert site in text
-        own = f'    open311: {{base_url: "{server.base_url}/", budget_ms: {budget_ms}, key: "*"}}\n'
-        text = text.replace(site, site + own, 1)
+        text = with_own_open311(text, mun, f"{server.base_url}/", budget_ms=budget_ms)
     return snapshot_from_text(text, default_geo(), source="test:durham-open311")
 
 

@@ -19,17 +19,12 @@ def websites(heard: list[str]) -> list[str]:
     return [p for p in heard if p.startswith("website-")]
 
 
-async def skip_greeting(harness: Harness, call_id: str, key: str = "1") -> None:
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, key)
-
-
 async def test_after_hours_a_resident_hears_their_municipality_s_website(
     harness: Harness,
 ) -> None:
     harness.clock[0] = harness.clock[0].replace(hour=22)
     call_id = harness.call(CLARINGTON)
-    await skip_greeting(harness, call_id)
+    await harness.skip_greeting(call_id)
     caller = harness.record(call_id)
     await harness.until(lambda: bool(caller.bridged_with))
     heard = harness.heard(call_id)
@@ -46,7 +41,7 @@ async def test_after_hours_a_resident_hears_their_municipality_s_website(
 async def test_after_hours_a_located_caller_hears_pickering_dot_ca(harness: Harness) -> None:
     harness.clock[0] = harness.clock[0].replace(hour=22)
     call_id = harness.call(menu_number(harness.snapshot), location=PICKERING_CITY_HALL)
-    await skip_greeting(harness, call_id)
+    await harness.skip_greeting(call_id)
     caller = harness.record(call_id)
     await harness.until(lambda: bool(caller.bridged_with))
     assert websites(harness.heard(call_id)) == ["website-pickering"]
@@ -56,7 +51,7 @@ async def test_before_a_transfer_to_pickering_the_caller_hears_its_website(
     harness: Harness,
 ) -> None:
     call_id = harness.call(menu_number(harness.snapshot))
-    await skip_greeting(harness, call_id)
+    await harness.skip_greeting(call_id)
     await harness.until(lambda: "menu-intro" in harness.heard(call_id))
     harness.switch.press(call_id, "2")  # Ajax-Pickering: 1 Ajax, 2 Pickering
     caller = harness.record(call_id)
@@ -70,7 +65,7 @@ async def test_before_a_transfer_to_pickering_the_caller_hears_its_website(
 
 async def test_a_french_caller_hears_the_website_in_french(harness: Harness) -> None:
     call_id = harness.call(menu_number(harness.snapshot))
-    await skip_greeting(harness, call_id, key="9")  # the French language key
+    await harness.skip_greeting(call_id, key="9")  # the French language key
     await harness.until(lambda: "menu-intro" in harness.heard(call_id))
     harness.switch.press(call_id, "2")
     caller = harness.record(call_id)
@@ -81,7 +76,7 @@ async def test_a_french_caller_hears_the_website_in_french(harness: Harness) -> 
 
 async def test_a_transfer_elsewhere_reads_out_no_website(harness: Harness) -> None:
     call_id = harness.call(menu_number(harness.snapshot))
-    await skip_greeting(harness, call_id)
+    await harness.skip_greeting(call_id)
     await harness.until(lambda: "menu-intro" in harness.heard(call_id))
     harness.switch.press(call_id, "1")  # Ajax: its website is read out after hours only
     caller = harness.record(call_id)
@@ -98,7 +93,7 @@ async def test_when_every_link_fails_the_host_s_website_comes_before_goodbye(
 ) -> None:
     harness.switch.default_outcome = Outcome(kind="busy", after_s=0.02)
     call_id = harness.call(inside_number(harness.snapshot))
-    await skip_greeting(harness, call_id)
+    await harness.skip_greeting(call_id)
     caller = harness.record(call_id)
     await harness.until(lambda: caller.destroyed)
     heard = harness.heard(call_id)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
 from collections.abc import Callable
 
 from kamailio_testing import Cluster, place_calls
+from local_processes import wait_until
 
 from ivr.controller.proxy_presence import ProxyPresence
 from ivr.controller.run import serve
@@ -19,12 +19,8 @@ AVOIDED_WITHIN_S = 5.0
 
 
 async def eventually(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    """Poll Kamailio (in a thread) every 0.1 s until ``condition`` holds, or fail at the
-    deadline."""
-    deadline = time.monotonic() + timeout_s
-    while not await asyncio.to_thread(condition):
-        assert time.monotonic() < deadline, f"not within {timeout_s} s: {what}"
-        await asyncio.sleep(0.1)
+    """`wait_until` in a thread: the presences keep running on the event loop meanwhile."""
+    await asyncio.to_thread(wait_until, condition, timeout_s, what)
 
 
 async def calls_taken(cluster: Cluster, calls: int = 6) -> list[set[str]]:

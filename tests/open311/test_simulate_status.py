@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rules_editing import with_own_open311
 
 from ivr311.cli import main
 from routing_rules.snapshot import DEMO_DIR
@@ -69,9 +70,7 @@ def test_the_status_menu_choice_is_in_the_trace(
     picks the server at the status menu; without it the trace waits at that menu."""
     text = (DEMO_DIR / "durham.yaml").read_text(encoding="utf-8")
     for mun in ("pickering", "ajax"):
-        site = f"    website: https://www.{mun}.ca/\n"
-        own = f'    open311: {{base_url: "https://311.{mun}.example/", key: "*"}}\n'
-        text = text.replace(site, site + own, 1)
+        text = with_own_open311(text, mun, f"https://311.{mun}.example/")
     rules = tmp_path / "rules.yaml"
     rules.write_text(text, encoding="utf-8")
     call = ["simulate", "--rules", str(rules), "--from", "anonymous", "--at", "2026-11-24T10:00"]

@@ -18,7 +18,7 @@ from recordings.manifest import (
     parse_manifest,
     sound_path,
 )
-from routing_rules.prompts import known_prompt_ids
+from routing_rules.prompts import FIXED_PROMPT_IDS, name_prompt_id
 from routing_rules.snapshot import DEMO_NAMES, RuleSnapshot, default_geo, load_snapshot
 
 _PLAYBACK = re.compile(r"Playback\(([^)]*)\)")
@@ -47,7 +47,10 @@ def wav_facts(path: Path) -> tuple[int, int, int, float]:
 
 def test_the_manifest_names_every_prompt_of_the_contract() -> None:
     geo = default_geo()
-    wanted = known_prompt_ids(geo.municipalities, geo.exchanges)
+    wanted = FIXED_PROMPT_IDS | {
+        *(name_prompt_id(m) for m in geo.municipalities),
+        *(f"exchange-{e}" for e in geo.exchanges),
+    }
     assert wanted - load_manifest().ids == set()
 
 

@@ -12,9 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from report_testing import expected_document, random_calls
+from schema_testing import upgrade_to
 from sqlalchemy import create_engine, event, inspect, select
 
 from ivr.reports import build_report, render
@@ -22,7 +21,7 @@ from ivr.reports.period import ReportRange
 from routing_rules.storage.call_records import CallRecordStore, StoredCall, insert_calls
 from routing_rules.storage.report_recount import recount
 from routing_rules.storage.report_summary import ReportCountRow
-from routing_rules.storage.store import _MIGRATIONS, RuleStore
+from routing_rules.storage.store import RuleStore
 
 MARCH = ReportRange(date(2026, 3, 1), date(2026, 3, 31), "week")
 THRESHOLDS = (20.0, 30.0, 12.5)
@@ -110,12 +109,9 @@ def test_a_store_of_the_previous_schema_gains_a_summary_of_its_calls(
         for c in random_calls(seed=13, count=400, first=MARCH.start, days=31)
     ]
     engine = create_engine(store_url)
-    config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
     columns = StoredCall.columns
     with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0003")
+        upgrade_to(conn, "0003")
         with monkeypatch.context() as before_0005:
             before_0005.setattr(
                 StoredCall,

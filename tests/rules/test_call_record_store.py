@@ -4,22 +4,18 @@ and PostgreSQL with marker ``postgres``); the report's summary is tested in
 
 from __future__ import annotations
 
-from alembic import command
-from alembic.config import Config
+from schema_testing import upgrade_to
 from sqlalchemy import create_engine, inspect
 
 from routing_rules.geoview import GeoLookup
 from routing_rules.storage.reader import SCHEMA_HEAD
-from routing_rules.storage.store import _MIGRATIONS, RuleStore
+from routing_rules.storage.store import RuleStore
 
 
 def _store_at(store_url: str, revision: str) -> RuleStore:
     engine = create_engine(store_url)
-    config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
     with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+        upgrade_to(conn, revision)
     return RuleStore(engine)
 
 

@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from rules_editing import with_own_open311
+
 from routing_rules.decision import (
     CallContext,
     CheckStatus,
@@ -21,11 +23,6 @@ from routing_rules.geoview import GeoLookup
 from routing_rules.snapshot import RuleSnapshot, snapshot_from_text
 
 TUESDAY_10 = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("America/Toronto"))
-WHITBY_OWN = (
-    "    website: https://www.whitby.ca/\n",
-    "    website: https://www.whitby.ca/\n"
-    "    open311: {base_url: 'https://311.whitby.example/', key: '8'}\n",
-)
 
 
 def caller_in(snapshot: RuleSnapshot, exchange: str) -> str:
@@ -53,8 +50,8 @@ def test_a_rule_set_without_open311_offers_nothing(cape_breton: RuleSnapshot) ->
 def test_a_municipality_with_its_own_server_answers_its_residents(
     durham_text: str, geo: GeoLookup
 ) -> None:
-    old, new = WHITBY_OWN
-    snapshot = snapshot_from_text(durham_text.replace(old, new, 1), geo, source="variant")
+    text = with_own_open311(durham_text, "whitby", "https://311.whitby.example/", key="8")
+    snapshot = snapshot_from_text(text, geo, source="variant")
     resident = decide(snapshot, context(snapshot)).step
     assert isinstance(resident, PlayGreeting) and resident.status_key == "8"
     asked = decide(snapshot, context(snapshot, greeting_done=True, digits=("8",))).step
@@ -97,10 +94,7 @@ def with_servers(durham_text: str, geo: GeoLookup, *municipalities: str) -> Rule
     """The Durham rules where each of ``municipalities`` runs its own Open311 server (key *)."""
     text = durham_text
     for mun in municipalities:
-        site = f"    website: https://www.{mun}.ca/\n"
-        assert site in text
-        server = f"    open311: {{base_url: 'https://311.{mun}.example/', key: '*'}}\n"
-        text = text.replace(site, site + server, 1)
+        text = with_own_open311(text, mun, f"https://311.{mun}.example/")
     return snapshot_from_text(text, geo, source="variant")
 
 

@@ -1,0 +1,38 @@
+"""The controller counts its ARI traffic: requests by method and path template, events by
+type, so operators can see what a call costs Asterisk."""
+
+from __future__ import annotations
+
+from ivr_testing import Harness, inside_number
+
+PLAY = "/channels/{id}/play/{playbackId}"
+
+
+async def test_a_call_counts_its_requests_by_path_template_and_its_events_by_type(
+    harness: Harness,
+) -> None:
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.in_greeting(call_id)
+    harness.switch.hangup_caller(call_id)
+    await harness.ended(call_id)
+
+    plays = [
+        r
+        for r in harness.fake.requests
+        if r.method == "POST" and r.path.startswith(f"/ari/channels/{call_id}/play/")
+    ]
+    answers = [r for r in harness.fake.requests if r.path == f"/ari/channels/{call_id}/answer"]
+    assert plays and len(answers) == 1
+    assert harness.metric("ivr311_ari_requests_total", {"method": "POST", "path": PLAY}) == len(
+        plays
+    )
+    assert harness.metric(
+        "ivr311_ari_requests_total", {"method": "POST", "path": "/channels/{id}/answer"}
+    ) == len(answers)
+    assert harness.metric("ivr311_ari_events_total", {"type": "StasisStart"}) == 1
+    paths = {
+        sample.labels["path"]
+        for family in harness.controller.metrics.ari_requests.collect()
+        for sample in family.samples
+    }
+    assert not [path for path in paths if call_id in path]  # bounded label values
