@@ -2,7 +2,9 @@
 
 The simulated switch (`switchsim`) runs in a child process of its own, as Asterisk does, so
 its CPU time, garbage collection (off there) and event loop are not charged to the controller.
-It times each call on its own clock, from emitting StasisStart to receiving the answer request.
+It times each call on its own clock, from emitting StasisStart to receiving the play request of
+its greeting (the caller's channel arrives answered, as the generated dialplan answers before
+Stasis; a controller that still answered would send that request first).
 This process runs only the controller, which logs as in production: JSON at INFO, rendered and
 written (to /dev/null).
 
@@ -12,21 +14,22 @@ the switch is warm, as it is after recent traffic. Then, for 1, 100 and 1,000 co
 
 - ``burst``: the N calls arrive at once (StasisStart emitted back to back), ``BURSTS`` times
   (the callers of one burst hang up before the next). ``setups_per_second`` runs from the first
-  StasisStart to the last answer request (the median burst); ``stasis_start_to_answer_ms`` is
-  over all those calls, so it is mostly queueing: the last of N calls waits for the N - 1
-  before it on the controller's one event loop. ``event_loop_lag_ms`` is how late a 1 ms timer
-  fires in the controller during the bursts; ``controller_cpu_ms_per_call`` is the
-  controller's CPU until every greeting plays, and ``fake_switch_cpu_ms_per_call`` the
-  switch's over the same calls, for comparison.
+  StasisStart to the last greeting's play request (the median burst);
+  ``stasis_start_to_greeting_ms`` is over all those calls, so it is mostly queueing: the last
+  of N calls waits for the N - 1 before it on the controller's one event loop.
+  ``event_loop_lag_ms`` is how late a 1 ms timer fires in the controller during the bursts;
+  ``controller_cpu_ms_per_call`` is the controller's CPU until every greeting plays, and
+  ``fake_switch_cpu_ms_per_call`` the switch's over the same calls, for comparison.
 - ``steady``: with the N calls in progress (each hearing a long greeting), further callers
-  arrive one after another; each is timed from StasisStart to answer request (p50/p99/max) and
-  hangs up once its greeting plays. This is the set-up overhead with N calls in progress. The
-  first of them also waits for whatever the burst left queued in the controller, so it is
-  reported on its own (``first_call_after_burst_ms``). ``event_loop_lag_ms`` is how late a
-  1 ms timer fires in the controller meanwhile; ``controller_cpu_ms_per_call`` is one such
-  call, set-up and tear-down; ``log_lines_per_call`` counts what the controller logged per
-  call, by level; ``ari_requests_per_call`` and ``ari_events_per_call`` (with sub-dicts by
-  request and by event type) what it sent to and received from the switch per call.
+  arrive one after another; each is timed from StasisStart to its greeting's play request
+  (p50/p99/max) and hangs up once its greeting plays. This is the set-up overhead with N calls
+  in progress. The first of them also waits for whatever the burst left queued in the
+  controller, so it is reported on its own (``first_call_after_burst_ms``).
+  ``event_loop_lag_ms`` is how late a 1 ms timer fires in the controller meanwhile;
+  ``controller_cpu_ms_per_call`` is one such call, set-up and tear-down;
+  ``log_lines_per_call`` counts what the controller logged per call, by level;
+  ``ari_requests_per_call`` and ``ari_events_per_call`` (with sub-dicts by request and by event
+  type) what it sent to and received from the switch per call.
 - ``teardown``: the N callers hang up; ``controller_cpu_ms_per_call`` to end each call (its
   decision record included).
 - ``controller_gc``: the controller's garbage collections over all of the above; a full one
@@ -71,7 +74,7 @@ pool (as after recent traffic; the client keeps up to 100 connections to Asteris
 BURSTS = 5
 """Bursts per concurrency (one burst of 100 calls lasts some 20 ms: one alone is noise)."""
 PROBE_CALLS = 500
-"""Calls set up one at a time on top of the concurrent ones, to time StasisStart -> answer."""
+"""Calls set up one at a time on top of the concurrent ones, to time StasisStart -> greeting."""
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -105,23 +108,17 @@ class _SwitchSide:
     def __init__(self, switch: FakeSwitch) -> None:
         self.switch = switch
         self.emitted: dict[str, float] = {}
-        self.answered: dict[str, float] = {}
-        self.playing: dict[str, float] = {}
+        self.greeted: dict[str, float] = {}
+        """Caller channel -> when its greeting's play request came in."""
         self.live: list[str] = []
         self._progress = asyncio.Event()
-        real_answer, real_play = switch.answer, switch.play
-
-        def answer(channel_id: str) -> None:
-            self.answered.setdefault(channel_id, time.perf_counter())
-            self._progress.set()
-            real_answer(channel_id)
+        real_play = switch.play
 
         def play(channel_id: str, playback_id: str, media: Any, lang: str | None) -> dict[str, Any]:
-            self.playing.setdefault(channel_id, time.perf_counter())
+            self.greeted.setdefault(channel_id, time.perf_counter())
             self._progress.set()
             return real_play(channel_id, playback_id, media, lang)
 
-        switch.answer = answer  # type: ignore[method-assign]
         switch.play = play  # type: ignore[method-assign]
 
     async def _until(self, channel_ids: Iterable[str], seen: MutableMapping[str, float]) -> None:
@@ -142,14 +139,13 @@ class _SwitchSide:
         for _ in range(calls):
             placed.append(self._place())
             await asyncio.sleep(0)  # the socket writer sends it, as a switch would
-        await self._until(placed, self.answered)
-        await self._until(placed, self.playing)
+        await self._until(placed, self.greeted)
         await asyncio.sleep(0)  # PlaybackStarted goes out
         self.live.extend(placed)
         first = min(self.emitted[c] for c in placed)
-        last = max(self.answered[c] for c in placed)
+        last = max(self.greeted[c] for c in placed)
         return {
-            "latencies_ms": [(self.answered[c] - self.emitted[c]) * 1000 for c in placed],
+            "latencies_ms": [(self.greeted[c] - self.emitted[c]) * 1000 for c in placed],
             "setups_per_second": calls / max(last - first, 1e-9),
             "cpu_s": time.process_time() - cpu_before,
         }
@@ -158,9 +154,8 @@ class _SwitchSide:
         latencies_ms = []
         for _ in range(calls):
             channel_id = self._place()
-            await self._until([channel_id], self.answered)
-            latencies_ms.append((self.answered[channel_id] - self.emitted[channel_id]) * 1000)
-            await self._until([channel_id], self.playing)
+            await self._until([channel_id], self.greeted)
+            latencies_ms.append((self.greeted[channel_id] - self.emitted[channel_id]) * 1000)
             self.switch.hangup_caller(channel_id)
         return {"latencies_ms": latencies_ms}
 
@@ -393,7 +388,9 @@ async def _measure(snapshot: RuleSnapshot, calls: int) -> dict[str, Any]:
             "setups_per_second": round(
                 statistics.median(b["setups_per_second"] for b in bursts), 1
             ),
-            "stasis_start_to_answer_ms": _summary([ms for b in bursts for ms in b["latencies_ms"]]),
+            "stasis_start_to_greeting_ms": _summary(
+                [ms for b in bursts for ms in b["latencies_ms"]]
+            ),
             "event_loop_lag_ms": _lag_summary(burst_lag.samples),
             "controller_cpu_ms_per_call": round(burst_cpu_s / (calls * BURSTS) * 1000, 3),
             "fake_switch_cpu_ms_per_call": round(
@@ -403,7 +400,7 @@ async def _measure(snapshot: RuleSnapshot, calls: int) -> dict[str, Any]:
         "steady": {
             "what": f"one new call at a time while {calls:,} calls are in progress",
             "first_call_after_burst_ms": round(first_after_burst["latencies_ms"][0], 3),
-            "stasis_start_to_answer_ms": _summary(steady["latencies_ms"]),
+            "stasis_start_to_greeting_ms": _summary(steady["latencies_ms"]),
             "event_loop_lag_ms": _lag_summary(probe.samples),
             "controller_cpu_ms_per_call": round(steady_cpu_s / PROBE_CALLS * 1000, 3),
             "log_lines_per_call": {

@@ -1,10 +1,12 @@
 """The dialplan of one rule set: Stasis entry for every host number and a fallback that needs
 no controller.
 
-Every number that reaches the host enters ``Stasis(<app>,inbound,<number>)``. When the
-controller is not connected, Stasis() returns at once with ``STASISSTATUS=FAILED`` and a
-``GotoIf`` sends the call to the fallback context, which is also where the controller hands
-back calls it gives up on (extension = the number). The fallback:
+Every number that reaches the host is answered (``Answer()``: the controller sees the channel
+``Up`` in StasisStart and sends no answer request of its own) and enters
+``Stasis(<app>,inbound,<number>)``. When the controller is not connected, Stasis() returns at
+once with ``STASISSTATUS=FAILED`` and a ``GotoIf`` sends the call to the fallback context, which
+is also where the controller hands back calls it gives up on (extension = the number). The
+fallback:
 
 1. reads the calling number's NPA-NXX and finds its exchange among the in-service codes, and
    the municipality it tells without asking (``IVR311_KNOWN``: a dominant exchange);
@@ -155,14 +157,16 @@ class _Renderer:
     def inbound(self) -> list[str]:
         lines = [
             f"[{INBOUND_CONTEXT}]",
-            "; Calls from the carrier. Every host number enters the controller; when the",
-            "; controller is not connected, Stasis() returns at once with STASISSTATUS=FAILED",
-            "; and the call goes to the fallback, which needs no controller.",
+            "; Calls from the carrier. Every host number is answered here (the controller then",
+            "; need not ask) and enters the controller; when the controller is not connected,",
+            "; Stasis() returns at once with STASISSTATUS=FAILED and the call goes to the",
+            "; fallback, which needs no controller.",
         ]
         for number in self.rules.host.numbers:
             for form in number_forms(number.number):
                 lines += [
                     f"exten => {form},1,NoOp(ivr311 {number.kind} {number.number})",
+                    " same => n,Answer()",
                     f" same => n,Stasis({self.options.app},inbound,{number.number})",
                     f' same => n,GotoIf($["${{STASISSTATUS}}" != "SUCCESS"]'
                     f"?{self.options.fallback_context},{number.number},1)",

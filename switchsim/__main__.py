@@ -15,7 +15,7 @@ from switchsim.switch import FakeSwitch
 
 
 async def serve(args: argparse.Namespace) -> None:
-    switch = FakeSwitch(playback_s=args.playback_s)
+    switch = FakeSwitch(playback_s=args.playback_s, answer_before_stasis=not args.unanswered)
     async with FakeAri(
         user=args.user, password=args.password, host=args.host, port=args.port, switch=switch
     ) as fake:
@@ -30,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--user", default="ivr311")
     parser.add_argument("--password", default="ivr311")
     parser.add_argument("--playback-s", type=float, default=1.0, help="seconds per media URI")
+    parser.add_argument(
+        "--unanswered",
+        action="store_true",
+        help="callers enter Stasis unanswered (a dialplan without Answer() before Stasis())",
+    )
     args = parser.parse_args(argv)
     configure_logging()
     try:

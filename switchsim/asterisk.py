@@ -79,12 +79,16 @@ class SimulatedAsterisk:
     ``sound_exists`` (when given) says whether a sound file exists, by its name in the sounds
     directory without extension (``en/ivr311/greeting``): a ``sound:`` media none of whose
     `sound_files` exists fails as in Asterisk; ``default_outcome`` answers originates to
-    endpoints no script names; ``event_log`` False keeps no `events`.
+    endpoints no script names; ``event_log`` False keeps no `events`; ``answer_before_stasis``
+    is whether the dialplan the switch runs for a carrier's call answers it before
+    ``Stasis()``, as the generated one does (False: a dialplan that enters Stasis with the
+    channel still ringing, ``Ring``).
     """
 
     def __init__(
         self,
         *,
+        answer_before_stasis: bool = True,
         asterisk_id: str = "fa:ke:00:00:00:01",
         playback_s: float = 0.05,
         media_durations: Mapping[str, float] | None = None,
@@ -92,6 +96,7 @@ class SimulatedAsterisk:
         default_outcome: Outcome | None = None,
         event_log: bool = True,
     ) -> None:
+        self.answer_before_stasis = answer_before_stasis
         self.asterisk_id = asterisk_id
         self.event_log = event_log
         """Whether `events` keeps what was emitted (off for long runs of thousands of calls,
@@ -259,6 +264,8 @@ class SimulatedAsterisk:
         return ch
 
     def answer(self, channel_id: str) -> None:
+        """As Asterisk's ``ast_raw_answer``: a channel already ``Up`` (answered by the
+        dialplan) stays as it is, no event, and the request succeeds."""
         ch = self._stasis_channel(channel_id)
         if ch.state == "Up":
             return

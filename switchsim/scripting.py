@@ -38,12 +38,17 @@ class CallScripting(SimulatedAsterisk):
         variables: Mapping[str, str] | None = None,
         caller_name: str = "",
         channel_id: str | None = None,
+        answered: bool | None = None,
     ) -> str:
         """An inbound call from the carrier reaching ``Stasis(app,inbound,DIALLED)``.
 
-        Returns the channel id. When the application is not connected, Stasis fails and the
-        call goes to the dialplan fallback (recorded as ``stasis_failed``), as in Asterisk.
+        ``answered``: whether the dialplan answered it before Stasis (``Up`` in StasisStart,
+        recorded as answered; ``Ring`` otherwise); the switch's ``answer_before_stasis`` unless
+        given. Returns the channel id. When the application is not connected, Stasis fails and
+        the call goes to the dialplan fallback (recorded as ``stasis_failed``), as in Asterisk.
         """
+        if answered is None:
+            answered = self.answer_before_stasis
         n = next(self._ids)
         cid = channel_id or f"{self._epoch}.{n}"
         if cid in self.channels:
@@ -60,7 +65,7 @@ class CallScripting(SimulatedAsterisk):
         ch = FakeChannel(
             id=cid,
             name=f"PJSIP/carrier-{n:08x}",
-            state="Ring",
+            state="Up" if answered else "Ring",
             caller_number=calling,
             caller_name=caller_name,
             context="from-carrier",
@@ -74,6 +79,9 @@ class CallScripting(SimulatedAsterisk):
         self.channels[cid] = ch
         self.records[cid] = record
         self._note(ch, f"arrived dialled={dialled}")
+        if answered:
+            record.answered = True
+            self._note(ch, "answered")
         if not self.app_connected(app):
             record.stasis_failed = True
             self._note(ch, "Stasis failed: application not connected, dialplan fallback")

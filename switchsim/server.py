@@ -510,6 +510,7 @@ class FakeAri:
             app=str(body.get("app", "ivr311")),
             location=(float(location[0]), float(location[1])) if location else None,
             variables={str(k): str(v) for k, v in dict(body.get("variables", {})).items()},
+            answered=None if body.get("answered") is None else bool(body["answered"]),
         )
         return json_response({"channel_id": channel_id}, status=201)
 

@@ -20,5 +20,6 @@ class FakeSwitch(CallScripting, SwitchInspection):
     ``sound_exists`` (when given) says which sound files exist, so that a ``sound:`` media
     Asterisk would not find fails as in Asterisk (`switchsim.asterisk.sound_files`);
     ``default_outcome`` answers originates to endpoints no script names; ``event_log``
-    False keeps no `events`.
+    False keeps no `events`; ``answer_before_stasis`` False simulates a dialplan that enters
+    Stasis without answering the carrier's call first (the generated one answers).
     """

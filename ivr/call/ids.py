@@ -17,18 +17,21 @@ _LEG = "-leg"
 _MIXING = "-bridge"
 
 PROMPTS_BEFORE_TRANSFER = 16
-"""How many of a call's playbacks (``seq`` 1..N) a restarted controller stops on a caller it
-does not know before handing it to the fallback context: Asterisk queues the continue behind the
+"""How many of a call's playbacks (``seq`` 1..N) a restarted controller stops on a caller it does
+not know before handing it to the fallback context: Asterisk queues the continue behind the
 playback in progress and the ones queued, so without this the caller would hear the rest of the
-prompt first. A prompt set plays as one playback whatever languages it mixes (`ivr.call.media`),
-so with the rule schema's limits the greeting takes 1, the menus at most
-``overlap_policy.max_attempts`` <= 5 and the transfer announcement 1: 7; the final message after
-up to three whispered links (1 each, on the legs) is the 11th. The rest leaves room for the
-status check's sets and for a set whose say media need two languages (two playbacks), and for a
-call numbered by an earlier release, which played a set as one playback per run of one language
-(up to 15). A caller past that is on hold (music on their channel, no playback) or hears a final
-message after a longer chain, which the continue then waits for; 16 ``DELETE``s per unknown
-caller, once per reconnect, stay cheap (404 for the ones long over)."""
+prompt first. It stops them too before starting afresh a caller with no saved state, whose new
+call then numbers its playbacks after these, so that the end events of the stopped ones are not
+taken for its own (a second restart in that call's greeting would find its prompts numbered
+alike, and may cut that greeting short). A prompt set plays as one playback whatever languages
+it mixes (`ivr.call.media`), so with the rule schema's limits the greeting takes 1, the menus at
+most ``overlap_policy.max_attempts`` <= 5 and the transfer announcement 1: 7; the final message
+after up to three whispered links (1 each, on the legs) is the 11th. The rest leaves room for
+the status check's sets and for a set whose say media need two languages (two playbacks), and
+for a call numbered by an earlier release, which played a set as one playback per run of one
+language (up to 15). A caller past that is on hold (music on their channel, no playback) or hears a
+final message after a longer chain, which the continue then waits for; 16 ``DELETE``s per
+unknown caller, once per reconnect, stay cheap (404 for the ones long over)."""
 
 
 def leg_id(call_id: str, link: int) -> str:
@@ -39,6 +42,11 @@ def leg_id(call_id: str, link: int) -> str:
 def is_leg(channel_id: str) -> bool:
     """Whether a channel is a destination leg some call dialled."""
     return _LEG in channel_id
+
+
+def leg_owner(leg_channel_id: str) -> str:
+    """The call id of the call that dialled a destination leg."""
+    return leg_channel_id.rpartition(_LEG)[0]
 
 
 def mixing_bridge_id(call_id: str) -> str:

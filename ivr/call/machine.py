@@ -103,7 +103,8 @@ class Call:
         caller_for_logs: str | None = None,
     ) -> None:
         """``caller_for_logs`` is the calling number as logs may carry it; by default the
-        environment's ``redact`` works it out once the answer request is on its way."""
+        environment's ``redact`` works it out once the call starts (after its answer request,
+        when it needs one)."""
         self.call_id = call_id
         self.channelvars = channelvars
         self.dialled = dialled
@@ -174,18 +175,21 @@ class Call:
             "age_s": round(time.monotonic() - self.started_at, 1),
         }
 
-    async def start(self) -> None:
-        """The caller entered the application: answer and start the call's flow.
+    async def start(self, *, answered: bool) -> None:
+        """The caller entered the application: answer unless ``answered`` (the channel came
+        ``Up``: the generated dialplan answers before Stasis) and start the call's flow.
 
-        The answer request goes out before anything else the call needs (the caller's form
-        for the logs, the location, the first decision).
+        An answer request goes out before anything else the call needs (the caller's form for
+        the logs, the location, the first decision); a channel that arrives unanswered (another
+        dialplan, or one rendered before it answered) still gets one.
         """
         async with self._lock:
             failure: AriError | None = None
-            try:
-                await self.env.ari.answer(self.call_id)
-            except AriError as exc:
-                failure = exc
+            if not answered:
+                try:
+                    await self.env.ari.answer(self.call_id)
+                except AriError as exc:
+                    failure = exc
             with self._bound():
                 if failure is not None:
                     await self._not_answered(failure)

@@ -1,17 +1,22 @@
 """Where each call stands, kept on the caller's channel so that a restarted controller resumes it.
 
 The `StatePersistor` observes transitions, as wazo-calld's state persistor does: at each one a
-restarted controller could resume from (the greeting, a menu, a status check, hold, dialling a
-link) and at the final message, which rules a resume out, it writes a `SavedCall` (state, rule
-version, dialled number, language, digits so far, chain position) as compact JSON to one
-channel variable (`STATE_VARIABLE` unless set otherwise) on the caller's channel. A bridged
-call writes nothing: its conversation bridge already tells a restarted controller to leave it
-be, so the request is saved on every connected call. Writes run beside the call, one at a time
-per channel, the latest state only; the call waits for its write only before it plays to its
-caller (`written`: Asterisk runs a variable write queued behind a prompt only once the prompt
-has played, holding the request that long). A failed write is logged and the call goes on (a
-restart then hands that caller to the fallback context, as for any caller without a readable
-state).
+restarted controller could resume from (a menu, a status check, hold, dialling a link) and at
+the final message, which rules a resume out, it writes a `SavedCall` (state, rule version,
+dialled number, language, digits so far, chain position) as compact JSON to one channel
+variable (`STATE_VARIABLE` unless set otherwise) on the caller's channel. The greeting writes
+nothing: it is where every call starts, so a caller found with no saved state is started
+afresh there (its greeting from the start, under the active rules) and nothing delays it. A
+bridged call writes nothing either: its conversation bridge already tells a restarted
+controller to leave it be, so the request is saved on every connected call. Writes run beside
+the call, one at a time per channel, the latest state only; the call waits for its write only
+before it plays to its caller (`written`: Asterisk runs a variable write queued behind a
+prompt only once the prompt has played, holding the request that long). A failed write is
+logged and the call goes on: a restart then finds the state written before it, and resumes
+the caller there, or none, and starts the caller afresh at the greeting (where it used to hand
+them to the fallback context: they hear the greeting again, and still reach a person). A
+variable that is unreadable or holds a state that does not resume sends the caller to the
+fallback context.
 
 `ivr.controller.process` reads the variable at reconcile for each caller it does not know and,
 when `SavedCall.resumable`, lets a new `Call` pick the call up (`Call.take_over`).
@@ -37,7 +42,6 @@ names another)."""
 
 _WRITTEN_AT = frozenset(
     {
-        CallState.GREETING,
         CallState.MENU,
         CallState.STATUS,
         CallState.TRANSFER_HOLD,
@@ -45,11 +49,14 @@ _WRITTEN_AT = frozenset(
         CallState.MESSAGE,
     }
 )
-"""The states whose entry is written: whisper and awaiting_accept resume as ringing (the
-leg, answered, is adopted); a bridged caller is recognised by its conversation bridge
-(`ivr.controller.takeover`), and the end needs no record."""
+"""The states whose entry is written: the greeting is where a caller without saved state
+starts again; whisper and awaiting_accept resume as ringing (the leg, answered, is adopted); a
+bridged caller is recognised by its conversation bridge (`ivr.controller.takeover`), and the
+end needs no record."""
 
 RESUMABLE = frozenset({CallState.GREETING, CallState.MENU, CallState.STATUS}) | TRANSFERRING
+"""The saved states a restarted controller takes a caller over in (the greeting as an earlier
+release saved it)."""
 
 
 @dataclass(frozen=True)

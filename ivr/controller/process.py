@@ -5,19 +5,22 @@ originated leg is registered to its call before it is dialled, so the `CallDispa
 call's events in order and different calls concurrently. After every (re)connect the controller
 reconciles with what Asterisk still holds for the application: calls it knows are resumed; a
 caller it does not know (a controller restart) whose saved state (`ivr.call.persistor`, a
-channel variable) is resumable is taken over where it stood: in the greeting, a menu, or on hold
-while the transfer goes on, its ringing or answered leg adopted; conversations it does not know
-(a restart during a bridged call) are watched until one side hangs up (and ended when a side
-went while the socket was down); a caller nobody answered yet (its StasisStart lost with a
-socket) is started as a new call, and a StasisStart for a channel that has its call already is
-ignored, so nobody is answered twice; and any other channel,
-or a caller whose state is missing, unreadable or not resumable, is handed to the dialplan
-fallback context, so nobody waits in silence (its prompts stopped first: Asterisk would play
-them out before continuing it). Bridges of the application no call owns any longer are
-destroyed, and legs no call owns are hung up. A caller
-handed back while Asterisk did not answer goes there too, counted once, with the reason it was
-first handed back for. Draining (`ivr.controller.drain`) hands new calls to the fallback
-context at once and gives calls in progress the drain timeout to finish.
+channel variable) is resumable is taken over where it stood: in a menu, a status check, or on
+hold while the transfer goes on, its ringing or answered leg adopted; an inbound caller with no
+saved state at all (in the greeting, which saves nothing, or a caller nobody answered yet, its
+StasisStart lost with a socket) is started afresh as a new call under the active rules, the
+greeting from its start, an earlier controller's prompts stopped first
+(`Controller._start_afresh`); a StasisStart for a channel that has its call already is ignored,
+so nobody is answered twice; conversations it does not know (a restart during a bridged call)
+are watched until one side hangs up (and ended when a side went while the socket was down); and
+any other channel, or a caller whose state is unreadable or not resumable, on hold with none, or
+any caller found while draining or without rules, is handed to the dialplan fallback context, so
+nobody waits in silence (its prompts stopped first: Asterisk would play them out before
+continuing it). Bridges of the application no call owns any longer are destroyed, and legs no
+call owns are hung up. A caller handed back while Asterisk did not answer goes there too,
+counted once, with the reason it was first handed back for. Draining (`ivr.controller.drain`)
+hands new calls to the fallback context at once and gives calls in progress the drain timeout to
+finish.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from ivr.ari import AriClient, AriError, AriEventStream, Backoff, CallDispatcher
 from ivr.ari.events import (
     ApplicationReplaced,
     AriEvent,
+    Channel,
     ChannelDestroyed,
     ChannelDtmfReceived,
     ChannelHangupRequest,
@@ -65,7 +69,7 @@ from ivr.controller.conversations import AdoptedConversations
 from ivr.controller.dialplan_sync import DialplanSync
 from ivr.controller.drain import Drain, DrainStatus
 from ivr.controller.rules_source import RulesSource
-from ivr.controller.takeover import resumable_callers
+from ivr.controller.takeover import Unsaved, callers_to_pick_up
 from ivr.metrics import Metrics
 from ivr.open311.lookups import StatusLookups
 from ivr.records import CallRecords
@@ -390,20 +394,22 @@ class Controller:
             return channel
         return self._legs.get(channel)
 
-    def _inbound(self, event: StasisStart) -> None:
+    def _inbound(self, event: StasisStart) -> Call | None:
+        """Start the call of a caller entering the application (or hand them to the fallback
+        context while draining or without rules); returns the call started."""
         channel = event.channel
         if channel.id in self.calls:
             # Reconcile started this call already from the channel, while its StasisStart
             # waited on the new socket: one call per channel, answered once.
             log.info("controller.stasis_start_known", channel=channel.id)
-            return
+            return None
         dialled = event.args[1] if len(event.args) > 1 else channel.dialplan.exten
         self._metrics.calls_offered.labels(dialled).inc()
         snapshot = self.rules.current
         if self.draining or snapshot is None:
             reason = "draining" if self.draining else "no_rules"
             self._spawn(self._continue_unknown(channel.id, dialled, reason))
-            return
+            return None
         call = Call(
             call_id=channel.id,
             dialled=dialled,
@@ -416,6 +422,7 @@ class Controller:
         self._idle.clear()
         self._metrics.active_calls.set(len(self.calls))
         self.dispatcher.submit(call.call_id, event)
+        return call
 
     def _redact(self, calling: str | None) -> str:
         return redact_calling_number(calling, self.settings.hash_key())
@@ -425,7 +432,7 @@ class Controller:
         if call is None:
             return
         if isinstance(event, StasisStart) and event.channel.id == call.call_id:
-            await call.start()
+            await call.start(answered=event.channel.state == "Up")
         else:
             await call.handle(event)
 
@@ -539,7 +546,7 @@ class Controller:
             | set(self._unconfirmed)
         )
         known |= ended
-        known |= await self._take_over_saved(present - known, present, set(state.bridge_ids))
+        known |= await self._pick_up_callers(present - known, present, set(state.bridge_ids))
         adopted: set[str] = set()
         for bridge_id in state.bridge_ids:
             if ids.bridge_owner(bridge_id) in self.calls:
@@ -555,16 +562,10 @@ class Controller:
             except AriError:
                 continue
             if channel.state != "Up" and stasis_args(channel)[:1] == (INBOUND_ARG,):
-                # A caller nobody answered: its StasisStart waits on the new socket (it is
-                # then ignored) or went with the old one. Either way the call starts now.
-                self._inbound(
-                    StasisStart(
-                        type="StasisStart",
-                        application=self.settings.ari_app,
-                        args=stasis_args(channel),
-                        channel=channel,
-                    )
-                )
+                # A caller nobody answered, not picked up above (draining, no rules, its
+                # variable unreadable): as for its StasisStart, started or, draining or
+                # without rules, handed to the fallback context (nothing played to it).
+                self._inbound(self._stasis_start_of(channel))
                 continue
             self._spawn(
                 self._continue_unknown(
@@ -576,18 +577,25 @@ class Controller:
         self._update_idle()
         log.info("controller.reconciled", channels=len(present), calls=len(self.calls))
 
-    async def _take_over_saved(
+    async def _pick_up_callers(
         self, unknown: frozenset[str], present: frozenset[str], bridges: set[str]
     ) -> set[str]:
-        """Take over the callers among ``unknown`` whose saved state is resumable; returns
-        their channels and the legs adopted with them. The calls and legs are registered
-        before this returns, so no event of theirs after the reconnect is missed."""
+        """Take over the callers among ``unknown`` whose saved state is resumable, and start
+        afresh the inbound callers with none (`_start_afresh`); returns their channels and the
+        legs adopted with them. The calls and legs are registered before this returns, so no
+        event of theirs after the reconnect is missed. Draining or without rules, none: the
+        rest of the reconcile hands them to the fallback context."""
         taken: set[str] = set()
         current = self.rules.current
         if self.draining or current is None:
             return taken
-        callers = resumable_callers(self.ari, self.persistor.variable, unknown, present, bridges)
+        callers = callers_to_pick_up(self.ari, self.persistor.variable, unknown, present, bridges)
         async for found in callers:
+            if isinstance(found, Unsaved):
+                if stasis_args(found.channel)[:1] == (INBOUND_ARG,):
+                    await self._start_afresh(found.channel)
+                    taken.add(found.channel.id)
+                continue
             channel_id, saved = found.channel.id, found.saved
             if found.leg_id is not None:
                 self._register_leg(found.leg_id, channel_id)
@@ -607,6 +615,31 @@ class Controller:
             self._idle.clear()
             self._metrics.active_calls.set(len(self.calls))
         return taken
+
+    async def _start_afresh(self, channel: Channel) -> None:
+        """Start the call of an inbound caller in the application with no saved state, as a
+        new call under the active rules: the greeting from its start. An earlier controller
+        may have been playing the greeting (nothing is saved before the first menu, status
+        check or transfer) or more (a later state write failed: the caller hears the greeting
+        again rather than going to the fallback context, and still reaches a person); its
+        prompts are stopped first, and the new call numbers its own after theirs
+        (`ids.PROMPTS_BEFORE_TRANSFER`), so that their end events are not taken for its own.
+        A caller nobody answered yet (its StasisStart lost with a socket) is answered now, once:
+        should its StasisStart still come, it is ignored (`_inbound`)."""
+        if channel.state == "Up":
+            await self._stop_possible_prompts(channel.id)
+        call = self._inbound(self._stasis_start_of(channel))
+        if call is not None:
+            call.resources.prompts.number_after(ids.PROMPTS_BEFORE_TRANSFER)
+
+    def _stasis_start_of(self, channel: Channel) -> StasisStart:
+        """The StasisStart a channel found in the application had (or will have)."""
+        return StasisStart(
+            type="StasisStart",
+            application=self.settings.ari_app,
+            args=stasis_args(channel),
+            channel=channel,
+        )
 
     def _snapshot_of(self, version: int | None, current: RuleSnapshot) -> RuleSnapshot:
         """The rule version a call was decided with, if this controller still has it (the

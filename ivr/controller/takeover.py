@@ -1,11 +1,17 @@
-"""Which callers a restarted controller can take over, and where each stands.
+"""Which callers a restarted controller can pick up, and where each stands.
 
-At reconcile, a caller the controller does not know (the previous controller died) is taken
-over when its channel carries a resumable saved state (`ivr.call.persistor`): in the greeting,
-a menu, or on hold while its transfer goes on (music on hold plays on the caller's own channel,
-so a caller on hold is one whose saved state is in the transfer and who is in no conversation).
-For a transfer, the leg of the link it was dialling is looked up: gone (dialled again), ringing
-or answered (adopted).
+At reconcile, a caller the controller does not know (the previous controller died, or its
+StasisStart was lost with a socket) is taken over when its channel carries a resumable saved
+state (`ivr.call.persistor`): in a menu, a status check, or on hold while its transfer goes on
+(or in the greeting, as an earlier release saved it). For a transfer, the leg of the link it
+was dialling is looked up: gone (dialled again), ringing or answered (adopted). A caller with
+no saved state at all is `Unsaved`: nothing is written before the first menu, status check or
+transfer, so it was in the greeting (or its later writes failed), or nobody had it yet; the
+controller starts it afresh. A caller on hold hears music on their own channel, in no bridge:
+one with a leg of its transfer still up is never `Unsaved` (the state writes failed
+mid-transfer) and is left to the fallback context, as a caller whose state is unreadable or
+does not resume; one between two links, no leg up, cannot be told from a caller in the greeting
+and is greeted again (the greeting's play ends the music).
 """
 
 from __future__ import annotations
@@ -35,16 +41,25 @@ class Takeover:
     leg_id: str | None
 
 
-async def resumable_callers(
+@dataclass(frozen=True, slots=True)
+class Unsaved:
+    """A channel in the application with no saved state, not on hold: its caller, when its
+    Stasis arguments are an inbound call's, is started afresh (from the greeting)."""
+
+    channel: Channel
+
+
+async def callers_to_pick_up(
     ari: AriClient,
     variable: str,
     unknown: Collection[str],
     present: frozenset[str],
     bridges: Collection[str],
-) -> AsyncIterator[Takeover]:
+) -> AsyncIterator[Takeover | Unsaved]:
     """The callers among ``unknown`` whose saved state (in channel variable ``variable``) is
-    resumable, one at a time, so each is registered before the next is looked at. A caller in
-    a conversation is left to `ivr.controller.conversations`."""
+    resumable, and those with none, one at a time, so each is registered before the next is
+    looked at. A caller in a conversation is left to `ivr.controller.conversations`."""
+    dialling = {ids.leg_owner(c) for c in present if ids.is_leg(c)}
     for channel_id in sorted(c for c in unknown if not ids.is_leg(c)):
         if ids.mixing_bridge_id(channel_id) in bridges:
             continue
@@ -53,10 +68,13 @@ async def resumable_callers(
             channel = await ari.get_channel(channel_id)
         except AriError:
             continue
+        if not raw:
+            if channel_id not in dialling:
+                yield Unsaved(channel)
+            continue
         saved = SavedCall.decode(raw)
         if saved is None or not saved.resumable:
-            if raw:
-                log.warning("controller.saved_state_not_resumable", channel=channel_id)
+            log.warning("controller.saved_state_not_resumable", channel=channel_id)
             continue
         if saved.state not in TRANSFERRING:
             yield Takeover(channel, saved, None, None)

@@ -13,7 +13,7 @@ from switchsim import LOCATION_VARIABLE, FakeAri, Outcome, SwitchError
 
 
 async def test_answer_ring_and_channel_snapshot(fake: FakeAri, client: AriClient) -> None:
-    cid = fake.switch.place_call("311", "9055550123")
+    cid = fake.switch.place_call("311", "9055550123", answered=False)
     await client.ring(cid)
     before = await client.get_channel(cid)
     await client.answer(cid)
@@ -408,7 +408,7 @@ async def test_an_event_filter_lets_only_the_allowed_event_types_through(
     fake: FakeAri, client: AriClient, events: EventCollector
 ) -> None:
     await client.filter_events({"StasisStart", "ChannelDestroyed"})
-    cid = fake.switch.place_call("311", "9055550123")
+    cid = fake.switch.place_call("311", "9055550123", answered=False)
     await client.answer(cid)
     await client.hangup(cid)
     await events.wait_for(lambda evs: any(isinstance(e, ChannelDestroyed) for e in evs))

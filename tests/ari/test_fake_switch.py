@@ -109,6 +109,24 @@ async def test_channel_music_on_hold_errors(fake: FakeAri, client: AriClient) ->
     assert gone.value.is_gone
 
 
+@pytest.mark.parametrize("answered", [True, False], ids=["answered", "unanswered"])
+async def test_a_carriers_call_enters_stasis_as_its_dialplan_left_it(
+    fake: FakeAri, client: AriClient, answered: bool
+) -> None:
+    """Answered before Stasis (the generated dialplan, the switch's default): ``Up`` in
+    StasisStart, and an answer request changes nothing and succeeds, as ``ast_raw_answer``
+    skips an ``Up`` channel. Unanswered: ``Ring``, and the answer brings it ``Up``."""
+    cid = fake.switch.place_call(answered=answered)
+    start = await fake.switch.wait_event("StasisStart", channel_id=cid)
+    assert start["channel"]["state"] == ("Up" if answered else "Ring")
+    assert fake.switch.record(cid).answered == answered
+    mark = fake.switch.mark()
+    await client.answer(cid)
+    assert fake.switch.channels[cid].state == "Up"
+    assert types_for(fake, cid, mark) == ([] if answered else ["ChannelStateChange"])
+    assert fake.switch.record(cid).history.count("answered") == 1
+
+
 async def test_answered_originate_order(fake: FakeAri, client: AriClient) -> None:
     caller = fake.switch.place_call()
     fake.switch.script_endpoint("+12895550101", Outcome("answer", after_s=0.01))
@@ -323,6 +341,8 @@ async def test_http_control_api(fake: FakeAri, client: AriClient, events: EventC
         ) as resp:
             assert resp.status == 201
             cid = (await resp.json())["channel_id"]
+        async with http.post(f"{base}/calls", json={"answered": False}) as resp:
+            ringing = (await resp.json())["channel_id"]
         async with http.post(f"{base}/channels/{cid}/dtmf", json={"digits": "12"}) as resp:
             assert resp.status == 204
         async with http.post(
@@ -339,7 +359,7 @@ async def test_http_control_api(fake: FakeAri, client: AriClient, events: EventC
         async with http.get(f"{base}/channels/{cid}") as resp:
             record = await resp.json()
         async with http.get(f"{base}/channels") as resp:
-            assert len(await resp.json()) == 1
+            assert len(await resp.json()) == 2
         async with http.get(f"{base}/events", params={"since": "0"}) as resp:
             assert (await resp.json())[0]["type"] == "StasisStart"
         async with http.get(f"{base}/requests") as resp:
@@ -347,7 +367,8 @@ async def test_http_control_api(fake: FakeAri, client: AriClient, events: EventC
         async with http.post(f"{base}/restart", json={"keep_channels": True}) as resp:
             assert resp.status == 204
 
-    assert record["dtmf"] == "12"
+    assert record["dtmf"] == "12" and record["answered"]
+    assert fake.switch.channels[ringing].state == "Ring"
     assert record["hung_up_by"] == "caller"
     assert record["dialled"] == "3115550000"
     await events.stream.wait_connected(5)

@@ -14,7 +14,8 @@ async def test_a_call_with_no_controller_falls_back(fake: FakeAri) -> None:
     record = await play_call(fake.switch, ScriptedCall("9055550123", keys=((0.0, "2"),)))
     assert record.stasis_failed
     assert describe_call(fake.switch, record) == (
-        "905555-xxxx -> 311; controller not connected: dialplan fallback; hung up by caller"
+        "905555-xxxx -> 311; controller not connected: dialplan fallback; answered; "
+        "hung up by caller"
     )
 
 

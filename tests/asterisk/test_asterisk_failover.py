@@ -109,8 +109,8 @@ def test_a_killed_controller_loses_no_call_and_its_restart_resumes_the_calls_on_
     """SIGKILL one controller mid-run: Kamailio stops preferring its node once the node's
     readiness key expires, the calls arriving there meanwhile are answered by its fallback
     dialplan, no call fails; restarted, the controller resumes the calls that were up on its
-    node (still up: the callers stay `HELD_MS`) from their saved state instead of handing them
-    to the fallback."""
+    node (still up: the callers stay `HELD_MS`) from their saved state, or afresh from the
+    greeting for a caller with none, instead of handing them to the fallback."""
     cluster, proxy = proxied_nodes
     survivor, victim = cluster.members
     centre, load = start_calls(tmp_path, survivor, proxy, hold_ms=HELD_MS)

@@ -113,6 +113,12 @@ class Harness:
         self.timers.advance(lasts)
         return lasts
 
+    def requests_for(self, channel_id: str, what: str, method: str = "POST") -> int:
+        """How many ``method`` requests the switch took on the channel's ``what`` path
+        (``answer``, ``variable``, ``play/...``)."""
+        path = f"/ari/channels/{channel_id}/{what}"
+        return sum(1 for r in self.fake.requests if r.method == method and r.path.startswith(path))
+
     def heard(self, call_id: str) -> list[str]:
         """Prompt ids the channel heard (started playbacks), in order."""
         return [prompt.id for prompt in prompts_heard(self.record(call_id))]

@@ -256,3 +256,44 @@ async def test_an_attempt_records_its_ringing_not_the_whisper_after_it(harness: 
     [attempt] = record["attempts"]
     assert attempt["destination"] == "durham-agents" and attempt["result"] == "answered"
     assert 0 <= attempt["ring_s"] < whisper_s
+
+
+def before_the_first_prompt(history: list[str]) -> list[str]:
+    """What happened to a channel before anything played to it."""
+    plays = [n for n, line in enumerate(history) if line.startswith("play ")]
+    return history[: plays[0]] if plays else history
+
+
+async def test_a_caller_the_dialplan_answered_hears_the_greeting_with_nothing_before_it(
+    harness: Harness,
+) -> None:
+    """The generated dialplan answers before Stasis: the controller neither answers again nor
+    writes the call's state before the greeting plays; the state is saved from the transfer
+    on, for a restarted controller."""
+    call_id = harness.call(inside_number(harness.snapshot))
+    caller = harness.record(call_id)
+    await harness.in_greeting(call_id)
+    assert harness.requests_for(call_id, "answer") == 0
+    assert harness.requests_for(call_id, "variable") == 0
+    assert before_the_first_prompt(caller.history) == ["arrived dialled=311", "answered"]
+    harness.switch.press(call_id, "1")
+    await harness.until(lambda: bool(caller.bridged_with))
+    assert harness.requests_for(call_id, "answer") == 0
+    assert "set IVR311_STATE" in caller.history
+    assert caller.history.count("answered") == 1
+
+
+async def test_a_caller_arriving_unanswered_is_answered_before_the_greeting(
+    harness: Harness,
+) -> None:
+    """A dialplan that enters Stasis without answering (another site's, or an older render):
+    the controller answers, once, before anything plays."""
+    call_id = harness.call(inside_number(harness.snapshot), answered=False)
+    caller = harness.record(call_id)
+    await harness.in_greeting(call_id)
+    assert harness.requests_for(call_id, "answer") == 1
+    assert before_the_first_prompt(caller.history) == ["arrived dialled=311", "answered"]
+    harness.switch.press(call_id, "1")
+    await harness.until(lambda: bool(caller.bridged_with))
+    assert caller.history.count("answered") == 1
+    assert harness.requests_for(call_id, "answer") == 1

@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 
 import aiohttp
+import pytest
 from ivr_testing import GREETING, Harness, fast_settings, inside_number, menu_number
 
 from ivr.ari import AriEventStream
@@ -52,9 +53,12 @@ async def test_socket_drop_resumes_calls_still_in_the_application(harness: Harne
     assert caller.continued_to is None
 
 
-async def test_restarted_controller_hands_unknown_callers_to_the_fallback(
-    harness: Harness, durham: RuleSnapshot
+@pytest.mark.parametrize("without", ["rules", "draining"])
+async def test_restarted_controller_without_rules_or_draining_hands_callers_to_the_fallback(
+    harness: Harness, durham: RuleSnapshot, without: str
 ) -> None:
+    """A caller in the greeting (nothing saved) is started afresh by a restarted controller
+    that can take calls; one that has no rules yet, or drains, gives them to the fallback."""
     harness.switch.media_durations[GREETING] = 30.0
     waiting = harness.call(inside_number(harness.snapshot))
     await harness.in_greeting(waiting)
@@ -76,11 +80,15 @@ async def test_restarted_controller_hands_unknown_callers_to_the_fallback(
     await harness.until(lambda: bool(harness.record(talking).bridged_with))
     await harness.controller.persistor.settled()
     await harness.controller.close()  # the controller dies without draining
-    # A caller whose state was never saved (the write failed): nothing to resume from.
-    del harness.switch.channels[waiting].variables[STATE_VARIABLE]
+    assert STATE_VARIABLE not in harness.switch.channels[waiting].variables
 
     settings = simulated_settings(fast_settings(), harness.fake)
-    async with Controller(settings, RulesSource.fixed(durham, Metrics())) as second:
+    if without == "rules":
+        second = Controller(settings, RulesSource(None, metrics=Metrics()))
+    else:
+        second = Controller(settings, RulesSource.fixed(durham, Metrics()))
+        second.start_drain()
+    async with second:
         await asyncio.wait_for(second.reconciled.wait(), 10)
         await harness.until(lambda: harness.record(waiting).continued_to is not None)
         # Asterisk continues a channel only after its playbacks: the restarted controller
@@ -154,7 +162,7 @@ async def test_drain_hands_new_and_unfinished_calls_to_the_fallback(harness: Har
     late = harness.call(inside_number(harness.snapshot))
     await harness.until(lambda: harness.record(late).continued_to is not None)
     assert harness.record(late).continued_to == FALLBACK
-    assert not harness.record(late).answered
+    assert harness.requests_for(late, "answer") == 0
     await harness.wait(drain)
     assert harness.record(in_progress).continued_to == FALLBACK
     assert harness.metric("ivr311_calls_handed_back_total", {"reason": "draining"}) == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from ivr_testing import Harness, inside_number
 
 from ivr.call import CallState
@@ -48,15 +49,17 @@ async def test_a_repeated_stasis_start_does_not_answer_the_caller_again(
     assert harness.metric("ivr311_calls_offered_total", {"dialled": "311"}) == 1
 
 
+@pytest.mark.parametrize("answered", [True, False], ids=["answered", "unanswered"])
 async def test_a_caller_whose_stasis_start_was_lost_is_started_at_the_reconnect(
-    harness: Harness,
+    harness: Harness, answered: bool
 ) -> None:
     """The StasisStart goes out just as the socket fails: the caller is in the application,
-    not answered, unknown to the controller. The reconcile starts the call (it is not
-    handed to the fallback), and it goes on as any other."""
+    answered by the dialplan or not, unknown to the controller. The reconcile starts the call
+    (it is not handed to the fallback), answering it if the dialplan did not, and it goes on
+    as any other."""
     app = harness.switch.apps[APP]
     sink, app.sink = app.sink, (lambda payload: None)  # lost in flight
-    call_id = harness.call(inside_number(harness.snapshot))
+    call_id = harness.call(inside_number(harness.snapshot), answered=answered)
     app.sink = sink
     assert call_id not in harness.controller.calls
     harness.controller.reconciled.clear()
@@ -68,4 +71,5 @@ async def test_a_caller_whose_stasis_start_was_lost_is_started_at_the_reconnect(
     caller = harness.record(call_id)
     assert caller.continued_to is None
     assert caller.history.count("answered") == 1
+    assert harness.requests_for(call_id, "answer") == (0 if answered else 1)
     assert harness.controller.calls[call_id].state is CallState.BRIDGED

@@ -204,6 +204,34 @@ async def hearing(harness: Harness, number: str, key: str, media: str) -> tuple[
     return call_id, caller
 
 
+async def test_caller_in_the_greeting_hears_it_again_from_its_start(harness: Harness) -> None:
+    """Nothing is saved in the greeting: a restarted controller starts the caller afresh. The
+    first controller's greeting is stopped before the new one plays, from its start, and its
+    end is not taken for the new greeting's; nobody answers the caller again."""
+    harness.switch.default_outcome = Outcome(kind="answer", press="1")
+    call_id = harness.call(inside_number(harness.snapshot))
+    caller = harness.record(call_id)
+    await harness.in_greeting(call_id)
+    assert saved_state(harness, call_id) is None
+    async with next_controller(harness) as (second, answered):
+        earlier = set(ids.early_playback_ids(call_id))
+        first = [p for p in caller.plays if p.playback_id in earlier]
+        # stopped before the new greeting was asked for, the queued ones never played
+        assert {p.state for p in first} == {"stopped"}
+        assert [p for p in first if p.started] == first[:1]
+        await harness.in_greeting(call_id)
+        again = [p for p in caller.plays if p.playback_id not in earlier]
+        assert again[0].media == first[0].media  # host-durham, greeting: from the start
+        assert second.calls[call_id].state is CallState.GREETING
+        harness.switch.press(call_id, "5")
+        await harness.until(lambda: bool(caller.bridged_with))
+        # The key skipped the new greeting: the old one's end had not cut it short.
+        skipped = second.metrics.registry.get_sample_value("ivr311_greeting_skipped_total")
+        assert skipped == 1
+        assert answered == [] and caller.history.count("answered") == 1
+        assert caller.continued_to is None
+
+
 async def test_caller_in_a_menu_is_taken_over_in_the_menu(harness: Harness) -> None:
     call_id, caller = await hearing(harness, menu_number(harness.snapshot), "1", MENU_INTRO)
     intros = caller.played_media.count(MENU_INTRO)
