@@ -152,6 +152,25 @@ async def test_restart_while_ringing_the_caller_hears_music_again(harness: Harne
         await harness.wait(call.ended.wait())
 
 
+async def test_a_caller_on_hold_with_no_saved_state_goes_to_the_fallback(
+    harness: Harness,
+) -> None:
+    """The state writes failed mid-transfer: the caller, on hold in no bridge, is known by the
+    leg of their transfer still ringing, and goes to the fallback instead of the greeting."""
+    call_id, leg_id = await on_hold_with_the_destination_ringing(harness)
+    caller = harness.record(call_id)
+    await harness.controller.persistor.settled()
+    await harness.controller.close()
+    del harness.switch.channels[call_id].variables[STATE_VARIABLE]
+    greetings = caller.played_media.count(GREETING)
+    async with next_controller(harness) as (second, answered):
+        await harness.until(lambda: caller.continued_to is not None)
+        assert caller.continued_to == FALLBACK
+        assert call_id not in second.calls and answered == []
+        assert caller.played_media.count(GREETING) == greetings, "not greeted again"
+        await harness.until(lambda: harness.record(leg_id).destroyed)
+
+
 async def test_restart_while_ringing_instead_of_music_brings_the_music(harness: Harness) -> None:
     """The first controller could not start the music (the caller hears ringing); the one
     that takes the call over gets it started, and the music replaces the ringing."""
