@@ -11,7 +11,7 @@ PLAY = "/channels/{id}/play/{playbackId}"
 async def test_a_call_counts_its_requests_by_path_template_and_its_events_by_type(
     harness: Harness,
 ) -> None:
-    call_id = harness.call(inside_number(harness.snapshot))
+    call_id = harness.call(inside_number(harness.snapshot), answered=False)
     await harness.in_greeting(call_id)
     harness.switch.hangup_caller(call_id)
     await harness.ended(call_id)
