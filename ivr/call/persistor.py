@@ -8,15 +8,17 @@ variable (`STATE_VARIABLE` unless set otherwise) on the caller's channel. The gr
 nothing: it is where every call starts, so a caller found with no saved state is started
 afresh there (its greeting from the start, under the active rules) and nothing delays it. A
 bridged call writes nothing either: its conversation bridge already tells a restarted
-controller to leave it be, so the request is saved on every connected call. Writes run beside
-the call, one at a time per channel, the latest state only; the call waits for its write only
-before it plays to its caller (`written`: Asterisk runs a variable write queued behind a
-prompt only once the prompt has played, holding the request that long). A failed write is
-logged and the call goes on: a restart then finds the state written before it, and resumes
-the caller there, or none, and starts the caller afresh at the greeting (where it used to hand
-them to the fallback context: they hear the greeting again, and still reach a person). A
-variable that is unreadable or holds a state that does not resume sends the caller to the
-fallback context.
+controller to leave it be, so the request is saved on every connected call. Nor does the
+ringing of a transfer's first link: a call saved on hold resumes exactly as one saved ringing
+link 0 would (at link 0, whose leg is looked up by its id), so the hold write covers it.
+Writes run beside the call, one at a time per channel, the latest state only; the call waits
+for its write only before it plays to its caller (`written`: Asterisk runs a variable write
+queued behind a prompt only once the prompt has played, holding the request that long). A
+failed write is logged and the call goes on: a restart then finds the state written before it,
+and resumes the caller there, or none, and starts the caller afresh at the greeting (where it
+used to hand them to the fallback context: they hear the greeting again, and still reach a
+person). A variable that is unreadable or holds a state that does not resume sends the caller
+to the fallback context.
 
 `ivr.controller.process` reads the variable at reconcile for each caller it does not know and,
 when `SavedCall.resumable`, lets a new `Call` pick the call up (`Call.take_over`).
@@ -137,6 +139,11 @@ class SavedCall:
         return None if negative or not isinstance(digits, list) else saved
 
 
+def _first_link_ringing(t: Transition) -> bool:
+    """Dialling the chain's first link: its saved hold already resumes there."""
+    return t.target is CallState.TRANSFER_RINGING and t.link is not None and t.link.index == 0
+
+
 class StatePersistor:
     """The observer writing each call's `SavedCall` to its caller's channel."""
 
@@ -152,7 +159,7 @@ class StatePersistor:
         if t.target is CallState.ENDED:
             self._latest.pop(call_id, None)
             return
-        if t.target not in _WRITTEN_AT:
+        if t.target not in _WRITTEN_AT or _first_link_ringing(t):
             return
         self._latest[call_id] = SavedCall.of(t).encode()
         if call_id not in self._writers:

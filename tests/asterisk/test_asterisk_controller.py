@@ -577,11 +577,11 @@ def test_a_caller_on_hold_of_a_killed_controller_keeps_the_music_and_is_put_thro
         )
         call_id = str(seen["call_id"])
 
-        def ringing_saved() -> bool:
+        def hold_saved() -> bool:
             saved = SavedCall.decode(saved_state(node, call_id))
-            return saved is not None and saved.state is CallState.TRANSFER_RINGING
+            return saved is not None and saved.state is CallState.TRANSFER_HOLD
 
-        wait_until(ringing_saved, 10, "the ringing state to be saved")
+        wait_until(hold_saved, 10, "the hold state to be saved")
         controller.kill()
         controller.restart()
         wait_until(

@@ -8,7 +8,15 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
 import pytest
-from ivr_testing import BUSINESS_HOURS, GREETING, Harness, fast_settings, inside_number, menu_number
+from ivr_testing import (
+    BUSINESS_HOURS,
+    GREETING,
+    Harness,
+    fallback_choice,
+    fast_settings,
+    inside_number,
+    menu_number,
+)
 from virtual_clock import VirtualClock
 
 from ivr.call import STATE_VARIABLE, CallState, SavedCall, ids
@@ -112,8 +120,9 @@ async def test_caller_on_hold_is_taken_over_and_the_transfer_goes_on(harness: Ha
     caller, leg = harness.record(call_id), harness.record(leg_id)
     async with next_controller(harness) as (second, answered):
         saved = saved_state(harness, call_id)
-        assert saved is not None and saved.state is CallState.TRANSFER_RINGING
-        assert saved.link == 0
+        # Saved on hold: the first link's ringing resumes as hold does, so it is not written.
+        assert saved is not None and saved.state is CallState.TRANSFER_HOLD
+        assert saved.link is None
         # Still on hold with music, the leg still ringing: nothing handed back or hung up.
         assert call_id in second.calls
         assert caller.continued_to is None and caller.moh
@@ -394,3 +403,27 @@ async def test_a_destination_gone_unseen_is_dialled_once_more(harness: Harness) 
     ]
     assert record["outcome"] == "completed"
     await harness.until(harness.nothing_left)
+
+
+async def test_restart_while_a_later_link_rings_goes_on_at_that_link(harness: Harness) -> None:
+    number = menu_number(harness.snapshot)
+    digit, _ = fallback_choice(harness.snapshot, number)
+    call_id, _ = await hearing(harness, number, "1", MENU_INTRO)
+    harness.switch.press(call_id, digit)
+    first_leg, second_leg = ids.leg_id(call_id, 1), ids.leg_id(call_id, 2)
+    await harness.until(lambda: first_leg in harness.switch.channels)
+    harness.switch.hangup_caller(first_leg, cause=17)  # the first destination is busy
+    await harness.until(lambda: second_leg in harness.switch.channels)
+    await harness.controller.persistor.settled()
+    saved = saved_state(harness, call_id)
+    assert saved is not None and saved.state is CallState.TRANSFER_RINGING
+    assert saved.link == 1
+    async with next_controller(harness) as (second, _):
+        harness.switch.destination_answers(second_leg)
+        caller = harness.record(call_id)
+        await harness.until(lambda: caller.bridged_with == [second_leg])
+        dialled = [r.channel_id for r in harness.switch.records.values() if r.originator == call_id]
+        assert dialled == [first_leg, second_leg], "the busy first link is not dialled again"
+        call = second.calls[call_id]
+        harness.switch.hangup_caller(call_id)
+        await harness.wait(call.ended.wait())
