@@ -396,7 +396,7 @@ async def test_a_lost_answer_to_originate_is_retried_without_dialling_twice(
 async def test_a_lost_answer_without_retries_is_unavailable(
     fake: FakeAri, events: EventCollector
 ) -> None:
-    cid = fake.switch.place_call()
+    cid = fake.switch.place_call(answered=False)
     fake.lose_next_answer("POST", f"/ari/channels/{cid}/answer")
     async with AriClient(fake.url, USER, PASSWORD, APP, retries=0) as ari:
         with pytest.raises(AriUnavailableError):

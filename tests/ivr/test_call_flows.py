@@ -14,7 +14,8 @@ async def test_greeting_heard_then_warm_transfer_with_whisper_and_accept(harness
     caller = harness.record(call_id)
     await harness.until(lambda: len(caller.bridged_with) == 1)
 
-    assert caller.answered
+    assert harness.requests_for(call_id, "answer") == 0, "the dialplan answered it already"
+    assert caller.history.count("answered") == 1
     assert harness.heard(call_id)[:2] == ["host-durham", "greeting"]
     assert "transferring" in harness.heard(call_id)
     assert "moh on default" in caller.history, "the caller waits with music while dialling"
