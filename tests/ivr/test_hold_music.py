@@ -30,8 +30,7 @@ async def _on_hold_without_music(harness: Harness, centres: Outcome) -> ChannelR
     harness.switch.channel_moh_error = MUSIC_REFUSED
     harness.switch.default_outcome = centres
     call_id = harness.call(inside_number(harness.snapshot))
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
+    await harness.skip_greeting(call_id)
     caller = harness.record(call_id)
     await harness.until(lambda: caller.rang)
     return caller
@@ -120,8 +119,7 @@ async def test_music_while_the_centre_rings_no_bridge_before_the_accept_none_aft
 ) -> None:
     harness.switch.default_outcome = Outcome(kind="ring")
     call_id = harness.call(inside_number(harness.snapshot))
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
+    await harness.skip_greeting(call_id)
     caller = harness.record(call_id)
     leg_id = ids.leg_id(call_id, 1)
     await harness.until(lambda: leg_id in harness.switch.channels)
@@ -157,8 +155,7 @@ async def test_the_final_message_follows_the_music_at_once(harness: Harness) -> 
     with no bridge to leave first; playing the message is what ends the music."""
     harness.switch.default_outcome = Outcome(kind="busy")
     call_id = harness.call(inside_number(harness.snapshot))
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
+    await harness.skip_greeting(call_id)
     caller = harness.record(call_id)
     await harness.until(lambda: caller.destroyed)
 
@@ -166,8 +163,7 @@ async def test_the_final_message_follows_the_music_at_once(harness: Harness) -> 
     message = _first(caller, "play sound:ivr311/transfer-failed")
     assert _first(caller, "moh on") < _first(caller, "moh suspended") == message - 1
     assert caller.bridges == [] and _bridges_created(harness) == []
-    stopped = [r for r in harness.fake.requests if r.method == "DELETE" and "moh" in r.path]
-    assert stopped == [], "the play ends the music: no request for it"
+    assert harness.requests_for(call_id, "moh", "DELETE") == 0, "the play ends the music"
     record = await harness.ended(call_id)
     assert record["outcome"] == "message"
     assert [a["result"] for a in record["attempts"]] == ["busy"]
@@ -177,8 +173,7 @@ async def test_music_is_stopped_before_the_caller_is_handed_back(harness: Harnes
     """Asterisk's music would follow the caller into the dialplan: it is stopped first."""
     harness.switch.default_outcome = Outcome(kind="ring")
     call_id = harness.call(inside_number(harness.snapshot))
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
+    await harness.skip_greeting(call_id)
     caller = harness.record(call_id)
     await harness.until(lambda: caller.moh)
     drain = asyncio.create_task(harness.controller.drain(timeout_s=0))

@@ -97,10 +97,7 @@ async def test_a_bilingual_greeting_is_one_playback_a_key_stops(harness: Harness
     # the key ends the whole set: the French offer after the greeting never starts
     assert FRENCH_OFFER in greeting.media
     assert FRENCH_OFFER not in {e["playback"]["media_uri"] for e in events}
-    plays = [
-        r for r in harness.fake.requests if r.method == "POST" and f"/{call_id}/play/" in r.path
-    ]
-    assert len(plays) == 2  # the greeting, then the transfer announcement
+    assert harness.requests_for(call_id, "play/") == 2  # the greeting, then the transfer one
 
 
 @pytest.mark.parametrize("french_recorded", [True, False])

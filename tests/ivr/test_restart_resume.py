@@ -92,8 +92,7 @@ def saved_state(harness: Harness, call_id: str) -> SavedCall | None:
 
 async def on_hold_with_the_destination_ringing(harness: Harness) -> tuple[str, str]:
     call_id = harness.call(inside_number(harness.snapshot))
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
+    await harness.skip_greeting(call_id)
     leg_id = ids.leg_id(call_id, 1)
     await harness.until(lambda: leg_id in harness.switch.channels)
     await harness.until(harness.state_is(call_id, "transferring.ringing"))
