@@ -6,11 +6,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from ari_testing import APP, PASSWORD, USER, EventCollector
+from ari_testing import PASSWORD, USER, EventCollector
 
-from ivr.ari import AriClient, AriError, AriEventStream
+from ivr.ari import AriClient, AriError
 from ivr.ari.client import basic_auth_header
-from switchsim import FakeAri, FakeSwitch, Outcome, SwitchError
+from switchsim import FakeAri, Outcome, SwitchError
 
 
 def types_for(fake: FakeAri, channel_id: str, since: int = 0) -> list[str]:
@@ -254,6 +254,9 @@ async def test_plays_queue_and_multi_media_continues(fake: FakeAri, client: AriC
     ]
 
 
+SOUND_FILES = frozenset({"en/ivr311/greeting", "fr_CA/ivr311/greeting", "en/ivr311/only-english"})
+
+
 @pytest.mark.parametrize(
     ("media", "lang", "state"),
     [
@@ -265,22 +268,15 @@ async def test_plays_queue_and_multi_media_continues(fake: FakeAri, client: AriC
         ("sound:fr_CA/ivr311/only-english", "fr_CA", "failed"),
     ],
 )
-async def test_missing_sound_fails_like_asterisk(media: str, lang: str, state: str) -> None:
+@pytest.mark.parametrize("switch", [{"sound_exists": SOUND_FILES.__contains__}], indirect=True)
+async def test_missing_sound_fails_like_asterisk(
+    fake: FakeAri, client: AriClient, media: str, lang: str, state: str
+) -> None:
     """Asterisk looks for ``<lang>/<name>``, ``fr`` for ``fr_CA``, ``<name>``, then English."""
-    files = {"en/ivr311/greeting", "fr_CA/ivr311/greeting", "en/ivr311/only-english"}
-    switch = FakeSwitch(sound_exists=files.__contains__)
-    async with (
-        FakeAri(user=USER, password=PASSWORD, switch=switch) as fake,
-        AriClient(fake.url, USER, PASSWORD, APP) as client,
-    ):
-        collector = EventCollector(AriEventStream(fake.url, USER, PASSWORD, APP))
-        collector.start()
-        await collector.stream.wait_connected(5)
-        cid = fake.switch.place_call()
-        await client.play(cid, "pb", [media], lang)
-        finished = await fake.switch.wait_event("PlaybackFinished", channel_id=cid)
-        assert finished["playback"]["state"] == state
-        await collector.close()
+    cid = fake.switch.place_call()
+    await client.play(cid, "pb", [media], lang)
+    finished = await fake.switch.wait_event("PlaybackFinished", channel_id=cid)
+    assert finished["playback"]["state"] == state
 
 
 @pytest.mark.parametrize(
