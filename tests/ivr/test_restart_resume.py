@@ -142,7 +142,7 @@ async def test_caller_on_hold_is_taken_over_and_the_transfer_goes_on(harness: Ha
 
 async def test_restart_while_ringing_the_caller_hears_music_again(harness: Harness) -> None:
     """The music the caller heard stopped while no controller was up (or never started):
-    the controller that takes the call over starts it again; music still playing goes on."""
+    the controller that takes the call over starts it again."""
     call_id, leg_id = await on_hold_with_the_destination_ringing(harness)
     caller = harness.record(call_id)
     await harness.controller.persistor.settled()
