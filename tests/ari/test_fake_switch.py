@@ -37,8 +37,8 @@ async def test_hangup_during_playback_in_a_bridge_follows_asterisks_order(
     fake.switch.media_durations["sound:ivr311/long"] = 60.0
     cid = fake.switch.place_call()
     await client.answer(cid)
-    await client.create_bridge("hold", "holding")
-    await client.add_channels("hold", [cid])
+    await client.create_bridge("bridge")
+    await client.add_channels("bridge", [cid])
     await client.play(cid, "pb", ["sound:ivr311/long"])
     await fake.switch.wait_event("PlaybackStarted", channel_id=cid)
     mark = fake.switch.mark()
@@ -73,7 +73,7 @@ async def test_channel_music_on_hold_behaves_as_asterisks_generator(
 
     other = switch.place_call()
     await client.answer(other)
-    await client.create_bridge("talk", "mixing")
+    await client.create_bridge("talk")
     await client.add_channels("talk", [caller, other])
     assert record.bridged_with == [other] and record.moh
     await client.play(caller, "in-bridge", ["sound:ivr311/beep"])
@@ -297,7 +297,7 @@ async def test_error_codes(client: AriClient, call: Any, status: int) -> None:
 
 
 async def test_adding_an_unknown_channel_to_a_bridge_is_400(client: AriClient) -> None:
-    await client.create_bridge("b", "mixing")
+    await client.create_bridge("b")
     with pytest.raises(AriError) as err:
         await client.add_channels("b", ["nope"])
     assert err.value.status == 400
