@@ -21,8 +21,8 @@ controller's CPU per offered call (utime+stime of their processes before and aft
 time from the caller's answer to the centre's answer (p50, p99; from SIPp's message traces,
 matched by calling number). For the controller flow, also the ARI traffic per offered call,
 from the controller's ``/metrics`` before and after the rate: ``ari_requests_per_call`` and
-``ari_events_per_call``, each with a sub-dict by request (``POST /channels/{id}/answer``) or
-by event type. A flow stops at its first rate with a failed call; its
+``ari_events_per_call``, with the breakdowns ``ari_requests_per_call_by_request``
+(``POST /channels/{id}/play/{playbackId}``...) and ``ari_events_per_call_by_type``. A flow stops at its first rate with a failed call; its
 ``max_clean_cps`` is the highest rate before that. The figures are for comparing the flows
 within one run (ratios): the machine may be shared.
 
