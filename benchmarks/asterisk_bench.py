@@ -22,9 +22,10 @@ time from the caller's answer to the centre's answer (p50, p99; from SIPp's mess
 matched by calling number). For the controller flow, also the ARI traffic per offered call,
 from the controller's ``/metrics`` before and after the rate: ``ari_requests_per_call`` and
 ``ari_events_per_call``, with the breakdowns ``ari_requests_per_call_by_request``
-(``POST /channels/{id}/play/{playbackId}``...) and ``ari_events_per_call_by_type``. A flow stops at its first rate with a failed call; its
-``max_clean_cps`` is the highest rate before that. The figures are for comparing the flows
-within one run (ratios): the machine may be shared.
+(``POST /channels/{id}/play/{playbackId}``...) and ``ari_events_per_call_by_type``. A flow
+stops at its first rate with a failed call; its ``max_clean_cps`` is the highest rate before
+that. The figures are for comparing the flows within one run (ratios): the machine may be
+shared.
 
 Skipped, with the reason in the report, without an ``asterisk`` or ``sipp`` binary.
 IVR311_BENCH_ASTERISK_RATES (e.g. ``5,10``), IVR311_BENCH_ASTERISK_SECONDS (seconds of calls

@@ -29,7 +29,8 @@ the switch is warm, as it is after recent traffic. Then, for 1, 100 and 1,000 co
   ``controller_cpu_ms_per_call`` is one such call, set-up and tear-down;
   ``log_lines_per_call`` counts what the controller logged per call, by level;
   ``ari_requests_per_call`` and ``ari_events_per_call`` (broken down in
-  ``ari_requests_per_call_by_request`` and ``ari_events_per_call_by_type``) what it sent to and received from the switch per call.
+  ``ari_requests_per_call_by_request`` and ``ari_events_per_call_by_type``) what it sent to
+  and received from the switch per call.
 - ``teardown``: the N callers hang up; ``controller_cpu_ms_per_call`` to end each call (its
   decision record included).
 - ``controller_gc``: the controller's garbage collections over all of the above; a full one

@@ -441,6 +441,24 @@ def test_a_caller_hanging_up_while_the_centre_rings_cancels_the_transfer(
     assert call.problems() == []
 
 
+
+def kill_and_restart_until_bridged(
+    controller: ControllerProcess, call_id: str, what: str
+) -> None:
+    """Kill the controller (SIGKILL), start it again and wait until it has put ``call_id``
+    through to a person."""
+    controller.kill()
+    controller.restart()
+    wait_until(
+        lambda: (
+            (c := live_call(controller)) is not None
+            and c["call_id"] == call_id
+            and c["state"] == "bridged"
+        ),
+        CALL_DEADLINE_S,
+        f"{what} to be bridged",
+    )
+
 def saved_state(node: AsteriskNode, call_id: str) -> str | None:
     """The call's state saved on its caller's channel, if any."""
     try:
@@ -480,17 +498,7 @@ def test_a_caller_in_the_greeting_of_a_killed_controller_is_greeted_again(
     try:
         with a_caller_in_the_greeting(node, controller, tmp_path) as (caller, call_id):
             assert saved_state(node, call_id) is None
-            controller.kill()
-            controller.restart()
-            wait_until(
-                lambda: (
-                    (c := live_call(controller)) is not None
-                    and c["call_id"] == call_id
-                    and c["state"] == "bridged"
-                ),
-                CALL_DEADLINE_S,
-                "the call started afresh to be bridged",
-            )
+            kill_and_restart_until_bridged(controller, call_id, "the call started afresh")
             node.ari("DELETE", f"/channels/{call_id}?reason=normal")
             assert caller.wait(timeout_s=20) == 0
         assert centre.wait(timeout_s=20) == 0
@@ -582,17 +590,7 @@ def test_a_caller_on_hold_of_a_killed_controller_keeps_the_music_and_is_put_thro
             return saved is not None and saved.state is CallState.TRANSFER_HOLD
 
         wait_until(hold_saved, 10, "the hold state to be saved")
-        controller.kill()
-        controller.restart()
-        wait_until(
-            lambda: (
-                (c := live_call(controller)) is not None
-                and c["call_id"] == call_id
-                and c["state"] == "bridged"
-            ),
-            CALL_DEADLINE_S,
-            "the taken-over call to be bridged",
-        )
+        kill_and_restart_until_bridged(controller, call_id, "the taken-over call")
         music_stops(node, offset)  # while the caller is still there
         node.ari("DELETE", f"/channels/{call_id}?reason=normal")
         assert caller.wait(timeout_s=20) == 0
