@@ -114,6 +114,9 @@ async def _hold(call: Call) -> bool:
             log.warning("call.hold_failed", error=str(exc))
             call.end_follows = True
             return False
+        # Any other failure (a 5xx, no answer at all): the music may have started, so it is
+        # stopped when hold ends, as the ringing is.
+        call.resources.music = True
         return await _ring_instead_of_music(call, exc)
     call.resources.music = True
     return True
