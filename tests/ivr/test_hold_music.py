@@ -246,3 +246,27 @@ async def test_music_whose_stop_went_unanswered_is_stopped_again_at_the_end(
     assert record["outcome"] == "completed"
     assert _music_stops(harness, answered=True) == 1
 
+
+async def test_music_is_stopped_at_the_hand_over_when_the_final_message_went_unanswered(
+    harness: Harness,
+) -> None:
+    """Asterisk did not answer the final message's play, which may not have started: the
+    music it would have ended is stopped before the caller is handed to the fallback context."""
+    harness.switch.default_outcome = Outcome(kind="ring")
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.in_greeting(call_id)
+    harness.switch.press(call_id, "1")
+    caller = harness.record(call_id)
+    await harness.until(harness.state_is(call_id, "transferring.ringing"))
+    message_seq = harness.live(call_id).resources.prompts.started + 1
+    harness.fake.lose_next_answer(
+        "POST", f"/ari/channels/{call_id}/play/{ids.playback_id(call_id, message_seq)}"
+    )
+    await harness.expire(call_id, "ring")
+    await harness.until(harness.state_is(call_id, "message"))
+    drain = asyncio.create_task(harness.controller.drain(timeout_s=0))
+    await harness.until(lambda: caller.continued_to is not None)
+    await harness.wait(drain)
+
+    assert _music_stops(harness) == 1
+    assert _first(caller, "moh off") < _first(caller, "continued to")
