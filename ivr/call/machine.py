@@ -184,6 +184,8 @@ class Call:
         dialplan, or one rendered before it answered) still gets one.
         """
         async with self._lock:
+            if self._over():
+                return  # closed (or ended) while this waited for the lock
             failure: AriError | None = None
             if not answered:
                 try:
@@ -208,6 +210,8 @@ class Call:
         the saved link (``resume``, for a call saved in a transfer: the link and what became
         of that link's leg; the caller, on hold on their own channel, hears the music go on)."""
         async with self._lock:
+            if self._over():
+                return  # closed (or ended) while this waited for the lock
             with self._bound():
                 self.language = saved.language
                 self.greeting_done = saved.greeting_done

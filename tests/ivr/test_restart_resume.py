@@ -319,6 +319,25 @@ async def test_a_closed_controller_asks_the_switch_nothing_once_closed(harness: 
     assert GREETING in plays[0]  # the held request, carried out before close returned
 
 
+
+async def test_a_call_closed_before_its_start_or_take_over_ran_starts_nothing(
+    harness: Harness,
+) -> None:
+    """A start or a take-over that waited on the call's lock while the controller closed the
+    call gets the lock after the close: it starts no flow, so nothing reaches the switch."""
+    call_id, caller = await hearing(harness, inside_number(harness.snapshot), "*", STATUS_ASK)
+    saved = saved_state(harness, call_id)
+    assert saved is not None
+    call = harness.live(call_id)
+    await harness.controller.close()
+    reached = list(harness.fake.requests)
+
+    await call.take_over(saved, None)
+    await call.start(answered=False)
+
+    assert harness.fake.requests == reached
+    assert caller.played_media.count(STATUS_ASK) == 1
+
 async def test_garbled_saved_state_hands_the_caller_to_the_fallback(harness: Harness) -> None:
     call_id = harness.call(inside_number(harness.snapshot))
     await harness.in_greeting(call_id)
