@@ -623,14 +623,14 @@ class Controller:
         check or transfer) or more (a later state write failed: the caller hears the greeting
         again rather than going to the fallback context, and still reaches a person); its
         prompts are stopped first, and the new call numbers its own after theirs
-        (`ids.PROMPTS_BEFORE_TRANSFER`), so that their end events are not taken for its own.
+        (`ids.AFRESH_NUMBERING_AFTER`), so that their end events are not taken for its own.
         A caller nobody answered yet (its StasisStart lost with a socket) is answered now, once:
         should its StasisStart still come, it is ignored (`_inbound`)."""
         if channel.state == "Up":
             await self._stop_possible_prompts(channel.id)
         call = self._inbound(self._stasis_start_of(channel))
         if call is not None:
-            call.resources.prompts.number_after(ids.PROMPTS_BEFORE_TRANSFER)
+            call.resources.prompts.number_after(ids.AFRESH_NUMBERING_AFTER)
 
     def _stasis_start_of(self, channel: Channel) -> StasisStart:
         """The StasisStart a channel found in the application had (or will have)."""

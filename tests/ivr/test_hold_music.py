@@ -210,7 +210,6 @@ async def test_music_that_started_unanswered_is_stopped_once_bridged(harness: Ha
     assert _first(caller, "entered mixing bridge") < _first(caller, "moh off")
 
 
-
 STOP_ATTEMPTS = 4
 """How often a music stop reaches the switch before the client gives up on an answer: twice
 (its own retry), each sent once more by the HTTP library when a kept-alive connection was cut."""

@@ -242,7 +242,7 @@ async def test_caller_in_the_greeting_hears_it_again_from_its_start(harness: Har
     await harness.in_greeting(call_id)
     assert saved_state(harness, call_id) is None
     async with next_controller(harness) as (second, answered):
-        earlier = set(ids.early_playback_ids(call_id))
+        earlier = {ids.playback_id(call_id, n) for n in range(1, ids.AFRESH_NUMBERING_AFTER + 1)}
         first = [p for p in caller.plays if p.playback_id in earlier]
         # stopped before the new greeting was asked for, the queued ones never played
         assert {p.state for p in first} == {"stopped"}
@@ -270,6 +270,34 @@ async def test_caller_in_a_menu_is_taken_over_in_the_menu(harness: Harness) -> N
         assert caller.continued_to is None and answered == []
         harness.switch.press(call_id, "1")
         await harness.until(lambda: bool(caller.bridged_with))
+
+
+async def test_a_greeting_started_afresh_is_stopped_before_a_later_hand_back(
+    harness: Harness,
+) -> None:
+    """A caller started afresh by a restarted controller is in its greeting when that one dies
+    too; the next, draining, hands them to the fallback context with that greeting stopped
+    first (Asterisk would play it out before continuing the caller)."""
+    call_id = harness.call(inside_number(harness.snapshot))
+    caller = harness.record(call_id)
+    await harness.in_greeting(call_id)
+    afresh = ids.playback_id(call_id, ids.AFRESH_NUMBERING_AFTER + 1)
+    async with next_controller(harness) as (second, _):
+        await harness.until(
+            lambda: any(p.playback_id == afresh and p.started for p in caller.plays)
+        )
+        await second.close()
+    third = Controller(
+        simulated_settings(fast_settings(), harness.fake),
+        RulesSource.fixed(harness.snapshot, Metrics()),
+        clock=lambda: BUSINESS_HOURS,
+        scheduler=VirtualClock(),
+    )
+    third.start_drain()
+    async with third:
+        await harness.until(lambda: caller.continued_to is not None)
+    assert caller.continued_to == FALLBACK
+    assert {p.state for p in caller.plays} == {"stopped"}
 
 
 async def test_caller_in_a_status_check_is_asked_for_the_number_again(harness: Harness) -> None:
@@ -319,7 +347,6 @@ async def test_a_closed_controller_asks_the_switch_nothing_once_closed(harness: 
     assert GREETING in plays[0]  # the held request, carried out before close returned
 
 
-
 async def test_a_call_closed_before_its_start_or_take_over_ran_starts_nothing(
     harness: Harness,
 ) -> None:
@@ -337,6 +364,7 @@ async def test_a_call_closed_before_its_start_or_take_over_ran_starts_nothing(
 
     assert harness.fake.requests == reached
     assert caller.played_media.count(STATUS_ASK) == 1
+
 
 async def test_garbled_saved_state_hands_the_caller_to_the_fallback(harness: Harness) -> None:
     call_id = harness.call(inside_number(harness.snapshot))
