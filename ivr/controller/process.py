@@ -476,9 +476,14 @@ class Controller:
         self, channel_id: str, extension: str, reason: str, *, stop_prompts: bool = False
     ) -> None:
         """Hand a channel the controller will not handle to the dialplan fallback context
-        (first stopping the prompts it may hear, for a caller an earlier controller had)."""
+        (first, for a caller an earlier controller had, stopping the prompts and the music on
+        hold it may hear: the music would follow it into the dialplan)."""
         if stop_prompts:
             await self._stop_possible_prompts(channel_id)
+            try:
+                await self.ari.stop_moh(channel_id=channel_id)
+            except AriError as exc:
+                log.warning("controller.stop_music_failed", channel=channel_id, error=str(exc))
         try:
             await self.ari.continue_in_dialplan(
                 channel_id, self.settings.fallback_context, extension, 1

@@ -86,6 +86,21 @@ async def next_controller(harness: Harness) -> AsyncIterator[tuple[Controller, l
         yield second, answered
 
 
+@asynccontextmanager
+async def draining_controller(harness: Harness) -> AsyncIterator[Controller]:
+    """A controller connecting once the ones before have died, draining: it hands every
+    caller it finds to the fallback context."""
+    controller = Controller(
+        simulated_settings(fast_settings(), harness.fake),
+        RulesSource.fixed(harness.snapshot, Metrics()),
+        clock=lambda: BUSINESS_HOURS,
+        scheduler=VirtualClock(),
+    )
+    controller.start_drain()
+    async with controller:
+        yield controller
+
+
 def saved_state(harness: Harness, call_id: str) -> SavedCall | None:
     return SavedCall.decode(harness.switch.channels[call_id].variables.get(STATE_VARIABLE))
 
@@ -287,14 +302,7 @@ async def test_a_greeting_started_afresh_is_stopped_before_a_later_hand_back(
             lambda: any(p.playback_id == afresh and p.started for p in caller.plays)
         )
         await second.close()
-    third = Controller(
-        simulated_settings(fast_settings(), harness.fake),
-        RulesSource.fixed(harness.snapshot, Metrics()),
-        clock=lambda: BUSINESS_HOURS,
-        scheduler=VirtualClock(),
-    )
-    third.start_drain()
-    async with third:
+    async with draining_controller(harness):
         await harness.until(lambda: caller.continued_to is not None)
     assert caller.continued_to == FALLBACK
     assert {p.state for p in caller.plays} == {"stopped"}
@@ -394,6 +402,40 @@ async def test_socket_cut_on_hold_the_call_completes_answered_once(harness: Harn
     assert record["outcome"] == "completed"
     assert [h for h in caller.history if h == "answered"] == ["answered"]
     await harness.until(harness.nothing_left)
+
+
+async def test_a_caller_on_hold_handed_back_after_a_restart_takes_no_music_along(
+    harness: Harness,
+) -> None:
+    """The music on the caller's channel would follow them into the dialplan: the controller
+    that hands them back stops it first."""
+    call_id, _ = await on_hold_with_the_destination_ringing(harness)
+    caller = harness.record(call_id)
+    assert caller.moh
+    await harness.controller.persistor.settled()
+    await harness.controller.close()
+    async with draining_controller(harness):
+        await harness.until(lambda: caller.continued_to is not None)
+    assert caller.continued_to == FALLBACK
+    assert not caller.moh
+    history = caller.history
+    assert history.index("moh off") < max(i for i, h in enumerate(history) if "continued" in h)
+
+
+async def test_an_adopted_conversation_is_rid_of_music_left_on_the_caller(
+    harness: Harness,
+) -> None:
+    """The earlier controller died between bridging the caller and stopping their music: the
+    controller that adopts the conversation stops it, so the caller hears the centre."""
+    call_id, leg_id = await on_hold_with_the_destination_ringing(harness)
+    harness.switch.destination_answers(leg_id)
+    caller = harness.record(call_id)
+    await harness.until(lambda: caller.bridged_with == [leg_id] and not caller.moh)
+    harness.switch.channel_moh(call_id, "default", True)  # as if it had never been stopped
+    async with next_controller(harness):
+        await harness.until(lambda: not caller.moh)
+        assert caller.bridged_with == [leg_id]
+        assert not harness.record(leg_id).moh
 
 
 @contextmanager
