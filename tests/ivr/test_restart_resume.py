@@ -101,6 +101,11 @@ async def draining_controller(harness: Harness) -> AsyncIterator[Controller]:
         yield controller
 
 
+def started(caller: ChannelRecord, playback_id: str) -> bool:
+    """Whether the caller has started hearing the playback."""
+    return any(p.playback_id == playback_id and p.started for p in caller.plays)
+
+
 def saved_state(harness: Harness, call_id: str) -> SavedCall | None:
     return SavedCall.decode(harness.switch.channels[call_id].variables.get(STATE_VARIABLE))
 
@@ -258,11 +263,16 @@ async def test_caller_in_the_greeting_hears_it_again_from_its_start(harness: Har
     assert saved_state(harness, call_id) is None
     async with next_controller(harness) as (second, answered):
         earlier = {ids.playback_id(call_id, n) for n in range(1, ids.AFRESH_NUMBERING_AFTER + 1)}
+        new_greeting = ids.playback_id(call_id, ids.AFRESH_NUMBERING_AFTER + 1)
+        await harness.until(lambda: started(caller, new_greeting))
         first = [p for p in caller.plays if p.playback_id in earlier]
         # stopped before the new greeting was asked for, the queued ones never played
         assert {p.state for p in first} == {"stopped"}
         assert [p for p in first if p.started] == first[:1]
-        await harness.in_greeting(call_id)
+        paths = [r.path for r in harness.fake.requests]
+        assert paths.index(f"/ari/playbacks/{first[0].playback_id}") < paths.index(
+            f"/ari/channels/{call_id}/play/{new_greeting}"
+        )
         again = [p for p in caller.plays if p.playback_id not in earlier]
         assert again[0].media == first[0].media  # host-durham, greeting: from the start
         assert second.calls[call_id].state is CallState.GREETING
@@ -287,6 +297,32 @@ async def test_caller_in_a_menu_is_taken_over_in_the_menu(harness: Harness) -> N
         await harness.until(lambda: bool(caller.bridged_with))
 
 
+async def test_the_old_greeting_is_stopped_by_the_call_started_afresh_not_the_reconcile(
+    harness: Harness,
+) -> None:
+    """Stopping an earlier controller's prompts is the new call's first step: a slow stop
+    holds up that call's greeting only, not the reconcile (and every other call with it),
+    which is over while the stop is still under way."""
+    call_id = harness.call(inside_number(harness.snapshot))
+    caller = harness.record(call_id)
+    await harness.in_greeting(call_id)
+    last = ids.playback_id(call_id, ids.EARLY_PROMPTS)  # stopped first: latest first
+    held = harness.fake.hold_next("DELETE", f"/ari/playbacks/{last}")
+    async with next_controller(harness) as (second, _):
+        # reconciled (`next_controller`) with the stop still held: the greeting waits for it
+        assert call_id in second.calls and not held.done.is_set()
+        # nor did it outwait the stop (the client's time limit, then its retry)
+        assert not any(r.path == f"/ari/playbacks/{last}" for r in harness.fake.requests)
+        assert [p for p in caller.plays if p.playback_id == ids.playback_id(call_id, 1)]
+        plays = len(caller.plays)
+        held.release()
+        await harness.until(
+            lambda: started(caller, ids.playback_id(call_id, ids.AFRESH_NUMBERING_AFTER + 1))
+        )
+        assert len(caller.plays) == plays + 1
+        assert {p.state for p in caller.plays[:plays]} == {"stopped"}
+
+
 async def test_a_greeting_started_afresh_is_stopped_before_a_later_hand_back(
     harness: Harness,
 ) -> None:
@@ -298,9 +334,7 @@ async def test_a_greeting_started_afresh_is_stopped_before_a_later_hand_back(
     await harness.in_greeting(call_id)
     afresh = ids.playback_id(call_id, ids.AFRESH_NUMBERING_AFTER + 1)
     async with next_controller(harness) as (second, _):
-        await harness.until(
-            lambda: any(p.playback_id == afresh and p.started for p in caller.plays)
-        )
+        await harness.until(lambda: started(caller, afresh))
         await second.close()
     async with draining_controller(harness):
         await harness.until(lambda: caller.continued_to is not None)
