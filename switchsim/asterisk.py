@@ -129,10 +129,6 @@ class SimulatedAsterisk:
         or ``res_musiconhold`` missing: it logs, the caller hears nothing); it refuses a
         channel that is gone (404), out of the application (409) or not answered (412), and
         an Asterisk in trouble answers a server error or nothing at all."""
-        self.bridge_moh_error: SwitchError | None = None
-        """When set, starting music on hold on a bridge answers this error, as Asterisk
-        answers 500 when it cannot make the bridge's music channel (``chan_bridge_media`` not
-        loaded), or 404/409 for a bridge that is gone or not in the application."""
 
     def _changed(self) -> None:
         for waiter in list(self._waiters):
@@ -712,8 +708,6 @@ class SimulatedAsterisk:
                         if ch.id not in other.record.bridged_with:
                             other.record.bridged_with.append(ch.id)
                             self._touch(other_id)
-            if bridge.moh_class is not None:
-                ch.record.moh = True
             self._emit(
                 ch.subscribed_app,
                 {
@@ -754,16 +748,6 @@ class SimulatedAsterisk:
             self._leave_bridge(self.channels[cid])
         del self.bridges[bridge_id]
         self._emit(bridge.app, {"type": "BridgeDestroyed", "bridge": bridge.snapshot()})
-        self._changed()
-
-    def bridge_moh(self, bridge_id: str, moh_class: str | None, on: bool) -> None:
-        bridge = self._bridge(bridge_id)
-        if on and self.bridge_moh_error is not None:
-            raise self.bridge_moh_error
-        bridge.moh_class = (moh_class or "default") if on else None
-        for cid in bridge.channels:
-            self.channels[cid].record.moh = on
-            self._note(self.channels[cid], f"moh {'on' if on else 'off'} (bridge {bridge_id})")
         self._changed()
 
 

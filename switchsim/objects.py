@@ -111,7 +111,6 @@ class FakeBridge:
     name: str
     app: str | None = None
     channels: list[str] = field(default_factory=list)
-    moh_class: str | None = None
     created: str = ""
 
     def snapshot(self) -> dict[str, Any]:

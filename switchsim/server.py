@@ -240,8 +240,6 @@ class FakeAri:
         r.add_delete("/ari/bridges/{id}", self._destroy_bridge)
         r.add_post("/ari/bridges/{id}/addChannel", self._add_channel)
         r.add_post("/ari/bridges/{id}/removeChannel", self._remove_channel)
-        r.add_post("/ari/bridges/{id}/moh", self._bridge_moh_on)
-        r.add_delete("/ari/bridges/{id}/moh", self._bridge_moh_off)
         r.add_post("/_fake/calls", self._ctl_place_call)
         r.add_post("/_fake/channels/{id}/dtmf", self._ctl_press)
         r.add_post("/_fake/channels/{id}/hangup", self._ctl_hangup)
@@ -489,14 +487,6 @@ class FakeAri:
     async def _remove_channel(self, request: web.Request) -> web.Response:
         for channel_id in _list_param(request, "channel"):
             self.switch.remove_channel(request.match_info["id"], channel_id)
-        return web.Response(status=204)
-
-    async def _bridge_moh_on(self, request: web.Request) -> web.Response:
-        self.switch.bridge_moh(request.match_info["id"], request.query.get("mohClass"), True)
-        return web.Response(status=204)
-
-    async def _bridge_moh_off(self, request: web.Request) -> web.Response:
-        self.switch.bridge_moh(request.match_info["id"], None, False)
         return web.Response(status=204)
 
     # --- control API -----------------------------------------------------------------------

@@ -25,7 +25,6 @@ from ivr.ari.events import Bridge, Channel
 
 log = structlog.get_logger(__name__)
 
-BridgeType = Literal["mixing", "holding"]
 HangupReason = Literal["normal", "busy", "congestion", "no_answer", "timeout", "rejected"]
 
 _Params = Mapping[str, str | int]
@@ -320,29 +319,20 @@ class AriClient:
             {"variable": name, "value": value},
         )
 
-    async def start_moh(
-        self,
-        *,
-        bridge_id: str | None = None,
-        channel_id: str | None = None,
-        moh_class: str | None = None,
-    ) -> None:
-        """Start music on hold on a bridge (everyone in it hears it) or on one channel."""
-        await self._request("POST", *_moh_target(bridge_id, channel_id), _moh_params(moh_class))
+    async def start_moh(self, *, channel_id: str, moh_class: str | None = None) -> None:
+        """Start music on hold on the channel."""
+        params: dict[str, str | int] = {"mohClass": moh_class} if moh_class else {}
+        await self._request("POST", "/channels/{id}/moh", {"id": channel_id}, params)
 
-    async def stop_moh(
-        self, *, bridge_id: str | None = None, channel_id: str | None = None
-    ) -> bool:
-        """Stop music on hold; False when the bridge or channel was already gone."""
-        return await self._delete_if_present(*_moh_target(bridge_id, channel_id))
+    async def stop_moh(self, *, channel_id: str) -> bool:
+        """Stop music on hold on the channel; False when the channel was already gone."""
+        return await self._delete_if_present("/channels/{id}/moh", {"id": channel_id})
 
     # --- bridges --------------------------------------------------------------------------
 
-    async def create_bridge(
-        self, bridge_id: str, type: BridgeType = "mixing", name: str | None = None
-    ) -> bool:
-        """Create a bridge with a fixed id; False when it already exists (409)."""
-        params: dict[str, str | int] = {"type": type}
+    async def create_bridge(self, bridge_id: str, name: str | None = None) -> bool:
+        """Create a mixing bridge with a fixed id; False when it already exists (409)."""
+        params: dict[str, str | int] = {"type": "mixing"}
         if name:
             params["name"] = name
         try:
@@ -421,18 +411,6 @@ class AriClient:
         reload and answers 202, which counts as done.
         """
         await self._request("PUT", "/asterisk/modules/{module}", {"module": module})
-
-
-def _moh_target(bridge_id: str | None, channel_id: str | None) -> tuple[str, _Ids]:
-    if (bridge_id is None) == (channel_id is None):
-        raise ValueError("music on hold needs exactly one of bridge_id or channel_id")
-    if bridge_id is not None:
-        return "/bridges/{id}/moh", {"id": bridge_id}
-    return "/channels/{id}/moh", {"id": str(channel_id)}
-
-
-def _moh_params(moh_class: str | None) -> dict[str, str | int]:
-    return {"mohClass": moh_class} if moh_class else {}
 
 
 async def _error_message(resp: aiohttp.ClientResponse) -> str:

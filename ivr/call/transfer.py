@@ -249,7 +249,7 @@ def _accepts(event: FlowEvent, leg: Leg) -> bool:
 async def _bridge(call: Call, leg: Leg, link: Link) -> bool:
     ari, resources = call.ari, call.resources
     try:
-        await ari.create_bridge(resources.mixing_bridge, "mixing")
+        await ari.create_bridge(resources.mixing_bridge)
         resources.bridges.append(resources.mixing_bridge)
         await ari.add_channels(resources.mixing_bridge, [call.call_id, leg.channel_id])
     except AriError as exc:

@@ -1,4 +1,5 @@
-"""Fixtures: a fake ARI on loopback, a client and an event collector bound to it."""
+"""Fixtures: a fake ARI on loopback (on a switch a test may configure), a client and an event
+collector bound to it."""
 
 from __future__ import annotations
 
@@ -8,12 +9,19 @@ import pytest
 from ari_testing import APP, FAST_BACKOFF, PASSWORD, USER, EventCollector
 
 from ivr.ari import AriClient, AriEventStream
-from switchsim import FakeAri
+from switchsim import FakeAri, FakeSwitch
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeAri]:
-    async with FakeAri(user=USER, password=PASSWORD) as server:
+def switch(request: pytest.FixtureRequest) -> FakeSwitch:
+    """The switch behind `fake`: ``FakeSwitch(**options)`` for a test marked
+    ``@pytest.mark.parametrize("switch", [options], indirect=True)``, else a default one."""
+    return FakeSwitch(**getattr(request, "param", {}))
+
+
+@pytest.fixture
+async def fake(switch: FakeSwitch) -> AsyncIterator[FakeAri]:
+    async with FakeAri(user=USER, password=PASSWORD, switch=switch) as server:
         yield server
 
 

@@ -9,7 +9,7 @@ from ari_testing import APP, PASSWORD, USER, EventCollector
 
 from ivr.ari import AriClient, AriError, AriUnavailableError
 from ivr.ari.events import ChannelDestroyed, ChannelDtmfReceived, PlaybackFinished, StasisStart
-from switchsim import LOCATION_VARIABLE, FakeAri, Outcome, SwitchError
+from switchsim import LOCATION_VARIABLE, FakeAri, Outcome
 
 
 async def test_answer_ring_and_channel_snapshot(fake: FakeAri, client: AriClient) -> None:
@@ -34,8 +34,8 @@ async def test_ringing_an_answered_channel_lasts_until_stopped(
     it generates the ringing tone, in a bridge too, until told to stop."""
     cid = fake.switch.place_call()
     await client.answer(cid)
-    await client.create_bridge("hold-1", "holding")
-    await client.add_channels("hold-1", [cid])
+    await client.create_bridge("bridge-1")
+    await client.add_channels("bridge-1", [cid])
     await client.ring(cid)
     record = fake.switch.record(cid)
     assert record.ringing
@@ -215,55 +215,36 @@ async def test_originate_bad_endpoint_is_a_bad_request(client: AriClient) -> Non
     assert err.value.is_bad_request
 
 
-async def test_bridges_add_remove_moh_destroy(fake: FakeAri, client: AriClient) -> None:
+async def test_bridges_add_remove_destroy(fake: FakeAri, client: AriClient) -> None:
     caller = fake.switch.place_call()
     fake.switch.script_endpoint("+12895550101", Outcome("answer"))
     await client.answer(caller)
-    assert await client.create_bridge("hold-1", "holding") is True
-    assert (await client.get_bridge("hold-1")).bridge_type == "holding"
-    await client.add_channels("hold-1", [caller])
-    await client.start_moh(bridge_id="hold-1")
-    assert fake.switch.record(caller).moh
+    assert await client.create_bridge("first-1") is True
+    assert (await client.get_bridge("first-1")).bridge_type == "mixing"
+    await client.add_channels("first-1", [caller])
 
     await client.originate("leg-1", "PJSIP/+12895550101@cc", ["transfer", caller])
     await fake.switch.wait_for(lambda: fake.switch.record("leg-1").entered_app)
-    assert await client.create_bridge("mix-1", "mixing") is True
-    assert await client.create_bridge("mix-1", "mixing") is False  # fixed id: already there
-    await client.add_channels("mix-1", [caller, "leg-1"])  # moves the caller out of hold
+    assert await client.create_bridge("mix-1") is True
+    assert await client.create_bridge("mix-1") is False  # fixed id: already there
+    await client.add_channels("mix-1", [caller, "leg-1"])  # moves the caller out of the first
 
     assert (await client.get_bridge("mix-1")).channels == (caller, "leg-1")
-    assert (await client.get_bridge("hold-1")).channels == ()
+    assert (await client.get_bridge("first-1")).channels == ()
     assert fake.switch.record(caller).bridged_with == ["leg-1"]
-    assert set((await client.application_state()).bridge_ids) == {"hold-1", "mix-1"}
+    assert set((await client.application_state()).bridge_ids) == {"first-1", "mix-1"}
 
     assert await client.remove_channel("mix-1", "leg-1") is True
     assert await client.remove_channel("mix-1", "leg-1") is False  # 422 not in this bridge
-    assert await client.stop_moh(bridge_id="hold-1") is True
     assert await client.destroy_bridge("mix-1") is True
     assert await client.destroy_bridge("mix-1") is False
     assert await client.remove_channel("mix-1", caller) is False  # bridge gone
 
 
-async def test_bridge_music_on_hold_can_be_made_to_fail(fake: FakeAri, client: AriClient) -> None:
-    """As Asterisk without chan_bridge_media: 500 and no music."""
-    caller = fake.switch.place_call()
-    await client.answer(caller)
-    await client.create_bridge("hold-1", "holding")
-    await client.add_channels("hold-1", [caller])
-    fake.switch.bridge_moh_error = SwitchError(500, "Allocation failed")
-    with pytest.raises(AriError) as err:
-        await client.start_moh(bridge_id="hold-1", moh_class="default")
-    assert err.value.status == 500 and err.value.is_unavailable
-    assert not fake.switch.record(caller).moh
-    fake.switch.bridge_moh_error = None
-    await client.start_moh(bridge_id="hold-1", moh_class="default")
-    assert fake.switch.record(caller).moh
-
-
 async def test_adding_a_channel_outside_the_app_is_422(fake: FakeAri, client: AriClient) -> None:
     cid = fake.switch.place_call()
     await client.continue_in_dialplan(cid, "default", "s")
-    await client.create_bridge("b", "mixing")
+    await client.create_bridge("b")
     with pytest.raises(AriError) as err:
         await client.add_channels("b", [cid])
     assert err.value.status == 422 and err.value.is_bad_request
@@ -275,8 +256,6 @@ async def test_channel_moh(fake: FakeAri, client: AriClient) -> None:
     assert fake.switch.record(cid).moh
     assert await client.stop_moh(channel_id=cid) is True
     assert not fake.switch.record(cid).moh
-    with pytest.raises(ValueError):
-        await client.start_moh()
 
 
 async def test_application_state_and_ping(
@@ -396,7 +375,7 @@ async def test_a_lost_answer_to_originate_is_retried_without_dialling_twice(
 async def test_a_lost_answer_without_retries_is_unavailable(
     fake: FakeAri, events: EventCollector
 ) -> None:
-    cid = fake.switch.place_call()
+    cid = fake.switch.place_call(answered=False)
     fake.lose_next_answer("POST", f"/ari/channels/{cid}/answer")
     async with AriClient(fake.url, USER, PASSWORD, APP, retries=0) as ari:
         with pytest.raises(AriUnavailableError):

@@ -15,7 +15,7 @@ ODD_VALUE = 'a b+c,d&e=f;"g"%20 é'
 async def test_odd_channel_and_playback_ids_and_values_arrive_intact(
     fake: FakeAri, client: AriClient, events: EventCollector
 ) -> None:
-    caller = fake.switch.place_call(calling="+19055550123", channel_id="caller 1+2")
+    caller = fake.switch.place_call(calling="+19055550123", channel_id="caller 1+2", answered=False)
     await client.answer(caller)
     await client.set_variable(caller, "IVR311 STATE", ODD_VALUE)
     await client.play(caller, "greeting a+b", ["sound:ivr311/greeting", "digits:12"], "fr_CA")

@@ -6,11 +6,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from ari_testing import APP, PASSWORD, USER, EventCollector
+from ari_testing import PASSWORD, USER, EventCollector
 
-from ivr.ari import AriClient, AriError, AriEventStream
+from ivr.ari import AriClient, AriError
 from ivr.ari.client import basic_auth_header
-from switchsim import FakeAri, FakeSwitch, Outcome, SwitchError
+from switchsim import FakeAri, Outcome, SwitchError
 
 
 def types_for(fake: FakeAri, channel_id: str, since: int = 0) -> list[str]:
@@ -37,8 +37,8 @@ async def test_hangup_during_playback_in_a_bridge_follows_asterisks_order(
     fake.switch.media_durations["sound:ivr311/long"] = 60.0
     cid = fake.switch.place_call()
     await client.answer(cid)
-    await client.create_bridge("hold", "holding")
-    await client.add_channels("hold", [cid])
+    await client.create_bridge("bridge")
+    await client.add_channels("bridge", [cid])
     await client.play(cid, "pb", ["sound:ivr311/long"])
     await fake.switch.wait_event("PlaybackStarted", channel_id=cid)
     mark = fake.switch.mark()
@@ -73,7 +73,7 @@ async def test_channel_music_on_hold_behaves_as_asterisks_generator(
 
     other = switch.place_call()
     await client.answer(other)
-    await client.create_bridge("talk", "mixing")
+    await client.create_bridge("talk")
     await client.add_channels("talk", [caller, other])
     assert record.bridged_with == [other] and record.moh
     await client.play(caller, "in-bridge", ["sound:ivr311/beep"])
@@ -254,6 +254,9 @@ async def test_plays_queue_and_multi_media_continues(fake: FakeAri, client: AriC
     ]
 
 
+SOUND_FILES = frozenset({"en/ivr311/greeting", "fr_CA/ivr311/greeting", "en/ivr311/only-english"})
+
+
 @pytest.mark.parametrize(
     ("media", "lang", "state"),
     [
@@ -265,22 +268,15 @@ async def test_plays_queue_and_multi_media_continues(fake: FakeAri, client: AriC
         ("sound:fr_CA/ivr311/only-english", "fr_CA", "failed"),
     ],
 )
-async def test_missing_sound_fails_like_asterisk(media: str, lang: str, state: str) -> None:
+@pytest.mark.parametrize("switch", [{"sound_exists": SOUND_FILES.__contains__}], indirect=True)
+async def test_missing_sound_fails_like_asterisk(
+    fake: FakeAri, client: AriClient, media: str, lang: str, state: str
+) -> None:
     """Asterisk looks for ``<lang>/<name>``, ``fr`` for ``fr_CA``, ``<name>``, then English."""
-    files = {"en/ivr311/greeting", "fr_CA/ivr311/greeting", "en/ivr311/only-english"}
-    switch = FakeSwitch(sound_exists=files.__contains__)
-    async with (
-        FakeAri(user=USER, password=PASSWORD, switch=switch) as fake,
-        AriClient(fake.url, USER, PASSWORD, APP) as client,
-    ):
-        collector = EventCollector(AriEventStream(fake.url, USER, PASSWORD, APP))
-        collector.start()
-        await collector.stream.wait_connected(5)
-        cid = fake.switch.place_call()
-        await client.play(cid, "pb", [media], lang)
-        finished = await fake.switch.wait_event("PlaybackFinished", channel_id=cid)
-        assert finished["playback"]["state"] == state
-        await collector.close()
+    cid = fake.switch.place_call()
+    await client.play(cid, "pb", [media], lang)
+    finished = await fake.switch.wait_event("PlaybackFinished", channel_id=cid)
+    assert finished["playback"]["state"] == state
 
 
 @pytest.mark.parametrize(
@@ -301,7 +297,7 @@ async def test_error_codes(client: AriClient, call: Any, status: int) -> None:
 
 
 async def test_adding_an_unknown_channel_to_a_bridge_is_400(client: AriClient) -> None:
-    await client.create_bridge("b", "mixing")
+    await client.create_bridge("b")
     with pytest.raises(AriError) as err:
         await client.add_channels("b", ["nope"])
     assert err.value.status == 400

@@ -77,8 +77,8 @@ def test_a_complete_configuration_is_written(
     assert "match = 198.51.100.7" in files["pjsip.conf"]
     assert "bindaddr = 127.0.0.1" in files["http.conf"]
     assert "autoload = no" in files["modules.conf"]
-    # music on hold in a bridge plays through an Announcer channel (chan_bridge_media)
-    assert "load => chan_bridge_media.so" in files["modules.conf"]
+    # a caller on hold hears music on their own channel, in no bridge
+    assert "load => res_musiconhold.so" in files["modules.conf"]
     assert f"astetcdir => {out.resolve()}" in files["asterisk.conf"]
     # channel ids of this node start with its name: unique across nodes sharing a database
     assert "systemname = node2" in files["asterisk.conf"]

@@ -32,8 +32,7 @@ async def test_any_calling_number_reaches_a_person(
     harness: Harness, logged: LogLines, calling: str
 ) -> None:
     call_id = harness.call(calling)
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "5")
+    await harness.skip_greeting(call_id, "5")
     caller = harness.record(call_id)
     await harness.until(lambda: bool(caller.bridged_with))
     harness.switch.hangup_caller(call_id)
@@ -63,8 +62,7 @@ async def test_any_dialled_number_or_location_reaches_a_person(
 ) -> None:
     variables = {"IVR311_LOCATION": location} if location is not None else {}
     call_id = harness.switch.place_call(dialled, "9056230123", variables=variables)
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "5")
+    await harness.skip_greeting(call_id, "5")
     caller = harness.record(call_id)
     await harness.until(lambda: bool(caller.bridged_with))
     harness.switch.hangup_caller(call_id)
@@ -87,8 +85,7 @@ async def test_a_key_flood_neither_crashes_the_call_nor_leaves_it_silent(
     await harness.until(lambda: bool(caller.bridged_with))
     assert harness.metric("ivr311_dtmf_dropped_total") > 0
 
-    await harness.in_greeting(other)  # the flood did not hold up another caller
-    harness.switch.press(other, "5")
+    await harness.skip_greeting(other, "5")  # the flood did not hold up another caller
     await harness.until(lambda: bool(harness.record(other).bridged_with))
     for call_id in (flooded, other):
         harness.switch.hangup_caller(call_id)

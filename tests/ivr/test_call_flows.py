@@ -14,7 +14,8 @@ async def test_greeting_heard_then_warm_transfer_with_whisper_and_accept(harness
     caller = harness.record(call_id)
     await harness.until(lambda: len(caller.bridged_with) == 1)
 
-    assert caller.answered
+    assert harness.requests_for(call_id, "answer") == 0, "the dialplan answered it already"
+    assert caller.history.count("answered") == 1
     assert harness.heard(call_id)[:2] == ["host-durham", "greeting"]
     assert "transferring" in harness.heard(call_id)
     assert "moh on default" in caller.history, "the caller waits with music while dialling"
@@ -92,8 +93,7 @@ async def test_language_key_switches_to_french(harness: Harness) -> None:
 
 async def test_menu_timeout_then_invalid_then_default(harness: Harness) -> None:
     call_id = harness.call(menu_number(harness.snapshot))
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
+    await harness.skip_greeting(call_id)
     caller = harness.record(call_id)
     # First attempt: no key within the rules' menu_timeout_s (1 s in these rules) -> "no-input"
     # and the menu again; second attempt: an invalid key.
@@ -115,8 +115,7 @@ async def test_menu_choice_routes_to_the_chosen_municipality(harness: Harness) -
     number = menu_number(harness.snapshot)
     digit, transfer = fallback_choice(harness.snapshot, number)
     call_id = harness.call(number)
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
+    await harness.skip_greeting(call_id)
     await harness.until(lambda: "menu-intro" in harness.heard(call_id))
     harness.switch.press(call_id, digit)
     caller = harness.record(call_id)
@@ -133,8 +132,7 @@ async def _fallback_after(harness: Harness, outcome: Outcome, result: str) -> No
     first, second = transfer.chain[0], transfer.chain[1]
     harness.switch.script_endpoint(first.dial, outcome)
     call_id = harness.call(number)
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
+    await harness.skip_greeting(call_id)
     await harness.until(lambda: "menu-intro" in harness.heard(call_id))
     harness.switch.press(call_id, digit)
     caller = harness.record(call_id)
@@ -178,8 +176,7 @@ async def test_centre_that_never_accepts_falls_back(harness: Harness) -> None:
 async def test_every_link_fails_then_the_final_message_names_the_number(harness: Harness) -> None:
     harness.switch.default_outcome = Outcome(kind="busy", after_s=0.02)
     call_id = harness.call(inside_number(harness.snapshot))
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
+    await harness.skip_greeting(call_id)
     caller = harness.record(call_id)
     await harness.until(lambda: caller.destroyed)
     heard = harness.heard(call_id)
@@ -195,8 +192,7 @@ async def test_every_link_fails_then_the_final_message_names_the_number(harness:
 async def test_after_hours_goes_to_the_after_hours_line(harness: Harness) -> None:
     harness.clock[0] = harness.clock[0].replace(hour=22)
     call_id = harness.call(inside_number(harness.snapshot))
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
+    await harness.skip_greeting(call_id)
     caller = harness.record(call_id)
     await harness.until(lambda: bool(caller.bridged_with))
     assert "after-hours" in harness.heard(call_id)
@@ -216,8 +212,7 @@ def _point_in(harness: Harness, municipality: str) -> tuple[float, float]:
 async def test_location_delivered_with_the_call_decides_the_route(harness: Harness) -> None:
     where = _point_in(harness, "pickering")
     call_id = harness.call("anonymous", location=where)
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
+    await harness.skip_greeting(call_id)
     caller = harness.record(call_id)
     await harness.until(lambda: bool(caller.bridged_with))
     assert harness.record(caller.bridged_with[0]).endpoint.startswith("PJSIP/+19055550110@")
@@ -229,8 +224,7 @@ async def test_location_delivered_with_the_call_decides_the_route(harness: Harne
 
 async def test_destination_hanging_up_ends_the_call_for_the_caller(harness: Harness) -> None:
     call_id = harness.call(inside_number(harness.snapshot))
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
+    await harness.skip_greeting(call_id)
     caller = harness.record(call_id)
     await harness.until(lambda: bool(caller.bridged_with))
     harness.switch.hangup_caller(caller.bridged_with[0])  # the agent hangs up
@@ -246,8 +240,7 @@ async def test_an_attempt_records_its_ringing_not_the_whisper_after_it(harness: 
     harness.switch.media_durations["sound:ivr311/whisper-intro"] = whisper_s
     harness.switch.script_endpoint("+19055550101", Outcome(after_s=0.0, press="1"))
     call_id = harness.call(inside_number(harness.snapshot))
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
+    await harness.skip_greeting(call_id)
     caller = harness.record(call_id)
     await harness.until(lambda: bool(caller.bridged_with))
     assert "whisper-intro" in harness.heard(caller.bridged_with[0])

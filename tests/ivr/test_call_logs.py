@@ -20,8 +20,7 @@ async def test_info_has_each_transition_and_one_decision_record_and_no_number(
     harness.switch.script_endpoint(first.dial, Outcome(kind="busy"))
     harness.switch.script_endpoint(second.dial, Outcome(kind="answer", press="1"))
     call_id = harness.call(number)
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")  # skips the greeting
+    await harness.skip_greeting(call_id)
     await harness.until(lambda: "menu-intro" in harness.heard(call_id))
     harness.switch.press(call_id, digit)
     await harness.until(lambda: bool(harness.record(call_id).bridged_with))

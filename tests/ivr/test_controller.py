@@ -75,8 +75,7 @@ async def test_restarted_controller_without_rules_or_draining_hands_callers_to_t
         switch.media_durations.get(m, switch.playback_s) for m in still_to_play
     )
     talking = harness.call(inside_number(harness.snapshot))
-    await harness.in_greeting(talking)
-    harness.switch.press(talking, "1")
+    await harness.skip_greeting(talking)
     await harness.until(lambda: bool(harness.record(talking).bridged_with))
     await harness.controller.persistor.settled()
     await harness.controller.close()  # the controller dies without draining
@@ -143,8 +142,7 @@ async def test_dtmf_flood_on_one_call_does_not_stall_another(harness: Harness) -
     await harness.in_greeting(flooded)
     harness.switch.press(flooded, "1" + "7" * 2000)
     other = harness.call(inside_number(harness.snapshot))
-    await harness.in_greeting(other)
-    harness.switch.press(other, "1")
+    await harness.skip_greeting(other)
     await harness.until(lambda: bool(harness.record(other).bridged_with))
     assert harness.metric("ivr311_dtmf_dropped_total") > 0
     harness.switch.hangup_caller(flooded)
@@ -171,8 +169,7 @@ async def test_drain_hands_new_and_unfinished_calls_to_the_fallback(harness: Har
 
 async def test_drain_lets_a_call_in_progress_finish(harness: Harness) -> None:
     call_id = harness.call(inside_number(harness.snapshot))
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
+    await harness.skip_greeting(call_id)
     await harness.until(lambda: bool(harness.record(call_id).bridged_with))
     drain = asyncio.create_task(harness.controller.drain(timeout_s=30))
     await harness.until(lambda: harness.controller.draining)
@@ -233,8 +230,7 @@ async def test_unanswered_leg_with_no_event_is_given_up_by_the_controller(
     the final message: this caller's chain has one link)."""
     harness.switch.default_outcome = Outcome(kind="ring")
     call_id = harness.call(inside_number(harness.snapshot))
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
+    await harness.skip_greeting(call_id)
     # The rules' ring_timeout_s (5 s in these rules) and IVR311_RING_GRACE_S (0.5 s here).
     assert await harness.expire(call_id, "ring") == 5.5
     caller = harness.record(call_id)
@@ -289,8 +285,7 @@ async def test_a_call_stalled_while_asterisk_is_away_goes_to_the_fallback(
     switch = harness.switch
     switch.default_outcome = Outcome(kind="ring")
     call_id = harness.call(inside_number(harness.snapshot))
-    await harness.in_greeting(call_id)
-    switch.press(call_id, "1")
+    await harness.skip_greeting(call_id)
     await harness.until(lambda: any(r.originator == call_id for r in switch.records.values()))
     call = harness.live(call_id)
     await harness.fake.stop()  # every connection drops; the destination rings on

@@ -64,8 +64,7 @@ class Node:
         """A caller inside one municipality, skipping the greeting, talking to its centre."""
         harness = self.harness
         call_id = harness.call(inside_number(harness.snapshot))
-        await harness.in_greeting(call_id)
-        harness.switch.press(call_id, "1")
+        await harness.skip_greeting(call_id)
         await harness.until(lambda: bool(harness.record(call_id).bridged_with))
         return call_id
 

@@ -110,8 +110,7 @@ async def _hang_up_in(harness: Harness, state: str) -> tuple[Call, dict[str, Any
     number = menu_number(harness.snapshot) if state == "menu" else inside_number(harness.snapshot)
     call_id = harness.call(number)
     if state != "greeting":
-        await harness.in_greeting(call_id)
-        harness.switch.press(call_id, "1")
+        await harness.skip_greeting(call_id)
     await harness.until(lambda: reached(harness, call_id))
     call = harness.controller.calls[call_id]
 
@@ -166,8 +165,7 @@ async def test_a_caller_who_hangs_up_before_a_person_or_message_is_abandoned_onc
 async def test_a_completed_call_is_not_abandoned(harness: Harness) -> None:
     """The destination ends the conversation: completed, not abandoned."""
     call_id = harness.call(inside_number(harness.snapshot))
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
+    await harness.skip_greeting(call_id)
     await harness.until(lambda: _bridged(harness, call_id))
     harness.switch.hangup_caller(harness.record(call_id).bridged_with[0])
     record = await harness.ended(call_id)

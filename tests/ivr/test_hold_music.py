@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from ivr_testing import Harness, LogLines, inside_number
 
 from ivr.call import ids
@@ -24,23 +25,27 @@ def _first(record: ChannelRecord, prefix: str) -> int:
     return next(i for i, line in enumerate(record.history) if line.startswith(prefix))
 
 
-async def _on_hold_without_music(harness: Harness, centres: Outcome) -> ChannelRecord:
-    """A caller put on hold while music on hold fails; the centres do ``centres``.
-    Returns the caller's record once they hear ringing."""
-    harness.switch.channel_moh_error = MUSIC_REFUSED
+async def _on_hold(harness: Harness, centres: Outcome, *, music: bool) -> ChannelRecord:
+    """A caller put on hold while music on hold works (``music``) or fails; the centres do
+    ``centres``. Returns the caller's record once they hear the music, or ringing instead."""
+    if not music:
+        harness.switch.channel_moh_error = MUSIC_REFUSED
     harness.switch.default_outcome = centres
     call_id = harness.call(inside_number(harness.snapshot))
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
+    await harness.skip_greeting(call_id)
     caller = harness.record(call_id)
-    await harness.until(lambda: caller.rang)
+    await harness.until(lambda: caller.moh if music else caller.rang)
     return caller
+
+
+MUSIC_OR_RINGING = pytest.mark.parametrize("music", [True, False], ids=["music", "ringing"])
+"""What the caller hears on hold: music on hold, or ringing when the music is refused."""
 
 
 async def test_without_music_the_caller_hears_ringing_until_bridged(
     harness: Harness, logged: LogLines
 ) -> None:
-    caller = await _on_hold_without_music(harness, Outcome(kind="answer", press="1"))
+    caller = await _on_hold(harness, Outcome(kind="answer", press="1"), music=False)
     # The ringing stops once the caller talks to the centre.
     await harness.until(lambda: bool(caller.bridged_with) and not caller.ringing)
 
@@ -62,12 +67,12 @@ async def test_without_music_the_caller_hears_ringing_until_bridged(
 async def test_a_caller_who_hangs_up_while_ringing_leaves_nothing_behind(
     harness: Harness,
 ) -> None:
-    caller = await _on_hold_without_music(harness, Outcome(kind="ring"))
+    caller = await _on_hold(harness, Outcome(kind="ring"), music=False)
     await harness.until(
         lambda: any(r.originator == caller.channel_id for r in harness.switch.records.values())
     )
     call = harness.live(caller.channel_id)
-    await harness.controller.persistor.settled()  # the ringing state saved before the hang-up
+    await harness.controller.persistor.settled()  # the hold state saved before the hang-up
     requests = len(harness.fake.requests)
 
     harness.switch.hangup_caller(caller.channel_id)
@@ -79,31 +84,6 @@ async def test_a_caller_who_hangs_up_while_ringing_leaves_nothing_behind(
     refused = [r for r in harness.fake.requests[requests:] if r.status >= 400]
     assert refused == [], "nothing is cleaned up twice or on a channel that is gone"
     assert harness.metric("ivr311_calls_abandoned_total", {"stage": "ringing"}) == 1
-
-
-async def test_the_ringing_stops_before_the_final_message(harness: Harness) -> None:
-    caller = await _on_hold_without_music(harness, Outcome(kind="busy"))
-    await harness.until(lambda: caller.destroyed)
-
-    assert "transfer-failed" in harness.heard(caller.channel_id)
-    message = _first(caller, "play sound:ivr311/transfer-failed")
-    assert _first(caller, "ringing") < _first(caller, "ringing stopped") < message
-    assert not caller.ringing
-    assert harness.metric("ivr311_fallbacks_total", {"kind": "final_message"}) == 1
-    assert harness.metric(HOLD_MUSIC_FAILURES, {"fallback": "ringing"}) == 1
-
-
-async def test_the_ringing_stops_before_the_caller_is_handed_back(harness: Harness) -> None:
-    """Asterisk's ringing tone would follow the caller into the dialplan: it is stopped first."""
-    caller = await _on_hold_without_music(harness, Outcome(kind="ring"))
-    drain = asyncio.create_task(harness.controller.drain(timeout_s=0))
-    await harness.until(lambda: caller.continued_to is not None)
-    await harness.wait(drain)
-
-    assert caller.continued_to == FALLBACK
-    assert _first(caller, "ringing stopped") < _first(caller, "continued to")
-    assert not caller.ringing
-    assert harness.metric("ivr311_calls_handed_back_total", {"reason": "drain"}) == 1
 
 
 def _bridges_created(harness: Harness) -> list[str]:
@@ -120,8 +100,7 @@ async def test_music_while_the_centre_rings_no_bridge_before_the_accept_none_aft
 ) -> None:
     harness.switch.default_outcome = Outcome(kind="ring")
     call_id = harness.call(inside_number(harness.snapshot))
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
+    await harness.skip_greeting(call_id)
     caller = harness.record(call_id)
     leg_id = ids.leg_id(call_id, 1)
     await harness.until(lambda: leg_id in harness.switch.channels)
@@ -152,42 +131,47 @@ async def test_music_while_the_centre_rings_no_bridge_before_the_accept_none_aft
     assert not caller.moh
 
 
-async def test_the_final_message_follows_the_music_at_once(harness: Harness) -> None:
-    """Every centre is busy: the caller goes from the music straight to the number to call,
+@MUSIC_OR_RINGING
+async def test_the_final_message_follows_the_hold_sound(harness: Harness, *, music: bool) -> None:
+    """Every centre is busy: the caller goes from the music (or ringing) to the number to call,
     with no bridge to leave first; playing the message is what ends the music."""
-    harness.switch.default_outcome = Outcome(kind="busy")
-    call_id = harness.call(inside_number(harness.snapshot))
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
-    caller = harness.record(call_id)
+    caller = await _on_hold(harness, Outcome(kind="busy"), music=music)
+    call_id = caller.channel_id
     await harness.until(lambda: caller.destroyed)
 
     assert "transfer-failed" in harness.heard(call_id)
     message = _first(caller, "play sound:ivr311/transfer-failed")
-    assert _first(caller, "moh on") < _first(caller, "moh suspended") == message - 1
+    starts, stops = ("moh on", "moh suspended") if music else ("ringing", "ringing stopped")
+    assert _first(caller, starts) < _first(caller, stops) < message
+    if music:
+        assert _first(caller, stops) == message - 1
+    assert not caller.ringing
     assert caller.bridges == [] and _bridges_created(harness) == []
-    stopped = [r for r in harness.fake.requests if r.method == "DELETE" and "moh" in r.path]
-    assert stopped == [], "the play ends the music: no request for it"
+    assert harness.requests_for(call_id, "moh", "DELETE") == 0
     record = await harness.ended(call_id)
     assert record["outcome"] == "message"
     assert [a["result"] for a in record["attempts"]] == ["busy"]
+    assert harness.metric("ivr311_fallbacks_total", {"kind": "final_message"}) == 1
+    assert harness.metric(HOLD_MUSIC_FAILURES, {"fallback": "ringing"}) == (0 if music else 1)
 
 
-async def test_music_is_stopped_before_the_caller_is_handed_back(harness: Harness) -> None:
-    """Asterisk's music would follow the caller into the dialplan: it is stopped first."""
-    harness.switch.default_outcome = Outcome(kind="ring")
-    call_id = harness.call(inside_number(harness.snapshot))
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
-    caller = harness.record(call_id)
-    await harness.until(lambda: caller.moh)
+@MUSIC_OR_RINGING
+async def test_the_hold_sound_is_stopped_before_the_caller_is_handed_back(
+    harness: Harness, *, music: bool
+) -> None:
+    """Asterisk's music or ringing tone would follow the caller into the dialplan: it is
+    stopped first."""
+    caller = await _on_hold(harness, Outcome(kind="ring"), music=music)
     drain = asyncio.create_task(harness.controller.drain(timeout_s=0))
     await harness.until(lambda: caller.continued_to is not None)
     await harness.wait(drain)
 
     assert caller.continued_to == FALLBACK
-    assert _first(caller, "moh off") < _first(caller, "continued to")
-    assert not caller.moh
+    stopped = "moh off" if music else "ringing stopped"
+    assert _first(caller, stopped) < _first(caller, "continued to")
+    assert not caller.moh and not caller.ringing
+    assert harness.metric("ivr311_calls_handed_back_total", {"reason": "drain"}) == 1
+    assert harness.metric(HOLD_MUSIC_FAILURES, {"fallback": "ringing"}) == (0 if music else 1)
 
 
 async def test_music_that_started_unanswered_is_stopped_once_bridged(harness: Harness) -> None:

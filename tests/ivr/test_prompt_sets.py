@@ -3,24 +3,18 @@ PlaybackFinished, one stop; only say media that need two languages take two."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from ivr_testing import GREETING, TIMEOUT_S, Harness, inside_number
+from ivr_testing import GREETING, Harness, inside_number
 
-from ivr.ari import AriClient, AriEventStream
 from ivr.call.media import PlayRequest, play_requests, prompt_heard
-from ivr.call.resources import Playing, PromptPlayer
 from recordings.manifest import SOUNDS_DIR
 from routing_rules.decision import PromptRef
-from switchsim import FakeAri, FakeSwitch
+from switchsim import FakeSwitch
 from switchsim.traffic import prompts_heard
 
 EN, FR = "en", "fr_CA"
-USER, PASSWORD, APP = "ivr311", "pw", "ivr311"
 FRENCH_OFFER = "sound:fr_CA/ivr311/language-offer"
 
 
@@ -97,10 +91,7 @@ async def test_a_bilingual_greeting_is_one_playback_a_key_stops(harness: Harness
     # the key ends the whole set: the French offer after the greeting never starts
     assert FRENCH_OFFER in greeting.media
     assert FRENCH_OFFER not in {e["playback"]["media_uri"] for e in events}
-    plays = [
-        r for r in harness.fake.requests if r.method == "POST" and f"/{call_id}/play/" in r.path
-    ]
-    assert len(plays) == 2  # the greeting, then the transfer announcement
+    assert harness.requests_for(call_id, "play/") == 2  # the greeting, then the transfer one
 
 
 @pytest.mark.parametrize("french_recorded", [True, False])
@@ -124,61 +115,3 @@ async def test_a_bilingual_greeting_plays_its_french_file(
     assert len(finished) == 1
     missing = [line for line in caller.history if line.startswith("media missing")]
     assert missing == ([] if french_recorded else [f"media missing {FRENCH_OFFER}"])
-
-
-@asynccontextmanager
-async def app_on_fake(switch: FakeSwitch) -> AsyncIterator[tuple[FakeAri, AriClient]]:
-    """A fake ARI whose application is connected, and a client for it (no controller)."""
-    async with (
-        FakeAri(user=USER, password=PASSWORD, switch=switch) as fake,
-        AriClient(fake.url, USER, PASSWORD, APP) as ari,
-    ):
-        stream = AriEventStream(fake.url, USER, PASSWORD, APP)
-        consumer = asyncio.create_task(_drain(stream))
-        await stream.wait_connected(TIMEOUT_S)
-        try:
-            yield fake, ari
-        finally:
-            await stream.close()
-            await consumer
-
-
-async def _drain(stream: AriEventStream) -> None:
-    async for _ in stream:
-        pass
-
-
-SAID_IN_TWO_LANGUAGES = (
-    PromptRef("status-request", EN),
-    PromptRef("digits:12", EN),
-    PromptRef("status-request", FR),
-    PromptRef("digits:12", FR),
-)
-
-
-async def test_say_media_in_two_languages_play_as_two_playbacks_of_one_set() -> None:
-    async with app_on_fake(FakeSwitch(playback_s=0.01, sound_exists=recorded)) as (fake, ari):
-        call_id = fake.switch.place_call()
-        player = PromptPlayer(ari, call_id)
-        assert await player.play(call_id, SAID_IN_TWO_LANGUAGES) is Playing.STARTED
-        caller = fake.switch.record(call_id)
-        await fake.switch.wait_for(lambda: all(p.state == "done" for p in caller.plays))
-        assert [p.lang for p in caller.plays] == [EN, FR]
-        assert prompts_heard(caller) == list(SAID_IN_TWO_LANGUAGES)
-        first, second = (p.playback_id for p in caller.plays)
-        assert not player.finished(first)
-        assert player.finished(second)  # the set is over with its last playback
-
-
-async def test_stopping_a_set_of_two_playbacks_stops_both() -> None:
-    async with app_on_fake(FakeSwitch(playback_s=60.0)) as (fake, ari):
-        call_id = fake.switch.place_call()
-        player = PromptPlayer(ari, call_id)
-        await player.play(call_id, SAID_IN_TWO_LANGUAGES)
-        caller = fake.switch.record(call_id)
-        await fake.switch.wait_for(lambda: caller.plays[0].state == "playing")
-        await player.stop()
-        assert [(p.started, p.state) for p in caller.plays] == [
-            (True, "stopped"),
-            (False, "stopped"),
-        ]

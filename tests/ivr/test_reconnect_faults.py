@@ -18,8 +18,7 @@ async def test_a_conversation_cut_by_an_asterisk_restart_is_recorded_as_lost(
     harness: Harness,
 ) -> None:
     call_id = harness.call(inside_number(harness.snapshot))
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
+    await harness.skip_greeting(call_id)
     await harness.until(harness.state_is(call_id, "bridged"))
     ended = harness.metric("ivr311_calls_ended_total", {"outcome": "lost_on_reconnect"})
     harness.controller.reconciled.clear()
@@ -65,8 +64,7 @@ async def test_a_caller_whose_stasis_start_was_lost_is_started_at_the_reconnect(
     harness.controller.reconciled.clear()
     await harness.fake.restart(keep_channels=True)
     await harness.wait(harness.controller.reconciled.wait())
-    await harness.in_greeting(call_id)
-    harness.switch.press(call_id, "1")
+    await harness.skip_greeting(call_id)
     await harness.until(harness.state_is(call_id, "bridged"))
     caller = harness.record(call_id)
     assert caller.continued_to is None
