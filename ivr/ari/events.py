@@ -166,12 +166,6 @@ class ChannelEnteredBridge(EventBase):
     channel: Channel | None = None
 
 
-class ChannelLeftBridge(EventBase):
-    type: Literal["ChannelLeftBridge"]
-    bridge: Bridge
-    channel: Channel
-
-
 class ApplicationReplaced(EventBase):
     """Another client connected with the same application name and took its events."""
 
@@ -196,7 +190,6 @@ _KnownEvents = (
     | ChannelDestroyed
     | Dial
     | ChannelEnteredBridge
-    | ChannelLeftBridge
     | ApplicationReplaced
 )
 KnownEvent = Annotated[_KnownEvents, Field(discriminator="type")]
@@ -272,7 +265,7 @@ def event_channel_id(event: AriEvent) -> str | None:
     """The channel an event is about, for routing it to its call.
 
     Playback events name the channel of their ``target_uri``; ``Dial`` names its ``peer`` (the
-    dialled leg); bridge events the channel that entered or left. ``ApplicationReplaced`` and
+    dialled leg); bridge events the channel that entered. ``ApplicationReplaced`` and
     unknown events belong to no channel.
     """
     match event:
@@ -289,7 +282,6 @@ def event_channel_id(event: AriEvent) -> str | None:
             | ChannelStateChange()
             | ChannelHangupRequest()
             | ChannelDestroyed()
-            | ChannelLeftBridge()
         ):
             return event.channel.id
         case _:

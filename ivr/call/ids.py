@@ -17,21 +17,30 @@ _LEG = "-leg"
 _MIXING = "-bridge"
 
 PROMPTS_BEFORE_TRANSFER = 16
-"""How many of a call's playbacks (``seq`` 1..N) a restarted controller stops on a caller it does
-not know before handing it to the fallback context: Asterisk queues the continue behind the
-playback in progress and the ones queued, so without this the caller would hear the rest of the
-prompt first. It stops them too before starting afresh a caller with no saved state, whose new
-call then numbers its playbacks after these, so that the end events of the stopped ones are not
-taken for its own (a second restart in that call's greeting would find its prompts numbered
-alike, and may cut that greeting short). A prompt set plays as one playback whatever languages
-it mixes (`ivr.call.media`), so with the rule schema's limits the greeting takes 1, the menus at
+"""How many playbacks (``seq`` 1..N) a call may have started to its caller before its transfer
+leaves them on hold with no playback. A prompt set plays as one playback whatever languages it
+mixes (`ivr.call.media`), so with the rule schema's limits the greeting takes 1, the menus at
 most ``overlap_policy.max_attempts`` <= 5 and the transfer announcement 1: 7; the final message
 after up to three whispered links (1 each, on the legs) is the 11th. The rest leaves room for
 the status check's sets and for a set whose say media need two languages (two playbacks), and
 for a call numbered by an earlier release, which played a set as one playback per run of one
-language (up to 15). A caller past that is on hold (music on their channel, no playback) or hears a
-final message after a longer chain, which the continue then waits for; 16 ``DELETE``s per
-unknown caller, once per reconnect, stay cheap (404 for the ones long over)."""
+language (up to 15). A caller past that is on hold (music on their channel, no playback) or
+hears a final message after a longer chain, which a continue then waits for."""
+
+AFRESH_NUMBERING_AFTER = PROMPTS_BEFORE_TRANSFER
+"""A call started afresh by a restarted controller (a caller with no saved state) numbers its
+playbacks after this, past any the earlier controller's call may have started (stopped first),
+so that the end events of the stopped ones are not taken for its own. (A second restart in
+that call's greeting finds its prompts numbered alike, and may cut the new greeting short.)"""
+
+EARLY_PROMPTS = AFRESH_NUMBERING_AFTER + PROMPTS_BEFORE_TRANSFER
+"""How many of a call's playbacks (``seq`` 1..N) a restarted controller stops on a caller it
+does not know before handing it to the fallback context or starting it afresh: Asterisk queues
+the continue behind the playback in progress and the ones queued, so without this the caller
+would hear the rest of the prompt first; a new call would play over it. They cover a call
+started by the earlier controller and one it had started afresh in turn (numbered after
+`AFRESH_NUMBERING_AFTER`); 32 ``DELETE``s per unknown caller, once per reconnect, stay cheap
+(404 for the ones long over)."""
 
 
 def leg_id(call_id: str, link: int) -> str:
@@ -81,5 +90,5 @@ def playbacks_after(call_id: str, seq: int) -> list[str]:
 
 def early_playback_ids(call_id: str) -> list[str]:
     """The ids of the playbacks a call may be playing to its caller before its transfer
-    (see `PROMPTS_BEFORE_TRANSFER`)."""
-    return [playback_id(call_id, seq) for seq in range(1, PROMPTS_BEFORE_TRANSFER + 1)]
+    (see `EARLY_PROMPTS`)."""
+    return [playback_id(call_id, seq) for seq in range(1, EARLY_PROMPTS + 1)]

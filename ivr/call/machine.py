@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Iterator, Mapping
+from collections.abc import Awaitable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
@@ -54,7 +54,7 @@ from ivr.call.flow import (
 from ivr.call.persistor import SavedCall
 from ivr.call.phases import greet, offer_menu, play_message, read_location
 from ivr.call.record import DecisionRecord
-from ivr.call.resources import Leg, Playing, Resources
+from ivr.call.resources import Leg, Playing, Resources, stop_playbacks
 from ivr.call.states import (
     CALLER_HANGUP,
     COMPLETED,
@@ -175,15 +175,20 @@ class Call:
             "age_s": round(time.monotonic() - self.started_at, 1),
         }
 
-    async def start(self, *, answered: bool) -> None:
+    async def start(self, *, answered: bool, stale_playbacks: Sequence[str] = ()) -> None:
         """The caller entered the application: answer unless ``answered`` (the channel came
         ``Up``: the generated dialplan answers before Stasis) and start the call's flow.
 
         An answer request goes out before anything else the call needs (the caller's form for
         the logs, the location, the first decision); a channel that arrives unanswered (another
-        dialplan, or one rendered before it answered) still gets one.
+        dialplan, or one rendered before it answered) still gets one. ``stale_playbacks``, an
+        earlier controller's that the caller may still hear (a call started afresh), are
+        stopped first, so that none plays over or after the call's own.
         """
         async with self._lock:
+            if self._over():
+                return  # closed (or ended) while this waited for the lock
+            await self._stop_stale(stale_playbacks)
             failure: AriError | None = None
             if not answered:
                 try:
@@ -206,8 +211,13 @@ class Call:
         context, so the greeting or the menu replays, a status check asks for the request
         number again (how a look-up under way ended is not saved), and a transfer goes on at
         the saved link (``resume``, for a call saved in a transfer: the link and what became
-        of that link's leg; the caller, on hold on their own channel, hears the music go on)."""
+        of that link's leg; the caller, on hold on their own channel, hears the music go on).
+        The playbacks the earlier controller may have started since it saved are stopped
+        first."""
         async with self._lock:
+            if self._over():
+                return  # closed (or ended) while this waited for the lock
+            await self._stop_stale(ids.playbacks_after(self.call_id, saved.playbacks))
             with self._bound():
                 self.language = saved.language
                 self.greeting_done = saved.greeting_done
@@ -222,6 +232,14 @@ class Call:
                 self._flow.start(flow, name=f"call-{self.call_id}")
                 await self._flow.settled()
                 await self._check()
+
+    async def _stop_stale(self, playback_ids: Sequence[str]) -> None:
+        """Stop an earlier controller's playbacks on the caller (`stop_playbacks`); after a
+        failure the rest are left (Asterisk is not answering)."""
+        with self._bound():
+            await stop_playbacks(
+                self.env.ari, list(playback_ids), "call.stop_stale_playback_failed", give_up=True
+            )
 
     async def handle(self, event: AriEvent) -> None:
         """One ARI event of this call (its caller, legs or playbacks), in arrival order."""

@@ -188,12 +188,18 @@ class Resources:
     async def stop_music(self, *, caller_gone: bool) -> None:
         """End the music on hold: Asterisk does not stop a channel's music when the channel
         joins a bridge, and while it plays the channel hears nothing of the bridge (404: the
-        caller is gone, done)."""
+        caller is gone, done). A stop that fails otherwise leaves the music counted as on, so
+        that it is tried again (at the latest when the call releases what it holds)."""
         if not self.music:
             return
-        self.music = False
         if not caller_gone:
-            await self.quietly(self._ari.stop_moh(channel_id=self.call_id))
+            try:
+                await self._ari.stop_moh(channel_id=self.call_id)
+            except AriError as exc:
+                log.warning("call.cleanup_failed", error=str(exc))
+                if not exc.is_conflict:
+                    return
+        self.music = False
 
     async def stop_ringing(self, *, caller_gone: bool) -> None:
         """End the ringing heard instead of music on hold (404: the caller is gone, done)."""

@@ -114,6 +114,9 @@ async def _hold(call: Call) -> bool:
             log.warning("call.hold_failed", error=str(exc))
             call.end_follows = True
             return False
+        # Any other failure (a 5xx, no answer at all): the music may have started, so it is
+        # stopped when hold ends, as the ringing is.
+        call.resources.music = True
         return await _ring_instead_of_music(call, exc)
     call.resources.music = True
     return True
@@ -269,9 +272,13 @@ async def _until_the_destination_hangs_up(call: Call) -> None:
 async def _final_message(call: Call, step: Transfer) -> None:
     """No link connected (or the chain was empty): the caller hears the number to call. The
     play suspends the caller's music (Asterisk stops a channel's music to play to it, and does
-    not start it again), so the message follows hold at once."""
+    not start it again), so the message follows hold at once. Only a play that started ends
+    the music: after a failed one it is still stopped when the call hands the caller over."""
     await call.stop_ringing()
     call.enter(CallState.MESSAGE, "no link of the chain connected")
-    call.resources.music = False  # the message's play suspends it
-    await call.play_through(call.call_id, step.final_message)
+    if await call.play(call.call_id, step.final_message):
+        if call.resources.prompts.pending:
+            call.resources.music = False  # a playback to the caller's channel suspended it
+        while not isinstance(await call.receive(), PromptsDone):
+            pass
     await call.finish(MESSAGE_PLAYED, hang_up_caller=True)

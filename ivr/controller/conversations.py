@@ -14,6 +14,7 @@ import structlog
 
 from ivr.ari import AriClient, AriError
 from ivr.ari.events import AriEvent, ChannelDestroyed, ChannelHangupRequest, StasisEnd
+from ivr.call import ids
 
 log = structlog.get_logger(__name__)
 
@@ -44,6 +45,11 @@ class AdoptedConversations:
             self._pairs[first] = (second, bridge_id)
             self._pairs[second] = (first, bridge_id)
             log.info("controller.adopted_conversation", bridge=bridge_id)
+            for caller in (c for c in members if not ids.is_leg(c)):
+                # The earlier controller may have died between bridging the caller and
+                # stopping their music on hold, which drowns the conversation for them.
+                with contextlib.suppress(AriError):
+                    await self._ari.stop_moh(channel_id=caller)
             return set(members)
         with contextlib.suppress(AriError):
             await self._ari.destroy_bridge(bridge_id)

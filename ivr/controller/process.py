@@ -199,6 +199,9 @@ class Controller:
         self.calls: dict[str, Call] = {}
         self._legs: dict[str, str] = {}
         self._conversations = AdoptedConversations(self.ari)
+        self._stale_prompts: dict[str, list[str]] = {}
+        """Caller channel -> the playbacks an earlier controller may have left playing to a
+        caller started afresh, stopped as its call's first step (`Call.start`)."""
         self._unconfirmed: dict[str, tuple[str, str]] = {}
         """Caller channel -> (extension, reason) of ended calls whose hand-back Asterisk did
         not confirm: already counted, continued at the next reconcile."""
@@ -432,7 +435,8 @@ class Controller:
         if call is None:
             return
         if isinstance(event, StasisStart) and event.channel.id == call.call_id:
-            await call.start(answered=event.channel.state == "Up")
+            stale = self._stale_prompts.pop(call.call_id, [])
+            await call.start(answered=event.channel.state == "Up", stale_playbacks=stale)
         else:
             await call.handle(event)
 
@@ -441,6 +445,7 @@ class Controller:
 
     def _call_ended(self, call: Call) -> None:
         self.calls.pop(call.call_id, None)
+        self._stale_prompts.pop(call.call_id, None)
         for leg_id in [leg for leg, owner in self._legs.items() if owner == call.call_id]:
             del self._legs[leg_id]
         self._decisions.append(call.record.as_json())
@@ -476,9 +481,14 @@ class Controller:
         self, channel_id: str, extension: str, reason: str, *, stop_prompts: bool = False
     ) -> None:
         """Hand a channel the controller will not handle to the dialplan fallback context
-        (first stopping the prompts it may hear, for a caller an earlier controller had)."""
+        (first, for a caller an earlier controller had, stopping the prompts and the music on
+        hold it may hear: the music would follow it into the dialplan)."""
         if stop_prompts:
             await self._stop_possible_prompts(channel_id)
+            try:
+                await self.ari.stop_moh(channel_id=channel_id)
+            except AriError as exc:
+                log.warning("controller.stop_music_failed", channel=channel_id, error=str(exc))
         try:
             await self.ari.continue_in_dialplan(
                 channel_id, self.settings.fallback_context, extension, 1
@@ -593,14 +603,13 @@ class Controller:
         async for found in callers:
             if isinstance(found, Unsaved):
                 if stasis_args(found.channel)[:1] == (INBOUND_ARG,):
-                    await self._start_afresh(found.channel)
+                    self._start_afresh(found.channel)
                     taken.add(found.channel.id)
                 continue
             channel_id, saved = found.channel.id, found.saved
             if found.leg_id is not None:
                 self._register_leg(found.leg_id, channel_id)
                 taken.add(found.leg_id)
-            await self._stop_playbacks(ids.playbacks_after(channel_id, saved.playbacks), channel_id)
             call = Call(
                 call_id=channel_id,
                 dialled=saved.dialled,
@@ -616,21 +625,22 @@ class Controller:
             self._metrics.active_calls.set(len(self.calls))
         return taken
 
-    async def _start_afresh(self, channel: Channel) -> None:
+    def _start_afresh(self, channel: Channel) -> None:
         """Start the call of an inbound caller in the application with no saved state, as a
         new call under the active rules: the greeting from its start. An earlier controller
         may have been playing the greeting (nothing is saved before the first menu, status
         check or transfer) or more (a later state write failed: the caller hears the greeting
         again rather than going to the fallback context, and still reaches a person); its
-        prompts are stopped first, and the new call numbers its own after theirs
-        (`ids.PROMPTS_BEFORE_TRANSFER`), so that their end events are not taken for its own.
-        A caller nobody answered yet (its StasisStart lost with a socket) is answered now, once:
-        should its StasisStart still come, it is ignored (`_inbound`)."""
-        if channel.state == "Up":
-            await self._stop_possible_prompts(channel.id)
+        prompts are stopped as the new call's first step, before its greeting (here they would
+        hold up the reconcile, and every call with it), and the new call numbers its own after
+        theirs (`ids.AFRESH_NUMBERING_AFTER`), so that their end events are not taken for its
+        own. A caller nobody answered yet (its StasisStart lost with a socket) is answered now,
+        once: should its StasisStart still come, it is ignored (`_inbound`)."""
         call = self._inbound(self._stasis_start_of(channel))
         if call is not None:
-            call.resources.prompts.number_after(ids.PROMPTS_BEFORE_TRANSFER)
+            call.resources.prompts.number_after(ids.AFRESH_NUMBERING_AFTER)
+            if channel.state == "Up":
+                self._stale_prompts[call.call_id] = ids.early_playback_ids(call.call_id)
 
     def _stasis_start_of(self, channel: Channel) -> StasisStart:
         """The StasisStart a channel found in the application had (or will have)."""

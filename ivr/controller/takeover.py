@@ -43,8 +43,9 @@ class Takeover:
 
 @dataclass(frozen=True, slots=True)
 class Unsaved:
-    """A channel in the application with no saved state, not on hold: its caller, when its
-    Stasis arguments are an inbound call's, is started afresh (from the greeting)."""
+    """A channel in the application with no saved state and no leg of its transfer up (a
+    caller on hold between two links is one): its caller, when its Stasis arguments are an
+    inbound call's, is started afresh (from the greeting)."""
 
     channel: Channel
 

@@ -15,7 +15,6 @@ from ivr.ari.events import (
     ChannelDtmfReceived,
     ChannelEnteredBridge,
     ChannelHangupRequest,
-    ChannelLeftBridge,
     ChannelStateChange,
     Dial,
     PlaybackFinished,
@@ -101,7 +100,6 @@ def test_stasis_start() -> None:
             {"cause": 17, "cause_txt": "User busy", "channel": CHANNEL},
             ChannelDestroyed,
         ),
-        ("ChannelLeftBridge", {"bridge": BRIDGE, "channel": CHANNEL}, ChannelLeftBridge),
         ("ChannelEnteredBridge", {"bridge": BRIDGE, "channel": CHANNEL}, ChannelEnteredBridge),
         ("Dial", {"peer": CHANNEL, "dialstring": "+12895550101", "dialstatus": "BUSY"}, Dial),
     ],
@@ -146,6 +144,13 @@ def test_unknown_event_types_parse_as_unknown() -> None:
     assert isinstance(event, UnknownEvent)
     assert event.type == "ChannelVarset"
     assert event.raw["variable"] == "X"
+    assert event_channel_id(event) is None
+
+
+def test_a_channel_leaving_a_bridge_is_an_event_nothing_acts_on() -> None:
+    """The event filter keeps it out; an Asterisk without one sends it, and it is ignored."""
+    event = parse_event(frame("ChannelLeftBridge", bridge=BRIDGE, channel=CHANNEL))
+    assert isinstance(event, UnknownEvent)
     assert event_channel_id(event) is None
 
 

@@ -172,3 +172,84 @@ async def test_the_hold_sound_is_stopped_before_the_caller_is_handed_back(
     assert not caller.moh and not caller.ringing
     assert harness.metric("ivr311_calls_handed_back_total", {"reason": "drain"}) == 1
     assert harness.metric(HOLD_MUSIC_FAILURES, {"fallback": "ringing"}) == (0 if music else 1)
+
+
+async def test_music_that_started_unanswered_is_stopped_once_bridged(harness: Harness) -> None:
+    """Asterisk started the music but its answer never came (twice, retry included): the
+    caller hears ringing as well, and both stop once they talk to the centre."""
+    harness.switch.default_outcome = Outcome(kind="ring")
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.in_greeting(call_id)
+    for _ in range(2):
+        harness.fake.lose_next_answer("POST", f"/ari/channels/{call_id}/moh")
+    harness.switch.press(call_id, "1")
+    caller = harness.record(call_id)
+    leg_id = ids.leg_id(call_id, 1)
+    await harness.until(lambda: leg_id in harness.switch.channels and caller.moh)
+    await harness.until(harness.state_is(call_id, "transferring.ringing"))
+
+    harness.switch.destination_answers(leg_id, press="1")
+    await harness.until(lambda: caller.bridged_with == [leg_id])
+    await harness.until(lambda: not caller.moh and not caller.ringing)
+    assert _first(caller, "entered mixing bridge") < _first(caller, "moh off")
+
+
+STOP_ATTEMPTS = 4
+"""How often a music stop reaches the switch before the client gives up on an answer: twice
+(its own retry), each sent once more by the HTTP library when a kept-alive connection was cut."""
+
+
+def _music_stops(harness: Harness, *, answered: bool = False) -> int:
+    """The requests to stop a channel's music the switch received (``answered``: and answered)."""
+    return sum(
+        1
+        for r in harness.fake.requests
+        if r.method == "DELETE" and r.path.endswith("/moh") and (r.status > 0 or not answered)
+    )
+
+
+async def test_music_whose_stop_went_unanswered_is_stopped_again_at_the_end(
+    harness: Harness,
+) -> None:
+    """Asterisk did not answer the stop (retries included): the call still counts the music as
+    on and stops it again when it ends."""
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.in_greeting(call_id)
+    for _ in range(STOP_ATTEMPTS):
+        harness.fake.lose_next_answer("DELETE", f"/ari/channels/{call_id}/moh")
+    harness.switch.press(call_id, "1")
+    caller = harness.record(call_id)
+    leg_id = ids.leg_id(call_id, 1)
+    await harness.until(lambda: caller.bridged_with == [leg_id])
+    await harness.until(harness.state_is(call_id, "bridged"))
+    assert _music_stops(harness, answered=True) == 0
+
+    harness.switch.hangup_caller(leg_id)
+    record = await harness.ended(call_id)
+    assert record["outcome"] == "completed"
+    assert _music_stops(harness, answered=True) == 1
+
+
+async def test_music_is_stopped_at_the_hand_over_when_the_final_message_went_unanswered(
+    harness: Harness,
+) -> None:
+    """Asterisk did not answer the final message's play, which may not have started: the
+    music it would have ended is stopped before the caller is handed to the fallback context."""
+    harness.switch.default_outcome = Outcome(kind="ring")
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.in_greeting(call_id)
+    harness.switch.press(call_id, "1")
+    caller = harness.record(call_id)
+    await harness.until(harness.state_is(call_id, "transferring.ringing"))
+    message_seq = harness.live(call_id).resources.prompts.started + 1
+    harness.fake.lose_next_answer(
+        "POST", f"/ari/channels/{call_id}/play/{ids.playback_id(call_id, message_seq)}"
+    )
+    await harness.expire(call_id, "ring")
+    await harness.until(harness.state_is(call_id, "message"))
+    drain = asyncio.create_task(harness.controller.drain(timeout_s=0))
+    await harness.until(lambda: caller.continued_to is not None)
+    await harness.wait(drain)
+
+    assert _music_stops(harness) == 1
+    assert _first(caller, "moh off") < _first(caller, "continued to")

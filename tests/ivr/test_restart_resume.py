@@ -86,6 +86,26 @@ async def next_controller(harness: Harness) -> AsyncIterator[tuple[Controller, l
         yield second, answered
 
 
+@asynccontextmanager
+async def draining_controller(harness: Harness) -> AsyncIterator[Controller]:
+    """A controller connecting once the ones before have died, draining: it hands every
+    caller it finds to the fallback context."""
+    controller = Controller(
+        simulated_settings(fast_settings(), harness.fake),
+        RulesSource.fixed(harness.snapshot, Metrics()),
+        clock=lambda: BUSINESS_HOURS,
+        scheduler=VirtualClock(),
+    )
+    controller.start_drain()
+    async with controller:
+        yield controller
+
+
+def started(caller: ChannelRecord, playback_id: str) -> bool:
+    """Whether the caller has started hearing the playback."""
+    return any(p.playback_id == playback_id and p.started for p in caller.plays)
+
+
 def saved_state(harness: Harness, call_id: str) -> SavedCall | None:
     return SavedCall.decode(harness.switch.channels[call_id].variables.get(STATE_VARIABLE))
 
@@ -241,12 +261,17 @@ async def test_caller_in_the_greeting_hears_it_again_from_its_start(harness: Har
     await harness.in_greeting(call_id)
     assert saved_state(harness, call_id) is None
     async with next_controller(harness) as (second, answered):
-        earlier = set(ids.early_playback_ids(call_id))
+        earlier = {ids.playback_id(call_id, n) for n in range(1, ids.AFRESH_NUMBERING_AFTER + 1)}
+        new_greeting = ids.playback_id(call_id, ids.AFRESH_NUMBERING_AFTER + 1)
+        await harness.until(lambda: started(caller, new_greeting))
         first = [p for p in caller.plays if p.playback_id in earlier]
         # stopped before the new greeting was asked for, the queued ones never played
         assert {p.state for p in first} == {"stopped"}
         assert [p for p in first if p.started] == first[:1]
-        await harness.in_greeting(call_id)
+        paths = [r.path for r in harness.fake.requests]
+        assert paths.index(f"/ari/playbacks/{first[0].playback_id}") < paths.index(
+            f"/ari/channels/{call_id}/play/{new_greeting}"
+        )
         again = [p for p in caller.plays if p.playback_id not in earlier]
         assert again[0].media == first[0].media  # host-durham, greeting: from the start
         assert second.calls[call_id].state is CallState.GREETING
@@ -269,6 +294,51 @@ async def test_caller_in_a_menu_is_taken_over_in_the_menu(harness: Harness) -> N
         assert caller.continued_to is None and answered == []
         harness.switch.press(call_id, "1")
         await harness.until(lambda: bool(caller.bridged_with))
+
+
+async def test_the_old_greeting_is_stopped_by_the_call_started_afresh_not_the_reconcile(
+    harness: Harness,
+) -> None:
+    """Stopping an earlier controller's prompts is the new call's first step: a slow stop
+    holds up that call's greeting only, not the reconcile (and every other call with it),
+    which is over while the stop is still under way."""
+    call_id = harness.call(inside_number(harness.snapshot))
+    caller = harness.record(call_id)
+    await harness.in_greeting(call_id)
+    last = ids.playback_id(call_id, ids.EARLY_PROMPTS)  # stopped first: latest first
+    held = harness.fake.hold_next("DELETE", f"/ari/playbacks/{last}")
+    async with next_controller(harness) as (second, _):
+        # reconciled (`next_controller`) with the stop still held: the greeting waits for it
+        assert call_id in second.calls and not held.done.is_set()
+        # nor did it outwait the stop (the client's time limit, then its retry)
+        assert not any(r.path == f"/ari/playbacks/{last}" for r in harness.fake.requests)
+        assert [p for p in caller.plays if p.playback_id == ids.playback_id(call_id, 1)]
+        plays = len(caller.plays)
+        held.release()
+        await harness.until(
+            lambda: started(caller, ids.playback_id(call_id, ids.AFRESH_NUMBERING_AFTER + 1))
+        )
+        assert len(caller.plays) == plays + 1
+        assert {p.state for p in caller.plays[:plays]} == {"stopped"}
+
+
+async def test_a_greeting_started_afresh_is_stopped_before_a_later_hand_back(
+    harness: Harness,
+) -> None:
+    """A caller started afresh by a restarted controller is in its greeting when that one dies
+    too; the next, draining, hands them to the fallback context with that greeting stopped
+    first (Asterisk would play it out before continuing the caller)."""
+    call_id = harness.call(inside_number(harness.snapshot))
+    caller = harness.record(call_id)
+    await harness.in_greeting(call_id)
+    afresh = ids.playback_id(call_id, ids.AFRESH_NUMBERING_AFTER + 1)
+    async with next_controller(harness) as (second, _):
+        await harness.until(lambda: started(caller, afresh))
+        await second.close()
+    async with draining_controller(harness):
+        await harness.until(lambda: caller.continued_to is not None)
+    assert caller.continued_to == FALLBACK
+    assert {p.state for p in caller.plays} == {"stopped"}
 
 
 async def test_caller_in_a_status_check_is_asked_for_the_number_again(harness: Harness) -> None:
@@ -318,6 +388,25 @@ async def test_a_closed_controller_asks_the_switch_nothing_once_closed(harness: 
     assert GREETING in plays[0]  # the held request, carried out before close returned
 
 
+async def test_a_call_closed_before_its_start_or_take_over_ran_starts_nothing(
+    harness: Harness,
+) -> None:
+    """A start or a take-over that waited on the call's lock while the controller closed the
+    call gets the lock after the close: it starts no flow, so nothing reaches the switch."""
+    call_id, caller = await hearing(harness, inside_number(harness.snapshot), "*", STATUS_ASK)
+    saved = saved_state(harness, call_id)
+    assert saved is not None
+    call = harness.live(call_id)
+    await harness.controller.close()
+    reached = list(harness.fake.requests)
+
+    await call.take_over(saved, None)
+    await call.start(answered=False)
+
+    assert harness.fake.requests == reached
+    assert caller.played_media.count(STATUS_ASK) == 1
+
+
 async def test_garbled_saved_state_hands_the_caller_to_the_fallback(harness: Harness) -> None:
     call_id = harness.call(inside_number(harness.snapshot))
     await harness.in_greeting(call_id)
@@ -346,6 +435,40 @@ async def test_socket_cut_on_hold_the_call_completes_answered_once(harness: Harn
     assert record["outcome"] == "completed"
     assert [h for h in caller.history if h == "answered"] == ["answered"]
     await harness.until(harness.nothing_left)
+
+
+async def test_a_caller_on_hold_handed_back_after_a_restart_takes_no_music_along(
+    harness: Harness,
+) -> None:
+    """The music on the caller's channel would follow them into the dialplan: the controller
+    that hands them back stops it first."""
+    call_id, _ = await on_hold_with_the_destination_ringing(harness)
+    caller = harness.record(call_id)
+    assert caller.moh
+    await harness.controller.persistor.settled()
+    await harness.controller.close()
+    async with draining_controller(harness):
+        await harness.until(lambda: caller.continued_to is not None)
+    assert caller.continued_to == FALLBACK
+    assert not caller.moh
+    history = caller.history
+    assert history.index("moh off") < max(i for i, h in enumerate(history) if "continued" in h)
+
+
+async def test_an_adopted_conversation_is_rid_of_music_left_on_the_caller(
+    harness: Harness,
+) -> None:
+    """The earlier controller died between bridging the caller and stopping their music: the
+    controller that adopts the conversation stops it, so the caller hears the centre."""
+    call_id, leg_id = await on_hold_with_the_destination_ringing(harness)
+    harness.switch.destination_answers(leg_id)
+    caller = harness.record(call_id)
+    await harness.until(lambda: caller.bridged_with == [leg_id] and not caller.moh)
+    harness.switch.channel_moh(call_id, "default", True)  # as if it had never been stopped
+    async with next_controller(harness):
+        await harness.until(lambda: not caller.moh)
+        assert caller.bridged_with == [leg_id]
+        assert not harness.record(leg_id).moh
 
 
 @contextmanager
