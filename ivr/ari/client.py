@@ -330,13 +330,10 @@ class AriClient:
 
     # --- bridges --------------------------------------------------------------------------
 
-    async def create_bridge(self, bridge_id: str, name: str | None = None) -> bool:
+    async def create_bridge(self, bridge_id: str) -> bool:
         """Create a mixing bridge with a fixed id; False when it already exists (409)."""
-        params: dict[str, str | int] = {"type": "mixing"}
-        if name:
-            params["name"] = name
         try:
-            await self._request("POST", "/bridges/{id}", {"id": bridge_id}, params)
+            await self._request("POST", "/bridges/{id}", {"id": bridge_id}, {"type": "mixing"})
         except AriError as exc:
             if exc.is_conflict:
                 return False

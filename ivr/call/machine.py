@@ -150,6 +150,8 @@ class Call:
         (`outside_lock`)."""
         self._closed = False
         """The controller closed: the call takes nothing more in (`close`)."""
+        self._stale_playbacks: list[str] = []
+        """An earlier controller's playbacks `start` stops first (`start_afresh`)."""
         self._since = self.started_at
         self._notes: list[Fact] = []
 
@@ -175,20 +177,28 @@ class Call:
             "age_s": round(time.monotonic() - self.started_at, 1),
         }
 
-    async def start(self, *, answered: bool, stale_playbacks: Sequence[str] = ()) -> None:
+    def start_afresh(self) -> None:
+        """Before `start`: the caller was an earlier controller's, with no saved state (a
+        restart in its greeting). The prompts that controller may have left playing to it are
+        stopped as the call's first step, and the call numbers its own after them
+        (`ids.AFRESH_NUMBERING_AFTER`), so that their end events are not taken for its own."""
+        self._stale_playbacks = ids.early_playback_ids(self.call_id)
+        self.resources.prompts.number_after(ids.AFRESH_NUMBERING_AFTER)
+
+    async def start(self, *, answered: bool) -> None:
         """The caller entered the application: answer unless ``answered`` (the channel came
         ``Up``: the generated dialplan answers before Stasis) and start the call's flow.
 
         An answer request goes out before anything else the call needs (the caller's form for
         the logs, the location, the first decision); a channel that arrives unanswered (another
-        dialplan, or one rendered before it answered) still gets one. ``stale_playbacks``, an
-        earlier controller's that the caller may still hear (a call started afresh), are
-        stopped first, so that none plays over or after the call's own.
+        dialplan, or one rendered before it answered) still gets one. A call started afresh
+        (`start_afresh`) first stops the earlier controller's prompts, so that none plays over
+        or after its own.
         """
         async with self._lock:
             if self._over():
                 return  # closed (or ended) while this waited for the lock
-            await self._stop_stale(stale_playbacks)
+            await self._stop_stale(self._stale_playbacks)
             failure: AriError | None = None
             if not answered:
                 try:
@@ -532,12 +542,17 @@ class Call:
         """Play ``prompts`` to one of the call's channels (stopping those playing); whether
         the flow is to wait for their end (`PromptsDone`), that is unless there was nothing to
         play. A failed request leaves the flow waiting for an end that never comes: the
-        caller's end event follows, or nothing moves the call on and it is handed back."""
+        caller's end event follows, or nothing moves the call on and it is handed back. A
+        playback started on the caller's channel ends the music on hold (Asterisk suspends it
+        and does not start it again)."""
         if channel_id == self.call_id:
             await self.env.state_written(self.call_id)
         playing = await self.resources.prompts.play(channel_id, prompts)
-        if playing is Playing.CHANNEL_GONE and channel_id == self.call_id:
-            self.end_follows = True
+        if channel_id == self.call_id:
+            if playing is Playing.STARTED:
+                self.resources.music = False
+            elif playing is Playing.CHANNEL_GONE:
+                self.end_follows = True
         return playing is not Playing.NOTHING
 
     async def play_through(self, channel_id: str, prompts: Prompts) -> None:

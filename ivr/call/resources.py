@@ -151,7 +151,8 @@ class Resources:
         """The legs not known to be gone, by channel id."""
         self.current_leg: Leg | None = None
         """The leg of the link being tried (or bridged)."""
-        self.bridges: list[str] = []
+        self.bridged = False
+        """The call's mixing bridge exists (destroyed when the call ends)."""
         self.music = False
         """Music on hold plays on the caller's channel (stopped when they leave hold; a play
         on the channel suspends it)."""
@@ -221,9 +222,9 @@ class Resources:
         for leg_id in list(self.legs):
             self.legs.pop(leg_id, None)
             await self.quietly(self._ari.hangup(leg_id))
-        for bridge_id in self.bridges:
-            await self.quietly(self._ari.destroy_bridge(bridge_id))
-        self.bridges.clear()
+        if self.bridged:
+            self.bridged = False
+            await self.quietly(self._ari.destroy_bridge(self.mixing_bridge))
 
     async def quietly(self, request: Awaitable[object]) -> None:
         """A clean-up request: a failure is logged, not raised."""

@@ -250,7 +250,7 @@ async def _bridge(call: Call, leg: Leg, link: Link) -> bool:
     ari, resources = call.ari, call.resources
     try:
         await ari.create_bridge(resources.mixing_bridge)
-        resources.bridges.append(resources.mixing_bridge)
+        resources.bridged = True
         await ari.add_channels(resources.mixing_bridge, [call.call_id, leg.channel_id])
     except AriError as exc:
         log.warning("call.bridge_failed", error=str(exc))
@@ -272,13 +272,9 @@ async def _until_the_destination_hangs_up(call: Call) -> None:
 async def _final_message(call: Call, step: Transfer) -> None:
     """No link connected (or the chain was empty): the caller hears the number to call. The
     play suspends the caller's music (Asterisk stops a channel's music to play to it, and does
-    not start it again), so the message follows hold at once. Only a play that started ends
-    the music: after a failed one it is still stopped when the call hands the caller over."""
+    not start it again), so the message follows hold at once; after a failed play the music is
+    still stopped when the call hands the caller over (`Call.play`)."""
     await call.stop_ringing()
     call.enter(CallState.MESSAGE, "no link of the chain connected")
-    if await call.play(call.call_id, step.final_message):
-        if call.resources.prompts.pending:
-            call.resources.music = False  # a playback to the caller's channel suspended it
-        while not isinstance(await call.receive(), PromptsDone):
-            pass
+    await call.play_through(call.call_id, step.final_message)
     await call.finish(MESSAGE_PLAYED, hang_up_caller=True)

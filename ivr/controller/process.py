@@ -199,9 +199,6 @@ class Controller:
         self.calls: dict[str, Call] = {}
         self._legs: dict[str, str] = {}
         self._conversations = AdoptedConversations(self.ari)
-        self._stale_prompts: dict[str, list[str]] = {}
-        """Caller channel -> the playbacks an earlier controller may have left playing to a
-        caller started afresh, stopped as its call's first step (`Call.start`)."""
         self._unconfirmed: dict[str, tuple[str, str]] = {}
         """Caller channel -> (extension, reason) of ended calls whose hand-back Asterisk did
         not confirm: already counted, continued at the next reconcile."""
@@ -435,8 +432,7 @@ class Controller:
         if call is None:
             return
         if isinstance(event, StasisStart) and event.channel.id == call.call_id:
-            stale = self._stale_prompts.pop(call.call_id, [])
-            await call.start(answered=event.channel.state == "Up", stale_playbacks=stale)
+            await call.start(answered=event.channel.state == "Up")
         else:
             await call.handle(event)
 
@@ -445,7 +441,6 @@ class Controller:
 
     def _call_ended(self, call: Call) -> None:
         self.calls.pop(call.call_id, None)
-        self._stale_prompts.pop(call.call_id, None)
         for leg_id in [leg for leg, owner in self._legs.items() if owner == call.call_id]:
             del self._legs[leg_id]
         self._decisions.append(call.record.as_json())
@@ -637,10 +632,8 @@ class Controller:
         own. A caller nobody answered yet (its StasisStart lost with a socket) is answered now,
         once: should its StasisStart still come, it is ignored (`_inbound`)."""
         call = self._inbound(self._stasis_start_of(channel))
-        if call is not None:
-            call.resources.prompts.number_after(ids.AFRESH_NUMBERING_AFTER)
-            if channel.state == "Up":
-                self._stale_prompts[call.call_id] = ids.early_playback_ids(call.call_id)
+        if call is not None and channel.state == "Up":
+            call.start_afresh()
 
     def _stasis_start_of(self, channel: Channel) -> StasisStart:
         """The StasisStart a channel found in the application had (or will have)."""

@@ -17,6 +17,7 @@ from typing import Any
 from asterisk_testing import ARI_PASSWORD, AsteriskNode, open_durham_rules
 from local_processes import wait_until
 from prometheus_client.parser import text_string_to_metric_families
+from sipp_testing import SippParty
 
 
 @dataclass
@@ -208,3 +209,18 @@ def record_of(controller: ControllerProcess, call_id: str) -> dict[str, Any] | N
     """The decision record of a call that ended, among the recent ones."""
     recent: list[dict[str, Any]] = controller.get_json("/api/calls?limit=50")["recent"]
     return next((r for r in recent if r["call_id"] == call_id), None)
+
+
+def hang_up_and_collect(
+    node: AsteriskNode,
+    controller: ControllerProcess,
+    caller: SippParty,
+    centre: SippParty,
+    call_id: str,
+) -> dict[str, Any]:
+    """Hang the caller up as a caller putting the phone down; both parties end cleanly; the
+    call's decision record."""
+    node.ari("DELETE", f"/channels/{call_id}?reason=normal")
+    assert caller.wait(timeout_s=20) == 0
+    assert centre.wait(timeout_s=20) == 0
+    return wait_until(lambda: record_of(controller, call_id), 20, "the call's decision record")

@@ -19,7 +19,14 @@ from typing import Any
 import pytest
 from ari_proxy import AriProxy
 from asterisk_testing import ACCEPT_KEY, AsteriskNode
-from controller_testing import ControllerProcess, durham_controller, live_call, metric, record_of
+from controller_testing import (
+    ControllerProcess,
+    durham_controller,
+    hang_up_and_collect,
+    live_call,
+    metric,
+    record_of,
+)
 from local_processes import wait_until
 from sipp_testing import (
     SippParty,
@@ -93,21 +100,6 @@ def leg_gone(node: AsteriskNode, call_id: str) -> bool:
     except urllib.error.HTTPError as exc:
         return exc.code == 404
     return False
-
-
-def hang_up_and_collect(
-    node: AsteriskNode,
-    controller: ControllerProcess,
-    caller: SippParty,
-    centre: SippParty,
-    call_id: str,
-) -> dict[str, Any]:
-    """Hang the caller up as a caller putting the phone down; both parties end cleanly; the
-    call's decision record."""
-    node.ari("DELETE", f"/channels/{call_id}?reason=normal")
-    assert caller.wait(timeout_s=20) == 0
-    assert centre.wait(timeout_s=20) == 0
-    return wait_until(lambda: record_of(controller, call_id), 20, "the call's decision record")
 
 
 def assert_completed_once(

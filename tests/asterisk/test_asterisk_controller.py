@@ -25,6 +25,7 @@ from asterisk_testing import ACCEPT_KEY, AsteriskNode
 from controller_testing import (
     ControllerProcess,
     durham_controller,
+    hang_up_and_collect,
     live_call,
     metric,
     record_of,
@@ -499,12 +500,7 @@ def test_a_caller_in_the_greeting_of_a_killed_controller_is_greeted_again(
         with a_caller_in_the_greeting(node, controller, tmp_path) as (caller, call_id):
             assert saved_state(node, call_id) is None
             kill_and_restart_until_bridged(controller, call_id, "the call started afresh")
-            node.ari("DELETE", f"/channels/{call_id}?reason=normal")
-            assert caller.wait(timeout_s=20) == 0
-        assert centre.wait(timeout_s=20) == 0
-        record = wait_until(
-            lambda: record_of(controller, call_id), 20, "the call's decision record"
-        )
+            record = hang_up_and_collect(node, controller, caller, centre, call_id)
     finally:
         centre.kill()
     assert record["outcome"] == "completed"
@@ -592,12 +588,7 @@ def test_a_caller_on_hold_of_a_killed_controller_keeps_the_music_and_is_put_thro
         wait_until(hold_saved, 10, "the hold state to be saved")
         kill_and_restart_until_bridged(controller, call_id, "the taken-over call")
         music_stops(node, offset)  # while the caller is still there
-        node.ari("DELETE", f"/channels/{call_id}?reason=normal")
-        assert caller.wait(timeout_s=20) == 0
-        assert centre.wait(timeout_s=20) == 0
-        record = wait_until(
-            lambda: record_of(controller, call_id), 20, "the call's decision record"
-        )
+        record = hang_up_and_collect(node, controller, caller, centre, call_id)
     finally:
         caller.kill()
         centre.kill()
