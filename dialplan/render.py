@@ -27,7 +27,8 @@ Every routing choice comes from :mod:`routing_rules.policy`, the decision engine
 taken as for a caller who never presses a key: the fallback has no menus.
 
 The text depends only on the snapshot and ``DialplanOptions`` (``now`` included), so the same
-rules give the same file; golden tests rely on it.
+rules give the same file; golden tests rely on it. The contexts of a transfer the controller
+hands over to the dialplan, which no rule changes, come from `dialplan.transfer_context`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from zoneinfo import ZoneInfo
 
 from dialplan.names import FALLBACK_CONTEXT, extension_name, note
 from dialplan.schedule import SCHEDULE_CONTEXT, closed_days, closed_days_lines, schedule_lines
+from dialplan.transfer_context import transfer_contexts
 from recordings.manifest import sound_name
 from routing_rules import policy
 from routing_rules.decision import WEBSITE_POINTS, WebsitePoint
@@ -135,6 +137,7 @@ class _Renderer:
             self.chains(),
             self.websites(),
             self.schedules(),
+            *transfer_contexts(),
         ]
         return "\n\n".join("\n".join(lines) for lines in sections if lines) + "\n"
 

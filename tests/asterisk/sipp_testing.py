@@ -214,6 +214,15 @@ def start_contact_centre(
     return _start_on_trunk(node, work, name, scenario, calls=calls, timeout_s=timeout_s)
 
 
+def start_contact_centre_hanging_up(
+    node: AsteriskNode, work: Path, *, after_ms: int, name: str = "centre"
+) -> SippParty:
+    """A contact centre on the trunk's address that answers one call and hangs up
+    ``after_ms`` later (``contact_centre_hangs_up.xml``)."""
+    scenario = scripted_scenario("contact_centre_hangs_up.xml", [after_ms], work, name)
+    return _start_on_trunk(node, work, name, scenario, calls=1, timeout_s=60)
+
+
 def _start_on_trunk(
     node: AsteriskNode, work: Path, name: str, scenario: Path, *, calls: int, timeout_s: int
 ) -> SippParty:

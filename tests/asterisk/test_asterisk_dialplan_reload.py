@@ -12,15 +12,12 @@ events (an ARI application subscribed to everything) to know when the first call
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
+from ari_events_testing import asterisk_events
 from asterisk_testing import (
     AFTER_HOURS_LINE,
     ARI_PASSWORD,
@@ -33,7 +30,6 @@ from sipp_testing import call_311, sipp
 from dialplan.asterisk_conf import DIALPLAN_FILE
 from dialplan.render import DialplanOptions
 from ivr.ari import AriClient
-from ivr.ari.client import basic_auth_header
 from ivr.controller.dialplan_sync import DialplanSync, DialplanSyncResult
 from ivr.metrics import Metrics
 from ivr311.cli import build_parser
@@ -42,54 +38,9 @@ from routing_rules.snapshot import default_geo, snapshot_from_text
 pytestmark = pytest.mark.asterisk
 
 BOWMANVILLE_CALLER = "9056230142"
-OBSERVER_APP = "ivr311-test-observer"
 CONNECTED_DEADLINE_S = 30.0
 FIRST_CALL_STAY_MS = 15_000
 """Long enough to reload while the first call is connected (answered within a few seconds)."""
-
-
-class AsteriskEvents:
-    """Every ARI event of an application subscribed to all channels, with waiting."""
-
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-        self.changed = asyncio.Condition()
-
-    async def read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        async for message in ws:
-            if message.type is not aiohttp.WSMsgType.TEXT:
-                continue
-            async with self.changed:
-                self.events.append(json.loads(message.data))
-                self.changed.notify_all()
-
-    async def wait_for(
-        self, match: Callable[[dict[str, Any]], bool], timeout_s: float
-    ) -> dict[str, Any]:
-        async with self.changed:
-            await asyncio.wait_for(
-                self.changed.wait_for(lambda: any(match(e) for e in self.events)), timeout_s
-            )
-            return next(e for e in self.events if match(e))
-
-
-@asynccontextmanager
-async def asterisk_events(node: AsteriskNode) -> AsyncIterator[AsteriskEvents]:
-    observed = AsteriskEvents()
-    headers = {"Authorization": basic_auth_header("ivr311", ARI_PASSWORD)}
-    async with (
-        aiohttp.ClientSession(headers=headers) as session,
-        session.ws_connect(
-            f"ws://127.0.0.1:{node.http_port}/ari/events",
-            params={"app": OBSERVER_APP, "subscribeAll": "true"},
-        ) as ws,
-    ):
-        reader = asyncio.create_task(observed.read(ws))
-        try:
-            yield observed
-        finally:
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
 
 
 def answered_by_a_centre(event: dict[str, Any]) -> bool:

@@ -18,6 +18,8 @@ from ivr311.cli import main as ivr311
 from routing_rules.snapshot import DEMO_NAMES, load_snapshot
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
+UNKNOWN_TO_ASTERISKLINT = ("JSON_DECODE",)
+"""Functions Asterisk has (func_json, since 16.24) and asterisklint's list lacks."""
 
 
 def golden(name: str) -> Path:
@@ -76,7 +78,12 @@ def test_asterisklint_finds_nothing_to_report(name: str, tmp_path: Path) -> None
         text=True,
         check=False,
     )
-    assert (done.returncode, done.stdout + done.stderr) == (0, "")
+    reported = [
+        line
+        for line in (done.stdout + done.stderr).splitlines()
+        if not any(f"function '{name}' does not exist" in line for name in UNKNOWN_TO_ASTERISKLINT)
+    ]
+    assert reported == []
 
 
 def test_rules_that_are_neither_a_demo_nor_a_file_are_named(
