@@ -23,8 +23,9 @@ from dialplan.transfer_plan import OUTCOME_VARIABLE, PLAN_KEY, TRANSFER_CONTEXT,
 NOW = "${STRFTIME(,,%s.%3q)}"
 """The time of a mark: Unix seconds with milliseconds."""
 _DIAL_CAUSE = '${IF($["${DIALSTATUS}" = "NOANSWER"]?:${HANGUPCAUSE})}'
-"""The cause Dial() left on the caller: none when the link rang out, as Dial() then leaves the
-caller's ``HANGUPCAUSE`` as it was (0, or an earlier link's cause)."""
+"""The cause Dial() left on the caller; none for ``NOANSWER``: a link that rang out leaves the
+caller's ``HANGUPCAUSE`` as it was (0, or an earlier link's cause), and Asterisk cannot reset it
+(a 480 answer, also ``NOANSWER``, would have left 19)."""
 ACCEPTED_VARIABLE = "IVR311_ACCEPTED"
 """Set on the caller by the leg that accepted: the link's index."""
 

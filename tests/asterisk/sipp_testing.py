@@ -215,11 +215,11 @@ def start_contact_centre(
 
 
 def start_contact_centre_hanging_up(
-    node: AsteriskNode, work: Path, *, after_ms: int, name: str = "centre"
+    node: AsteriskNode, work: Path, steps: Sequence[Step], *, name: str = "centre"
 ) -> SippParty:
-    """A contact centre on the trunk's address that answers one call and hangs up
-    ``after_ms`` later (``contact_centre_hangs_up.xml``)."""
-    scenario = scripted_scenario("contact_centre_hangs_up.xml", [after_ms], work, name)
+    """A contact centre on the trunk's address that answers one call, plays ``steps`` (pauses
+    and RFC 4733 keys) and hangs up (``contact_centre_hangs_up.xml``)."""
+    scenario = scripted_scenario("contact_centre_hangs_up.xml", steps, work, name)
     return _start_on_trunk(node, work, name, scenario, calls=1, timeout_s=60)
 
 

@@ -90,9 +90,7 @@ async def hand_over(
     ):
         caller = start_carrier_call(node, work, calling=CALLER)
         try:
-            start = await events.wait_for(
-                lambda e: e.get("type") == "StasisStart", CALL_DEADLINE_S
-            )
+            start = await events.wait_for(lambda e: e.get("type") == "StasisStart", CALL_DEADLINE_S)
             channel_id = start["channel"]["id"]
             await ari.set_variable(channel_id, "IVR311_STATE", state)
             await ari.continue_in_dialplan(channel_id, TRANSFER_CONTEXT, "s")
@@ -156,6 +154,21 @@ async def test_a_centre_that_presses_the_accept_key_is_bridged_even_after_a_wron
     assert node.errors() == []
 
 
+async def test_when_the_centre_hangs_up_after_the_conversation_the_caller_is_hung_up_too(
+    node: AsteriskNode, sipp_binary: str, tmp_path: Path
+) -> None:
+    centre = start_contact_centre_hanging_up(node, tmp_path, [1500, ACCEPT_KEY, 1000])
+    try:
+        state = plan_state([(FIRST_CENTRE, ACCEPT_KEY), (SECOND_CENTRE, ACCEPT_KEY)])
+        raw = await hand_over(node, tmp_path, state, hang_up_when_bridged=False)
+        centre_done(centre)
+    finally:
+        centre.kill()
+    marks = parse_outcome(raw)
+    assert kinds(marks) == ["h", "d0", "a0", "w0", "k0", "e0"], raw
+    assert ended(marks) == [(0, "ANSWER", 16)]
+
+
 async def test_a_busy_first_link_goes_on_to_the_second_which_needs_no_key(
     node: AsteriskNode, sipp_binary: str, tmp_path: Path
 ) -> None:
@@ -189,7 +202,7 @@ async def test_a_centre_that_never_presses_the_key_is_hung_up_and_the_caller_hea
 async def test_a_centre_that_hangs_up_during_the_whisper_leaves_the_caller_in_the_call(
     node: AsteriskNode, sipp_binary: str, tmp_path: Path
 ) -> None:
-    centre = start_contact_centre_hanging_up(node, tmp_path, after_ms=300)
+    centre = start_contact_centre_hanging_up(node, tmp_path, [300])
     try:
         raw = await hand_over(
             node, tmp_path, plan_state([(FIRST_CENTRE, ACCEPT_KEY)]), hang_up_when_bridged=False
