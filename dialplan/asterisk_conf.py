@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from dialplan.names import FALLBACK_CONTEXT
+from dialplan.names import FALLBACK_CONTEXT, STATE_VARIABLE
 from dialplan.render import DialplanOptions, render_dialplan
 from dialplan.templating import Template, write_atomically
 from recordings.manifest import LANGUAGES, MOH_DIR, SOUND_SUBDIR, SOUNDS_DIR
@@ -66,6 +66,11 @@ class AsteriskConfSettings(BaseSettings):
     app: str = "ivr311"
     fallback_context: str = Field(
         default=FALLBACK_CONTEXT, description="context the controller hands calls back to"
+    )
+    state_variable: str = Field(
+        default=STATE_VARIABLE,
+        description="channel variable of each call's saved state, where a transfer handed over "
+        "to the dialplan is read (the controller's IVR311_STATE_VARIABLE)",
     )
     holiday_years: int = Field(default=5, ge=1, le=20)
     system_name: str = Field(
@@ -168,6 +173,7 @@ def render_asterisk_conf(
         app=settings.app,
         dial_endpoint=settings.dial_endpoint,
         fallback_context=settings.fallback_context,
+        state_variable=settings.state_variable,
         holiday_years=settings.holiday_years,
     )
     written.append(write_dialplan(snapshot, out_dir / DIALPLAN_FILE, dialplan_options))

@@ -141,6 +141,7 @@ def _render_dialplan(args: argparse.Namespace) -> int:
         app=args.app or configured.app,
         dial_endpoint=args.dial_endpoint or configured.dial_endpoint,
         fallback_context=args.fallback_context or configured.fallback_context,
+        state_variable=configured.state_variable,
         holiday_years=args.holiday_years,
         now=args.now,
     )

@@ -27,8 +27,8 @@ Every routing choice comes from :mod:`routing_rules.policy`, the decision engine
 taken as for a caller who never presses a key: the fallback has no menus.
 
 The text depends only on the snapshot and ``DialplanOptions`` (``now`` included), so the same
-rules give the same file; golden tests rely on it. The contexts of a transfer the controller
-hands over to the dialplan, which no rule changes, come from `dialplan.transfer_context`.
+rules give the same file; golden tests rely on it. `dialplan.transfer_context` adds the contexts
+of a transfer the controller hands over to the dialplan, which no rule changes.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from dialplan.names import FALLBACK_CONTEXT, extension_name, note
+from dialplan.names import FALLBACK_CONTEXT, STATE_VARIABLE, extension_name, note
 from dialplan.schedule import SCHEDULE_CONTEXT, closed_days, closed_days_lines, schedule_lines
 from dialplan.transfer_context import transfer_contexts
 from recordings.manifest import sound_name
@@ -66,25 +66,25 @@ CLOSED_EXTEN = "closed"
 @dataclass(frozen=True, slots=True)
 class DialplanOptions:
     """What the rules do not say: the Stasis app, the trunk destinations are dialled through,
-    and how many years of statutory holidays are written out."""
+    the saved call state's variable and how many years of statutory holidays are written out."""
 
     app: str = "ivr311"
     dial_endpoint: str = "contact-centres"
     fallback_context: str = FALLBACK_CONTEXT
+    state_variable: str = STATE_VARIABLE
     holiday_years: int = 5
     now: datetime | None = field(default=None)
 
     @classmethod
     def from_environment(cls) -> DialplanOptions:
-        """The names the controller uses too: IVR311_ARI_APP, IVR311_DIAL_ENDPOINT and
-        IVR311_FALLBACK_CONTEXT, so the dialplan and the controller agree on them."""
-        default = cls()
+        """The names the controller uses too, so the dialplan and the controller agree on them:
+        IVR311_ARI_APP, IVR311_DIAL_ENDPOINT, IVR311_FALLBACK_CONTEXT, IVR311_STATE_VARIABLE."""
+        env, default = os.environ.get, cls()
         return cls(
-            app=os.environ.get("IVR311_ARI_APP", "").strip() or default.app,
-            dial_endpoint=os.environ.get("IVR311_DIAL_ENDPOINT", "").strip()
-            or default.dial_endpoint,
-            fallback_context=os.environ.get("IVR311_FALLBACK_CONTEXT", "").strip()
-            or default.fallback_context,
+            app=env("IVR311_ARI_APP", "").strip() or default.app,
+            dial_endpoint=env("IVR311_DIAL_ENDPOINT", "").strip() or default.dial_endpoint,
+            fallback_context=env("IVR311_FALLBACK_CONTEXT", "").strip() or default.fallback_context,
+            state_variable=env("IVR311_STATE_VARIABLE", "").strip() or default.state_variable,
         )
 
     def moment(self) -> datetime:
@@ -137,7 +137,7 @@ class _Renderer:
             self.chains(),
             self.websites(),
             self.schedules(),
-            *transfer_contexts(),
+            *transfer_contexts(self.options.state_variable),
         ]
         return "\n\n".join("\n".join(lines) for lines in sections if lines) + "\n"
 

@@ -2,7 +2,8 @@
 the caller's context, which dials the plan's links in order, and the subroutine each answered
 leg runs (``Dial(...,U(...))``) to whisper and wait for the accept key.
 
-The text depends on no rule: the plan comes with each call, in ``IVR311_STATE``. Values read
+The text depends on no rule: the plan comes with each call, in the variable of its saved state
+(`dialplan.names.STATE_VARIABLE` unless the options name another). Values read
 from the plan may hold ``&`` (several sounds) or commas (a link's ``Dial()`` arguments), so they
 are tested by length and never passed through ``ExecIf``. Every mark appended to
 `OUTCOME_VARIABLE` is free of commas and spaces (``DIALSTATUS`` and ``HANGUPCAUSE`` hold
@@ -18,6 +19,9 @@ leg that hangs up during the whisper is bridged all the same (and the bridge end
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from dialplan.names import STATE_VARIABLE
 from dialplan.transfer_plan import OUTCOME_VARIABLE, PLAN_KEY, TRANSFER_CONTEXT, WHISPER_CONTEXT
 
 NOW = "${STRFTIME(,,%s.%3q)}"
@@ -30,10 +34,13 @@ ACCEPTED_VARIABLE = "IVR311_ACCEPTED"
 """Set on the caller by the leg that accepted: the link's index."""
 
 
-def _plan(key: str, options: str = "") -> str:
-    """The plan's member ``key`` (a JSON_DECODE path below `PLAN_KEY`)."""
-    more = f",,{options}" if options else ""
-    return f"${{JSON_DECODE(IVR311_STATE,{PLAN_KEY}.{key}{more})}}"
+def _plan_reader(state_variable: str) -> Callable[..., str]:
+    def plan(key: str, options: str = "") -> str:
+        """The plan's member ``key`` (a JSON_DECODE path below `PLAN_KEY`)."""
+        more = f",,{options}" if options else ""
+        return f"${{JSON_DECODE({state_variable},{PLAN_KEY}.{key}{more})}}"
+
+    return plan
 
 
 def _appended(mark: str) -> str:
@@ -47,22 +54,24 @@ def _appended_to_caller(mark: str) -> str:
     return f"Set({master}=${{{master}}} {mark})"
 
 
-def transfer_contexts() -> list[list[str]]:
-    """The lines of the two contexts, each a section of the dialplan."""
-    return [transfer_lines(), whisper_lines()]
+def transfer_contexts(state_variable: str = STATE_VARIABLE) -> list[list[str]]:
+    """The lines of the two contexts, each a section of the dialplan; the plan is read from
+    ``state_variable``."""
+    return [transfer_lines(state_variable), whisper_lines()]
 
 
-def transfer_lines() -> list[str]:
+def transfer_lines(state_variable: str) -> list[str]:
     """The caller's context: announcement, each link in turn, the final message."""
+    _plan = _plan_reader(state_variable)
     link = "${IVR311_LINK}"
     accepted = f'"${{DIALSTATUS}}" = "ANSWER" & "${{{ACCEPTED_VARIABLE}}}" = "{link}"'
     return [
         f"[{TRANSFER_CONTEXT}]",
-        "; A transfer the controller hands over: it saved the plan in the caller's IVR311_STATE",
-        f'; (member "{PLAN_KEY}") and continued the caller here. The announcement, then each',
-        "; link in turn with music for the caller until a destination accepts (the",
-        f"; {WHISPER_CONTEXT} subroutine), then the message when none did. Progress is",
-        f"; appended to {OUTCOME_VARIABLE}, which the controller reads when the call ends.",
+        "; A transfer the controller hands over: it saved the plan in the caller's",
+        f'; {state_variable} (member "{PLAN_KEY}") and continued the caller here. The',
+        "; announcement, then each link in turn with music for the caller until a destination",
+        f"; accepts (the {WHISPER_CONTEXT} subroutine), then the message when none did.",
+        f"; Progress is appended to {OUTCOME_VARIABLE}, which the controller reads at the end.",
         f"exten => s,1,{_appended(f'h:{NOW}')}",
         f" same => n,Set(IVR311_ANNOUNCE={_plan('a')})",
         " same => n,GotoIf($[${LEN(${IVR311_ANNOUNCE})} = 0]?links)",

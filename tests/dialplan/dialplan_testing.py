@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -13,6 +17,30 @@ from routing_rules.snapshot import DEMO_DIR, RuleSnapshot, default_geo, snapshot
 
 RENDERED_AT = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)
 """A Monday, 10:00 in Toronto: golden files are rendered as of this instant."""
+UNKNOWN_TO_ASTERISKLINT = ("JSON_DECODE",)
+"""Functions Asterisk has (func_json, since 16.24) and asterisklint's list lacks."""
+
+
+def asterisklint() -> str | None:
+    beside = Path(sys.executable).parent / "asterisklint"
+    return str(beside) if beside.exists() else shutil.which("asterisklint")
+
+
+def asterisklint_findings(lint: str, directory: Path) -> list[str]:
+    """What ``asterisklint dialplan-check extensions.conf`` reports in ``directory``, less
+    the functions it does not know (`UNKNOWN_TO_ASTERISKLINT`)."""
+    done = subprocess.run(
+        [lint, "dialplan-check", "extensions.conf"],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return [
+        line
+        for line in (done.stdout + done.stderr).splitlines()
+        if not any(f"function '{name}' does not exist" in line for name in UNKNOWN_TO_ASTERISKLINT)
+    ]
 
 
 def demo_rules(name: str) -> dict[str, Any]:

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from dialplan_testing import RENDERED_AT
+from dialplan_testing import RENDERED_AT, asterisklint, asterisklint_findings
 
 from dialplan.asterisk_conf import DIALPLAN_FILE, TEMPLATES_DIR
 from dialplan.render import DialplanOptions, render_dialplan
@@ -18,8 +16,6 @@ from ivr311.cli import main as ivr311
 from routing_rules.snapshot import DEMO_NAMES, load_snapshot
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
-UNKNOWN_TO_ASTERISKLINT = ("JSON_DECODE",)
-"""Functions Asterisk has (func_json, since 16.24) and asterisklint's list lacks."""
 
 
 def golden(name: str) -> Path:
@@ -44,9 +40,11 @@ def test_the_names_the_controller_uses_come_from_the_same_settings(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A controller with IVR311_FALLBACK_CONTEXT=site-311 hands calls back to site-311: the
-    rendered dialplan must have that context, and send failed Stasis entries there."""
+    rendered dialplan must have that context, and send failed Stasis entries there; one that
+    saves call state in CBRM311_STATE leaves a handed-over transfer's plan there."""
     monkeypatch.setenv("IVR311_FALLBACK_CONTEXT", "site-311")
     monkeypatch.setenv("IVR311_ARI_APP", "cbrm311")
+    monkeypatch.setenv("IVR311_STATE_VARIABLE", "CBRM311_STATE")
     out = tmp_path / "ivr311-dialplan.conf"
     code = ivr311(["dialplan", "render", "--rules", "durham", "--out", str(out)])
     assert code == 0
@@ -54,36 +52,20 @@ def test_the_names_the_controller_uses_come_from_the_same_settings(
     assert "\n[site-311]\n" in text and "\n[ivr311-fallback]\n" not in text
     assert "Stasis(cbrm311,inbound,311)" in text
     assert '"SUCCESS"]?site-311,311,1)' in text
+    assert "JSON_DECODE(CBRM311_STATE,t.c" in text and "IVR311_STATE" not in text
     code = ivr311(["dialplan", "render", "--rules", "durham", "--fallback-context", "other"])
     assert code == 0
     assert "\n[other]\n" in capsys.readouterr().out
 
 
-def _asterisklint() -> str | None:
-    beside = Path(sys.executable).parent / "asterisklint"
-    return str(beside) if beside.exists() else shutil.which("asterisklint")
-
-
 @pytest.mark.parametrize("name", DEMO_NAMES)
 def test_asterisklint_finds_nothing_to_report(name: str, tmp_path: Path) -> None:
-    lint = _asterisklint()
+    lint = asterisklint()
     if lint is None:
         pytest.skip("asterisklint is not installed")
     shutil.copy(TEMPLATES_DIR / "extensions.conf", tmp_path / "extensions.conf")
     shutil.copy(golden(name), tmp_path / DIALPLAN_FILE)
-    done = subprocess.run(
-        [lint, "dialplan-check", "extensions.conf"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    reported = [
-        line
-        for line in (done.stdout + done.stderr).splitlines()
-        if not any(f"function '{name}' does not exist" in line for name in UNKNOWN_TO_ASTERISKLINT)
-    ]
-    assert reported == []
+    assert asterisklint_findings(lint, tmp_path) == []
 
 
 def test_rules_that_are_neither_a_demo_nor_a_file_are_named(
