@@ -232,9 +232,10 @@ class SimulatedAsterisk:
         """Emit an event about ``ch`` to every application interested in it: the one whose
         Stasis() it is in (or that originated it), and those subscribed to it."""
         self._emit(ch.subscribed_app, body)
-        for app in dict.fromkeys(ch.subscribers):
-            if app != ch.subscribed_app:
-                self._emit(app, body)
+        if ch.subscribers:
+            for app in dict.fromkeys(ch.subscribers):
+                if app != ch.subscribed_app:
+                    self._emit(app, body)
 
     def _emit_channel(self, ch: FakeChannel, type_: str, **fields: Any) -> None:
         self._emit_for(ch, {"type": type_, **fields, "channel": ch.snapshot()})
@@ -251,6 +252,8 @@ class SimulatedAsterisk:
             ch.record.dtmf += digit
             self._note(ch, f"dtmf {digit}")
             self._emit_channel(ch, "ChannelDtmfReceived", digit=digit, duration_ms=duration_ms)
+        if ch.on_dtmf is not None:
+            ch.on_dtmf(digits)
         self._changed()
 
     def _far_end_hangs_up(self, channel_id: str, cause: int = 16) -> None:

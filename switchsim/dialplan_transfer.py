@@ -265,6 +265,7 @@ class DialplanTransfer:
             created=ari_timestamp(),
         )
         leg.on_destroyed = lambda cause: self.leg_gone(leg, cause)
+        leg.on_dtmf = lambda digits: self.pressed(leg, digits)
         switch.channels[leg_id] = leg
         switch.records[leg_id] = record
         switch._note(leg, f"dialled {arguments.dial_string} by the dialplan")
@@ -301,7 +302,7 @@ class DialplanTransfer:
         self.phase = "whisper"
         self.mark("a", self.link)
         if press and press_after_s is not None:
-            self.later(leg, press_after_s, lambda: self.pressed(leg, press))
+            self.later(leg, press_after_s, lambda: self.switch._far_end_presses(leg.id, press))
         else:
             self.press_after_whisper = press
         if outcome.hangup_after_s is not None:
@@ -319,12 +320,11 @@ class DialplanTransfer:
         self.later(leg, self.plan.accept_timeout_s, lambda: self.refused(leg))
         press, self.press_after_whisper = self.press_after_whisper, ""
         if press:
-            self.pressed(leg, press)
+            self.switch._far_end_presses(leg.id, press)
 
     def pressed(self, leg: FakeChannel, digits: str) -> None:
-        for digit in digits:
-            leg.record.dtmf += digit
-            self.switch._note(leg, f"dtmf {digit}")
+        """The destination pressed keys: the accept key accepts while the whisper plays or the
+        key is awaited; other keys go unheard."""
         key = self.plan.links[self.link].accept_key
         if self.phase not in ("whisper", "awaiting") or not key or key not in digits:
             return

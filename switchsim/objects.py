@@ -82,6 +82,8 @@ class FakeChannel:
     on_answer: Callable[[Outcome], None] | None = None
     """How a leg the dialplan dialled answers (`CallScripting.destination_answers`); None for
     an originated one, which enters the application."""
+    on_dtmf: Callable[[str], None] | None = None
+    """Where the keys pressed on a leg the dialplan dialled go (its whisper subroutine)."""
     in_app: bool = False
     app_args: tuple[str, ...] = ()
     """The arguments of the Stasis() the channel is in (its StasisStart's ``args``)."""

@@ -5,11 +5,15 @@ caller's ``ChannelDestroyed``, as it would on Asterisk."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import AsyncIterator, Sequence
 
 import aiohttp
 import pytest
 from ari_testing import APP, PASSWORD, USER, EventCollector
+from fuzzing import fuzz_case
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dialplan.transfer_plan import (
     OUTCOME_VARIABLE,
@@ -453,6 +457,32 @@ async def test_a_caller_with_no_plan_is_hung_up(
     assert course(gone) == [] and fake.switch.record(caller).hung_up_by == "dialplan"
 
 
+_ARGUMENT_TEXT = st.text(
+    st.characters(codec="ascii", exclude_characters=",()|\"'`${}[]\\\n\r"), max_size=12
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    resource=_ARGUMENT_TEXT.filter(bool),
+    ring_s=st.floats(0, 600),
+    moh_class=st.none() | _ARGUMENT_TEXT,
+    caller_id=_ARGUMENT_TEXT,
+)
+def test_the_switch_reads_any_dial_arguments_the_plan_writes(
+    resource: str, ring_s: float, moh_class: str | None, caller_id: str
+) -> None:
+    fuzz_case("dial-arguments")
+    dial = dial_arguments(f"PJSIP/{resource}", ring_s, moh_class, caller_id)
+    assert dial is not None
+    parsed = parse_dial_arguments(dial)
+    assert parsed is not None
+    assert parsed.dial_string == f"PJSIP/{resource}"
+    assert parsed.timeout_s == max(1, math.ceil(ring_s))
+    assert parsed.moh_class == (moh_class or "")
+    assert parsed.caller_id == (caller_id or None)
+
+
 def test_dial_arguments_read_as_dial_reads_them() -> None:
     dial = dial_arguments(CENTRE, 19.2, "default", SHOWN)
     assert dial is not None
@@ -468,7 +498,7 @@ def test_dial_arguments_read_as_dial_reads_them() -> None:
     assert parse_dial_arguments("nonsense,10") is None
 
 
-async def test_a_ringing_link_answers_when_the_test_says_so(
+async def test_a_ringing_link_answered_and_accepted_through_the_control_api(
     fake: FakeAri, client: AriClient, events: EventCollector, http: aiohttp.ClientSession
 ) -> None:
     fake.switch.script_endpoint(CENTRE, Outcome("ring"))
@@ -476,7 +506,12 @@ async def test_a_ringing_link_answers_when_the_test_says_so(
     await until_marked(fake, caller, "d")
     (leg,) = fake.switch.outbound_records()
 
-    fake.switch.destination_answers(leg.channel_id, press="1")
+    fake.switch.destination_answers(leg.channel_id, press="")
+    await until_marked(fake, caller, "w")
+    async with aiohttp.ClientSession() as control:
+        pressed = f"{fake.url}/_fake/channels/{leg.channel_id}/dtmf"
+        async with control.post(pressed, json={"digits": "1"}) as resp:
+            assert resp.status == 204
     await until_marked(fake, caller, "k")
     fake.switch.hangup_caller(leg.channel_id)
 
