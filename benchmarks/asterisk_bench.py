@@ -8,7 +8,10 @@ and the announcement, waits with music while the centre rings, is connected once
 has heard the whisper and pressed the accept key, and hangs up ``stay`` seconds after being
 answered. The flows, one after the other in the same run:
 
-- ``controller``: ``ivr311 run`` on the node's ARI (311 enters Stasis);
+- ``controller``: ``ivr311 run`` on the node's ARI (311 enters Stasis), handing each
+  transfer to the generated dialplan (``IVR311_TRANSFERS=dialplan``);
+- ``controller_ari_transfers``: the same, carrying the transfers out over ARI
+  (``IVR311_TRANSFERS=application``);
 - ``plain_dialplan``: the same audible flow in plain dialplan (``fixtures/plain_flow.conf``:
   the same prompts, music while ringing, whisper and accept key through ``Dial(...,U())``),
   with no controller running;
@@ -75,7 +78,16 @@ DEFAULT_STAY_S = 25
 ACCEPT_AFTER_MS = 1500
 RING_MS = 500
 PLAIN_FLOW = HERE / "fixtures" / "plain_flow.conf"
-SERVICES = {"controller": "311", "plain_dialplan": "3110", "fallback": "3112"}
+SERVICES = {
+    "controller": "311",
+    "controller_ari_transfers": "311",
+    "plain_dialplan": "3110",
+    "fallback": "3112",
+}
+CONTROLLER_FLOWS = {
+    "controller": {"IVR311_TRANSFERS": "dialplan"},
+    "controller_ari_transfers": {"IVR311_TRANSFERS": "application"},
+}
 FIRST_NUMBER = 9056230000
 """Bowmanville (905-623): Clarington, served by Service Durham's agents."""
 
@@ -266,13 +278,12 @@ def _measure(binary: str, work: Path) -> dict[str, Any]:
         "note": "compare flows within this run (ratios); the machine may be shared",
     }
     with _node(binary, work) as (node, rules):
-        controller = start_controller(node, work, rules)
-        try:
-            report["controller"] = Flow("controller", node, work, controller).sweep(
-                rates, seconds, stay_s
-            )
-        finally:
-            controller.stop()
+        for name, settings in CONTROLLER_FLOWS.items():
+            controller = start_controller(node, work, rules, settings, name=name)
+            try:
+                report[name] = Flow(name, node, work, controller).sweep(rates, seconds, stay_s)
+            finally:
+                controller.stop()
         for name in ("plain_dialplan", "fallback"):
             report[name] = Flow(name, node, work, None).sweep(rates, seconds, stay_s)
     ctl, plain = report["controller"], report["plain_dialplan"]
@@ -299,6 +310,12 @@ def _measure(binary: str, work: Path) -> dict[str, Any]:
         ratios["answer_to_person_p50_extra_ms"] = (
             round(c50 - p50, 1) if c50 is not None and p50 is not None else None
         )
+    ari = report["controller_ari_transfers"]["at_max_clean"]
+    if common and ari is not None and ari["cps"] == common[-1][0]["cps"]:
+        ratios["controller_ari_transfers_vs_plain_cpu_per_call"] = _ratio(
+            ari["cpu_ms_per_call"], common[-1][1]["cpu_ms_per_call"]
+        )
+        ratios["controller_ari_transfers_cpu_ms_per_call"] = ari["controller_cpu_ms_per_call"]
     report["ratios"] = ratios
     return report
 

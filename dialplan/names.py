@@ -1,6 +1,6 @@
 """Dialplan-safe names for rule-set ids, a way to write text into dialplan arguments, and the
-names the controller shares with the generated configuration: the fallback context and
-Kamailio's table of ready nodes."""
+names the controller shares with the generated configuration: the fallback context, the
+variable of a call's saved state and Kamailio's table of ready nodes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,11 @@ import re
 FALLBACK_CONTEXT = "ivr311-fallback"
 """The default dialplan context of the controller-free fallback: where failed Stasis entries
 go and where the controller hands calls back (``IVR311_FALLBACK_CONTEXT`` renames it)."""
+
+STATE_VARIABLE = "IVR311_STATE"
+"""The caller's channel variable holding the call's saved state (`ivr.call.persistor`), where
+the generated transfer context reads a handed-over transfer's plan (``IVR311_STATE_VARIABLE``
+names another)."""
 
 READY_NODES_TABLE = "ready_nodes"
 """Kamailio's hash table of the nodes whose controller is ready: `kamailio-conf/` routes by it,

@@ -14,14 +14,13 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from dialplan.names import FALLBACK_CONTEXT
+from dialplan.names import FALLBACK_CONTEXT, STATE_VARIABLE
 from geo.sources import CO_CODES_FILE, EXCHANGES_FILE, GEODATA_DIR_ENV, MUNICIPALITIES_FILE
-from ivr.call.persistor import STATE_VARIABLE
 from routing_rules.storage.location import default_database_url
 
 ENV_PREFIX = "IVR311_"
@@ -114,6 +113,12 @@ class Settings(BaseSettings):
         description="extra wait past a link's ring timeout before the controller gives up on it",
     )
     hold_music_class: str = Field(default="default", description="music-on-hold class")
+    transfers: Literal["dialplan", "application"] = Field(
+        default="application",
+        description="who carries out a warm transfer once decided: the generated dialplan "
+        "(the controller hands the caller over and reads how it went at the end) or the "
+        "controller itself over ARI",
+    )
     state_variable: str = Field(
         default=STATE_VARIABLE,
         min_length=1,

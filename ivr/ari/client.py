@@ -387,6 +387,16 @@ class AriClient:
             bridge_ids=tuple(str(b) for b in data.get("bridge_ids", ())),
         )
 
+    async def subscribe_to_channel(self, channel_id: str) -> None:
+        """Keep this application told of the channel's events after it leaves the
+        application (``POST /applications/{app}/subscription``), until it is destroyed."""
+        await self._request(
+            "POST",
+            "/applications/{app}/subscription",
+            {"app": self.app},
+            {"eventSource": f"channel:{channel_id}"},
+        )
+
     async def filter_events(self, types: Iterable[str]) -> None:
         """Have Asterisk send this application only events of ``types`` (Asterisk 13.26+,
         ``PUT /applications/{app}/eventFilter``): a call's dialplan, caller id, connected line,

@@ -13,12 +13,13 @@
   a restarted controller takes the call over (`Call.take_over`).
 """
 
+from dialplan.names import STATE_VARIABLE
 from ivr.call import ids
 from ivr.call.environment import CallEnvironment, CallSettings
 from ivr.call.ids import PROMPTS_BEFORE_TRANSFER, TRANSFER_ARG
 from ivr.call.machine import Call
 from ivr.call.observers import standard_observers
-from ivr.call.persistor import STATE_VARIABLE, SavedCall, StatePersistor
+from ivr.call.persistor import SavedCall, StatePersistor
 from ivr.call.phases import LOCATION_VARIABLE
 from ivr.call.record import DecisionRecord, evidence_of
 from ivr.call.states import TRANSITIONS, CallState, IllegalTransition, Transition

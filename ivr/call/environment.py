@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from dialplan.names import FALLBACK_CONTEXT
 from ivr.ari.client import AriClient
@@ -29,8 +29,8 @@ async def _no_status_server(_owner: str, _service: Open311, _request_id: str) ->
     return Lookup(StatusResult.DOWN)
 
 
-async def _nothing() -> None:
-    return None
+async def _written(_call_id: str) -> bool:
+    return True
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,9 @@ class CallSettings:
     accept_timeout_s: float = 15.0
     ring_grace_s: float = 5.0
     hold_music_class: str = "default"
+    transfers: Literal["dialplan", "application"] = "application"
+    """Who carries out a transfer: the generated dialplan (`ivr.call.handover`) or the call
+    over ARI (`ivr.call.transfer`)."""
 
 
 @dataclass
@@ -63,8 +66,9 @@ class CallEnvironment:
     observers: Sequence[Observer] = ()
     """Told of every transition, in order; empty: `standard_observers` of ``metrics``."""
 
-    state_written: Callable[[str], Awaitable[None]] = field(default=lambda _call_id: _nothing())
-    """``(call_id)``: wait until the call's saved state (`ivr.call.persistor`) is written.
+    state_written: Callable[[str], Awaitable[bool]] = _written
+    """``(call_id)``: wait until the call's saved state (`ivr.call.persistor`) is written;
+    whether it was (False: the latest write failed).
     Asterisk runs a channel's variable write only between playbacks (a write sent while a
     prompt plays waits for its end), so a call waits for it before playing to its caller."""
 

@@ -59,7 +59,17 @@ class WorkDone:
     """Work the flow runs outside the call's lock (`Call.outside_lock`) has finished."""
 
 
-FlowEvent = CallerKey | PromptsDone | LegAnswered | LegKey | LegGone | Expired | WorkDone
+@dataclass(frozen=True)
+class TransferEnded:
+    """The caller of a transfer the dialplan carried out is gone: ``outcome`` is the progress
+    the dialplan left on the caller's channel (`dialplan.transfer_plan.parse_outcome`)."""
+
+    outcome: str | None
+
+
+FlowEvent = (
+    CallerKey | PromptsDone | LegAnswered | LegKey | LegGone | Expired | WorkDone | TransferEnded
+)
 
 
 class Flow:

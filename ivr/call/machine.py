@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 import structlog
 
+from dialplan.transfer_plan import OUTCOME_VARIABLE, TRANSFER_CONTEXT, TransferPlan
 from ivr.ari.client import AriClient
 from ivr.ari.errors import AriError
 from ivr.ari.events import (
@@ -49,8 +50,10 @@ from ivr.call.flow import (
     LegGone,
     LegKey,
     PromptsDone,
+    TransferEnded,
     WorkDone,
 )
+from ivr.call.handover import follow_in_dialplan, hand_over_transfer
 from ivr.call.persistor import SavedCall
 from ivr.call.phases import greet, offer_menu, play_message, read_location
 from ivr.call.record import DecisionRecord
@@ -150,6 +153,11 @@ class Call:
         (`outside_lock`)."""
         self._closed = False
         """The controller closed: the call takes nothing more in (`close`)."""
+        self.dialplan_plan: TransferPlan | None = None
+        """The plan of the transfer the call hands to the dialplan, saved with its state."""
+        self.in_dialplan = False
+        """The dialplan carries the call's transfer out: the call waits for its caller's end
+        (`ivr.call.handover`)."""
         self._stale_playbacks: list[str] = []
         """An earlier controller's playbacks `start` stops first (`start_afresh`)."""
         self._since = self.started_at
@@ -162,6 +170,11 @@ class Call:
         """The timers running now (``menu``, ``ring``, ``accept``) and when
         each expires on the scheduler's clock."""
         return self._timers.pending
+
+    @property
+    def since(self) -> float:
+        """When the call entered its state (`time.monotonic`)."""
+        return self._since
 
     def summary(self) -> dict[str, object]:
         """A JSON-ready view of the call in progress (for the admin API)."""
@@ -238,7 +251,12 @@ class Call:
                 log.info("call.taken_over", state=str(saved.state), link=saved.link)
                 await read_location(self)
                 why = f"resumed in {saved.state}"
-                flow = self._run(why) if resume is None else self._run_transfer_on(resume, why)
+                if saved.plan is not None:
+                    flow = self._follow_handed_over(saved.plan, why)
+                elif resume is not None:
+                    flow = self._run_transfer_on(resume, why)
+                else:
+                    flow = self._run(why)
                 self._flow.start(flow, name=f"call-{self.call_id}")
                 await self._flow.settled()
                 await self._check()
@@ -264,10 +282,11 @@ class Call:
         self.env.metrics.event_seconds.labels(event.type).observe(time.perf_counter() - started)
 
     async def hand_back(self, reason: str) -> None:
-        """Give the caller to the dialplan fallback context (draining, reconcile, error)."""
+        """Give the caller to the dialplan fallback context (draining, reconcile, error);
+        nothing for a caller whose transfer the dialplan carries out."""
         async with self._lock:
             with self._bound():
-                if not self._over():
+                if not self._over() and not self.in_dialplan:
                     await self.hand_over(reason)
 
     async def resume(self, present: frozenset[str]) -> None:
@@ -337,6 +356,14 @@ class Call:
         return self._leg_event(leg, event) if leg is not None else None
 
     async def _caller_event(self, event: AriEvent) -> FlowEvent | None:
+        if self.in_dialplan:
+            # Leaving the application was the hand-over; only the caller's end matters, with
+            # what the dialplan noted of the transfer.
+            if not isinstance(event, ChannelDestroyed):
+                return None
+            self._caller_gone = True
+            channelvars = event.channel.channelvars or {}
+            return TransferEnded(channelvars.get(OUTCOME_VARIABLE))
         match event:
             case ChannelDtmfReceived():
                 return CallerKey(event.digit)
@@ -406,6 +433,7 @@ class Call:
         resources = self.resources
         return (
             self.state is CallState.BRIDGED
+            or self.in_dialplan
             or self.end_follows
             or bool(resources.prompts.pending)
             or self._timers.running
@@ -449,7 +477,10 @@ class Call:
             elif isinstance(step, CheckStatus):
                 why = await check_status(self, step, decision, why)
             elif isinstance(step, Transfer):
-                await run_transfer(self, step, decision, why)
+                if self.settings.transfers == "dialplan":
+                    await hand_over_transfer(self, step, decision, why)
+                else:
+                    await run_transfer(self, step, decision, why)
                 return
             else:
                 await play_message(self, step, decision, why)
@@ -464,6 +495,27 @@ class Call:
             await self.hand_over("not_resumable")
             return
         await run_transfer(self, step, decision, why, resume)
+
+    async def _follow_handed_over(self, plan: TransferPlan, why: str) -> None:
+        """A taken-over transfer the dialplan carries out: the caller is left where it is
+        (continued to the transfer context if the earlier controller died before it could)
+        and followed to its end; its course is told with the engine's transfer again."""
+        self.dialplan_plan, self.in_dialplan = plan, True
+        decision = self._decide()
+        step = decision.step if decision is not None else None
+        if isinstance(step, Transfer):
+            self.enter(CallState.TRANSFER_HOLD, why, decision=decision)
+        try:
+            await self.ari.subscribe_to_channel(self.call_id)
+            await self.ari.continue_in_dialplan(self.call_id, TRANSFER_CONTEXT, "s", 1)
+        except AriError as exc:
+            log.debug("call.handover_confirmed", error=str(exc))  # 409: it is there already
+        if isinstance(step, Transfer):
+            await follow_in_dialplan(self, step)
+            return
+        while not isinstance(await self.receive(), TransferEnded):
+            pass
+        await self.finish(LEFT_APPLICATION)
 
     def _decide(self) -> Decision | None:
         started = time.perf_counter()
@@ -517,11 +569,13 @@ class Call:
         decision: Decision | None = None,
         link: Link | None = None,
         ending: Ending | None = None,
+        at: float | None = None,
     ) -> None:
         """Move to ``new`` (`IllegalTransition` if the table does not allow it) and tell the
-        observers, with what was noted in the state left."""
+        observers, with what was noted in the state left; ``at`` (`time.monotonic`) when it
+        happened earlier than now (a transfer the dialplan carried out)."""
         check_transition(self.state, new)
-        now = time.monotonic()
+        now = time.monotonic() if at is None else at
         transition = Transition(
             self, self.state, new, now, self._since, why, decision, link, tuple(self._notes), ending
         )

@@ -32,15 +32,14 @@ from dataclasses import dataclass
 
 import structlog
 
+from dialplan.names import STATE_VARIABLE
+from dialplan.transfer_plan import PLAN_KEY, TransferPlan
 from ivr.ari.client import AriClient
 from ivr.ari.errors import AriError
 from ivr.call.states import TRANSFERRING, CallState, Transition
 
 log = structlog.get_logger(__name__)
 
-STATE_VARIABLE = "IVR311_STATE"
-"""The caller's channel variable holding the call's `SavedCall` (``IVR311_STATE_VARIABLE``
-names another)."""
 
 _WRITTEN_AT = frozenset(
     {
@@ -80,10 +79,14 @@ class SavedCall:
     playbacks: int
     """How many playbacks the call had started (`ids.playbacks_after` may still play)."""
     link: int | None = None
+    plan: TransferPlan | None = None
+    """The transfer the dialplan carries out, once the call hands it over: the generated
+    dialplan reads it here (`dialplan.transfer_plan`)."""
 
     @classmethod
     def of(cls, t: Transition) -> SavedCall:
         call = t.call
+        handed_over = t.target is CallState.TRANSFER_HOLD
         return cls(
             state=t.target,
             rules_version=call.snapshot.version,
@@ -93,6 +96,7 @@ class SavedCall:
             digits=tuple(call.digits),
             playbacks=call.resources.prompts.started,
             link=t.link.index if t.link is not None else None,
+            plan=call.dialplan_plan if handed_over else None,
         )
 
     @property
@@ -112,6 +116,8 @@ class SavedCall:
         }
         if self.link is not None:
             data["i"] = self.link
+        if self.plan is not None:
+            data[PLAN_KEY] = self.plan.as_json()
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
@@ -132,11 +138,13 @@ class SavedCall:
                 digits=tuple(str(d) for d in digits),
                 playbacks=int(data["p"]),
                 link=None if link is None else int(link),
+                plan=TransferPlan.from_json(data[PLAN_KEY]) if PLAN_KEY in data else None,
             )
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
         negative = saved.playbacks < 0 or (saved.link is not None and saved.link < 0)
-        return None if negative or not isinstance(digits, list) else saved
+        unreadable_plan = PLAN_KEY in data and saved.plan is None
+        return None if negative or unreadable_plan or not isinstance(digits, list) else saved
 
 
 def _first_link_ringing(t: Transition) -> bool:
@@ -153,13 +161,16 @@ class StatePersistor:
         self._latest: dict[str, str] = {}
         """Caller channel -> the value still to write."""
         self._writers: dict[str, asyncio.Task[None]] = {}
+        self._failed: set[str] = set()
+        """Callers whose latest write failed."""
 
     def __call__(self, t: Transition) -> None:
         call_id = t.call.call_id
         if t.target is CallState.ENDED:
             self._latest.pop(call_id, None)
+            self._failed.discard(call_id)
             return
-        if t.target not in _WRITTEN_AT or _first_link_ringing(t):
+        if t.target not in _WRITTEN_AT or _first_link_ringing(t) or t.call.in_dialplan:
             return
         self._latest[call_id] = SavedCall.of(t).encode()
         if call_id not in self._writers:
@@ -171,18 +182,21 @@ class StatePersistor:
             while (value := self._latest.pop(call_id, None)) is not None:
                 try:
                     await self._ari.set_variable(call_id, self.variable, value)
+                    self._failed.discard(call_id)
                 except AriError as exc:
+                    self._failed.add(call_id)
                     # Gone: the caller hung up (its end event follows), nothing to resume.
                     level = log.debug if exc.is_gone else log.warning
                     level("call.state_not_saved", call_id=call_id, error=str(exc))
         finally:
             self._writers.pop(call_id, None)
 
-    async def written(self, call_id: str) -> None:
-        """Wait until the call's latest state is written (or failed to be)."""
+    async def written(self, call_id: str) -> bool:
+        """Wait until the call's latest state is written (True) or failed to be (False)."""
         writer = self._writers.get(call_id)
         if writer is not None:
             await asyncio.gather(writer, return_exceptions=True)
+        return call_id not in self._failed
 
     async def settled(self) -> None:
         """Wait until every write started has been made (or failed)."""

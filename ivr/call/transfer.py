@@ -76,6 +76,11 @@ async def run_transfer(
         f"{why}: {step.kind} transfer to {first_destination(step)}",
         decision=decision,
     )
+    await carry_out(call, step, resume)
+
+
+async def carry_out(call: Call, step: Transfer, resume: TransferResume | None = None) -> None:
+    """The transfer from hold on (the call is in ``transferring.hold``)."""
     if resume is None:
         await call.play_through(call.call_id, step.announce)
     if step.chain and not await _hold(call):

@@ -119,6 +119,7 @@ def call_settings(settings: Settings) -> CallSettings:
         accept_timeout_s=settings.accept_timeout_s,
         ring_grace_s=settings.ring_grace_s,
         hold_music_class=settings.hold_music_class,
+        transfers=settings.transfers,
     )
 
 

@@ -77,7 +77,7 @@ async def callers_to_pick_up(
         if saved is None or not saved.resumable:
             log.warning("controller.saved_state_not_resumable", channel=channel_id)
             continue
-        if saved.state not in TRANSFERRING:
+        if saved.state not in TRANSFERRING or saved.plan is not None:
             yield Takeover(channel, saved, None, None)
             continue
         link = saved.link or 0

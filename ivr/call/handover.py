@@ -1,0 +1,229 @@
+"""A warm transfer the generated dialplan carries out (``IVR311_TRANSFERS=dialplan``).
+
+The call saves the transfer's plan (`dialplan.transfer_plan`) with its state on the caller's
+channel, keeps the application subscribed to that channel, and continues the caller to the
+transfer context: the announcement, music while each link rings, the whisper and accept key
+on the answered leg (``Dial(...,U())``), the conversation or the final message are Asterisk's
+own work, with no request or event of the controller's. A call so handed over costs about a
+third of the messages of one carried out over ARI (`ivr.call.transfer`), and a controller
+restart cannot touch it. When the caller's channel is destroyed, its last event carries the
+marks the dialplan left (``channelvars``); the call then goes through the states the transfer
+went through, at the times the dialplan noted, so that its record, log lines and metrics read
+as those of a transfer carried out over ARI, and ends.
+
+A transfer the dialplan cannot carry out (a prompt of Asterisk's say media, a value that
+would not survive as a dialplan argument), or whose hand-over Asterisk refuses, is carried out
+over ARI instead: the caller is transferred either way.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import structlog
+
+from dialplan.transfer_plan import (
+    TRANSFER_CONTEXT,
+    Mark,
+    PlanLink,
+    TransferPlan,
+    dial_arguments,
+    parse_outcome,
+    sounds,
+)
+from ivr.ari.errors import AriError
+from ivr.call.environment import CallSettings
+from ivr.call.flow import TransferEnded
+from ivr.call.observers import first_destination
+from ivr.call.record import TransferAttempt
+from ivr.call.states import (
+    CALLER_HANGUP,
+    COMPLETED,
+    MESSAGE_PLAYED,
+    TRANSITIONS,
+    CallState,
+    Ending,
+    Link,
+)
+from ivr.call.transfer import Q850_RESULTS, carry_out
+from routing_rules.decision import Decision, Transfer
+from routing_rules.policy import dial_string
+
+if TYPE_CHECKING:
+    from ivr.call.machine import Call
+
+log = structlog.get_logger(__name__)
+
+DIALSTATUS_RESULTS = {"BUSY": "busy", "NOANSWER": "no_answer"}
+"""A link's result from ``DIALSTATUS``; any other failed status is told by the cause."""
+
+
+def plan_of(step: Transfer, settings: CallSettings) -> TransferPlan | None:
+    """The dialplan's plan of ``step``, or None when the dialplan cannot carry it out."""
+    announce, final_message = sounds(step.announce), sounds(step.final_message)
+    if announce is None or final_message is None:
+        return None
+    links = []
+    for target in step.chain:
+        dial = dial_arguments(
+            dial_string(target.dial, settings.dial_endpoint),
+            target.ring_timeout_s,
+            settings.hold_music_class,
+            target.caller_id,
+        )
+        whisper = sounds(target.whisper)
+        if dial is None or whisper is None:
+            return None
+        links.append(PlanLink(dial, whisper, target.accept_key or ""))
+    return TransferPlan(announce, tuple(links), final_message, settings.accept_timeout_s)
+
+
+async def hand_over_transfer(call: Call, step: Transfer, decision: Decision, why: str) -> None:
+    """Hand the transfer to the dialplan and follow it to the caller's end; over ARI when
+    the dialplan cannot take it."""
+    plan = plan_of(step, call.settings)
+    if plan is None:
+        log.info("call.transfer_in_application", why="not expressible in the dialplan")
+    call.dialplan_plan = plan
+    call.enter(
+        CallState.TRANSFER_HOLD,
+        f"{why}: {step.kind} transfer to {first_destination(step)}",
+        decision=decision,
+    )
+    if plan is None or not await _leave_for_dialplan(call):
+        call.dialplan_plan = None
+        if not call.end_follows:
+            await carry_out(call, step)
+        return
+    await follow_in_dialplan(call, step)
+
+
+async def _leave_for_dialplan(call: Call) -> bool:
+    """Once the plan is saved: keep the caller's events coming, and continue the caller to
+    the transfer context. False when the caller is still the call's to transfer over ARI (or
+    gone: ``end_follows``)."""
+    if not await call.env.state_written(call.call_id):
+        log.warning("call.handover_failed", step="plan not saved")
+        return False
+    try:
+        await call.ari.subscribe_to_channel(call.call_id)
+        await call.ari.continue_in_dialplan(call.call_id, TRANSFER_CONTEXT, "s", 1)
+    except AriError as exc:
+        if exc.is_gone or exc.is_conflict:
+            call.end_follows = True
+        log.warning("call.handover_failed", error=str(exc))
+        return False
+    call.in_dialplan = True
+    return True
+
+
+async def follow_in_dialplan(call: Call, step: Transfer) -> None:
+    """Wait for the caller's end, then go through the transfer's course and end the call."""
+    while not isinstance(event := await call.receive(), TransferEnded):
+        pass
+    ending = replay(call, step, parse_outcome(event.outcome))
+    await call.finish(ending)
+
+
+def replay(call: Call, step: Transfer, marks: list[Mark]) -> Ending:
+    """Enter the states the dialplan's marks tell, each at its time, and note each link's
+    attempt; returns how the call ended. Marks out of order or naming no link of ``step`` are
+    skipped: they cannot move the call anywhere its table does not allow."""
+    course = _Course(call, step)
+    for mark in marks:
+        course.take(mark)
+    return course.ending()
+
+
+class _Course:
+    """The transfer's course as the marks tell it, entered into the call as it goes."""
+
+    def __init__(self, call: Call, step: Transfer) -> None:
+        self.call = call
+        self.step = step
+        self.link: Link | None = None
+        self.dialled_at = 0.0
+        self.answered_at: float | None = None
+        self.over: Ending | None = None
+        self._epoch_to_monotonic = time.monotonic() - time.time()
+        self._latest = call.since
+
+    def take(self, mark: Mark) -> None:
+        if self.over is not None:
+            return
+        at = self._at(mark.at)
+        if mark.link is not None and mark.link >= len(self.step.chain):
+            return
+        match mark.kind:
+            case "d" if mark.link is not None:
+                self.link = Link(self.step.kind, mark.link, self.step.chain[mark.link])
+                self.dialled_at, self.answered_at = at, None
+                self._enter(CallState.TRANSFER_RINGING, f"dialling {self._destination}", at)
+            case "a" if self._on(mark):
+                self.answered_at = at
+                self._enter(CallState.TRANSFER_WHISPER, f"{self._destination} answered", at)
+            case "w" if self._on(mark):
+                self._enter(CallState.TRANSFER_AWAITING_ACCEPT, "whisper played", at)
+            case "k" if self._on(mark):
+                self._attempt("answered")
+                self._enter(CallState.BRIDGED, f"connected to {self._destination}", at)
+            case "e" if self._on(mark):
+                if self.call.state is CallState.BRIDGED:
+                    self.over = COMPLETED
+                    return
+                self._attempt(self._failure(mark), until=at)
+            case "m":
+                self._enter(CallState.MESSAGE, "no link of the chain connected", at)
+            case "z" if self.call.state is CallState.MESSAGE:
+                self.over = MESSAGE_PLAYED
+
+    def ending(self) -> Ending:
+        """How the call ended: as the marks say, else its caller hung up where it was."""
+        if self.over is not None:
+            return self.over
+        if self.link is not None and self.call.state in _ON_A_LINK:
+            self._attempt("caller_hangup", until=time.monotonic())
+        return CALLER_HANGUP
+
+    @property
+    def _destination(self) -> str:
+        return self.link.target.destination_id if self.link is not None else "message"
+
+    def _on(self, mark: Mark) -> bool:
+        return self.link is not None and mark.link == self.link.index
+
+    def _failure(self, mark: Mark) -> str:
+        if self.answered_at is not None:
+            return "not_accepted"
+        result = DIALSTATUS_RESULTS.get(mark.status)
+        return result or Q850_RESULTS.get(mark.cause or 0, "failed")
+
+    def _attempt(self, result: str, until: float | None = None) -> None:
+        if self.link is None or self.call.state not in _ON_A_LINK:
+            return
+        end = self.answered_at if self.answered_at is not None else until or self.dialled_at
+        ring_s = round(max(0.0, end - self.dialled_at), 3)
+        self.call.note(TransferAttempt(self.link.target.destination_id, result, ring_s))
+
+    def _enter(self, state: CallState, why: str, at: float) -> None:
+        if state not in TRANSITIONS[self.call.state]:
+            log.warning("call.outcome_mark_skipped", state=str(self.call.state), to=str(state))
+            return
+        self.call.enter(state, why, link=self.link, at=at)
+
+    def _at(self, unix_time: float) -> float:
+        """A mark's time on the monotonic clock, never before the last one nor in the
+        future (the dialplan's clock is Asterisk's)."""
+        at = min(max(unix_time + self._epoch_to_monotonic, self._latest), time.monotonic())
+        self._latest = at
+        return at
+
+
+_ON_A_LINK = frozenset(
+    {
+        CallState.TRANSFER_RINGING,
+        CallState.TRANSFER_WHISPER,
+        CallState.TRANSFER_AWAITING_ACCEPT,
+    }
+)
