@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
+from dialplan.names import STATE_VARIABLE
 from dialplan.transfer_plan import OUTCOME_VARIABLE, PLAN_KEY, PlanLink, TransferPlan
-from ivr.call.persistor import STATE_VARIABLE
 from recordings.manifest import parse_sound_name
 from switchsim.objects import FakeChannel, ari_timestamp
 from switchsim.records import (

@@ -15,6 +15,7 @@ from fuzzing import fuzz_case
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dialplan.names import STATE_VARIABLE
 from dialplan.transfer_plan import (
     OUTCOME_VARIABLE,
     PLAN_KEY,
@@ -34,7 +35,6 @@ from ivr.ari.events import (
     StasisEnd,
     UnknownEvent,
 )
-from ivr.call.persistor import STATE_VARIABLE
 from recordings.manifest import sound_name
 from routing_rules.decision import PromptRef
 from switchsim import FakeAri, Outcome
