@@ -10,10 +10,12 @@ caller's `OUTCOME_VARIABLE` as the marks the context writes, each set a ``Channe
 the applications subscribed to the caller (who also get ``Dial`` events about it). The legs
 are in no application: they send no events, but keep records as originated legs do.
 
-A key pressed during the whisper that is the accept key accepts at once (the whisper stops);
-any other key is ignored, and the accept timeout runs from the end of the whisper. ``w`` is
-written only when a key is awaited: with no accept key the leg is bridged (``k``) as soon as
-the whisper is over.
+As in `dialplan.transfer_context`: with an accept key, any key cuts the whisper short (the
+accept key accepts at once, with no ``w``); another key is ignored, and the accept time runs
+from the end of the whisper. With no accept key the leg is bridged (``k``) once the whisper is
+over, with no ``w``. A link that rang out is ``e:I:NOANSWER::T`` (no cause); a leg refused or
+gone during the whisper is ``ANSWER`` with its cause. An empty final message (or no plan at
+all) fails its ``Playback()``: the caller is hung up after ``m``, with no ``z``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from dialplan.names import STATE_VARIABLE
@@ -117,15 +118,12 @@ class DialplanTransfer:
 
     @classmethod
     def enter(cls, switch: SimulatedAsterisk, caller: FakeChannel) -> None:
-        """``caller`` entered the context: carry out its plan, or hang it up without one (the
-        context's ``JSON_DECODE`` finds nothing to do)."""
+        """``caller`` entered the context: carry out its plan. Without one, the context's
+        ``JSON_DECODE`` reads every member empty: no announcement, no link, no message."""
         plan = TransferPlan.from_json(_saved_plan(caller.variables.get(STATE_VARIABLE, "")))
         if plan is None:
             switch._note(caller, "transfer context: no plan")
-            hang_up = partial(switch._destroy, caller, *NORMAL_CLEARING, by="dialplan")
-            caller.timers.append(asyncio.get_running_loop().call_later(0.0, hang_up))
-            return
-        transfer = cls(switch, caller, plan)
+        transfer = cls(switch, caller, plan or TransferPlan("", (), "", 0.0))
         caller.on_destroyed = transfer.caller_gone
         transfer.later(caller, 0.0, transfer.start)
 
@@ -325,14 +323,17 @@ class DialplanTransfer:
     def pressed(self, leg: FakeChannel, digits: str) -> None:
         """The destination pressed keys: the accept key accepts while the whisper plays or the
         key is awaited; other keys go unheard."""
-        key = self.plan.links[self.link].accept_key
-        if self.phase not in ("whisper", "awaiting") or not key or key not in digits:
+        link = self.plan.links[self.link]
+        if self.phase not in ("whisper", "awaiting") or not link.accept_key:
             return
         if self.phase == "whisper" and self.whisper is not None:
             self.whisper.state = "stopped"
             if self.whisper_timer is not None:
                 self.whisper_timer.cancel()
-        self.accepted(leg)
+        if link.accept_key in digits:
+            self.accepted(leg)
+        elif self.phase == "whisper":
+            self.whisper_over(leg, link)
 
     def refused(self, leg: FakeChannel) -> None:
         """The accept key did not come in time: the subroutine hangs the leg up."""
@@ -365,7 +366,9 @@ class DialplanTransfer:
         if not leg.record.answered:
             self.dial_event(leg, status)
         self.music(False)
-        self.mark("e", self.link, status, cause)
+        # A link that rang out leaves the caller's HANGUPCAUSE as it was: the context writes
+        # no cause for NOANSWER.
+        self.mark("e", self.link, status, "" if status == "NOANSWER" else cause)
         self.dial_next()
 
     # --- no link connected -----------------------------------------------------------------------
@@ -373,6 +376,10 @@ class DialplanTransfer:
     def final_message(self) -> None:
         self.phase = "message"
         self.mark("m")
+        if not sound_media(self.plan.final_message):
+            # Playback() with no sound fails, and the caller's dialplan ends there.
+            self.hang_up_caller()
+            return
         self.play(self.caller, self.plan.final_message, self.message_played)
 
     def message_played(self) -> None:

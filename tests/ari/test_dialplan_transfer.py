@@ -226,8 +226,12 @@ async def test_every_channel_snapshot_carries_the_configured_variables(
 
 
 @pytest.mark.parametrize(
-    ("kind", "status", "cause"),
-    [("busy", "BUSY", 17), ("no_answer", "NOANSWER", 19), ("rejected", "CHANUNAVAIL", 21)],
+    ("kind", "status", "cause", "leg_cause"),
+    [
+        ("busy", "BUSY", 17, 17),
+        ("no_answer", "NOANSWER", None, 19),
+        ("rejected", "CHANUNAVAIL", 21, 21),
+    ],
 )
 async def test_a_link_that_fails_moves_on_and_the_caller_hears_the_final_message(
     fake: FakeAri,
@@ -236,8 +240,11 @@ async def test_a_link_that_fails_moves_on_and_the_caller_hears_the_final_message
     http: aiohttp.ClientSession,
     kind: str,
     status: str,
-    cause: int,
+    cause: int | None,
+    leg_cause: int,
 ) -> None:
+    """The caller's HANGUPCAUSE after a link that rang out is whatever it was: the context
+    writes none for NOANSWER."""
     fake.switch.script_endpoint(CENTRE, Outcome.from_json({"kind": kind, "after_s": 0.01}))
     fake.switch.script_endpoint(BACKUP, Outcome("busy"))
     caller = await hand_over(fake, client, http, plan(link(CENTRE), link(BACKUP)))
@@ -260,7 +267,7 @@ async def test_a_link_that_fails_moves_on_and_the_caller_hears_the_final_message
     assert record.hung_up_by == "dialplan" and not record.bridged_with
     legs = fake.switch.outbound_records()
     assert [(leg.endpoint, leg.answered, leg.cause) for leg in legs] == [
-        (CENTRE, False, cause),
+        (CENTRE, False, leg_cause),
         (BACKUP, False, 17),
     ]
     assert not fake.switch.find_events("ChannelCreated", channel_id=legs[0].channel_id)
@@ -275,7 +282,7 @@ async def test_a_link_ringing_past_its_timeout_is_no_answer(
     assert fake.switch.record(caller).moh, "the caller hears music while the link rings"
 
     gone = await destroyed(events, caller)
-    assert course(gone) == [("h",), ("d", 0), ("e", 0, "NOANSWER", 19), ("m",), ("z",)]
+    assert course(gone) == [("h",), ("d", 0), ("e", 0, "NOANSWER", None), ("m",), ("z",)]
     assert fake.switch.outbound_records()[0].hung_up_by == "dialplan"
 
 
@@ -360,6 +367,27 @@ async def test_a_wrong_key_lets_the_accept_time_run_out_and_the_next_link_is_tri
     refused, accepted = fake.switch.outbound_records()
     assert refused.dtmf == "2" and refused.hung_up_by == "dialplan" and not refused.bridged_with
     assert fake.switch.record(caller).bridged_with == [accepted.channel_id]
+
+
+async def test_a_wrong_key_during_the_whisper_cuts_it_short_and_the_accept_time_runs(
+    fake: FakeAri, client: AriClient, events: EventCollector, http: aiohttp.ClientSession
+) -> None:
+    fake.switch.media_durations[f"sound:{LONG_WHISPER}"] = 60.0
+    fake.switch.script_endpoint(CENTRE, Outcome("answer", press="2", press_after_s=0.01))
+    caller = await hand_over(fake, client, http, plan(link(CENTRE, whisper=LONG_WHISPER)))
+
+    gone = await destroyed(events, caller)
+    assert course(gone) == [
+        ("h",),
+        ("d", 0),
+        ("a", 0),
+        ("w", 0),
+        ("e", 0, "ANSWER", 16),
+        ("m",),
+        ("z",),
+    ]
+    (leg,) = fake.switch.outbound_records()
+    assert leg.plays[0].state == "stopped" and leg.hung_up_by == "dialplan"
 
 
 async def test_no_key_within_the_accept_time_is_refused(
@@ -447,14 +475,15 @@ async def test_the_caller_hears_the_dialplans_progress_as_channel_variable_event
     assert dials == [(caller, ""), (caller, "BUSY")]
 
 
-async def test_a_caller_with_no_plan_is_hung_up(
+async def test_a_caller_with_no_plan_is_hung_up_once_the_empty_message_fails(
     fake: FakeAri, client: AriClient, events: EventCollector, http: aiohttp.ClientSession
 ) -> None:
     caller = fake.switch.place_call()
     await subscription(http, fake, "POST", [f"channel:{caller}"])
     await client.continue_in_dialplan(caller, TRANSFER_CONTEXT, "s")
     gone = await destroyed(events, caller)
-    assert course(gone) == [] and fake.switch.record(caller).hung_up_by == "dialplan"
+    assert course(gone) == [("h",), ("m",)]
+    assert fake.switch.record(caller).hung_up_by == "dialplan"
 
 
 _ARGUMENT_TEXT = st.text(
