@@ -8,6 +8,8 @@ controller), never the other way round.
 - `switchsim.switch` — `FakeSwitch`, the model and its Python control API, made of
   `switchsim.asterisk` (Asterisk's behaviour: channels, bridges, playbacks, originate
   outcomes, event order, error codes; the objects it keeps are in `switchsim.objects`),
+  `switchsim.dialplan_transfer` (the dialplan's transfer context, for a caller continued
+  there), `switchsim.subscriptions` (applications subscribing to channels),
   `switchsim.scripting` (placing calls, pressing keys, hanging up, scripting what a dialled
   destination does) and `switchsim.inspection` (records, events, waiting until something
   happened); `switchsim.records` holds the records and the scripted `Outcome`.
@@ -21,9 +23,8 @@ controller), never the other way round.
   multi-node tests and benchmark.
 """
 
-from switchsim.objects import SwitchError
+from switchsim.objects import LOCATION_VARIABLE, SwitchError
 from switchsim.records import ChannelRecord, Outcome, PlayRecord
-from switchsim.scripting import LOCATION_VARIABLE
 from switchsim.server import FakeAri, RequestRecord
 from switchsim.switch import FakeSwitch
 

@@ -5,7 +5,9 @@ order, the order Asterisk sends them in (checked against Asterisk 22's res/ari a
 a hang-up is ChannelHangupRequest, PlaybackFinished, ChannelLeftBridge, StasisEnd,
 ChannelDestroyed; an originated leg that fails never gets StasisStart, only ChannelDestroyed
 with its Q.850 cause. Durations (playbacks, originate outcomes) run on the asyncio clock.
-REST errors are raised as `SwitchError` with Asterisk's status codes.
+REST errors are raised as `SwitchError` with Asterisk's status codes. A channel continued to the
+dialplan's transfer context runs it (`switchsim.dialplan_transfer`); an event about a channel
+goes to its application and to those subscribed to it (`switchsim.subscriptions`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from dialplan.transfer_plan import TRANSFER_CONTEXT
+from switchsim.dialplan_transfer import DialplanTransfer
 from switchsim.objects import (
     AppState,
     EmittedEvent,
@@ -179,7 +183,11 @@ class SimulatedAsterisk:
             raise SwitchError(404, "Application not found")
         return {
             "name": name,
-            "channel_ids": [c.id for c in self.channels.values() if c.subscribed_app == name],
+            "channel_ids": [
+                c.id
+                for c in self.channels.values()
+                if c.subscribed_app == name or name in c.subscribers
+            ],
             "bridge_ids": [b.id for b in self.bridges.values() if b.app == name],
             "endpoint_ids": [],
             "device_names": [],
@@ -220,8 +228,17 @@ class SimulatedAsterisk:
         if self.event_log:
             self.events.append(EmittedEvent(app, payload, delivered))
 
+    def _emit_for(self, ch: FakeChannel, body: dict[str, Any]) -> None:
+        """Emit an event about ``ch`` to every application interested in it: the one whose
+        Stasis() it is in (or that originated it), and those subscribed to it."""
+        self._emit(ch.subscribed_app, body)
+        if ch.subscribers:
+            for app in dict.fromkeys(ch.subscribers):
+                if app != ch.subscribed_app:
+                    self._emit(app, body)
+
     def _emit_channel(self, ch: FakeChannel, type_: str, **fields: Any) -> None:
-        self._emit(ch.subscribed_app, {"type": type_, **fields, "channel": ch.snapshot()})
+        self._emit_for(ch, {"type": type_, **fields, "channel": ch.snapshot()})
 
     def _note(self, ch: FakeChannel, text: str) -> None:
         ch.record.history.append(text)
@@ -235,6 +252,8 @@ class SimulatedAsterisk:
             ch.record.dtmf += digit
             self._note(ch, f"dtmf {digit}")
             self._emit_channel(ch, "ChannelDtmfReceived", digit=digit, duration_ms=duration_ms)
+        if ch.on_dtmf is not None:
+            ch.on_dtmf(digits)
         self._changed()
 
     def _far_end_hangs_up(self, channel_id: str, cause: int = 16) -> None:
@@ -340,6 +359,8 @@ class SimulatedAsterisk:
         self._emit_channel(ch, "StasisEnd")
         ch.subscribed_app = None
         ch.context, ch.exten = target[0], target[1]
+        if ch.context == TRANSFER_CONTEXT:
+            DialplanTransfer.enter(self, ch)
         return True
 
     def get_variable(self, channel_id: str, name: str) -> dict[str, Any]:
@@ -456,9 +477,7 @@ class SimulatedAsterisk:
         if outcome.kind != "answer":
             cause, text, dialstatus = FAILURE_CAUSES[outcome.kind]
             self._note(ch, f"failed: {outcome.kind}")
-            self._emit(
-                ch.subscribed_app, {"type": "Dial", "peer": ch.snapshot(), "dialstatus": dialstatus}
-            )
+            self._emit_for(ch, {"type": "Dial", "peer": ch.snapshot(), "dialstatus": dialstatus})
             self._destroy(ch, cause, text, by="callee")
             return
         ch.state = "Up"
@@ -474,9 +493,7 @@ class SimulatedAsterisk:
         ch.app_args = tuple(args)
         ch.record.entered_app = True
         self._emit_channel(ch, "ChannelStateChange")
-        self._emit(
-            ch.subscribed_app, {"type": "Dial", "peer": ch.snapshot(), "dialstatus": "ANSWER"}
-        )
+        self._emit_for(ch, {"type": "Dial", "peer": ch.snapshot(), "dialstatus": "ANSWER"})
         self._emit_channel(ch, "StasisStart", args=list(args))
         loop = asyncio.get_running_loop()
         if outcome.press:
@@ -504,9 +521,7 @@ class SimulatedAsterisk:
             return
         cause, text, dialstatus = FAILURE_CAUSES["no_answer"]
         self._note(ch, "failed: originate timeout")
-        self._emit(
-            ch.subscribed_app, {"type": "Dial", "peer": ch.snapshot(), "dialstatus": dialstatus}
-        )
+        self._emit_for(ch, {"type": "Dial", "peer": ch.snapshot(), "dialstatus": dialstatus})
         self._destroy(ch, cause, text, by="callee")
 
     def _destroy(self, ch: FakeChannel, cause: int, cause_txt: str, *, by: HungUpBy) -> None:
@@ -514,9 +529,7 @@ class SimulatedAsterisk:
         if ch.id not in self.channels:
             return
         if ch.record.direction == "outbound" and ch.state != "Up" and by == "app":
-            self._emit(
-                ch.subscribed_app, {"type": "Dial", "peer": ch.snapshot(), "dialstatus": "CANCEL"}
-            )
+            self._emit_for(ch, {"type": "Dial", "peer": ch.snapshot(), "dialstatus": "CANCEL"})
         if by != "callee" or ch.state == "Up":
             self._emit_channel(ch, "ChannelHangupRequest", cause=cause)
         self._stop_channel_playbacks(ch, "done", "hangup")
@@ -534,6 +547,8 @@ class SimulatedAsterisk:
             ch.record.hung_up_by = by
         self._note(ch, f"hung up by {by} cause={cause}")
         self._emit_channel(ch, "ChannelDestroyed", cause=cause, cause_txt=cause_txt)
+        if ch.on_destroyed is not None:
+            ch.on_destroyed(cause)
         self._changed()
 
     # --- REST: playbacks -----------------------------------------------------------------------
@@ -602,7 +617,7 @@ class SimulatedAsterisk:
             ch.record.moh = False
             self._note(ch, "moh suspended")
         self._note(ch, "play " + ",".join(pb.media) + (f" lang={pb.lang}" if pb.lang else ""))
-        self._emit(ch.subscribed_app, {"type": "PlaybackStarted", "playback": pb.snapshot()})
+        self._emit_for(ch, {"type": "PlaybackStarted", "playback": pb.snapshot()})
         self._schedule_media(ch, pb)
         self._changed()
 
@@ -622,7 +637,7 @@ class SimulatedAsterisk:
         if pb.index + 1 < len(pb.media):
             pb.index += 1
             pb.state = "continuing"
-            self._emit(ch.subscribed_app, {"type": "PlaybackContinuing", "playback": pb.snapshot()})
+            self._emit_for(ch, {"type": "PlaybackContinuing", "playback": pb.snapshot()})
             pb.state = "playing"
             self._schedule_media(ch, pb)
             return
@@ -648,7 +663,7 @@ class SimulatedAsterisk:
         pb.record.state = record_state
         pb.state = state
         self._touch(ch.id)
-        self._emit(ch.subscribed_app, {"type": "PlaybackFinished", "playback": pb.snapshot()})
+        self._emit_for(ch, {"type": "PlaybackFinished", "playback": pb.snapshot()})
 
     def _stop_channel_playbacks(self, ch: FakeChannel, state: str, record_state: str) -> None:
         for pb in list(ch.playbacks):
@@ -708,8 +723,8 @@ class SimulatedAsterisk:
                         if ch.id not in other.record.bridged_with:
                             other.record.bridged_with.append(ch.id)
                             self._touch(other_id)
-            self._emit(
-                ch.subscribed_app,
+            self._emit_for(
+                ch,
                 {
                     "type": "ChannelEnteredBridge",
                     "bridge": bridge.snapshot(),
@@ -737,8 +752,8 @@ class SimulatedAsterisk:
             return
         bridge.channels.remove(ch.id)
         self._note(ch, f"left bridge {bridge.id}")
-        self._emit(
-            ch.subscribed_app,
+        self._emit_for(
+            ch,
             {"type": "ChannelLeftBridge", "bridge": bridge.snapshot(), "channel": ch.snapshot()},
         )
 

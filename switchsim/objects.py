@@ -10,9 +10,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from switchsim.records import ChannelRecord, PlayRecord
+from dialplan.transfer_plan import OUTCOME_VARIABLE
+from switchsim.records import ChannelRecord, Outcome, PlayRecord
 
 EventSink = Callable[[dict[str, Any]], None]
+
+LOCATION_VARIABLE = "IVR311_LOCATION"
+"""Channel variable an inbound call carries its delivered location in, as ``"lat,lon"``."""
+ARI_CHANNELVARS = (LOCATION_VARIABLE, OUTCOME_VARIABLE)
+"""The variables ari.conf's ``channelvars`` names: every channel snapshot carries them (``""``
+for one not set), as Asterisk sends them."""
 
 
 def ari_timestamp() -> str:
@@ -65,6 +72,18 @@ class FakeChannel:
     exten: str
     record: ChannelRecord
     subscribed_app: str | None = None
+    """The application of the channel's Stasis() (or of its originate): events go to it."""
+    subscribers: list[str] = field(default_factory=list)
+    """Applications subscribed to the channel (``POST /applications/{app}/subscription``),
+    once per subscription: events go to them too, also after the channel left Stasis."""
+    on_destroyed: Callable[[int], None] | None = None
+    """Called with the cause once the channel is destroyed (the dialplan running it learns
+    its end)."""
+    on_answer: Callable[[Outcome], None] | None = None
+    """How a leg the dialplan dialled answers (`CallScripting.destination_answers`); None for
+    an originated one, which enters the application."""
+    on_dtmf: Callable[[str], None] | None = None
+    """Where the keys pressed on a leg the dialplan dialled go (its whisper subroutine)."""
     in_app: bool = False
     app_args: tuple[str, ...] = ()
     """The arguments of the Stasis() the channel is in (its StasisStart's ``args``)."""
@@ -101,6 +120,7 @@ class FakeChannel:
             },
             "creationtime": self.created,
             "language": self.language,
+            "channelvars": {name: self.variables.get(name, "") for name in ARI_CHANNELVARS},
         }
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 OutcomeKind = Literal["answer", "busy", "no_answer", "rejected", "ring"]
-HungUpBy = Literal["caller", "app", "callee", "restart"]
+HungUpBy = Literal["caller", "app", "callee", "dialplan", "restart"]
 
 # Q.850 causes and the Dial status Asterisk reports for each failed outcome.
 FAILURE_CAUSES: dict[str, tuple[int, str, str]] = {

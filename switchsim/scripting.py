@@ -7,11 +7,8 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 
 from switchsim.asterisk import SimulatedAsterisk
-from switchsim.objects import FakeChannel, SwitchError, ari_timestamp
+from switchsim.objects import LOCATION_VARIABLE, FakeChannel, SwitchError, ari_timestamp
 from switchsim.records import ChannelRecord, Outcome
-
-LOCATION_VARIABLE = "IVR311_LOCATION"
-"""Channel variable an inbound call carries its delivered location in, as ``"lat,lon"``."""
 
 
 class CallScripting(SimulatedAsterisk):
@@ -100,9 +97,15 @@ class CallScripting(SimulatedAsterisk):
 
     def destination_answers(self, channel_id: str, press: str = "1") -> None:
         """A destination leg still ringing (scripted ``ring``) answers now, then presses
-        ``press`` when the first playback to it (the whisper) ends."""
+        ``press`` when the first playback to it (the whisper) ends; a leg the dialplan dialled
+        answers to the dialplan."""
         ch = self._channel(channel_id)
-        self._settle(channel_id, Outcome(kind="answer", press=press), ch.record.app_args)
+        outcome = Outcome(kind="answer", press=press)
+        if ch.on_answer is not None:
+            ch.on_answer(outcome)
+            self._changed()
+        else:
+            self._settle(channel_id, outcome, ch.record.app_args)
 
     def hangup_caller(self, channel_id: str, cause: int = 16) -> None:
         """The far end of a channel hangs up (the caller, or the answered destination)."""

@@ -221,6 +221,8 @@ class FakeAri:
         r.add_put("/ari/asterisk/modules/{module}", self._reload_module)
         r.add_get("/ari/applications/{app}", self._application)
         r.add_put("/ari/applications/{app}/eventFilter", self._event_filter)
+        r.add_post("/ari/applications/{app}/subscription", self._subscribe)
+        r.add_delete("/ari/applications/{app}/subscription", self._unsubscribe)
         r.add_get("/ari/channels/{id}", self._get_channel)
         r.add_post("/ari/channels/{id}", self._originate)
         r.add_delete("/ari/channels/{id}", self._hangup)
@@ -369,6 +371,14 @@ class FakeAri:
 
     async def _application(self, request: web.Request) -> web.Response:
         return json_response(self.switch.application(request.match_info["app"]))
+
+    async def _subscribe(self, request: web.Request) -> web.Response:
+        sources = _list_values(request, "eventSource")
+        return json_response(self.switch.subscribe(request.match_info["app"], sources))
+
+    async def _unsubscribe(self, request: web.Request) -> web.Response:
+        sources = _list_values(request, "eventSource")
+        return json_response(self.switch.unsubscribe(request.match_info["app"], sources))
 
     async def _event_filter(self, request: web.Request) -> web.Response:
         body = await _json_body(request) if request.can_read_body else {}
@@ -562,8 +572,13 @@ def _int_param(value: str | None, name: str) -> int | None:
         raise SwitchError(400, f"{name} must be an integer") from exc
 
 
+def _list_values(request: web.Request, name: str) -> list[str]:
+    """A list parameter, repeated or comma-separated, as Asterisk reads one."""
+    return [v for value in request.query.getall(name, []) for v in value.split(",") if v]
+
+
 def _list_param(request: web.Request, name: str) -> list[str]:
-    values = [v for value in request.query.getall(name, []) for v in value.split(",") if v]
+    values = _list_values(request, name)
     if not values:
         raise SwitchError(400, f"{name} parameter is required")
     return values

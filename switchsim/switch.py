@@ -1,19 +1,22 @@
 """The simulated switch: Asterisk's behaviour, scripted calls and what happened, in one object.
 
-`FakeSwitch` is what `switchsim.server.FakeAri` serves over ARI and what tests drive: its three
-jobs live in three modules — `switchsim.asterisk` (Asterisk's behaviour: channels, bridges,
-playbacks, originate outcomes, event order, error codes), `switchsim.scripting` (placing calls,
-pressing keys, hanging up, scripting what dialled destinations do) and `switchsim.inspection`
-(records, emitted events, waiting until something happened).
+`FakeSwitch` is what `switchsim.server.FakeAri` serves over ARI and what tests drive: its
+jobs live in modules — `switchsim.asterisk` (Asterisk's behaviour: channels, bridges,
+playbacks, originate outcomes, event order, error codes; the transfer context of the dialplan
+in `switchsim.dialplan_transfer`), `switchsim.subscriptions` (applications subscribing to
+channels), `switchsim.scripting` (placing calls, pressing keys, hanging up, scripting what
+dialled destinations do) and `switchsim.inspection` (records, emitted events, waiting until
+something happened).
 """
 
 from __future__ import annotations
 
 from switchsim.inspection import SwitchInspection
 from switchsim.scripting import CallScripting
+from switchsim.subscriptions import ApplicationSubscriptions
 
 
-class FakeSwitch(CallScripting, SwitchInspection):
+class FakeSwitch(CallScripting, ApplicationSubscriptions, SwitchInspection):
     """The model behind the fake ARI server; also the Python control API for tests.
 
     ``playback_s`` is how long each media URI plays unless ``media_durations`` names it;

@@ -40,6 +40,7 @@ from ivr.call.record import TransferAttempt
 from ivr.call.states import (
     CALLER_HANGUP,
     COMPLETED,
+    LEFT_APPLICATION,
     MESSAGE_PLAYED,
     TRANSITIONS,
     CallState,
@@ -124,6 +125,31 @@ async def follow_in_dialplan(call: Call, step: Transfer) -> None:
         pass
     ending = replay(call, step, parse_outcome(event.outcome))
     await call.finish(ending)
+
+
+async def follow_taken_over(
+    call: Call, plan: TransferPlan, decision: Decision | None, why: str
+) -> None:
+    """A transfer an earlier controller handed to the dialplan: the caller is left where it is
+    (continued to the transfer context, should that controller have died before it could)
+    and followed to its end. Its course is told with ``decision``'s transfer (the engine asked
+    again); when the engine now decides otherwise, the call ends as having left the
+    application."""
+    call.dialplan_plan, call.in_dialplan = plan, True
+    step = decision.step if decision is not None else None
+    if decision is not None and isinstance(step, Transfer):
+        call.enter(CallState.TRANSFER_HOLD, why, decision=decision)
+    try:
+        await call.ari.subscribe_to_channel(call.call_id)
+        await call.ari.continue_in_dialplan(call.call_id, TRANSFER_CONTEXT, "s", 1)
+    except AriError as exc:
+        log.debug("call.handover_confirmed", error=str(exc))  # 409: it is there already
+    if isinstance(step, Transfer):
+        await follow_in_dialplan(call, step)
+        return
+    while not isinstance(await call.receive(), TransferEnded):
+        pass
+    await call.finish(LEFT_APPLICATION)
 
 
 def replay(call: Call, step: Transfer, marks: list[Mark]) -> Ending:

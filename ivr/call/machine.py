@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from dialplan.transfer_plan import OUTCOME_VARIABLE, TRANSFER_CONTEXT, TransferPlan
+from dialplan.transfer_plan import OUTCOME_VARIABLE, TransferPlan
 from ivr.ari.client import AriClient
 from ivr.ari.errors import AriError
 from ivr.ari.events import (
@@ -53,7 +53,7 @@ from ivr.call.flow import (
     TransferEnded,
     WorkDone,
 )
-from ivr.call.handover import follow_in_dialplan, hand_over_transfer
+from ivr.call.handover import follow_taken_over, hand_over_transfer
 from ivr.call.persistor import SavedCall
 from ivr.call.phases import greet, offer_menu, play_message, read_location
 from ivr.call.record import DecisionRecord
@@ -497,25 +497,9 @@ class Call:
         await run_transfer(self, step, decision, why, resume)
 
     async def _follow_handed_over(self, plan: TransferPlan, why: str) -> None:
-        """A taken-over transfer the dialplan carries out: the caller is left where it is
-        (continued to the transfer context if the earlier controller died before it could)
-        and followed to its end; its course is told with the engine's transfer again."""
-        self.dialplan_plan, self.in_dialplan = plan, True
-        decision = self._decide()
-        step = decision.step if decision is not None else None
-        if isinstance(step, Transfer):
-            self.enter(CallState.TRANSFER_HOLD, why, decision=decision)
-        try:
-            await self.ari.subscribe_to_channel(self.call_id)
-            await self.ari.continue_in_dialplan(self.call_id, TRANSFER_CONTEXT, "s", 1)
-        except AriError as exc:
-            log.debug("call.handover_confirmed", error=str(exc))  # 409: it is there already
-        if isinstance(step, Transfer):
-            await follow_in_dialplan(self, step)
-            return
-        while not isinstance(await self.receive(), TransferEnded):
-            pass
-        await self.finish(LEFT_APPLICATION)
+        """A taken-over transfer the dialplan carries out (`follow_taken_over`), told with
+        the engine's transfer again."""
+        await follow_taken_over(self, plan, self._decide(), why)
 
     def _decide(self) -> Decision | None:
         started = time.perf_counter()

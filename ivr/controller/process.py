@@ -567,6 +567,8 @@ class Controller:
                 channel = await self.ari.get_channel(channel_id)
             except AriError:
                 continue
+            if channel.dialplan.app_name not in ("", "Stasis"):
+                continue  # in the dialplan (a transfer handed over): not the controller's
             if channel.state != "Up" and stasis_args(channel)[:1] == (INBOUND_ARG,):
                 # A caller nobody answered, not picked up above (draining, no rules, its
                 # variable unreadable): as for its StasisStart, started or, draining or

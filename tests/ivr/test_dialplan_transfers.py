@@ -1,0 +1,204 @@
+"""Transfers the controller hands to the dialplan (``IVR311_TRANSFERS=dialplan``): the caller
+goes through the same transfer, and the call's record, log and metrics read as those of a
+transfer carried out over ARI, for a handful of messages."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from ivr_testing import (
+    BUSINESS_HOURS,
+    Harness,
+    fallback_choice,
+    fast_settings,
+    inside_number,
+    menu_number,
+    running_harness,
+)
+from virtual_clock import VirtualClock
+
+from dialplan.names import STATE_VARIABLE
+from dialplan.transfer_plan import TRANSFER_CONTEXT
+from ivr.call import CallState, SavedCall
+from ivr.controller.process import Controller
+from ivr.controller.rules_source import RulesSource
+from ivr.metrics import Metrics
+from routing_rules.snapshot import RuleSnapshot
+from switchsim import Outcome
+from switchsim.simulation import simulated_settings
+
+
+@pytest.fixture
+async def harness(durham: RuleSnapshot) -> AsyncIterator[Harness]:
+    async with running_harness(durham, settings=fast_settings(transfers="dialplan")) as h:
+        yield h
+
+
+def handed_over(harness: Harness, call_id: str) -> bool:
+    record = harness.record(call_id)
+    return record.continued_to is not None and record.continued_to[0] == TRANSFER_CONTEXT
+
+
+async def to_the_menu_choice(harness: Harness, outcome: Outcome) -> tuple[str, str, str]:
+    """A caller who picks the municipality whose chain has two links, the first answering
+    with ``outcome``: (call id, first destination id, second destination id)."""
+    number = menu_number(harness.snapshot)
+    digit, transfer = fallback_choice(harness.snapshot, number)
+    harness.switch.script_endpoint(transfer.chain[0].dial, outcome)
+    call_id = harness.call(number)
+    await harness.skip_greeting(call_id)
+    await harness.until(lambda: "menu-intro" in harness.heard(call_id))
+    harness.switch.press(call_id, digit)
+    return call_id, transfer.chain[0].destination_id, transfer.chain[1].destination_id
+
+
+async def test_the_dialplan_transfers_the_caller_and_the_call_is_recorded_as_over_ari(
+    harness: Harness,
+) -> None:
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.skip_greeting(call_id)
+    caller = harness.record(call_id)
+    await harness.until(lambda: len(caller.bridged_with) == 1)
+
+    assert handed_over(harness, call_id)
+    assert "transferring" in harness.heard(call_id)
+    leg = harness.record(caller.bridged_with[0])
+    assert leg.endpoint == "PJSIP/+19055550101@contact-centres"
+    whisper = harness.heard(leg.channel_id)
+    assert whisper[0] == "whisper-intro" and whisper[-1] == "whisper-accept"
+    assert harness.requests_for(call_id, "variable") == 1, "the plan rides on the one state write"
+    assert not any("/originate" in r.path or "/bridges" in r.path for r in harness.fake.requests)
+    assert str(harness.live(call_id).state) == "transferring.hold", "followed until the end"
+
+    harness.switch.hangup_caller(call_id)
+    record = await harness.ended(call_id)
+    await harness.until(harness.nothing_left)
+    assert record["outcome"] == "completed"
+    assert record["destination"] == "durham-agents"
+    assert [a["result"] for a in record["attempts"]] == ["answered"]
+    assert record["durations"]["answer_to_person_s"] >= 0
+    assert record["durations"]["bridged_s"] >= 0
+    assert (
+        harness.metric("ivr311_transfers_total", {"target": "durham-agents", "result": "answered"})
+        == 1
+    )
+    assert harness.metric("ivr311_answer_to_person_seconds_count", {"kind": "agent"}) == 1
+    assert harness.metric("ivr311_calls_ended_total", {"outcome": "completed"}) == 1
+    assert harness.metric("ivr311_active_calls") == 0
+
+
+@pytest.mark.parametrize(
+    ("outcome", "result"),
+    [
+        (Outcome(kind="busy", after_s=0.05), "busy"),
+        (Outcome(kind="no_answer", after_s=0.05), "no_answer"),
+        (Outcome(kind="rejected", after_s=0.05), "rejected"),
+        (Outcome(kind="answer", press="9"), "not_accepted"),
+    ],
+)
+async def test_a_failed_link_moves_on_to_the_next(
+    harness: Harness, outcome: Outcome, result: str
+) -> None:
+    call_id, first, second = await to_the_menu_choice(harness, outcome)
+    caller = harness.record(call_id)
+    await harness.until(lambda: bool(caller.bridged_with))
+    harness.switch.hangup_caller(call_id)
+    record = await harness.ended(call_id)
+    assert [(a["destination"], a["result"]) for a in record["attempts"]] == [
+        (first, result),
+        (second, "answered"),
+    ]
+    assert record["destination"] == second
+    assert harness.metric("ivr311_transfers_total", {"target": first, "result": result}) == 1
+    assert harness.metric("ivr311_fallbacks_total", {"kind": "next_link"}) == 1
+
+
+async def test_every_link_failing_ends_in_the_message(harness: Harness) -> None:
+    harness.switch.default_outcome = Outcome(kind="busy", after_s=0.02)
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.skip_greeting(call_id)
+    caller = harness.record(call_id)
+    await harness.until(lambda: caller.destroyed)
+    heard = harness.heard(call_id)
+    assert "transfer-failed" in heard and heard[-1] == "goodbye"
+    record = await harness.ended(call_id)
+    assert record["outcome"] == "message"
+    assert record["destination"] is None
+    assert [a["result"] for a in record["attempts"]] == ["busy"]
+    assert harness.metric("ivr311_fallbacks_total", {"kind": "final_message"}) == 1
+
+
+async def test_a_caller_who_hangs_up_while_it_rings_is_counted_abandoned_there(
+    harness: Harness,
+) -> None:
+    harness.switch.default_outcome = Outcome(kind="ring")
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.skip_greeting(call_id)
+    await harness.until(lambda: bool(harness.switch.outbound_records("+19055550101")))
+    harness.switch.hangup_caller(call_id)
+    record = await harness.ended(call_id)
+    await harness.until(harness.nothing_left)
+    assert record["outcome"] == "caller_hangup"
+    assert record["abandoned_in"] == "ringing"
+    assert [a["result"] for a in record["attempts"]] == ["caller_hangup"]
+    assert harness.metric("ivr311_calls_abandoned_total", {"stage": "ringing"}) == 1
+
+
+async def test_the_caller_s_saved_state_carries_the_plan_the_dialplan_reads(
+    harness: Harness,
+) -> None:
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.skip_greeting(call_id)
+    await harness.until(lambda: handed_over(harness, call_id))
+    saved = SavedCall.decode(harness.switch.channels[call_id].variables[STATE_VARIABLE])
+    assert saved is not None and saved.state is CallState.TRANSFER_HOLD
+    assert saved.plan is not None
+    assert saved.plan.links[0].dial.startswith("PJSIP/+19055550101@contact-centres,")
+    assert saved.plan.links[0].accept_key == "1"
+
+
+async def test_an_unconfirmed_state_write_keeps_the_transfer_in_the_application(
+    harness: Harness,
+) -> None:
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.in_greeting(call_id)
+    for _attempt in range(2):  # the client tries a write twice
+        harness.fake.lose_next_answer("POST", f"/ari/channels/{call_id}/variable")
+    harness.switch.press(call_id, "1")
+    caller = harness.record(call_id)
+    await harness.until(lambda: len(caller.bridged_with) == 1)
+    assert not handed_over(harness, call_id)
+    assert harness.record(caller.bridged_with[0]).app_args[0] == "transfer", "originated"
+    harness.switch.hangup_caller(call_id)
+    record = await harness.ended(call_id)
+    assert record["outcome"] == "completed"
+
+
+async def test_a_restarted_controller_records_the_transfer_the_dialplan_carried_on(
+    harness: Harness,
+) -> None:
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.skip_greeting(call_id)
+    caller = harness.record(call_id)
+    await harness.until(lambda: len(caller.bridged_with) == 1)
+    await harness.controller.close()
+    assert not caller.destroyed, "the conversation goes on without a controller"
+    second = Controller(
+        simulated_settings(fast_settings(transfers="dialplan"), harness.fake),
+        RulesSource.fixed(harness.snapshot, Metrics()),
+        clock=lambda: BUSINESS_HOURS,
+        scheduler=VirtualClock(),
+    )
+    async with second:
+        await asyncio.wait_for(second.reconciled.wait(), 10)
+        assert call_id in second.calls, "followed by the new controller"
+        harness.switch.hangup_caller(call_id)
+        await asyncio.wait_for(second.calls[call_id].ended.wait(), 10)
+        record = next(d for d in second.recent_decisions() if d["call_id"] == call_id)
+    assert record["outcome"] == "completed"
+    assert [a["result"] for a in record["attempts"]] == ["answered"]
+    assert not any(
+        r.method == "POST" and r.path.endswith("/originate") for r in harness.fake.requests
+    )
