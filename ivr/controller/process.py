@@ -224,6 +224,7 @@ class Controller:
                     app=settings.ari_app,
                     dial_endpoint=settings.dial_endpoint,
                     fallback_context=settings.fallback_context,
+                    state_variable=settings.state_variable,
                 ),
                 reload_module=self.ari.reload_module,
                 metrics=self._metrics,
