@@ -114,7 +114,7 @@ class Settings(BaseSettings):
     )
     hold_music_class: str = Field(default="default", description="music-on-hold class")
     transfers: Literal["dialplan", "application"] = Field(
-        default="application",
+        default="dialplan",
         description="who carries out a warm transfer once decided: the generated dialplan "
         "(the controller hands the caller over and reads how it went at the end) or the "
         "controller itself over ARI",

@@ -42,7 +42,7 @@ class CallSettings:
     accept_timeout_s: float = 15.0
     ring_grace_s: float = 5.0
     hold_music_class: str = "default"
-    transfers: Literal["dialplan", "application"] = "application"
+    transfers: Literal["dialplan", "application"] = "dialplan"
     """Who carries out a transfer: the generated dialplan (`ivr.call.handover`) or the call
     over ARI (`ivr.call.transfer`)."""
 

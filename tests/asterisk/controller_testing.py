@@ -165,6 +165,9 @@ def start_controller(
             "IVR311_LOG_FORMAT": "json",
             "IVR311_LOG_LEVEL": "INFO",
             "IVR311_DRAIN_TIMEOUT_S": "2",
+            # the transfer tests follow each step over ARI; test_asterisk_handover asks for
+            # transfers handed to the dialplan
+            "IVR311_TRANSFERS": "application",
             "PYTHONUNBUFFERED": "1",
         }
     )

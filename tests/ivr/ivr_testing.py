@@ -45,7 +45,10 @@ LogLines = list[MutableMapping[str, Any]]
 
 
 def fast_settings(**overrides: Any) -> Settings:
+    """Small timings, and transfers carried out over ARI, whose steps these tests follow one by
+    one (`test_dialplan_transfers` asks for the dialplan's)."""
     values: dict[str, Any] = {
+        "transfers": "application",
         "accept_timeout_s": 0.5,
         "ring_grace_s": 0.5,
         "drain_timeout_s": 0.5,
