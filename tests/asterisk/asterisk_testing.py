@@ -292,3 +292,15 @@ def open_durham_rules(
     rules = work / "durham-open.yaml"
     rules.write_text(text, encoding="utf-8")
     return rules, snapshot_from_text(text, default_geo(), source="test:durham-open")
+
+
+BOWMANVILLE_CALLER = "9056230142"
+"""905-623: Bowmanville, inside Clarington, whose residents Service Durham's agents serve."""
+AJAX_PICKERING_CALLER = "9056830177"
+"""905-683: Ajax-Pickering, shared by Ajax and Pickering: the caller hears a menu."""
+DURHAM_AGENTS = "+19055550101"
+"""Service Durham's agents, the first link of most transfers."""
+PICKERING_CCC = "+19055550110"
+"""Pickering's customer care centre."""
+PICKERING_KEY = "2"
+"""The key that picks Pickering in the Ajax-Pickering menu."""

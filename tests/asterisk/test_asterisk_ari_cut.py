@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from ari_proxy import AriProxy
-from asterisk_testing import ACCEPT_KEY, AsteriskNode
+from asterisk_testing import ACCEPT_KEY, BOWMANVILLE_CALLER, AsteriskNode
 from controller_testing import (
     ControllerProcess,
     durham_controller,
@@ -40,7 +40,6 @@ from ivr.call import ids
 
 pytestmark = pytest.mark.asterisk
 
-BOWMANVILLE_CALLER = "9056230142"
 CALL_DEADLINE_S = 60.0
 
 

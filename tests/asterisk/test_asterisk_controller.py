@@ -21,7 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asterisk_testing import ACCEPT_KEY, AsteriskNode
+from asterisk_testing import (
+    ACCEPT_KEY,
+    AJAX_PICKERING_CALLER,
+    BOWMANVILLE_CALLER,
+    DURHAM_AGENTS,
+    PICKERING_CCC,
+    PICKERING_KEY,
+    AsteriskNode,
+)
 from controller_testing import (
     ControllerProcess,
     durham_controller,
@@ -49,13 +57,6 @@ from ivr.controller.process import EVENTS_ACTED_ON
 
 pytestmark = pytest.mark.asterisk
 
-BOWMANVILLE_CALLER = "9056230142"
-"""905-623: Bowmanville, inside Clarington, whose residents Service Durham's agents serve."""
-AJAX_PICKERING_CALLER = "9056830177"
-"""905-683: Ajax-Pickering, shared by Ajax and Pickering: the caller hears a menu."""
-DURHAM_AGENTS = "+19055550101"
-PICKERING_CCC = "+19055550110"
-PICKERING_KEY = "2"
 TRANSFERS = "ivr311_transfers_total"
 
 CALL_DEADLINE_S = 60.0
@@ -442,10 +443,7 @@ def test_a_caller_hanging_up_while_the_centre_rings_cancels_the_transfer(
     assert call.problems() == []
 
 
-
-def kill_and_restart_until_bridged(
-    controller: ControllerProcess, call_id: str, what: str
-) -> None:
+def kill_and_restart_until_bridged(controller: ControllerProcess, call_id: str, what: str) -> None:
     """Kill the controller (SIGKILL), start it again and wait until it has put ``call_id``
     through to a person."""
     controller.kill()
@@ -459,6 +457,7 @@ def kill_and_restart_until_bridged(
         CALL_DEADLINE_S,
         f"{what} to be bridged",
     )
+
 
 def saved_state(node: AsteriskNode, call_id: str) -> str | None:
     """The call's state saved on its caller's channel, if any."""

@@ -21,6 +21,7 @@ from ari_events_testing import asterisk_events
 from asterisk_testing import (
     AFTER_HOURS_LINE,
     ARI_PASSWORD,
+    BOWMANVILLE_CALLER,
     CLARINGTON_CENTRE,
     AsteriskNode,
     durham_rules_yaml,
@@ -37,7 +38,6 @@ from routing_rules.snapshot import default_geo, snapshot_from_text
 
 pytestmark = pytest.mark.asterisk
 
-BOWMANVILLE_CALLER = "9056230142"
 CONNECTED_DEADLINE_S = 30.0
 FIRST_CALL_STAY_MS = 15_000
 """Long enough to reload while the first call is connected (answered within a few seconds)."""

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from asterisk_testing import BOWMANVILLE_CALLER
 from cluster_testing import Cluster, Member
 from controller_testing import metric
 from kamailio_testing import CARRIER_IP, KamailioProxy
@@ -18,7 +19,6 @@ from sipp_testing import SippParty
 
 pytestmark = pytest.mark.asterisk
 
-BOWMANVILLE_CALLER = "9056230142"
 RATE_PER_S = 5
 CALLS = 80
 """16 s of calls at 5 a second: a few seconds before the fault, the rest after it."""

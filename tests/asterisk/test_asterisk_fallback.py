@@ -13,6 +13,7 @@ import pytest
 from asterisk_testing import (
     AFTER_HOURS_LINE,
     ARI_PASSWORD,
+    BOWMANVILLE_CALLER,
     CLARINGTON_CENTRE,
     AsteriskNode,
     durham_for_test,
@@ -21,7 +22,6 @@ from sipp_testing import call_311, sipp
 
 pytestmark = pytest.mark.asterisk
 
-BOWMANVILLE_CALLER = "9056230142"
 CONTEXTS = (
     "ivr311-inbound",
     "ivr311-fallback",

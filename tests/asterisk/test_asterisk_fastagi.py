@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from asterisk_testing import (
+    BOWMANVILLE_CALLER,
     CLARINGTON_CENTRE,
     AsteriskNode,
     durham_for_test,
@@ -26,7 +27,6 @@ from sipp_testing import sipp, start_contact_centre
 
 pytestmark = pytest.mark.asterisk
 
-BOWMANVILLE_CALLER = "9056230142"
 SITE_FILE = "site-fastagi.conf"
 
 

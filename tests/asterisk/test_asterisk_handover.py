@@ -13,7 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from asterisk_testing import ACCEPT_KEY, AsteriskNode
+from asterisk_testing import (
+    ACCEPT_KEY,
+    AJAX_PICKERING_CALLER,
+    BOWMANVILLE_CALLER,
+    DURHAM_AGENTS,
+    PICKERING_CCC,
+    PICKERING_KEY,
+    AsteriskNode,
+)
 from controller_testing import (
     ControllerProcess,
     durham_controller,
@@ -28,13 +36,6 @@ from dialplan.transfer_plan import OUTCOME_VARIABLE, TRANSFER_CONTEXT
 
 pytestmark = pytest.mark.asterisk
 
-BOWMANVILLE_CALLER = "9056230142"
-"""905-623: Bowmanville, inside Clarington, whose residents Service Durham's agents serve."""
-AJAX_PICKERING_CALLER = "9056830177"
-"""905-683: Ajax-Pickering, shared by Ajax and Pickering: the caller hears a menu."""
-DURHAM_AGENTS = "+19055550101"
-PICKERING_CCC = "+19055550110"
-PICKERING_KEY = "2"
 DEADLINE_S = 60.0
 """Greeting (about 8 s), announcement, ringing, whisper: a call is bridged well within this."""
 

@@ -17,17 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asterisk_testing import ACCEPT_KEY, AsteriskNode
+from asterisk_testing import (
+    ACCEPT_KEY,
+    AJAX_PICKERING_CALLER,
+    BOWMANVILLE_CALLER,
+    DURHAM_AGENTS,
+    PICKERING_KEY,
+    AsteriskNode,
+)
 from controller_testing import ControllerProcess, durham_controller, metric
 from local_processes import wait_until
 from sipp_testing import SippParty, sipp, start_carrier_call, start_contact_centres
 
 pytestmark = pytest.mark.asterisk
 
-BOWMANVILLE_CALLER = "9056230142"
-AJAX_PICKERING_CALLER = "9056830177"
-DURHAM_AGENTS = "+19055550101"
-PICKERING_KEY = "2"
 ON_HOLD = 25
 """Callers on hold while the agents ring."""
 TALKING = 25

@@ -6,15 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from asterisk_testing import ACCEPT_KEY
+from asterisk_testing import ACCEPT_KEY, BOWMANVILLE_CALLER
 from cluster_testing import Cluster
 from controller_testing import live_call, metric, record_of
 from local_processes import wait_until
 from sipp_testing import SippParty, start_carrier_call, start_contact_centres
 
 pytestmark = pytest.mark.asterisk
-
-BOWMANVILLE_CALLER = "9056230142"
 
 
 def test_both_controllers_run_the_one_version_of_the_shared_store(two_nodes: Cluster) -> None:
