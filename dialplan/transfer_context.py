@@ -10,8 +10,10 @@ are tested by length and never passed through ``ExecIf``. Every mark appended to
 neither).
 
 The leg tells the caller it accepted by setting ``IVR311_ACCEPTED`` (the link's index) on the
-caller's channel, as it writes its marks there: through ``MASTER_CHANNEL``, the channel whose
-unique id is the leg's linked id, i.e. the caller that dialled it. ``GOSUB_RETVAL`` would not
+caller's channel, as it writes its marks there: through ``EXPORT``/``IMPORT`` on the caller's
+unique id, which the caller hands down to its legs (``IVR311_CALLER``). ``MASTER_CHANNEL``
+would find the channel of the leg's linked id, which is not the caller when the caller came
+from another channel (a ``Local/`` channel, a call transferred in). ``GOSUB_RETVAL`` would not
 do: ``Dial()`` copies it to the caller only when the subroutine also sets ``GOSUB_RESULT``, and a
 leg that hangs up during the whisper is bridged all the same (and the bridge ends at once) with
 ``DIALSTATUS`` ``ANSWER``, so the caller could not tell it from a finished conversation.
@@ -32,6 +34,8 @@ caller's ``HANGUPCAUSE`` as it was (0, or an earlier link's cause), and Asterisk
 (a 480 answer, also ``NOANSWER``, would have left 19)."""
 ACCEPTED_VARIABLE = "IVR311_ACCEPTED"
 """Set on the caller by the leg that accepted: the link's index."""
+CALLER = "${IVR311_CALLER}"
+"""On a leg: the unique id of the caller that dialled it."""
 
 
 def _plan_reader(state_variable: str) -> Callable[..., str]:
@@ -48,10 +52,14 @@ def _appended(mark: str) -> str:
     return f"Set({OUTCOME_VARIABLE}=${{{OUTCOME_VARIABLE}}} {mark})"
 
 
+def _set_on_caller(variable: str, value: str) -> str:
+    """Set ``variable`` on the caller, from the leg it dialled."""
+    return f"Set(EXPORT({CALLER},{variable})={value})"
+
+
 def _appended_to_caller(mark: str) -> str:
     """Append ``mark`` to the progress of the caller, from the leg it dialled."""
-    master = f"MASTER_CHANNEL({OUTCOME_VARIABLE})"
-    return f"Set({master}=${{{master}}} {mark})"
+    return _set_on_caller(OUTCOME_VARIABLE, f"${{IMPORT({CALLER},{OUTCOME_VARIABLE})}} {mark}")
 
 
 def transfer_contexts(state_variable: str = STATE_VARIABLE) -> list[list[str]]:
@@ -73,6 +81,7 @@ def transfer_lines(state_variable: str) -> list[str]:
         f"; accepts (the {WHISPER_CONTEXT} subroutine), then the message when none did.",
         f"; Progress is appended to {OUTCOME_VARIABLE}, which the controller reads at the end.",
         f"exten => s,1,{_appended(f'h:{NOW}')}",
+        " same => n,Set(__IVR311_CALLER=${UNIQUEID})",
         f" same => n,Set(IVR311_ANNOUNCE={_plan('a')})",
         " same => n,GotoIf($[${LEN(${IVR311_ANNOUNCE})} = 0]?links)",
         " same => n,Playback(${IVR311_ANNOUNCE})",
@@ -93,8 +102,10 @@ def transfer_lines(state_variable: str) -> list[str]:
         " same => n,Goto(link)",
         " same => n(over),Hangup()",
         f" same => n(failed),{_appended(f'm:{NOW}')}",
-        f" same => n,Playback({_plan('f')})",
-        f" same => n,{_appended(f'z:{NOW}')}",
+        f" same => n,Set(IVR311_FINAL={_plan('f')})",
+        " same => n,GotoIf($[${LEN(${IVR311_FINAL})} = 0]?played)",
+        " same => n,Playback(${IVR311_FINAL})",
+        f" same => n(played),{_appended(f'z:{NOW}')}",
         " same => n,Hangup()",
     ]
 
@@ -111,6 +122,7 @@ def whisper_lines() -> list[str]:
         "; Refused: GOSUB_RESULT=CONTINUE and Dial() hangs the leg up; the caller goes on.",
         f"exten => s,1,{_appended_to_caller(f'a:{link}:{NOW}')}",
         " same => n,GotoIf($[${LEN(${IVR311_ACCEPT})} > 0]?keyed)",
+        " same => n,GotoIf($[${LEN(${IVR311_WHISPER})} = 0]?accepted)",
         " same => n,Playback(${IVR311_WHISPER})",
         " same => n,Goto(accepted)",
         " same => n(keyed),Read(IVR311_KEY,${IVR311_WHISPER},1,t,1,0.001)",
@@ -125,6 +137,6 @@ def whisper_lines() -> list[str]:
         " same => n(refused),Set(GOSUB_RESULT=CONTINUE)",
         " same => n,Return(refused)",
         f" same => n(accepted),{_appended_to_caller(f'k:{link}:{NOW}')}",
-        f" same => n,Set(MASTER_CHANNEL({ACCEPTED_VARIABLE})={link})",
+        f" same => n,{_set_on_caller(ACCEPTED_VARIABLE, link)}",
         " same => n,Return(accepted)",
     ]

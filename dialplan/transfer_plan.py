@@ -8,10 +8,12 @@ the plan in that state under `PLAN_KEY`, then continues the caller at `TRANSFER_
 
 - ``a``: the announcement (a ``Playback()`` argument, ``""`` for none);
 - ``c``: the links in order, each ``d`` (the ``Dial()`` arguments: music while it rings, the
-  whisper subroutine on the answered leg, the caller id shown), ``w`` (the whisper) and ``k``
-  (the accept key, ``""`` when the rules ask for none);
+  whisper subroutine on the answered leg, the caller id shown), ``w`` (the whisper), ``k``
+  (the accept key, ``""`` when the rules ask for none) and ``i`` (the destination's id, for
+  the call's record);
 - ``x``: how long the destination has to press the accept key, in seconds;
-- ``f``: the message when no link connected.
+- ``f``: the message when no link connected;
+- ``n``: the kind of transfer (``municipality``, ``agent``, ``after_hours``), for the record.
 
 Sounds are named with their language (``fr_CA/ivr311/<id>``), so they play in it whatever the
 channel's language. The context appends its progress to `OUTCOME_VARIABLE` on the caller's
@@ -35,10 +37,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from recordings.manifest import sound_name
-from routing_rules.decision import Prompts
+from routing_rules.decision import Prompts, TransferKind
 
 TRANSFER_CONTEXT = "ivr311-transfer"
 """Where the controller continues a caller whose transfer the dialplan carries out."""
@@ -51,10 +53,12 @@ PLAN_KEY = "t"
 
 _UNSAFE_IN_ARGUMENT = frozenset(",()|\"'`${}[]\\\n\r")
 """Characters that would change what a dialplan application argument means."""
+_UNSAFE_IN_DIAL = _UNSAFE_IN_ARGUMENT | {"&"}
+"""Also ``&``: ``Dial()`` would ring a second destination."""
 
 
-def _safe(text: str) -> bool:
-    return not any(c in _UNSAFE_IN_ARGUMENT for c in text)
+def _safe(text: str, unsafe: frozenset[str] = _UNSAFE_IN_ARGUMENT) -> bool:
+    return not any(c in unsafe for c in text)
 
 
 def sounds(prompts: Prompts) -> str | None:
@@ -74,7 +78,7 @@ def dial_arguments(
     the dialplan whatever the leg does (``g``), show ``caller_id`` (``f``) when set. ``None``
     when a value would not survive as a dialplan argument."""
     values = (dial_string, moh_class or "", caller_id)
-    if not all(_safe(v) for v in values) or not dial_string:
+    if not all(_safe(v, _UNSAFE_IN_DIAL) for v in values) or not dial_string:
         return None
     timeout = max(1, math.ceil(ring_timeout_s))
     music = f"m({moh_class})" if moh_class else "m"
@@ -89,6 +93,8 @@ class PlanLink:
     whisper: str
     accept_key: str
     """``""`` when the destination need not press a key."""
+    destination: str = ""
+    """The destination's id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +103,16 @@ class TransferPlan:
     links: tuple[PlanLink, ...]
     final_message: str
     accept_timeout_s: float
+    kind: TransferKind = "agent"
 
     def as_json(self) -> dict[str, Any]:
         return {
+            "n": self.kind,
             "a": self.announce,
-            "c": [{"d": li.dial, "w": li.whisper, "k": li.accept_key} for li in self.links],
+            "c": [
+                {"d": li.dial, "w": li.whisper, "k": li.accept_key, "i": li.destination}
+                for li in self.links
+            ],
             "x": self.accept_timeout_s,
             "f": self.final_message,
         }
@@ -113,9 +124,13 @@ class TransferPlan:
             return None
         try:
             links = tuple(
-                PlanLink(str(li["d"]), str(li["w"]), str(li["k"])) for li in data["c"]
+                PlanLink(str(li["d"]), str(li["w"]), str(li["k"]), str(li.get("i", "")))
+                for li in data["c"]
             )
-            return cls(str(data["a"]), links, str(data["f"]), float(data["x"]))
+            kind = data.get("n", "agent")
+            if kind not in get_args(TransferKind):
+                return None
+            return cls(str(data["a"]), links, str(data["f"]), float(data["x"]), kind)
         except (KeyError, TypeError, ValueError):
             return None
 

@@ -8,6 +8,7 @@ required field is logged and skipped by `parse_event`.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
 import orjson
@@ -90,6 +91,15 @@ class EventBase(AriModel):
     application: str = ""
     timestamp: str = ""
     asterisk_id: str | None = None
+
+    @property
+    def unix_time(self) -> float | None:
+        """When Asterisk raised the event (``2026-12-07T02:50:01.123+0000``), None when the
+        timestamp is missing or unreadable."""
+        try:
+            return datetime.fromisoformat(self.timestamp).timestamp()
+        except ValueError:
+            return None
 
 
 class StasisStart(EventBase):

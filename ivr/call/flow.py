@@ -62,9 +62,11 @@ class WorkDone:
 @dataclass(frozen=True)
 class TransferEnded:
     """The caller of a transfer the dialplan carried out is gone: ``outcome`` is the progress
-    the dialplan left on the caller's channel (`dialplan.transfer_plan.parse_outcome`)."""
+    the dialplan left on the caller's channel (`dialplan.transfer_plan.parse_outcome`),
+    ``hung_up_at`` when the caller's hang-up was asked for (Unix time), if that was seen."""
 
     outcome: str | None
+    hung_up_at: float | None = None
 
 
 FlowEvent = (

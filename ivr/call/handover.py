@@ -40,7 +40,6 @@ from ivr.call.record import TransferAttempt
 from ivr.call.states import (
     CALLER_HANGUP,
     COMPLETED,
-    LEFT_APPLICATION,
     MESSAGE_PLAYED,
     TRANSITIONS,
     CallState,
@@ -48,7 +47,7 @@ from ivr.call.states import (
     Link,
 )
 from ivr.call.transfer import Q850_RESULTS, carry_out
-from routing_rules.decision import Decision, Transfer
+from routing_rules.decision import Decision, Transfer, TransferKind, TransferTarget
 from routing_rules.policy import dial_string
 
 if TYPE_CHECKING:
@@ -56,6 +55,9 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+TIMES_RESOLUTION_S = 0.002
+"""Marks and event times are to the millisecond, one rounded and the other cut: a mark this
+close after the caller's hang-up may have come first."""
 DIALSTATUS_RESULTS = {"BUSY": "busy", "NOANSWER": "no_answer"}
 """A link's result from ``DIALSTATUS``; any other failed status is told by the cause."""
 
@@ -76,8 +78,10 @@ def plan_of(step: Transfer, settings: CallSettings) -> TransferPlan | None:
         whisper = sounds(target.whisper)
         if dial is None or whisper is None:
             return None
-        links.append(PlanLink(dial, whisper, target.accept_key or ""))
-    return TransferPlan(announce, tuple(links), final_message, settings.accept_timeout_s)
+        links.append(PlanLink(dial, whisper, target.accept_key or "", target.destination_id))
+    return TransferPlan(
+        announce, tuple(links), final_message, settings.accept_timeout_s, step.kind
+    )
 
 
 async def hand_over_transfer(call: Call, step: Transfer, decision: Decision, why: str) -> None:
@@ -97,7 +101,7 @@ async def hand_over_transfer(call: Call, step: Transfer, decision: Decision, why
         if not call.end_follows:
             await carry_out(call, step)
         return
-    await follow_in_dialplan(call, step)
+    await follow_in_dialplan(call, step.kind, step.chain)
 
 
 async def _leave_for_dialplan(call: Call) -> bool:
@@ -119,11 +123,19 @@ async def _leave_for_dialplan(call: Call) -> bool:
     return True
 
 
-async def follow_in_dialplan(call: Call, step: Transfer) -> None:
-    """Wait for the caller's end, then go through the transfer's course and end the call."""
+async def follow_in_dialplan(
+    call: Call, kind: TransferKind, chain: tuple[TransferTarget, ...]
+) -> None:
+    """Wait for the caller's end, then go through the transfer's course down ``chain`` and end
+    the call."""
     while not isinstance(event := await call.receive(), TransferEnded):
         pass
-    ending = replay(call, step, parse_outcome(event.outcome))
+    marks = parse_outcome(event.outcome)
+    if event.hung_up_at is not None:
+        # The caller gone, the leg may still play its whisper and accept (Dial's U() runs
+        # to its end): nothing after the hang-up reached the caller.
+        marks = [mark for mark in marks if mark.at <= event.hung_up_at + TIMES_RESOLUTION_S]
+    ending = replay(call, kind, chain, marks)
     await call.finish(ending)
 
 
@@ -132,31 +144,51 @@ async def follow_taken_over(
 ) -> None:
     """A transfer an earlier controller handed to the dialplan: the caller is left where it is
     (continued to the transfer context, should that controller have died before it could)
-    and followed to its end. Its course is told with ``decision``'s transfer (the engine asked
-    again); when the engine now decides otherwise, the call ends as having left the
-    application."""
+    and followed to its end, its course told down the plan's chain (the engine, asked again,
+    gives the record its route)."""
     call.dialplan_plan, call.in_dialplan = plan, True
     step = decision.step if decision is not None else None
-    if decision is not None and isinstance(step, Transfer):
-        call.enter(CallState.TRANSFER_HOLD, why, decision=decision)
+    transfer = step if isinstance(step, Transfer) else None
+    call.enter(CallState.TRANSFER_HOLD, why, decision=decision if transfer else None)
     try:
+        # The earlier controller's subscription holds (it is the application's) unless that
+        # controller died before making it; a caller gone meanwhile has its end event on the
+        # way all the same (the call is registered before this runs).
         await call.ari.subscribe_to_channel(call.call_id)
         await call.ari.continue_in_dialplan(call.call_id, TRANSFER_CONTEXT, "s", 1)
     except AriError as exc:
-        log.debug("call.handover_confirmed", error=str(exc))  # 409: it is there already
-    if isinstance(step, Transfer):
-        await follow_in_dialplan(call, step)
-        return
-    while not isinstance(await call.receive(), TransferEnded):
-        pass
-    await call.finish(LEFT_APPLICATION)
+        log.debug("call.handover_confirmed", error=str(exc))  # 409: in the dialplan already
+    kind = transfer.kind if transfer is not None else plan.kind
+    await follow_in_dialplan(call, kind, chain_of(plan, transfer))
 
 
-def replay(call: Call, step: Transfer, marks: list[Mark]) -> Ending:
+def chain_of(plan: TransferPlan, transfer: Transfer | None) -> tuple[TransferTarget, ...]:
+    """The links ``plan`` dialled, as ``transfer``'s targets where they are the same
+    destinations, else as the plan tells them."""
+    chain = transfer.chain if transfer is not None else ()
+    targets = []
+    for index, link in enumerate(plan.links):
+        if index < len(chain) and link.destination in (chain[index].destination_id, ""):
+            targets.append(chain[index])
+        else:
+            dial, _, rest = link.dial.partition(",")
+            ring_s = float(rest.partition(",")[0] or 0)
+            destination = link.destination or f"link-{index + 1}"
+            targets.append(
+                TransferTarget(
+                    destination, destination, dial, ring_s, (), "", link.accept_key or None, ""
+                )
+            )
+    return tuple(targets)
+
+
+def replay(
+    call: Call, kind: TransferKind, chain: tuple[TransferTarget, ...], marks: list[Mark]
+) -> Ending:
     """Enter the states the dialplan's marks tell, each at its time, and note each link's
-    attempt; returns how the call ended. Marks out of order or naming no link of ``step`` are
-    skipped: they cannot move the call anywhere its table does not allow."""
-    course = _Course(call, step)
+    attempt; returns how the call ended. Marks out of order or naming no link of ``chain``
+    are skipped: they cannot move the call anywhere its table does not allow."""
+    course = _Course(call, kind, chain)
     for mark in marks:
         course.take(mark)
     return course.ending()
@@ -165,9 +197,10 @@ def replay(call: Call, step: Transfer, marks: list[Mark]) -> Ending:
 class _Course:
     """The transfer's course as the marks tell it, entered into the call as it goes."""
 
-    def __init__(self, call: Call, step: Transfer) -> None:
+    def __init__(self, call: Call, kind: TransferKind, chain: tuple[TransferTarget, ...]) -> None:
         self.call = call
-        self.step = step
+        self.kind = kind
+        self.chain = chain
         self.link: Link | None = None
         self.dialled_at = 0.0
         self.answered_at: float | None = None
@@ -179,11 +212,11 @@ class _Course:
         if self.over is not None:
             return
         at = self._at(mark.at)
-        if mark.link is not None and mark.link >= len(self.step.chain):
+        if mark.link is not None and mark.link >= len(self.chain):
             return
         match mark.kind:
             case "d" if mark.link is not None:
-                self.link = Link(self.step.kind, mark.link, self.step.chain[mark.link])
+                self.link = Link(self.kind, mark.link, self.chain[mark.link])
                 self.dialled_at, self.answered_at = at, None
                 self._enter(CallState.TRANSFER_RINGING, f"dialling {self._destination}", at)
             case "a" if self._on(mark):

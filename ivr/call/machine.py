@@ -158,6 +158,7 @@ class Call:
         self.in_dialplan = False
         """The dialplan carries the call's transfer out: the call waits for its caller's end
         (`ivr.call.handover`)."""
+        self._hung_up_at: float | None = None
         self._stale_playbacks: list[str] = []
         """An earlier controller's playbacks `start` stops first (`start_afresh`)."""
         self._since = self.started_at
@@ -358,12 +359,14 @@ class Call:
     async def _caller_event(self, event: AriEvent) -> FlowEvent | None:
         if self.in_dialplan:
             # Leaving the application was the hand-over; only the caller's end matters, with
-            # what the dialplan noted of the transfer.
+            # what the dialplan noted of the transfer, and when the caller hung up.
+            if isinstance(event, ChannelHangupRequest) and self._hung_up_at is None:
+                self._hung_up_at = event.unix_time
             if not isinstance(event, ChannelDestroyed):
                 return None
             self._caller_gone = True
             channelvars = event.channel.channelvars or {}
-            return TransferEnded(channelvars.get(OUTCOME_VARIABLE))
+            return TransferEnded(channelvars.get(OUTCOME_VARIABLE), self._hung_up_at)
         match event:
             case ChannelDtmfReceived():
                 return CallerKey(event.digit)

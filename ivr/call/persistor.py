@@ -163,16 +163,28 @@ class StatePersistor:
         self._writers: dict[str, asyncio.Task[None]] = {}
         self._failed: set[str] = set()
         """Callers whose latest write failed."""
+        self._planned: set[str] = set()
+        """Callers whose latest state holds a plan for the dialplan: should the hand-over fail
+        and the transfer go on over ARI, its first link's ringing is written after all, so a
+        restarted controller does not hand the caller over."""
 
     def __call__(self, t: Transition) -> None:
         call_id = t.call.call_id
         if t.target is CallState.ENDED:
             self._latest.pop(call_id, None)
             self._failed.discard(call_id)
+            self._planned.discard(call_id)
             return
-        if t.target not in _WRITTEN_AT or _first_link_ringing(t) or t.call.in_dialplan:
+        if t.target not in _WRITTEN_AT or t.call.in_dialplan:
             return
-        self._latest[call_id] = SavedCall.of(t).encode()
+        if _first_link_ringing(t) and call_id not in self._planned:
+            return
+        saved = SavedCall.of(t)
+        if saved.plan is None:
+            self._planned.discard(call_id)
+        else:
+            self._planned.add(call_id)
+        self._latest[call_id] = saved.encode()
         if call_id not in self._writers:
             task = asyncio.get_running_loop().create_task(self._write(call_id))
             self._writers[call_id] = task

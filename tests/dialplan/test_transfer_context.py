@@ -65,7 +65,7 @@ def test_every_plan_member_the_contexts_read_is_in_the_plan_the_controller_write
 
 
 def test_every_mark_the_contexts_write_parses_as_the_controller_reads_it() -> None:
-    appended = rf"\$\{{(?:MASTER_CHANNEL\()?{OUTCOME_VARIABLE}\)?\}} ([a-z]:.*)\)$"
+    appended = rf"\$\{{(?:IMPORT\(\$\{{IVR311_CALLER\}},)?{OUTCOME_VARIABLE}\)?\}} ([a-z]:.*)\)$"
     marks = re.findall(appended, text(), flags=re.MULTILINE)
     kinds = []
     for template in marks:

@@ -24,11 +24,17 @@ from routing_rules.decision import PromptRef
 PLAN = TransferPlan(
     announce="en/ivr311/transferring&en/ivr311/please-hold",
     links=(
-        PlanLink("PJSIP/+19055550101@contact-centres,20,gmU(ivr311-whisper)", "en/ivr311/a", "1"),
+        PlanLink(
+            "PJSIP/+19055550101@contact-centres,20,gmU(ivr311-whisper)",
+            "en/ivr311/a",
+            "1",
+            "durham-agents",
+        ),
         PlanLink("PJSIP/+19055550102@contact-centres,25,gmU(ivr311-whisper)", "en/ivr311/b", ""),
     ),
     final_message="en/ivr311/call-back",
     accept_timeout_s=15.0,
+    kind="municipality",
 )
 
 
@@ -53,7 +59,7 @@ def test_dial_arguments_carry_music_whisper_and_caller_id() -> None:
 @given(st.text(min_size=1, max_size=30))
 def test_a_value_that_would_change_the_dial_is_refused(value: str) -> None:
     args = dial_arguments(f"PJSIP/{value}@contact-centres", 20, "default", "")
-    if any(c in value for c in ",()|\"'`${}[]\\\n\r"):
+    if any(c in value for c in ",()|\"'`${}[]\\\n\r&"):
         assert args is None
     else:
         assert args is not None
@@ -65,6 +71,7 @@ def test_a_plan_reads_back_as_written() -> None:
     assert TransferPlan.from_json(data) == PLAN
     assert TransferPlan.from_json({"a": ""}) is None
     assert TransferPlan.from_json(["a"]) is None
+    assert TransferPlan.from_json({**data, "n": "elsewhere"}) is None
 
 
 def test_the_saved_state_carries_the_plan() -> None:

@@ -5,6 +5,7 @@ transfer carried out over ARI, for a handful of messages."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -20,8 +21,9 @@ from ivr_testing import (
 from virtual_clock import VirtualClock
 
 from dialplan.names import STATE_VARIABLE
-from dialplan.transfer_plan import TRANSFER_CONTEXT
+from dialplan.transfer_plan import OUTCOME_VARIABLE, TRANSFER_CONTEXT, PlanLink, TransferPlan
 from ivr.call import CallState, SavedCall
+from ivr.call.handover import chain_of
 from ivr.controller.process import Controller
 from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
@@ -202,3 +204,57 @@ async def test_a_restarted_controller_records_the_transfer_the_dialplan_carried_
     assert not any(
         r.method == "POST" and r.path.endswith("/originate") for r in harness.fake.requests
     )
+
+
+async def test_a_refused_subscription_keeps_the_transfer_in_the_application_and_says_so(
+    harness: Harness,
+) -> None:
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.in_greeting(call_id)
+    for _attempt in range(2):  # a subscription is tried twice
+        harness.fake.lose_next_answer("POST", "/ari/applications/ivr311/subscription")
+    harness.switch.press(call_id, "1")
+    caller = harness.record(call_id)
+    await harness.until(lambda: len(caller.bridged_with) == 1)
+    assert not handed_over(harness, call_id)
+    await harness.controller.persistor.settled()
+    saved = SavedCall.decode(harness.switch.channels[call_id].variables[STATE_VARIABLE])
+    assert saved is not None and saved.plan is None, "a restart must not hand the caller over"
+    assert saved.state is CallState.TRANSFER_RINGING
+
+
+async def test_what_the_dialplan_noted_after_the_caller_hung_up_is_not_taken(
+    harness: Harness,
+) -> None:
+    harness.switch.default_outcome = Outcome(kind="ring")
+    call_id = harness.call(inside_number(harness.snapshot))
+    await harness.skip_greeting(call_id)
+    await harness.until(lambda: bool(harness.switch.outbound_records("+19055550101")))
+    # The leg's whisper subroutine runs to its end once the caller is gone: its answer and
+    # accept key come after the caller's hang-up.
+    later = time.time() + 5
+    variables = harness.switch.channels[call_id].variables
+    variables[OUTCOME_VARIABLE] += f" a:0:{later:.3f} k:0:{later + 1:.3f}"
+    harness.switch.hangup_caller(call_id)
+    record = await harness.ended(call_id)
+    assert record["outcome"] == "caller_hangup"
+    assert record["abandoned_in"] == "ringing"
+    assert [a["result"] for a in record["attempts"]] == ["caller_hangup"]
+    assert "answer_to_person_s" not in record["durations"]
+
+
+def test_a_taken_over_transfer_is_told_down_the_chain_its_plan_dialled() -> None:
+    plan = TransferPlan(
+        "",
+        (
+            PlanLink("PJSIP/+19055550110@contact-centres,20,gmU(ivr311-whisper)", "", "1", "a"),
+            PlanLink("PJSIP/+19055550101@contact-centres,25,gmU(ivr311-whisper)", "", "", "b"),
+        ),
+        "",
+        15.0,
+        "municipality",
+    )
+    told = chain_of(plan, None)
+    assert [t.destination_id for t in told] == ["a", "b"]
+    assert told[1].dial == "PJSIP/+19055550101@contact-centres" and told[1].ring_timeout_s == 25
+    assert told[0].accept_key == "1" and told[1].accept_key is None
