@@ -12,8 +12,10 @@ application ends the call wherever the flow is. Every transition goes through `C
 which checks the transition table and tells the observers (`ivr.call.observers`: the log line,
 the decision record, the metrics). After each event or timer, a call that nothing would move
 on (a request failed) is handed to the dialplan fallback as ``stalled``, never left in
-silence. When the call ends, in any state, every timer, playback, originated leg, bridge,
-music on hold and ringing indication it owns is released.
+silence. A transfer handed to the dialplan (`ivr.call.handover`) leaves the call waiting for
+its caller's end, which tells the transfer's course. When the call ends, in any state, every
+timer, playback, originated leg, bridge, music on hold and ringing indication it owns is
+released.
 """
 
 from __future__ import annotations

@@ -20,6 +20,11 @@ used to hand them to the fallback context: they hear the greeting again, and sti
 person). A variable that is unreadable or holds a state that does not resume sends the caller
 to the fallback context.
 
+A call whose transfer the dialplan carries out (`ivr.call.handover`) saves the transfer's plan
+with its hold state (`SavedCall.plan`): the generated transfer context reads it there, and a
+restarted controller finding it follows the caller to its end instead of taking the transfer
+over; nothing is written once the caller is in the dialplan.
+
 `ivr.controller.process` reads the variable at reconcile for each caller it does not know and,
 when `SavedCall.resumable`, lets a new `Call` pick the call up (`Call.take_over`).
 """
@@ -86,7 +91,7 @@ class SavedCall:
     @classmethod
     def of(cls, t: Transition) -> SavedCall:
         call = t.call
-        handed_over = t.target is CallState.TRANSFER_HOLD
+        on_hold = t.target is CallState.TRANSFER_HOLD
         return cls(
             state=t.target,
             rules_version=call.snapshot.version,
@@ -96,7 +101,7 @@ class SavedCall:
             digits=tuple(call.digits),
             playbacks=call.resources.prompts.started,
             link=t.link.index if t.link is not None else None,
-            plan=call.dialplan_plan if handed_over else None,
+            plan=call.dialplan_plan if on_hold else None,
         )
 
     @property
