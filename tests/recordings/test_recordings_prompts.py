@@ -30,11 +30,14 @@ def snapshot(request: pytest.FixtureRequest) -> RuleSnapshot:
 
 
 def fallback_prompt_ids(snapshot: RuleSnapshot) -> set[str]:
-    """The prompts the rendered fallback dialplan plays (read from its Playback() calls)."""
+    """The prompts the rendered fallback dialplan plays (read from its Playback() calls; the
+    transfer context plays what each call's plan names, a variable here: the controller's
+    prompts)."""
     text = render_dialplan(snapshot, DialplanOptions())
     ids: set[str] = set()
     for match in _PLAYBACK.finditer(text):
-        ids |= {item.removeprefix("ivr311/") for item in match.group(1).split("&")}
+        if not match.group(1).startswith("${"):
+            ids |= {item.removeprefix("ivr311/") for item in match.group(1).split("&")}
     return ids
 
 
