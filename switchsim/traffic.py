@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from dialplan.transfer_plan import TRANSFER_CONTEXT
 from ivr.call.media import prompt_heard
 from routing_rules.decision import PromptRef
 from switchsim.asterisk import DEFAULT_LANGUAGE
@@ -77,7 +78,8 @@ async def play_call(
     """Place one scripted call and follow its script until it ends; returns its record.
 
     The caller hangs up at ``hangup_after_s`` unless the call ended before (hung up by the
-    controller or handed to the dialplan, which then hangs up when the caller does).
+    controller or handed back to the dialplan's fallback, which then hangs up when the caller
+    does). A caller whose transfer the dialplan carries out goes on with its script.
     """
     channel_id = switch.place_call(call.dialled, call.calling, app=app, location=call.location)
     record = switch.record(channel_id)
@@ -85,7 +87,8 @@ async def play_call(
     started = loop.time()
 
     def finished() -> bool:
-        return record.destroyed or record.continued_to is not None or record.stasis_failed
+        handed_back = record.continued_to is not None and record.continued_to[0] != TRANSFER_CONTEXT
+        return record.destroyed or handed_back or record.stasis_failed
 
     for at_s, digits in sorted(call.keys):
         try:

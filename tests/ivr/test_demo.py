@@ -34,3 +34,16 @@ async def test_fallback_stop_prints_its_trace() -> None:
     assert "1. " in text and "does not answer" in text
     assert "no_answer" in text and "outcome: completed" in text
     assert "- transfer: chain" in text
+
+
+async def test_a_tour_caller_handed_to_the_dialplan_s_transfer_stays_on_until_connected() -> None:
+    def inside_stop(snapshot: RuleSnapshot) -> list[Stop]:
+        stop = next(s for s in plan_tour(snapshot) if "inside one municipality" in s.title)
+        return [replace(stop, call=replace(stop.call, hangup_after_s=5.0))]
+
+    out = io.StringIO()
+    settings = fast_settings(transfers="dialplan")
+    assert await run_tour(settings, "durham", out=out, stops=inside_stop, playback_s=0.15) == 0
+    text = out.getvalue()
+    assert "continued to ivr311-transfer" in text
+    assert "outcome: completed" in text
