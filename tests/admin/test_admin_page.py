@@ -158,7 +158,8 @@ def test_override_switch_diff_and_rollback(
     )
     assert store.active_version() == 1
     assert store.activations()[-1].comment == "storm warning withdrawn"
-    assert "Off" in page.inner_text("#override-state")
+    # the page reloads the versions and the override state one after the other
+    page.locator("#override-state", has_text="Off").wait_for(timeout=15_000)
 
 
 def test_live_calls_are_listed(browser_page: Page) -> None:
