@@ -8,7 +8,8 @@ the plan in that state under `PLAN_KEY`, then continues the caller at `TRANSFER_
 
 - ``a``: the announcement (a ``Playback()`` argument, ``""`` for none);
 - ``c``: the links in order, each ``d`` (the ``Dial()`` arguments: music while it rings, the
-  whisper subroutine on the answered leg, the caller id shown), ``w`` (the whisper), ``k``
+  whisper subroutine on the answered leg, the caller id shown; `dial_arguments` writes them,
+  `read_dial_arguments` reads them back), ``w`` (the whisper), ``k``
   (the accept key, ``""`` when the rules ask for none) and ``i`` (the destination's id, for
   the call's record);
 - ``x``: how long the destination has to press the accept key, in seconds;
@@ -35,6 +36,7 @@ milliseconds:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
@@ -84,6 +86,43 @@ def dial_arguments(
     music = f"m({moh_class})" if moh_class else "m"
     shown = f"f({caller_id})" if caller_id else ""
     return f"{dial_string},{timeout},g{music}{shown}U({WHISPER_CONTEXT})"
+
+
+@dataclass(frozen=True, slots=True)
+class DialArguments:
+    """One link's ``Dial()`` arguments, as `dial_arguments` wrote them."""
+
+    dial_string: str
+    ring_timeout_s: int
+    """Whole seconds, at least 1."""
+    moh_class: str | None
+    """The class of the caller's music while it rings; None for the channel's own."""
+    caller_id: str
+    """The caller id the leg is shown; ``""`` for the caller's own."""
+
+
+_DIAL_OPTIONS = re.compile(
+    rf"gm(?:\((?P<moh>[^()]+)\))?(?:f\((?P<caller_id>[^()]+)\))?U\({re.escape(WHISPER_CONTEXT)}\)"
+)
+"""The options `dial_arguments` writes, in its order."""
+_RING_TIMEOUT = re.compile("[1-9][0-9]*")
+
+
+def read_dial_arguments(text: str) -> DialArguments:
+    """The values `dial_arguments` wrote ``text`` from; `ValueError` naming the part of
+    ``text`` it could not have written."""
+    parts = text.split(",")
+    if len(parts) != 3:
+        raise ValueError(f"Dial() arguments {text!r}: not dial string, timeout and options")
+    dial, timeout, options = parts
+    if not dial or not _safe(dial, _UNSAFE_IN_DIAL):
+        raise ValueError(f"Dial() arguments {text!r}: dial string {dial!r}")
+    if _RING_TIMEOUT.fullmatch(timeout) is None:
+        raise ValueError(f"Dial() arguments {text!r}: ring timeout {timeout!r}")
+    matched = _DIAL_OPTIONS.fullmatch(options)
+    if matched is None or not _safe(options, _UNSAFE_IN_DIAL - set("()")):
+        raise ValueError(f"Dial() arguments {text!r}: options {options!r}")
+    return DialArguments(dial, int(timeout), matched["moh"], matched["caller_id"] or "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,9 @@ As in `dialplan.transfer_context`: with an accept key, any key cuts the whisper 
 accept key accepts at once, with no ``w``); another key is ignored, and the accept time runs
 from the end of the whisper. With no accept key the leg is bridged (``k``) once the whisper is
 over, with no ``w``. A link that rang out is ``e:I:NOANSWER::T`` (no cause); a leg refused or
-gone during the whisper is ``ANSWER`` with its cause. An empty final message (or no plan at
+gone during the whisper is ``ANSWER`` with its cause; a link whose arguments do not read
+(`read_dial_arguments`) or whose dial string names no ``tech/resource`` fails at once,
+``CHANUNAVAIL``, with no leg. An empty final message (or no plan at
 all) fails its ``Playback()``: the caller is hung up after ``m``, with no ``z``.
 """
 
@@ -25,11 +27,17 @@ import itertools
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from dialplan.names import STATE_VARIABLE
-from dialplan.transfer_plan import OUTCOME_VARIABLE, PLAN_KEY, PlanLink, TransferPlan
+from dialplan.transfer_plan import (
+    OUTCOME_VARIABLE,
+    PLAN_KEY,
+    DialArguments,
+    PlanLink,
+    TransferPlan,
+    read_dial_arguments,
+)
 from recordings.manifest import parse_sound_name
 from switchsim.objects import FakeChannel, ari_timestamp
 from switchsim.records import (
@@ -44,52 +52,6 @@ if TYPE_CHECKING:
     from switchsim.asterisk import SimulatedAsterisk
 
 Phase = Literal["announce", "ringing", "whisper", "awaiting", "bridged", "message", "over"]
-
-
-@dataclass(frozen=True)
-class DialArguments:
-    """What the switch reads of a link's ``Dial()`` arguments."""
-
-    dial_string: str
-    timeout_s: float
-    moh_class: str | None
-    """``m(class)``: the class of the caller's music while it rings; ``""`` for ``m`` alone,
-    None without ``m``."""
-    caller_id: str | None
-    """``f(number)``: the caller id the leg is shown."""
-
-
-def parse_dial_arguments(text: str) -> DialArguments | None:
-    """``dial string,timeout,options`` as Dial() reads them; None without a ``tech/resource``."""
-    dial_string, _, rest = text.partition(",")
-    timeout_text, _, option_text = rest.partition(",")
-    tech, _, resource = dial_string.partition("/")
-    if not tech or not resource:
-        return None
-    try:
-        timeout_s = float(timeout_text) if timeout_text else 0.0
-    except ValueError:
-        timeout_s = 0.0
-    options = dial_options(option_text)
-    return DialArguments(
-        dial_string, timeout_s if timeout_s > 0 else 0.0, options.get("m"), options.get("f")
-    )
-
-
-def dial_options(text: str) -> dict[str, str]:
-    """Dial()'s option letters, each with its parenthesised argument (``""`` without)."""
-    options: dict[str, str] = {}
-    i = 0
-    while i < len(text):
-        letter = text[i]
-        i += 1
-        argument = ""
-        if i < len(text) and text[i] == "(":
-            end = text.find(")", i)
-            end = len(text) if end < 0 else end
-            argument, i = text[i + 1 : end], end + 1
-        options[letter] = argument
-    return options
 
 
 def sound_media(sounds: str) -> tuple[str, ...]:
@@ -189,7 +151,7 @@ class DialplanTransfer:
 
     def music(self, on: bool) -> None:
         arguments = self.arguments
-        if arguments is None or arguments.moh_class is None or self.caller.record.moh == on:
+        if arguments is None or self.caller.record.moh == on:
             return
         self.caller.record.moh = on
         moh_class = f" {arguments.moh_class}" if on and arguments.moh_class else ""
@@ -215,7 +177,7 @@ class DialplanTransfer:
             return
         link = self.plan.links[self.link]
         self.phase = "ringing"
-        self.arguments = parse_dial_arguments(link.dial)
+        self.arguments = self.dialled(link)
         self.mark("d", self.link)
         if self.arguments is None:
             self.mark("e", self.link, "CHANUNAVAIL", "")
@@ -229,14 +191,29 @@ class DialplanTransfer:
         if outcome.kind in ("answer", "no_answer", "ring"):
             leg.state = "Ringing"
             self.switch._note(leg, "ringing")
-        timeout_s = self.arguments.timeout_s
-        if timeout_s:
-            self.later(leg, timeout_s, lambda: self.leg_fails(leg, "no_answer", by="dialplan"))
+        self.later(
+            leg,
+            self.arguments.ring_timeout_s,
+            lambda: self.leg_fails(leg, "no_answer", by="dialplan"),
+        )
         if outcome.kind == "answer":
             self.later(leg, outcome.after_s, lambda: self.answered(leg, link, outcome))
         elif outcome.kind != "ring":
             kind = outcome.kind
             self.later(leg, outcome.after_s, lambda: self.leg_fails(leg, kind, by="callee"))
+
+    def dialled(self, link: PlanLink) -> DialArguments | None:
+        """What ``link``'s ``Dial()`` dials; None when it cannot dial (it fails at once)."""
+        try:
+            arguments = read_dial_arguments(link.dial)
+        except ValueError as exc:
+            self.switch._note(self.caller, f"dial failed: {exc}")
+            return None
+        tech, _, resource = arguments.dial_string.partition("/")
+        if not tech or not resource:
+            self.switch._note(self.caller, f"dial failed: no tech/resource {arguments.dial_string}")
+            return None
+        return arguments
 
     def create_leg(self, arguments: DialArguments) -> FakeChannel:
         switch, caller = self.switch, self.caller

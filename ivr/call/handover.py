@@ -30,6 +30,7 @@ from dialplan.transfer_plan import (
     TransferPlan,
     dial_arguments,
     parse_outcome,
+    read_dial_arguments,
     sounds,
 )
 from ivr.ari.errors import AriError
@@ -171,8 +172,11 @@ def chain_of(plan: TransferPlan, transfer: Transfer | None) -> tuple[TransferTar
         if index < len(chain) and link.destination in (chain[index].destination_id, ""):
             targets.append(chain[index])
         else:
-            dial, _, rest = link.dial.partition(",")
-            ring_s = float(rest.partition(",")[0] or 0)
+            try:
+                arguments = read_dial_arguments(link.dial)
+                dial, ring_s = arguments.dial_string, float(arguments.ring_timeout_s)
+            except ValueError:
+                dial, ring_s = "", 0.0  # told by its destination alone
             destination = link.destination or f"link-{index + 1}"
             targets.append(
                 TransferTarget(

@@ -4,26 +4,19 @@ caller's ``ChannelDestroyed``, as it would on Asterisk."""
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import AsyncIterator, Sequence
 
 import aiohttp
 import pytest
 from ari_testing import APP, PASSWORD, USER, EventCollector
-from fuzzing import fuzz_case
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from transfer_plan_testing import course, plan_link, saved_state
 
 from dialplan.names import STATE_VARIABLE
 from dialplan.transfer_plan import (
     OUTCOME_VARIABLE,
-    PLAN_KEY,
     TRANSFER_CONTEXT,
-    Mark,
     PlanLink,
     TransferPlan,
-    dial_arguments,
     parse_outcome,
 )
 from ivr.ari import AriClient
@@ -38,7 +31,6 @@ from ivr.ari.events import (
 from recordings.manifest import sound_name
 from routing_rules.decision import PromptRef
 from switchsim import FakeAri, Outcome
-from switchsim.dialplan_transfer import dial_options, parse_dial_arguments
 from switchsim.traffic import prompts_heard
 
 CENTRE = "PJSIP/+19055550101@contact-centres"
@@ -51,9 +43,14 @@ FINAL = sound_name("call-back-later", "fr_CA")
 
 
 def link(endpoint: str, *, key: str = "1", whisper: str = WHISPER, ring_s: float = 1) -> PlanLink:
-    dial = dial_arguments(endpoint, ring_s, "default", SHOWN)
-    assert dial is not None
-    return PlanLink(dial, whisper, key)
+    return plan_link(
+        endpoint,
+        whisper=whisper,
+        accept_key=key,
+        ring_timeout_s=ring_s,
+        moh_class="default",
+        caller_id=SHOWN,
+    )
 
 
 def plan(*links: PlanLink, accept_timeout_s: float = 0.05) -> TransferPlan:
@@ -89,8 +86,7 @@ async def hand_over(
     """A caller whose controller hands its transfer to the dialplan: state, subscription,
     continue."""
     caller = fake.switch.place_call(calling="9055550123")
-    state = {"s": "transferring", PLAN_KEY: transfer.as_json()}
-    await client.set_variable(caller, STATE_VARIABLE, json.dumps(state, separators=(",", ":")))
+    await client.set_variable(caller, STATE_VARIABLE, saved_state(transfer))
     status, _ = await subscription(http, fake, "POST", [f"channel:{caller}"])
     assert status == 200
     await client.continue_in_dialplan(caller, TRANSFER_CONTEXT, "s")
@@ -123,16 +119,10 @@ def about(events: EventCollector, channel_id: str) -> list[str]:
     ]
 
 
-def course(event: ChannelDestroyed) -> list[tuple[object, ...]]:
-    """The marks the caller's ChannelDestroyed carries, without their times."""
+def course_of(event: ChannelDestroyed) -> str:
+    """The `course` of the marks the caller's ChannelDestroyed carries."""
     assert event.channel.channelvars is not None
-    return [_shape(m) for m in parse_outcome(event.channel.channelvars[OUTCOME_VARIABLE])]
-
-
-def _shape(mark: Mark) -> tuple[object, ...]:
-    if mark.kind == "e":
-        return ("e", mark.link, mark.status, mark.cause)
-    return (mark.kind,) if mark.link is None else (mark.kind, mark.link)
+    return course(parse_outcome(event.channel.channelvars[OUTCOME_VARIABLE]))
 
 
 async def until_marked(fake: FakeAri, caller: str, kind: str) -> None:
@@ -226,11 +216,11 @@ async def test_every_channel_snapshot_carries_the_configured_variables(
 
 
 @pytest.mark.parametrize(
-    ("kind", "status", "cause", "leg_cause"),
+    ("kind", "ended", "leg_cause"),
     [
-        ("busy", "BUSY", 17, 17),
-        ("no_answer", "NOANSWER", None, 19),
-        ("rejected", "CHANUNAVAIL", 21, 21),
+        ("busy", "e0:BUSY:17", 17),
+        ("no_answer", "e0:NOANSWER", 19),
+        ("rejected", "e0:CHANUNAVAIL:21", 21),
     ],
 )
 async def test_a_link_that_fails_moves_on_and_the_caller_hears_the_final_message(
@@ -239,8 +229,7 @@ async def test_a_link_that_fails_moves_on_and_the_caller_hears_the_final_message
     events: EventCollector,
     http: aiohttp.ClientSession,
     kind: str,
-    status: str,
-    cause: int | None,
+    ended: str,
     leg_cause: int,
 ) -> None:
     """The caller's HANGUPCAUSE after a link that rang out is whatever it was: the context
@@ -250,15 +239,7 @@ async def test_a_link_that_fails_moves_on_and_the_caller_hears_the_final_message
     caller = await hand_over(fake, client, http, plan(link(CENTRE), link(BACKUP)))
 
     gone = await destroyed(events, caller)
-    assert course(gone) == [
-        ("h",),
-        ("d", 0),
-        ("e", 0, status, cause),
-        ("d", 1),
-        ("e", 1, "BUSY", 17),
-        ("m",),
-        ("z",),
-    ]
+    assert course_of(gone) == f"h d0 {ended} d1 e1:BUSY:17 m z"
     record = fake.switch.record(caller)
     assert prompts_heard(record) == [
         PromptRef("transferring", "fr_CA"),
@@ -282,7 +263,7 @@ async def test_a_link_ringing_past_its_timeout_is_no_answer(
     assert fake.switch.record(caller).moh, "the caller hears music while the link rings"
 
     gone = await destroyed(events, caller)
-    assert course(gone) == [("h",), ("d", 0), ("e", 0, "NOANSWER", None), ("m",), ("z",)]
+    assert course_of(gone) == "h d0 e0:NOANSWER m z"
     assert fake.switch.outbound_records()[0].hung_up_by == "dialplan"
 
 
@@ -298,7 +279,7 @@ async def test_an_answered_link_with_no_key_is_bridged_until_the_centre_hangs_up
     assert not record.moh, "the music stops when they are bridged"
 
     gone = await destroyed(events, caller)
-    assert course(gone) == [("h",), ("d", 0), ("a", 0), ("k", 0), ("e", 0, "ANSWER", 16)]
+    assert course_of(gone) == "h d0 a0 k0 e0:ANSWER:16"
     assert gone.cause == 16 and record.hung_up_by == "dialplan"
     assert (leg.direction, leg.endpoint, leg.answered, leg.caller_id) == (
         "outbound",
@@ -318,14 +299,7 @@ async def test_the_accept_key_after_the_whisper_bridges(
     caller = await hand_over(fake, client, http, plan(link(CENTRE), accept_timeout_s=5))
 
     gone = await destroyed(events, caller)
-    assert course(gone) == [
-        ("h",),
-        ("d", 0),
-        ("a", 0),
-        ("w", 0),
-        ("k", 0),
-        ("e", 0, "ANSWER", 16),
-    ]
+    assert course_of(gone) == "h d0 a0 w0 k0 e0:ANSWER:16"
     (leg,) = fake.switch.outbound_records()
     assert leg.dtmf == "1" and fake.switch.record(caller).bridged_with == [leg.channel_id]
 
@@ -340,7 +314,7 @@ async def test_the_accept_key_during_the_whisper_cuts_it_short(
     fake.switch.hangup_caller(caller)
 
     gone = await destroyed(events, caller)
-    assert course(gone) == [("h",), ("d", 0), ("a", 0), ("k", 0)]
+    assert course_of(gone) == "h d0 a0 k0"
     (leg,) = fake.switch.outbound_records()
     assert leg.plays[0].state == "stopped"
 
@@ -353,17 +327,7 @@ async def test_a_wrong_key_lets_the_accept_time_run_out_and_the_next_link_is_tri
     caller = await hand_over(fake, client, http, plan(link(CENTRE), link(BACKUP, key="")))
 
     gone = await destroyed(events, caller)
-    assert course(gone) == [
-        ("h",),
-        ("d", 0),
-        ("a", 0),
-        ("w", 0),
-        ("e", 0, "ANSWER", 16),
-        ("d", 1),
-        ("a", 1),
-        ("k", 1),
-        ("e", 1, "ANSWER", 16),
-    ]
+    assert course_of(gone) == "h d0 a0 w0 e0:ANSWER:16 d1 a1 k1 e1:ANSWER:16"
     refused, accepted = fake.switch.outbound_records()
     assert refused.dtmf == "2" and refused.hung_up_by == "dialplan" and not refused.bridged_with
     assert fake.switch.record(caller).bridged_with == [accepted.channel_id]
@@ -377,15 +341,7 @@ async def test_a_wrong_key_during_the_whisper_cuts_it_short_and_the_accept_time_
     caller = await hand_over(fake, client, http, plan(link(CENTRE, whisper=LONG_WHISPER)))
 
     gone = await destroyed(events, caller)
-    assert course(gone) == [
-        ("h",),
-        ("d", 0),
-        ("a", 0),
-        ("w", 0),
-        ("e", 0, "ANSWER", 16),
-        ("m",),
-        ("z",),
-    ]
+    assert course_of(gone) == "h d0 a0 w0 e0:ANSWER:16 m z"
     (leg,) = fake.switch.outbound_records()
     assert leg.plays[0].state == "stopped" and leg.hung_up_by == "dialplan"
 
@@ -397,15 +353,7 @@ async def test_no_key_within_the_accept_time_is_refused(
     caller = await hand_over(fake, client, http, plan(link(CENTRE)))
 
     gone = await destroyed(events, caller)
-    assert course(gone) == [
-        ("h",),
-        ("d", 0),
-        ("a", 0),
-        ("w", 0),
-        ("e", 0, "ANSWER", 16),
-        ("m",),
-        ("z",),
-    ]
+    assert course_of(gone) == "h d0 a0 w0 e0:ANSWER:16 m z"
 
 
 async def test_a_centre_hanging_up_during_the_whisper_fails_the_link(
@@ -416,7 +364,7 @@ async def test_a_centre_hanging_up_during_the_whisper_fails_the_link(
     caller = await hand_over(fake, client, http, plan(link(CENTRE, whisper=LONG_WHISPER)))
 
     gone = await destroyed(events, caller)
-    assert course(gone) == [("h",), ("d", 0), ("a", 0), ("e", 0, "ANSWER", 16), ("m",), ("z",)]
+    assert course_of(gone) == "h d0 a0 e0:ANSWER:16 m z"
     assert fake.switch.outbound_records()[0].plays[0].state == "hangup"
 
 
@@ -441,12 +389,8 @@ async def test_the_caller_hanging_up_ends_the_transfer(
     fake.switch.hangup_caller(caller)
 
     gone = await destroyed(events, caller)
-    expected = {
-        "ringing": [("h",), ("d", 0)],
-        "whisper": [("h",), ("d", 0), ("a", 0)],
-        "bridged": [("h",), ("d", 0), ("a", 0), ("k", 0)],
-    }[when]
-    assert course(gone) == expected
+    expected = {"ringing": "h d0", "whisper": "h d0 a0", "bridged": "h d0 a0 k0"}[when]
+    assert course_of(gone) == expected
     assert about(events, caller)[-2:] == ["ChannelHangupRequest", "ChannelDestroyed"]
     (leg,) = fake.switch.outbound_records()
     assert leg.destroyed and leg.hung_up_by == "dialplan"
@@ -482,49 +426,28 @@ async def test_a_caller_with_no_plan_is_hung_up_once_the_empty_message_fails(
     await subscription(http, fake, "POST", [f"channel:{caller}"])
     await client.continue_in_dialplan(caller, TRANSFER_CONTEXT, "s")
     gone = await destroyed(events, caller)
-    assert course(gone) == [("h",), ("m",)]
+    assert course_of(gone) == "h m"
     assert fake.switch.record(caller).hung_up_by == "dialplan"
 
 
-_ARGUMENT_TEXT = st.text(
-    st.characters(codec="ascii", exclude_characters=",()|\"'`${}[]\\\n\r&"), max_size=12
+@pytest.mark.parametrize(
+    "dial",
+    ["nonsense,10", "nonsense,10,gmU(ivr311-whisper)"],
+    ids=["unreadable", "no tech/resource"],
 )
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    resource=_ARGUMENT_TEXT.filter(bool),
-    ring_s=st.floats(0, 600),
-    moh_class=st.none() | _ARGUMENT_TEXT,
-    caller_id=_ARGUMENT_TEXT,
-)
-def test_the_switch_reads_any_dial_arguments_the_plan_writes(
-    resource: str, ring_s: float, moh_class: str | None, caller_id: str
+async def test_a_link_the_switch_cannot_dial_fails_at_once_and_the_next_is_tried(
+    fake: FakeAri,
+    client: AriClient,
+    events: EventCollector,
+    http: aiohttp.ClientSession,
+    dial: str,
 ) -> None:
-    fuzz_case("dial-arguments")
-    dial = dial_arguments(f"PJSIP/{resource}", ring_s, moh_class, caller_id)
-    assert dial is not None
-    parsed = parse_dial_arguments(dial)
-    assert parsed is not None
-    assert parsed.dial_string == f"PJSIP/{resource}"
-    assert parsed.timeout_s == max(1, math.ceil(ring_s))
-    assert parsed.moh_class == (moh_class or "")
-    assert parsed.caller_id == (caller_id or None)
+    fake.switch.script_endpoint(BACKUP, Outcome("busy"))
+    caller = await hand_over(fake, client, http, plan(PlanLink(dial, WHISPER, "1"), link(BACKUP)))
 
-
-def test_dial_arguments_read_as_dial_reads_them() -> None:
-    dial = dial_arguments(CENTRE, 19.2, "default", SHOWN)
-    assert dial is not None
-    parsed = parse_dial_arguments(dial)
-    assert parsed is not None
-    assert (parsed.dial_string, parsed.timeout_s, parsed.moh_class, parsed.caller_id) == (
-        CENTRE,
-        20,
-        "default",
-        SHOWN,
-    )
-    assert dial_options("gmU(ivr311-whisper)") == {"g": "", "m": "", "U": "ivr311-whisper"}
-    assert parse_dial_arguments("nonsense,10") is None
+    gone = await destroyed(events, caller)
+    assert course_of(gone) == "h d0 e0:CHANUNAVAIL d1 e1:BUSY:17 m z"
+    assert [leg.endpoint for leg in fake.switch.outbound_records()] == [BACKUP]
 
 
 async def test_a_ringing_link_answered_and_accepted_through_the_control_api(
@@ -545,11 +468,4 @@ async def test_a_ringing_link_answered_and_accepted_through_the_control_api(
     fake.switch.hangup_caller(leg.channel_id)
 
     gone = await destroyed(events, caller)
-    assert course(gone) == [
-        ("h",),
-        ("d", 0),
-        ("a", 0),
-        ("w", 0),
-        ("k", 0),
-        ("e", 0, "ANSWER", 16),
-    ]
+    assert course_of(gone) == "h d0 a0 w0 k0 e0:ANSWER:16"

@@ -10,7 +10,6 @@ read off the caller's ``ChannelDestroyed`` (``channelvars`` in ari.conf), as the
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,16 +26,14 @@ from sipp_testing import (
     start_contact_centre_hanging_up,
     start_contact_centres,
 )
+from transfer_plan_testing import course, plan_link, saved_state
 
 from dialplan.render import DialplanOptions
 from dialplan.transfer_plan import (
     OUTCOME_VARIABLE,
-    PLAN_KEY,
     TRANSFER_CONTEXT,
     Mark,
-    PlanLink,
     TransferPlan,
-    dial_arguments,
     parse_outcome,
 )
 from ivr.ari import AriClient
@@ -61,13 +58,16 @@ def plan_state(
 ) -> str:
     """The saved call state holding a plan that dials each (number, accept key) in turn."""
     endpoint = DialplanOptions().dial_endpoint
-    plan_links = []
-    for number, key in links:
-        dial = dial_arguments(dial_string(number, endpoint), ring_timeout_s, None, "")
-        assert dial is not None
-        plan_links.append(PlanLink(dial, WHISPER, key))
-    plan = TransferPlan(ANNOUNCEMENT, tuple(plan_links), FINAL_MESSAGE, accept_timeout_s)
-    return json.dumps({PLAN_KEY: plan.as_json()}, separators=(",", ":"))
+    plan_links = tuple(
+        plan_link(
+            dial_string(number, endpoint),
+            whisper=WHISPER,
+            accept_key=key,
+            ring_timeout_s=ring_timeout_s,
+        )
+        for number, key in links
+    )
+    return saved_state(TransferPlan(ANNOUNCEMENT, plan_links, FINAL_MESSAGE, accept_timeout_s))
 
 
 def of_channel(kind: str, channel_id: str) -> Callable[[dict[str, Any]], bool]:
@@ -109,14 +109,6 @@ async def hand_over(
     return outcome
 
 
-def kinds(marks: Sequence[Mark]) -> list[str]:
-    return [f"{m.kind}{'' if m.link is None else m.link}" for m in marks]
-
-
-def ended(marks: Sequence[Mark]) -> list[tuple[int | None, str, int | None]]:
-    return [(m.link, m.status, m.cause) for m in marks if m.kind == "e"]
-
-
 def assert_times_are_now(marks: Sequence[Mark], began: float) -> None:
     """Unix seconds, in order, within the test."""
     times = [m.at for m in marks]
@@ -149,7 +141,7 @@ async def test_a_centre_that_presses_the_accept_key_is_bridged_even_after_a_wron
     finally:
         centre.kill()
     marks = parse_outcome(raw)
-    assert kinds(marks) == ["h", "d0", "a0", "w0", "k0"], raw
+    assert course(marks) == "h d0 a0 w0 k0", raw
     assert_times_are_now(marks, began)
     assert node.errors() == []
 
@@ -165,8 +157,7 @@ async def test_when_the_centre_hangs_up_after_the_conversation_the_caller_is_hun
     finally:
         centre.kill()
     marks = parse_outcome(raw)
-    assert kinds(marks) == ["h", "d0", "a0", "w0", "k0", "e0"], raw
-    assert ended(marks) == [(0, "ANSWER", 16)]
+    assert course(marks) == "h d0 a0 w0 k0 e0:ANSWER:16", raw
 
 
 async def test_a_busy_first_link_goes_on_to_the_second_which_needs_no_key(
@@ -180,8 +171,7 @@ async def test_a_busy_first_link_goes_on_to_the_second_which_needs_no_key(
     finally:
         centres.kill()
     marks = parse_outcome(raw)
-    assert kinds(marks) == ["h", "d0", "e0", "d1", "a1", "k1"], raw
-    assert ended(marks) == [(0, "BUSY", 17)]
+    assert course(marks) == "h d0 e0:BUSY:17 d1 a1 k1", raw
 
 
 async def test_a_centre_that_never_presses_the_key_is_hung_up_and_the_caller_hears_the_message(
@@ -195,8 +185,7 @@ async def test_a_centre_that_never_presses_the_key_is_hung_up_and_the_caller_hea
     finally:
         centre.kill()
     marks = parse_outcome(raw)
-    assert kinds(marks) == ["h", "d0", "a0", "w0", "e0", "m", "z"], raw
-    assert ended(marks) == [(0, "ANSWER", 16)]
+    assert course(marks) == "h d0 a0 w0 e0:ANSWER:16 m z", raw
 
 
 async def test_a_centre_that_hangs_up_during_the_whisper_leaves_the_caller_in_the_call(
@@ -211,8 +200,7 @@ async def test_a_centre_that_hangs_up_during_the_whisper_leaves_the_caller_in_th
     finally:
         centre.kill()
     marks = parse_outcome(raw)
-    assert kinds(marks) == ["h", "d0", "a0", "e0", "m", "z"], raw
-    assert ended(marks) == [(0, "ANSWER", 16)]
+    assert course(marks) == "h d0 a0 e0:ANSWER:16 m z", raw
 
 
 async def test_when_every_link_fails_the_caller_hears_the_final_message_to_its_end(
@@ -226,5 +214,4 @@ async def test_when_every_link_fails_the_caller_hears_the_final_message_to_its_e
     finally:
         centres.kill()
     marks = parse_outcome(raw)
-    assert kinds(marks) == ["h", "d0", "e0", "d1", "e1", "m", "z"], raw
-    assert ended(marks) == [(0, "NOANSWER", None), (1, "NOANSWER", None)]
+    assert course(marks) == "h d0 e0:NOANSWER d1 e1:NOANSWER m z", raw

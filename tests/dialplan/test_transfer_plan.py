@@ -1,21 +1,27 @@
 """The plan of a transfer the dialplan carries out, and the marks it leaves: what the controller
-writes survives as dialplan arguments, and whatever the caller's channel carries reads back
-as marks or nothing, never an exception."""
+writes survives as dialplan arguments and reads back as written, anything else is refused
+with what is wrong in it, and whatever the caller's channel carries reads back as marks or
+nothing, never an exception."""
 
 from __future__ import annotations
 
 import json
+import math
 
-from hypothesis import given
+import pytest
+from fuzzing import fuzz_case
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dialplan.transfer_plan import (
     WHISPER_CONTEXT,
+    DialArguments,
     Mark,
     PlanLink,
     TransferPlan,
     dial_arguments,
     parse_outcome,
+    read_dial_arguments,
     sounds,
 )
 from ivr.call import CallState, SavedCall
@@ -64,6 +70,88 @@ def test_a_value_that_would_change_the_dial_is_refused(value: str) -> None:
     else:
         assert args is not None
         assert args.split(",")[0] == f"PJSIP/{value}@contact-centres"
+
+
+_ARGUMENT_TEXT = st.text(st.characters(exclude_characters=",()|\"'`${}[]\\\n\r&"), max_size=12)
+"""Values `dial_arguments` takes."""
+DIAL_VALUES = st.tuples(
+    _ARGUMENT_TEXT.filter(bool),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.none() | _ARGUMENT_TEXT,
+    _ARGUMENT_TEXT,
+)
+
+
+@settings(max_examples=300)
+@given(DIAL_VALUES)
+def test_dial_arguments_read_back_as_written(values: tuple[str, float, str | None, str]) -> None:
+    fuzz_case("dial-arguments")
+    dial_string, ring_timeout_s, moh_class, caller_id = values
+    written = dial_arguments(dial_string, ring_timeout_s, moh_class, caller_id)
+    assert written is not None
+    assert read_dial_arguments(written) == DialArguments(
+        dial_string, max(1, math.ceil(ring_timeout_s)), moh_class or None, caller_id
+    )
+
+
+def test_dial_arguments_read_as_the_link_was_made() -> None:
+    assert read_dial_arguments(
+        f"PJSIP/+19055550101@contact-centres,20,gm(default)f(+19055550100)U({WHISPER_CONTEXT})"
+    ) == DialArguments("PJSIP/+19055550101@contact-centres", 20, "default", "+19055550100")
+    assert read_dial_arguments(PLAN.links[1].dial) == DialArguments(
+        "PJSIP/+19055550102@contact-centres", 25, None, ""
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("", "not dial string, timeout and options"),
+        ("PJSIP/x@y,20", "not dial string, timeout and options"),
+        (f"PJSIP/x@y,20,gmU({WHISPER_CONTEXT}),x", "not dial string, timeout and options"),
+        (f",20,gmU({WHISPER_CONTEXT})", "dial string ''"),
+        (f"PJSIP/x@y&PJSIP/z@y,20,gmU({WHISPER_CONTEXT})", "dial string 'PJSIP/x@y&PJSIP/z@y'"),
+        (f"PJSIP/x@y,,gmU({WHISPER_CONTEXT})", "ring timeout ''"),
+        (f"PJSIP/x@y,0,gmU({WHISPER_CONTEXT})", "ring timeout '0'"),
+        (f"PJSIP/x@y,2.5,gmU({WHISPER_CONTEXT})", "ring timeout '2.5'"),
+        (f"PJSIP/x@y,-3,gmU({WHISPER_CONTEXT})", "ring timeout '-3'"),
+        ("PJSIP/x@y,20,", "options ''"),
+        ("PJSIP/x@y,20,gmU(elsewhere)", "options 'gmU(elsewhere)'"),
+        (f"PJSIP/x@y,20,gU({WHISPER_CONTEXT})", f"options 'gU({WHISPER_CONTEXT})'"),
+        (f"PJSIP/x@y,20,gm()U({WHISPER_CONTEXT})", f"options 'gm()U({WHISPER_CONTEXT})'"),
+        (f"PJSIP/x@y,20,gm($x)U({WHISPER_CONTEXT})", f"options 'gm($x)U({WHISPER_CONTEXT})'"),
+        (f"PJSIP/x@y,20,gmU({WHISPER_CONTEXT})r", f"options 'gmU({WHISPER_CONTEXT})r'"),
+    ],
+)
+def test_other_dial_arguments_are_refused_naming_what_is_wrong(text: str, named: str) -> None:
+    with pytest.raises(ValueError, match=r"^Dial\(\) arguments ") as refused:
+        read_dial_arguments(text)
+    assert repr(text) in str(refused.value) and named in str(refused.value)
+
+
+@st.composite
+def dial_arguments_changed(draw: st.DrawFn) -> str:
+    """Dial arguments as written, then with one character taken out, put in or replaced."""
+    written = dial_arguments(*draw(DIAL_VALUES))
+    assert written is not None
+    at = draw(st.integers(0, len(written)))
+    cut = draw(st.integers(0, 1))
+    return written[:at] + draw(st.text(max_size=1)) + written[at + cut :]
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=60) | dial_arguments_changed())
+def test_dial_arguments_are_read_as_written_or_refused(text: str) -> None:
+    """What reads is what `dial_arguments` writes from the values read; anything else is a
+    ValueError that names the text."""
+    fuzz_case("dial-arguments")
+    try:
+        read = read_dial_arguments(text)
+    except ValueError as refused:
+        assert repr(text) in str(refused)
+        return
+    values = (read.dial_string, read.ring_timeout_s, read.moh_class, read.caller_id)
+    assert dial_arguments(*values) == text
 
 
 def test_a_plan_reads_back_as_written() -> None:

@@ -249,12 +249,14 @@ def test_a_taken_over_transfer_is_told_down_the_chain_its_plan_dialled() -> None
         (
             PlanLink("PJSIP/+19055550110@contact-centres,20,gmU(ivr311-whisper)", "", "1", "a"),
             PlanLink("PJSIP/+19055550101@contact-centres,25,gmU(ivr311-whisper)", "", "", "b"),
+            PlanLink("PJSIP/+19055550102@contact-centres,soon", "", "", "c"),
         ),
         "",
         15.0,
         "municipality",
     )
     told = chain_of(plan, None)
-    assert [t.destination_id for t in told] == ["a", "b"]
+    assert [t.destination_id for t in told] == ["a", "b", "c"]
     assert told[1].dial == "PJSIP/+19055550101@contact-centres" and told[1].ring_timeout_s == 25
+    assert (told[2].dial, told[2].ring_timeout_s) == ("", 0), "unreadable: its destination alone"
     assert told[0].accept_key == "1" and told[1].accept_key is None
