@@ -107,6 +107,13 @@ class Harness:
         await self.in_greeting(call_id)
         self.switch.press(call_id, key)
 
+    async def inside_caller_past_greeting(self) -> str:
+        """A caller whose number is routed to agents over one link (`inside_number`), past
+        the greeting (skipped with a key): the call's id."""
+        call_id = self.call(inside_number(self.snapshot))
+        await self.skip_greeting(call_id)
+        return call_id
+
     async def expire(self, call_id: str, timer: str) -> float:
         """Let the call's ``timer`` run out: wait until it runs, then move the timers' clock to
         when it expires. Returns how long the timer ran for."""

@@ -59,8 +59,7 @@ async def to_the_menu_choice(harness: Harness, outcome: Outcome) -> tuple[str, s
 async def test_the_dialplan_transfers_the_caller_and_the_call_is_recorded_as_over_ari(
     harness: Harness,
 ) -> None:
-    call_id = harness.call(inside_number(harness.snapshot))
-    await harness.skip_greeting(call_id)
+    call_id = await harness.inside_caller_past_greeting()
     caller = harness.record(call_id)
     await harness.until(lambda: len(caller.bridged_with) == 1)
 
@@ -119,8 +118,7 @@ async def test_a_failed_link_moves_on_to_the_next(
 
 async def test_every_link_failing_ends_in_the_message(harness: Harness) -> None:
     harness.switch.default_outcome = Outcome(kind="busy", after_s=0.02)
-    call_id = harness.call(inside_number(harness.snapshot))
-    await harness.skip_greeting(call_id)
+    call_id = await harness.inside_caller_past_greeting()
     caller = harness.record(call_id)
     await harness.until(lambda: caller.destroyed)
     heard = harness.heard(call_id)
@@ -136,8 +134,7 @@ async def test_a_caller_who_hangs_up_while_it_rings_is_counted_abandoned_there(
     harness: Harness,
 ) -> None:
     harness.switch.default_outcome = Outcome(kind="ring")
-    call_id = harness.call(inside_number(harness.snapshot))
-    await harness.skip_greeting(call_id)
+    call_id = await harness.inside_caller_past_greeting()
     await harness.until(lambda: bool(harness.switch.outbound_records("+19055550101")))
     harness.switch.hangup_caller(call_id)
     record = await harness.ended(call_id)
@@ -151,8 +148,7 @@ async def test_a_caller_who_hangs_up_while_it_rings_is_counted_abandoned_there(
 async def test_the_caller_s_saved_state_carries_the_plan_the_dialplan_reads(
     harness: Harness,
 ) -> None:
-    call_id = harness.call(inside_number(harness.snapshot))
-    await harness.skip_greeting(call_id)
+    call_id = await harness.inside_caller_past_greeting()
     await harness.until(lambda: handed_over(harness, call_id))
     saved = SavedCall.decode(harness.switch.channels[call_id].variables[STATE_VARIABLE])
     assert saved is not None and saved.state is CallState.TRANSFER_HOLD
@@ -181,8 +177,7 @@ async def test_an_unconfirmed_state_write_keeps_the_transfer_in_the_application(
 async def test_a_restarted_controller_records_the_transfer_the_dialplan_carried_on(
     harness: Harness,
 ) -> None:
-    call_id = harness.call(inside_number(harness.snapshot))
-    await harness.skip_greeting(call_id)
+    call_id = await harness.inside_caller_past_greeting()
     caller = harness.record(call_id)
     await harness.until(lambda: len(caller.bridged_with) == 1)
     await harness.controller.close()
@@ -227,8 +222,7 @@ async def test_what_the_dialplan_noted_after_the_caller_hung_up_is_not_taken(
     harness: Harness,
 ) -> None:
     harness.switch.default_outcome = Outcome(kind="ring")
-    call_id = harness.call(inside_number(harness.snapshot))
-    await harness.skip_greeting(call_id)
+    call_id = await harness.inside_caller_past_greeting()
     await harness.until(lambda: bool(harness.switch.outbound_records("+19055550101")))
     # The leg's whisper subroutine runs to its end once the caller is gone: its answer and
     # accept key come after the caller's hang-up.
