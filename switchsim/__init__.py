@@ -4,7 +4,9 @@ Asterisk configured, ``ivr311 demo`` and the benchmarks use it; it imports ``ivr
 controller), never the other way round.
 
 - `switchsim.server` — `FakeAri`: the ARI REST routes and event WebSocket on loopback, plus the
-  ``/_fake/`` HTTP control API; ``python -m switchsim`` serves it on its own.
+  ``/_fake/`` HTTP control API; ``python -m switchsim`` serves it on its own. The REST
+  resources and their route table are in `switchsim.ari_rest`; requests made on the event
+  WebSocket (Asterisk 22.4+) are read and answered by `switchsim.socket_requests`.
 - `switchsim.switch` — `FakeSwitch`, the model and its Python control API, made of
   `switchsim.asterisk` (Asterisk's behaviour: channels, bridges, playbacks, originate
   outcomes, event order, error codes; the objects it keeps are in `switchsim.objects`),

@@ -176,6 +176,12 @@ class SimulatedAsterisk:
         app.allowed = frozenset(allowed)
         return self.application(name)
 
+    def event_allowed(self, name: str, type_: str) -> bool:
+        """Whether application ``name``'s filter lets a message of ``type_`` through (none
+        reaches an application Asterisk does not know)."""
+        app = self.apps.get(name)
+        return app is not None and app.allows(type_)
+
     def application(self, name: str) -> dict[str, Any]:
         """``GET /applications/{name}``."""
         app = self.apps.get(name)
@@ -218,11 +224,7 @@ class SimulatedAsterisk:
             return
         payload = self._payload(app, body)
         state = self.apps.get(app)
-        delivered = (
-            state is not None
-            and state.sink is not None
-            and (not state.allowed or body["type"] in state.allowed)
-        )
+        delivered = state is not None and state.sink is not None and state.allows(body["type"])
         if delivered and state is not None and state.sink is not None:
             state.sink(payload)
         if self.event_log:

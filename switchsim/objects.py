@@ -156,6 +156,11 @@ class AppState:
     allowed: frozenset[str] = frozenset()
     """The event types its filter lets through (``PUT .../eventFilter``); empty: all."""
 
+    def allows(self, type_: str) -> bool:
+        """Whether its filter lets a message of ``type_`` through: an event, or the answer to
+        a request made on its WebSocket (``RESTResponse``)."""
+        return not self.allowed or type_ in self.allowed
+
 
 @dataclass(frozen=True)
 class EmittedEvent:

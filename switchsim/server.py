@@ -1,41 +1,35 @@
 """The fake ARI served over real HTTP and WebSocket on loopback, plus its control API.
 
-ARI lives under ``/ari`` with HTTP basic auth (401 otherwise), as in Asterisk; the control API
-for tests and the simulated switch lives under ``/_fake`` without auth. Every ARI request is
-logged (method, path, query string, whether an Authorization header came) so tests can check
-that credentials never travel in a URL.
+ARI lives under ``/ari`` with HTTP basic auth (401 otherwise), as in Asterisk; its REST
+resources (`switchsim.ari_rest`) also answer ``RESTRequest`` frames sent on the event WebSocket
+(`switchsim.socket_requests`), as Asterisk 22.4+ does. The control API for tests and the
+simulated switch lives under ``/_fake`` without auth. Every ARI request is logged (method, path,
+query string, whether an Authorization header came, which way it came) so tests can check that
+credentials never travel in a URL.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import functools
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from types import TracebackType
 from typing import Any
 
 import orjson
-import structlog
-from aiohttp import WSCloseCode, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
+from switchsim.ari_rest import AriRequest, AriRest, RouteTable, json_body, json_response
 from switchsim.objects import SwitchError
 from switchsim.records import Outcome
+from switchsim.socket_requests import RestResponse, SocketRequest, parse_frame
 from switchsim.switch import FakeSwitch
 
-log = structlog.get_logger(__name__)
-
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _dumps(data: Any) -> str:
-    return orjson.dumps(data).decode()
-
-
-json_response = functools.partial(web.json_response, dumps=_dumps)
-"""`aiohttp.web.json_response` with the faster encoder (frames and bodies are most of the
-switch's work when thousands of calls run through it)."""
+Call = Callable[[], Awaitable[web.StreamResponse]]
+"""A handler applied to its request: carrying the request out."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +40,12 @@ class RequestRecord:
     path: str
     query_string: str
     authorization_header: bool
+    """Over the WebSocket: whether its upgrade came with one (Asterisk authenticates each
+    request on a socket with its upgrade's headers)."""
     status: int
+    """0 when the answer was lost (`FakeAri.lose_next_answer`)."""
+    transport: str
+    """``"http"``, or ``"socket"`` for a request made on the event WebSocket."""
 
 
 @dataclass(frozen=True)
@@ -64,15 +63,26 @@ class HeldRequest:
 
 
 class _Connection:
-    """One event WebSocket: a queue and a writer task keep its frames in emission order."""
+    """One event WebSocket: a queue and a writer task keep its frames (events and answers to
+    requests made on it) in emission order."""
 
-    def __init__(self, ws: web.WebSocketResponse, apps: tuple[str, ...]) -> None:
+    def __init__(
+        self, upgrade: web.Request, ws: web.WebSocketResponse, apps: tuple[str, ...]
+    ) -> None:
+        self.upgrade = upgrade
         self.ws = ws
         self.apps = apps
         self.queue: asyncio.Queue[str] = asyncio.Queue()
+        self.cut_off = False
 
     def sink(self, payload: dict[str, Any]) -> None:
-        self.queue.put_nowait(_dumps(payload))
+        self.queue.put_nowait(orjson.dumps(payload).decode())
+
+    def cut(self) -> None:
+        """Drop the connection at once, as a network blip does."""
+        self.cut_off = True
+        if self.upgrade.transport is not None:
+            self.upgrade.transport.abort()
 
     async def write(self) -> None:
         while True:
@@ -87,7 +97,9 @@ class FakeAri:
 
     ``url`` is the HTTP base to give `AriClient` (``http://127.0.0.1:PORT``). ``switch`` is the
     model and the Python control API (`FakeSwitch.place_call`, `press`, `hangup_caller`,
-    `script_endpoint`, `record`, `wait_for`, `wait_event`).
+    `script_endpoint`, `record`, `wait_for`, `wait_event`). ``requests_over_socket`` False
+    is an Asterisk older than 22.4: it reads what a client sends on the event WebSocket and
+    ignores it.
     """
 
     def __init__(
@@ -98,12 +110,16 @@ class FakeAri:
         host: str = "127.0.0.1",
         port: int = 0,
         switch: FakeSwitch | None = None,
+        requests_over_socket: bool = True,
     ) -> None:
         self.user = user
         self.password = password
         self.host = host
         self.port = port
         self.switch = switch or FakeSwitch()
+        self.requests_over_socket = requests_over_socket
+        self._rest = AriRest(self.switch)
+        self._routes = RouteTable(self._rest.routes())
         self.requests: list[RequestRecord] = []
         self._connections: list[_Connection] = []
         self._lose_answers: list[tuple[str, str]] = []
@@ -181,17 +197,19 @@ class FakeAri:
 
     def lose_next_answer(self, method: str, path: str) -> None:
         """Carry out the next ``method path`` request (``"POST", "/ari/channels/leg-1"``) but cut
-        the connection before answering, as when a network blip eats Asterisk's answer."""
+        the connection before answering, as when a network blip eats Asterisk's answer. Over
+        the event WebSocket, that connection is the socket."""
         self._lose_answers.append((method.upper(), path))
 
     def hold_next(self, method: str, path_prefix: str) -> HeldRequest:
         """Hold the next ``method`` request whose path starts with ``path_prefix`` until the
-        test releases it, then carry it out."""
+        test releases it, then carry it out. Over the event WebSocket, the requests after it
+        on that socket wait too: Asterisk carries them out one at a time."""
         held = HeldRequest(asyncio.Event(), asyncio.Event(), asyncio.Event())
         self._held.append((method.upper(), path_prefix, held))
         return held
 
-    def _take_held(self, request: web.Request) -> HeldRequest | None:
+    def _take_held(self, request: AriRequest) -> HeldRequest | None:
         for i, (method, prefix, held) in enumerate(self._held):
             if request.method == method and request.path.startswith(prefix):
                 del self._held[i]
@@ -217,31 +235,8 @@ class FakeAri:
         app = web.Application(middlewares=[self._ari_middleware])
         r = app.router
         r.add_get("/ari/events", self._events)
-        r.add_get("/ari/asterisk/ping", self._ping)
-        r.add_put("/ari/asterisk/modules/{module}", self._reload_module)
-        r.add_get("/ari/applications/{app}", self._application)
-        r.add_put("/ari/applications/{app}/eventFilter", self._event_filter)
-        r.add_post("/ari/applications/{app}/subscription", self._subscribe)
-        r.add_delete("/ari/applications/{app}/subscription", self._unsubscribe)
-        r.add_get("/ari/channels/{id}", self._get_channel)
-        r.add_post("/ari/channels/{id}", self._originate)
-        r.add_delete("/ari/channels/{id}", self._hangup)
-        r.add_post("/ari/channels/{id}/answer", self._answer)
-        r.add_post("/ari/channels/{id}/ring", self._ring)
-        r.add_delete("/ari/channels/{id}/ring", self._ring_stop)
-        r.add_post("/ari/channels/{id}/continue", self._continue)
-        r.add_post("/ari/channels/{id}/play/{pb}", self._play)
-        r.add_get("/ari/channels/{id}/variable", self._get_var)
-        r.add_post("/ari/channels/{id}/variable", self._set_var)
-        r.add_post("/ari/channels/{id}/moh", self._channel_moh_on)
-        r.add_delete("/ari/channels/{id}/moh", self._channel_moh_off)
-        r.add_get("/ari/playbacks/{pb}", self._get_playback)
-        r.add_delete("/ari/playbacks/{pb}", self._stop_playback)
-        r.add_get("/ari/bridges/{id}", self._get_bridge)
-        r.add_post("/ari/bridges/{id}", self._create_bridge)
-        r.add_delete("/ari/bridges/{id}", self._destroy_bridge)
-        r.add_post("/ari/bridges/{id}/addChannel", self._add_channel)
-        r.add_post("/ari/bridges/{id}/removeChannel", self._remove_channel)
+        for route in self._rest.routes():
+            r.add_route(route.method, f"/ari/{route.template}", route.handler)
         r.add_post("/_fake/calls", self._ctl_place_call)
         r.add_post("/_fake/channels/{id}/dtmf", self._ctl_press)
         r.add_post("/_fake/channels/{id}/hangup", self._ctl_hangup)
@@ -262,27 +257,36 @@ class FakeAri:
                 return json_response({"message": exc.message}, status=exc.status)
             except (KeyError, ValueError, TypeError) as exc:
                 return json_response({"message": f"bad control request: {exc}"}, status=400)
+        return await self._serve(request, partial(handler, request), partial(_abort, request))
+
+    async def _serve(
+        self, request: AriRequest, call: Call, cut: Callable[[], None]
+    ) -> web.StreamResponse:
+        """Carry out an ARI request (``call``), held first if a test asked (`hold_next`);
+        ``cut`` drops its connection instead of answering (`lose_next_answer`)."""
         held = self._take_held(request)
-        if held is not None:
-            # Carried out once released even if the client has gone meanwhile, as Asterisk
-            # carries out a request it has read.
-            task = asyncio.ensure_future(self._when_released(held, request, handler))
-            self._held_tasks.add(task)
-            task.add_done_callback(self._held_tasks.discard)
-            return await asyncio.shield(task)
-        return await self._serve_ari(request, handler)
+        if held is None:
+            return await self._serve_ari(request, call, cut)
+        # Carried out once released even if the client has gone meanwhile, as Asterisk
+        # carries out a request it has read.
+        task = asyncio.ensure_future(self._when_released(held, request, call, cut))
+        self._held_tasks.add(task)
+        task.add_done_callback(self._held_tasks.discard)
+        return await asyncio.shield(task)
 
     async def _when_released(
-        self, held: HeldRequest, request: web.Request, handler: Handler
+        self, held: HeldRequest, request: AriRequest, call: Call, cut: Callable[[], None]
     ) -> web.StreamResponse:
         held.arrived.set()
         await held.released.wait()
         try:
-            return await self._serve_ari(request, handler)
+            return await self._serve_ari(request, call, cut)
         finally:
             held.done.set()
 
-    async def _serve_ari(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+    async def _serve_ari(
+        self, request: AriRequest, call: Call, cut: Callable[[], None]
+    ) -> web.StreamResponse:
         status = 500
         try:
             if not self._authorized(request):
@@ -293,7 +297,7 @@ class FakeAri:
                     headers={"WWW-Authenticate": 'Basic realm="Asterisk REST Interface"'},
                 )
             try:
-                response = await handler(request)
+                response = await call()
             except SwitchError as exc:
                 status = exc.status
                 return json_response({"message": exc.message}, status=exc.status)
@@ -304,14 +308,13 @@ class FakeAri:
             if (request.method, request.path) in self._lose_answers:
                 self._lose_answers.remove((request.method, request.path))
                 status = 0
-                if request.transport is not None:
-                    request.transport.abort()  # done, but the answer never reaches the client
+                cut()  # done, but the answer never reaches the client
             return response
         finally:
             if status != 101:  # an accepted WebSocket logged itself when it opened
                 self._log_request(request, status)
 
-    def _log_request(self, request: web.Request, status: int) -> None:
+    def _log_request(self, request: AriRequest, status: int) -> None:
         self.requests.append(
             RequestRecord(
                 request.method,
@@ -319,10 +322,11 @@ class FakeAri:
                 request.query_string,
                 "Authorization" in request.headers,
                 status,
+                "socket" if isinstance(request, SocketRequest) else "http",
             )
         )
 
-    def _authorized(self, request: web.Request) -> bool:
+    def _authorized(self, request: AriRequest) -> bool:
         header = request.headers.get("Authorization")
         if header:
             scheme, _, token = header.partition(" ")
@@ -345,14 +349,16 @@ class FakeAri:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         self._log_request(request, 101)
-        conn = _Connection(ws, apps)
+        conn = _Connection(request, ws, apps)
         self._connections.append(conn)
         for app in apps:
             self.switch.connect_app(app, conn.sink)
         writer = asyncio.create_task(conn.write())
         try:
-            async for _ in ws:
-                pass  # ARI clients send nothing we act on
+            async for message in ws:
+                # One at a time, in the order read, as Asterisk's session thread does.
+                if message.type is WSMsgType.TEXT and self.requests_over_socket:
+                    await self._socket_request(conn, message.data)
         finally:
             for app in apps:
                 self.switch.disconnect_app(app, conn.sink)
@@ -360,149 +366,39 @@ class FakeAri:
             writer.cancel()
         return ws
 
-    # --- ARI REST ------------------------------------------------------------------------------
+    async def _socket_request(self, conn: _Connection, frame: str) -> None:
+        """Carry out a ``RESTRequest`` frame as the same HTTP request and answer it on the
+        socket."""
+        request = parse_frame(frame, conn.upgrade.headers)
+        if isinstance(request, RestResponse):
+            self._answer(conn, request)
+            return
+        if (request.method, request.uri) == ("GET", "events"):
+            self._answer(conn, request.refuse("Can't upgrade to websocket from a websocket"))
+            return
+        call: Call
+        try:
+            handler, match_info = self._routes.resolve(request.method, request.uri)
+        except web.HTTPException as exc:
+            call = partial(_raise, exc)  # answered once authenticated, as over HTTP
+        else:
+            request = replace(request, match_info=match_info)
+            call = partial(handler, request)
+        response = await self._serve(request, call, conn.cut)
+        if not conn.cut_off:
+            self._answer(conn, request.answer(response))
 
-    async def _ping(self, request: web.Request) -> web.Response:
-        return json_response(self.switch.ping())
-
-    async def _reload_module(self, request: web.Request) -> web.Response:
-        self.switch.reload_module(request.match_info["module"])
-        return web.Response(status=204)
-
-    async def _application(self, request: web.Request) -> web.Response:
-        return json_response(self.switch.application(request.match_info["app"]))
-
-    async def _subscribe(self, request: web.Request) -> web.Response:
-        sources = _list_values(request, "eventSource")
-        return json_response(self.switch.subscribe(request.match_info["app"], sources))
-
-    async def _unsubscribe(self, request: web.Request) -> web.Response:
-        sources = _list_values(request, "eventSource")
-        return json_response(self.switch.unsubscribe(request.match_info["app"], sources))
-
-    async def _event_filter(self, request: web.Request) -> web.Response:
-        body = await _json_body(request) if request.can_read_body else {}
-        allowed = body.get("allowed") or []
-        if not isinstance(allowed, list) or not all(
-            isinstance(item, dict) and isinstance(item.get("type"), str) for item in allowed
-        ):
-            raise SwitchError(400, "allowed must be a list of {type: name}")
-        return json_response(
-            self.switch.filter_events(request.match_info["app"], [i["type"] for i in allowed])
-        )
-
-    async def _get_channel(self, request: web.Request) -> web.Response:
-        return json_response(self.switch.get_channel(request.match_info["id"]))
-
-    async def _originate(self, request: web.Request) -> web.Response:
-        q = request.query
-        if not q.get("endpoint"):
-            raise SwitchError(400, "Endpoint must be specified")
-        variables: dict[str, str] = {}
-        if request.can_read_body:
-            body = await _json_body(request)
-            raw = body.get("variables", {})
-            if not isinstance(raw, dict):
-                raise SwitchError(400, "variables must be an object")
-            variables = {str(k): str(v) for k, v in raw.items()}
-        channel = self.switch.originate(
-            request.match_info["id"],
-            q["endpoint"],
-            app=q.get("app"),
-            app_args=q.get("appArgs"),
-            caller_id=q.get("callerId"),
-            timeout_s=_int_param(q.get("timeout"), "timeout"),
-            originator=q.get("originator"),
-            variables=variables,
-        )
-        return json_response(channel)
-
-    async def _hangup(self, request: web.Request) -> web.Response:
-        self.switch.hangup(request.match_info["id"], request.query.get("reason"))
-        return web.Response(status=204)
-
-    async def _answer(self, request: web.Request) -> web.Response:
-        self.switch.answer(request.match_info["id"])
-        return web.Response(status=204)
-
-    async def _ring(self, request: web.Request) -> web.Response:
-        self.switch.ring(request.match_info["id"])
-        return web.Response(status=204)
-
-    async def _ring_stop(self, request: web.Request) -> web.Response:
-        self.switch.ring_stop(request.match_info["id"])
-        return web.Response(status=204)
-
-    async def _continue(self, request: web.Request) -> web.Response:
-        q = request.query
-        self.switch.continue_in_dialplan(
-            request.match_info["id"],
-            q.get("context"),
-            q.get("extension"),
-            _int_param(q.get("priority"), "priority"),
-        )
-        return web.Response(status=204)
-
-    async def _play(self, request: web.Request) -> web.Response:
-        media = [m for value in request.query.getall("media", []) for m in value.split(",")]
-        playback = self.switch.play(
-            request.match_info["id"], request.match_info["pb"], media, request.query.get("lang")
-        )
-        return json_response(playback, status=201)
-
-    async def _get_var(self, request: web.Request) -> web.Response:
-        name = request.query.get("variable", "")
-        return json_response(self.switch.get_variable(request.match_info["id"], name))
-
-    async def _set_var(self, request: web.Request) -> web.Response:
-        q = request.query
-        self.switch.set_variable(
-            request.match_info["id"], q.get("variable", ""), q.get("value", "")
-        )
-        return web.Response(status=204)
-
-    async def _channel_moh_on(self, request: web.Request) -> web.Response:
-        self.switch.channel_moh(request.match_info["id"], request.query.get("mohClass"), True)
-        return web.Response(status=204)
-
-    async def _channel_moh_off(self, request: web.Request) -> web.Response:
-        self.switch.channel_moh(request.match_info["id"], None, False)
-        return web.Response(status=204)
-
-    async def _get_playback(self, request: web.Request) -> web.Response:
-        return json_response(self.switch.get_playback(request.match_info["pb"]))
-
-    async def _stop_playback(self, request: web.Request) -> web.Response:
-        self.switch.stop_playback(request.match_info["pb"])
-        return web.Response(status=204)
-
-    async def _get_bridge(self, request: web.Request) -> web.Response:
-        return json_response(self.switch.get_bridge(request.match_info["id"]))
-
-    async def _create_bridge(self, request: web.Request) -> web.Response:
-        bridge = self.switch.create_bridge(
-            request.match_info["id"], request.query.get("type"), request.query.get("name")
-        )
-        return json_response(bridge)
-
-    async def _destroy_bridge(self, request: web.Request) -> web.Response:
-        self.switch.destroy_bridge(request.match_info["id"])
-        return web.Response(status=204)
-
-    async def _add_channel(self, request: web.Request) -> web.Response:
-        channels = _list_param(request, "channel")
-        self.switch.add_channels(request.match_info["id"], channels)
-        return web.Response(status=204)
-
-    async def _remove_channel(self, request: web.Request) -> web.Response:
-        for channel_id in _list_param(request, "channel"):
-            self.switch.remove_channel(request.match_info["id"], channel_id)
-        return web.Response(status=204)
+    def _answer(self, conn: _Connection, response: RestResponse) -> None:
+        """Send an answer as Asterisk does: on behalf of the socket's first application,
+        through that application's event filter."""
+        app = conn.apps[0]
+        if self.switch.event_allowed(app, "RESTResponse"):
+            conn.sink(response.frame(app))
 
     # --- control API -----------------------------------------------------------------------
 
     async def _ctl_place_call(self, request: web.Request) -> web.Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         location = body.get("location")
         channel_id = self.switch.place_call(
             str(body.get("dialled", "311")),
@@ -515,12 +411,12 @@ class FakeAri:
         return json_response({"channel_id": channel_id}, status=201)
 
     async def _ctl_press(self, request: web.Request) -> web.Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         self.switch.press(request.match_info["id"], str(body["digits"]))
         return web.Response(status=204)
 
     async def _ctl_hangup(self, request: web.Request) -> web.Response:
-        body = await _json_body(request) if request.can_read_body else {}
+        body = await json_body(request) if request.can_read_body else {}
         self.switch.hangup_caller(request.match_info["id"], int(body.get("cause", 16)))
         return web.Response(status=204)
 
@@ -534,14 +430,14 @@ class FakeAri:
         return json_response(record.as_json())
 
     async def _ctl_script(self, request: web.Request) -> web.Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         raw_outcomes = body.get("outcomes") or [body]
         outcomes = [Outcome.from_json(dict(o)) for o in raw_outcomes]
         self.switch.script_endpoint(str(body["endpoint"]), *outcomes)
         return web.Response(status=204)
 
     async def _ctl_restart(self, request: web.Request) -> web.Response:
-        body = await _json_body(request) if request.can_read_body else {}
+        body = await json_body(request) if request.can_read_body else {}
         await self.restart(keep_channels=bool(body.get("keep_channels", False)))
         return web.Response(status=204)
 
@@ -553,32 +449,10 @@ class FakeAri:
         return json_response([e.payload for e in self.switch.events[since:]])
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise SwitchError(400, "body is not JSON") from exc
-    if not isinstance(body, dict):
-        raise SwitchError(400, "body must be a JSON object")
-    return body
+def _abort(request: web.Request) -> None:
+    if request.transport is not None:
+        request.transport.abort()
 
 
-def _int_param(value: str | None, name: str) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise SwitchError(400, f"{name} must be an integer") from exc
-
-
-def _list_values(request: web.Request, name: str) -> list[str]:
-    """A list parameter, repeated or comma-separated, as Asterisk reads one."""
-    return [v for value in request.query.getall(name, []) for v in value.split(",") if v]
-
-
-def _list_param(request: web.Request, name: str) -> list[str]:
-    values = _list_values(request, name)
-    if not values:
-        raise SwitchError(400, f"{name} parameter is required")
-    return values
+async def _raise(exc: web.HTTPException) -> web.StreamResponse:
+    raise exc
