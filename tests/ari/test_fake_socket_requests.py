@@ -357,10 +357,10 @@ async def test_a_filter_without_restresponse_drops_answers_not_requests(
     fake: FakeAri, sock: EventSocket, http: aiohttp.ClientSession
 ) -> None:
     cid = fake.switch.place_call()
-    filtered = await http.put(
+    async with http.put(
         f"/ari/applications/{APP}/eventFilter", json={"allowed": [{"type": "StasisStart"}]}
-    )
-    assert filtered.status == 200
+    ) as filtered:
+        assert filtered.status == 200
 
     await sock.send("POST", f"channels/{cid}/variable?variable=A&value=1", request_id="unheard")
     allow_answers = {"allowed": [{"type": "StasisStart"}, {"type": "RESTResponse"}]}
