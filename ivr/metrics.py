@@ -170,9 +170,10 @@ class Metrics:
         )
         self.ari_requests = Counter(
             "ivr311_ari_requests",
-            "ARI REST requests sent (retries included), by HTTP method and path template "
-            "(/channels/{id}/play/{playbackId}: ids never appear)",
-            ["method", "path"],
+            "ARI REST requests sent (retries included), by HTTP method, path template "
+            "(/channels/{id}/play/{playbackId}: ids never appear) and transport (http, or "
+            "socket: on the event WebSocket)",
+            ["method", "path", "transport"],
             registry=r,
         )
         self.ari_events = Counter(
@@ -253,9 +254,9 @@ class Metrics:
             registry=r,
         )
 
-    def count_ari_request(self, method: str, path_template: str) -> None:
+    def count_ari_request(self, method: str, path_template: str, transport: str) -> None:
         """One ARI REST request sent (``ivr311_ari_requests_total``)."""
-        self.ari_requests.labels(method, path_template).inc()
+        self.ari_requests.labels(method, path_template, transport).inc()
 
     def count_ari_event(self, event_type: str) -> None:
         """One ARI event received (``ivr311_ari_events_total``)."""

@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     ari_password: SecretStr | None = Field(default=None, description="ARI password")
     ari_app: str = Field(default="ivr311", description="Stasis application name")
     ari_timeout_s: float = Field(default=5.0, gt=0, description="timeout of each ARI request")
+    ari_requests: Literal["socket", "http"] = Field(
+        default="socket",
+        description="how ARI requests travel: on the event WebSocket where Asterisk takes them "
+        "(22.4 and later; those that may wait inside Asterisk, and all on an older one, over "
+        "HTTP) or always over HTTP",
+    )
     database_url: str = Field(
         default_factory=default_database_url,
         description="rule store (SQLite file or PostgreSQL URL); default: a SQLite file in the "

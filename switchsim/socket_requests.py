@@ -86,7 +86,8 @@ class SocketRequest:
 
     @property
     def query_string(self) -> str:
-        return urlencode(list(self.query.items()))
+        """As an HTTP client would have written it (``media=sound:a,sound:b``)."""
+        return urlencode(list(self.query.items()), safe=":/,")
 
     @property
     def can_read_body(self) -> bool:

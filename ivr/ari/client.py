@@ -22,6 +22,7 @@ from yarl import URL
 
 from ivr.ari.errors import AriError, AriUnavailableError
 from ivr.ari.events import Bridge, Channel
+from ivr.ari.socket_requests import ANSWER_TYPE, SocketClosedError, SocketRequests
 
 log = structlog.get_logger(__name__)
 
@@ -30,11 +31,13 @@ HangupReason = Literal["normal", "busy", "congestion", "no_answer", "timeout", "
 _Params = Mapping[str, str | int]
 _Ids = Mapping[str, str]
 
-RequestCounter = Callable[[str, str], None]
-"""Told of every request sent: its HTTP method and path template (``/channels/{id}``)."""
+Transport = Literal["http", "socket"]
+RequestCounter = Callable[[str, str, Transport], None]
+"""Told of every request sent: its HTTP method, path template (``/channels/{id}``) and how it
+went (over HTTP or on the event socket)."""
 
 
-def _not_counted(_method: str, _template: str) -> None:
+def _not_counted(_method: str, _template: str, _transport: Transport) -> None:
     return None
 
 
@@ -71,6 +74,8 @@ class AriClient:
     caps concurrent HTTP connections (Asterisk's ``http.conf`` ``sessionlimit`` is 100 by
     default); requests beyond it wait for a free connection within their timeout.
     ``count_request`` is told of every request sent (each attempt), for the metrics.
+    ``socket`` sends requests on the event socket when it can take them
+    (`ivr.ari.socket_requests`); without it every request goes over HTTP.
     """
 
     def __init__(
@@ -84,8 +89,11 @@ class AriClient:
         retries: int = 1,
         max_connections: int = 100,
         count_request: RequestCounter = _not_counted,
+        socket: SocketRequests | None = None,
     ) -> None:
         self.root = ari_root(base_url)
+        self._socket = socket
+        self._timeout_s = timeout_s
         self._count_request = count_request
         self.app = app
         self._headers = {"Authorization": basic_auth_header(user, password)}
@@ -142,34 +150,32 @@ class AriClient:
         *,
         retry: bool = True,
         read_answer: bool = False,
+        may_wait: bool = False,
     ) -> Any:
         """One REST call to ``template`` (``/channels/{id}/play/{playbackId}``) with ``ids``
         filled in; ``count_request`` is told the template, never an id. Returns the decoded
-        JSON answer when ``read_answer`` (None for 204); otherwise the answer is read, not
-        decoded: nobody uses it."""
+        JSON answer when ``read_answer`` (None for 204); otherwise the answer is not decoded:
+        nobody uses it.
+
+        It goes on the event socket when the socket can take requests, unless it ``may_wait``
+        inside Asterisk (`ivr.ari.socket_requests`): then over HTTP."""
         path = template.format_map(ids) if ids else template
-        url = self.root.with_path(self.root.path + path)
         attempts = 1 + (self._retries if retry else 0)
         for attempt in range(attempts):
-            self._count_request(method, template)
+            socket = self._socket if self._socket is not None and not may_wait else None
+            on_socket = socket is not None and socket.available
+            self._count_request(method, template, "socket" if on_socket else "http")
             try:
-                async with self._http().request(method, url, params=params, json=body) as resp:
-                    if resp.status >= 400:
-                        raise AriError(
-                            resp.status, await _error_message(resp), method=method, path=path
-                        )
-                    answer = await resp.read()
-                    if not read_answer or resp.status == 204 or not answer:
-                        return None
-                    try:
-                        return orjson.loads(answer)
-                    except ValueError as exc:
-                        raise AriError(
-                            resp.status, "answer is not JSON", method=method, path=path
-                        ) from exc
-            except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+                text: str | bytes | None
+                if socket is not None and on_socket:
+                    answer = await socket.request(method, path, params, body, self._timeout_s)
+                    status, reason, text = answer.status, answer.reason, answer.body
+                else:
+                    status, reason, text = await self._over_http(method, path, params, body)
+            except (aiohttp.ClientConnectionError, TimeoutError, SocketClosedError) as exc:
                 # ServerDisconnectedError and ClientConnectorError are connection errors;
-                # a total timeout is TimeoutError. Neither tells whether Asterisk acted.
+                # a total timeout is TimeoutError; the event socket may close meanwhile.
+                # None of them tells whether Asterisk acted.
                 failure = AriUnavailableError(
                     type(exc).__name__ + (f": {exc}" if str(exc) else ""),
                     method=method,
@@ -178,7 +184,23 @@ class AriClient:
                 if attempt + 1 == attempts:
                     raise failure from exc
                 log.info("ari.retry", method=method, path=path, error=failure.message)
+                continue
+            if status >= 400:
+                raise AriError(status, _error_message(text, reason), method=method, path=path)
+            if not read_answer or status == 204 or not text:
+                return None
+            try:
+                return orjson.loads(text)
+            except ValueError as exc:
+                raise AriError(status, "answer is not JSON", method=method, path=path) from exc
         raise AssertionError("unreachable")
+
+    async def _over_http(
+        self, method: str, path: str, params: _Params | None, body: Mapping[str, Any] | None
+    ) -> tuple[int, str, bytes]:
+        url = self.root.with_path(self.root.path + path)
+        async with self._http().request(method, url, params=params, json=body) as resp:
+            return resp.status, resp.reason or "", await resp.read()
 
     # --- channels -------------------------------------------------------------------------
 
@@ -188,8 +210,9 @@ class AriClient:
         return Channel.model_validate(data)
 
     async def answer(self, channel_id: str) -> None:
-        """Answer the channel (404 gone, 409 not in the application, 412 wrong state)."""
-        await self._request("POST", "/channels/{id}/answer", {"id": channel_id})
+        """Answer the channel (404 gone, 409 not in the application, 412 wrong state).
+        Asterisk waits for the channel's own thread to answer."""
+        await self._request("POST", "/channels/{id}/answer", {"id": channel_id}, may_wait=True)
 
     async def ring(self, channel_id: str) -> None:
         """Indicate ringing to the channel until `stop_ringing`.
@@ -271,7 +294,9 @@ class AriClient:
             params["originator"] = originator
         body = {"variables": dict(variables)} if variables else None
         try:
-            await self._request("POST", "/channels/{id}", {"id": channel_id}, params, body)
+            await self._request(
+                "POST", "/channels/{id}", {"id": channel_id}, params, body, may_wait=True
+            )
         except AriError as exc:
             if exc.is_conflict:
                 return False
@@ -292,7 +317,8 @@ class AriClient:
         )
 
     async def get_variable(self, channel_id: str, name: str) -> str | None:
-        """A channel variable or dialplan function; None when the variable is not set.
+        """A channel variable or dialplan function (which may take its time); None when the
+        variable is not set.
 
         Raises `AriError` with 404 when the channel itself is gone.
         """
@@ -303,6 +329,7 @@ class AriClient:
                 {"id": channel_id},
                 {"variable": name},
                 read_answer=True,
+                may_wait=True,
             )
         except AriError as exc:
             if exc.is_gone and "variable" in exc.message.lower():
@@ -310,13 +337,19 @@ class AriClient:
             raise
         return str(data.get("value", "")) if isinstance(data, dict) else None
 
-    async def set_variable(self, channel_id: str, name: str, value: str) -> None:
-        """Set a channel variable (it survives a controller restart, unlike in-memory state)."""
+    async def set_variable(
+        self, channel_id: str, name: str, value: str, *, nothing_playing: bool = False
+    ) -> None:
+        """Set a channel variable (it survives a controller restart, unlike in-memory state).
+
+        Asterisk has the channel's own thread set it, after any prompt it is playing: a caller
+        that knows nothing plays (``nothing_playing``) lets it go on the event socket."""
         await self._request(
             "POST",
             "/channels/{id}/variable",
             {"id": channel_id},
             {"variable": name, "value": value},
+            may_wait=not nothing_playing,
         )
 
     async def start_moh(self, *, channel_id: str, moh_class: str | None = None) -> None:
@@ -346,7 +379,8 @@ class AriClient:
         return Bridge.model_validate(data)
 
     async def add_channels(self, bridge_id: str, channel_ids: Sequence[str]) -> None:
-        """Add channels to a bridge; a channel already in another bridge moves by itself.
+        """Add channels to a bridge; a channel already in another bridge moves by itself
+        (Asterisk waits for each channel's own thread to move it).
 
         404 bridge gone, 400 a channel not found, 422 a channel not in the application.
         """
@@ -355,6 +389,7 @@ class AriClient:
             "/bridges/{id}/addChannel",
             {"id": bridge_id},
             {"channel": ",".join(channel_ids)},
+            may_wait=True,
         )
 
     async def remove_channel(self, bridge_id: str, channel_id: str) -> bool:
@@ -362,7 +397,11 @@ class AriClient:
         or the channel was not in it (404, 400, 422 count as done)."""
         try:
             await self._request(
-                "POST", "/bridges/{id}/removeChannel", {"id": bridge_id}, {"channel": channel_id}
+                "POST",
+                "/bridges/{id}/removeChannel",
+                {"id": bridge_id},
+                {"channel": channel_id},
+                may_wait=True,
             )
         except AriError as exc:
             if exc.status in (400, 404, 422):
@@ -400,8 +439,11 @@ class AriClient:
     async def filter_events(self, types: Iterable[str]) -> None:
         """Have Asterisk send this application only events of ``types`` (Asterisk 13.26+,
         ``PUT /applications/{app}/eventFilter``): a call's dialplan, caller id, connected line,
-        variable and bridge-attribute events are then neither serialised nor parsed."""
-        body = {"allowed": [{"type": t} for t in sorted(types)]}
+        variable and bridge-attribute events are then neither serialised nor parsed. The
+        answers to requests on the event socket pass the same filter: they are let through
+        when the client sends requests there."""
+        allowed = {*types, ANSWER_TYPE} if self._socket is not None else set(types)
+        body = {"allowed": [{"type": t} for t in sorted(allowed)]}
         await self._request("PUT", "/applications/{app}/eventFilter", {"app": self.app}, body=body)
 
     async def ping(self) -> str:
@@ -417,15 +459,15 @@ class AriClient:
         progress, an error while reloading). While Asterisk is still starting it queues the
         reload and answers 202, which counts as done.
         """
-        await self._request("PUT", "/asterisk/modules/{module}", {"module": module})
+        await self._request("PUT", "/asterisk/modules/{module}", {"module": module}, may_wait=True)
 
 
-async def _error_message(resp: aiohttp.ClientResponse) -> str:
+def _error_message(answer: str | bytes | None, reason: str) -> str:
     """Asterisk's error body is ``{"message": "..."}``; fall back to the reason phrase."""
     try:
-        data = orjson.loads(await resp.read())
+        data = orjson.loads(answer or b"")
     except ValueError:
-        return resp.reason or ""
+        return reason
     if isinstance(data, dict) and isinstance(data.get("message"), str):
         return str(data["message"])
-    return resp.reason or ""
+    return reason

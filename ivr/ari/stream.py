@@ -20,6 +20,7 @@ import structlog
 
 from ivr.ari.client import ari_root, basic_auth_header
 from ivr.ari.events import ApplicationReplaced, AriEvent, parse_event
+from ivr.ari.socket_requests import SocketRequests
 
 log = structlog.get_logger(__name__)
 
@@ -53,7 +54,8 @@ class AriEventStream:
     events are yielded, so it must not wait for events; ``on_disconnect`` runs when a connection
     ends. A hook that raises is logged and the stream goes on. A connection that lasted at least
     ``stable_after_s`` resets the backoff. ``count_event`` is told the type of every event
-    received, for the metrics. `close` ends the iteration.
+    received, for the metrics. `close` ends the iteration. ``requests``, when given, sends
+    requests on the socket while the stream reads it, and takes their answers.
     """
 
     def __init__(
@@ -71,6 +73,7 @@ class AriEventStream:
         connect_timeout_s: float = 10.0,
         stable_after_s: float = 10.0,
         count_event: Callable[[str], None] = lambda _type: None,
+        requests: SocketRequests | None = None,
     ) -> None:
         root = ari_root(base_url)
         scheme = "wss" if root.scheme == "https" else "ws"
@@ -85,6 +88,7 @@ class AriEventStream:
         self._connect_timeout_s = connect_timeout_s
         self._stable_after_s = stable_after_s
         self._count_event = count_event
+        self._requests = requests
         self._connected = asyncio.Event()
         self._closing = asyncio.Event()
         self._ws: aiohttp.ClientWebSocketResponse | None = None
@@ -107,8 +111,11 @@ class AriEventStream:
             await self._connected.wait()
 
     async def close(self) -> None:
-        """Stop reconnecting and close the socket; the iteration ends."""
+        """Stop reconnecting and close the socket (once the requests on it are answered); the
+        iteration ends."""
         self._closing.set()
+        if self._requests is not None:
+            await self._requests.settle()
         ws = self._ws
         if ws is not None:
             await ws.close()
@@ -130,8 +137,13 @@ class AriEventStream:
                 opened_at = asyncio.get_running_loop().time()
                 try:
                     await self._run_hook(self.on_connect, "on_connect")
+                    requests = self._requests
+                    if requests is not None:
+                        requests.opened(ws)
                     async for msg in ws:
                         if msg.type == aiohttp.WSMsgType.TEXT:
+                            if requests is not None and requests.take(msg.data):
+                                continue
                             event = parse_event(msg.data)
                             if event is None:
                                 continue
@@ -146,6 +158,8 @@ class AriEventStream:
                             self.last_error = str(ws.exception())
                             break
                 finally:
+                    if self._requests is not None:
+                        self._requests.closed()
                     self._ws = None
                     self._connected.clear()
                     await ws.close()

@@ -198,7 +198,10 @@ class StatePersistor:
         try:
             while (value := self._latest.pop(call_id, None)) is not None:
                 try:
-                    await self._ari.set_variable(call_id, self.variable, value)
+                    # a call waits for its write before it plays (`written`)
+                    await self._ari.set_variable(
+                        call_id, self.variable, value, nothing_playing=True
+                    )
                     self._failed.discard(call_id)
                 except AriError as exc:
                     self._failed.add(call_id)

@@ -52,6 +52,7 @@ from ivr.ari.events import (
     event_type,
     stasis_args,
 )
+from ivr.ari.socket_requests import SocketRequests
 from ivr.call import (
     TRANSFER_ARG,
     Call,
@@ -154,6 +155,11 @@ class Controller:
         self._metrics = metrics or rules.metrics
         password = settings.ari_password.get_secret_value() if settings.ari_password else ""
         user = settings.ari_user or ""
+        socket = (
+            SocketRequests(settle_timeout_s=settings.ari_timeout_s)
+            if settings.ari_requests == "socket"
+            else None
+        )
         self.ari = AriClient(
             settings.ari_url,
             user,
@@ -161,6 +167,7 @@ class Controller:
             settings.ari_app,
             timeout_s=settings.ari_timeout_s,
             count_request=self._metrics.count_ari_request,
+            socket=socket,
         )
         self.stream = AriEventStream(
             settings.ari_url,
@@ -172,6 +179,7 @@ class Controller:
             on_disconnect=self._on_disconnect,
             stable_after_s=1.0,
             count_event=self._metrics.count_ari_event,
+            requests=socket,
         )
         self.dispatcher = CallDispatcher(
             self._handle, key_for=self._key_for, max_pending=max_pending_per_call
@@ -198,6 +206,8 @@ class Controller:
         self.records = records or self._records_in_store(clock, scheduler)
         """Stores each ended call's record, off the call path (`ivr.records`)."""
         self.calls: dict[str, Call] = {}
+        self._closing = False
+        """Closing: events are left to the next controller."""
         self._legs: dict[str, str] = {}
         self._conversations = AdoptedConversations(self.ari)
         self._unconfirmed: dict[str, tuple[str, str]] = {}
@@ -305,7 +315,12 @@ class Controller:
     async def close(self) -> None:
         """Stop at once: no drain (see `drain`). The calls stop where they stand once the
         requests of the step under way are answered, so none of this controller's requests
-        reaches Asterisk after it is closed (a controller started next takes the calls over)."""
+        reaches Asterisk after it is closed (a controller started next takes the calls over).
+        The event socket stays open until then, for the answers to requests made on it; the
+        events it brings meanwhile are left to the next controller."""
+        self._closing = True
+        await self.dispatcher.aclose()
+        await asyncio.gather(*(call.close() for call in list(self.calls.values())))
         await self.stream.close()
         if self._reader is not None:
             self._reader.cancel()
@@ -318,8 +333,6 @@ class Controller:
                 await self._dialplan_task
             self._dialplan_task = None
         self._drain.cancel()
-        await self.dispatcher.aclose()
-        await asyncio.gather(*(call.close() for call in list(self.calls.values())))
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -360,6 +373,8 @@ class Controller:
             self._on_event(event)
 
     def _on_event(self, event: AriEvent) -> None:
+        if self._closing:
+            return
         if isinstance(event, ApplicationReplaced):
             self._metrics.application_replaced.inc()
             self.replaced.set()

@@ -304,7 +304,7 @@ async def test_the_query_in_the_uri_comes_with_query_strings(
     assert played["uri"] == f"channels/{cid}/play/pb-1"
     assert json.loads(played["message_body"])["language"] == "fr"
     assert [p.media for p in fake.switch.record(cid).plays] == [("sound:a", "sound:b")]
-    assert fake.requests[-1].query_string == "lang=fr&media=sound%3Aa&media=sound%3Ab"
+    assert fake.requests[-1].query_string == "lang=fr&media=sound:a&media=sound:b"
 
 
 async def test_a_form_encoded_body_adds_parameters(fake: FakeAri, sock: EventSocket) -> None:

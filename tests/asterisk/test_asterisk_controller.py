@@ -52,6 +52,7 @@ from sipp_testing import (
     start_sipp,
 )
 
+from ivr.ari.socket_requests import ANSWER_TYPE
 from ivr.call import CallState, SavedCall
 from ivr.controller.process import EVENTS_ACTED_ON
 
@@ -218,9 +219,16 @@ def test_the_controller_is_connected_and_ready(controller: ControllerProcess) ->
 def test_asterisk_sends_the_controller_only_the_event_types_it_uses(
     node: AsteriskNode, controller: ControllerProcess
 ) -> None:
+    """...and the answers to its requests on the event socket, which Asterisk filters too."""
     application = node.ari("GET", "/applications/ivr311")
-    assert {e["type"] for e in application["events_allowed"]} == EVENTS_ACTED_ON
+    assert {e["type"] for e in application["events_allowed"]} == EVENTS_ACTED_ON | {ANSWER_TYPE}
     assert application["events_disallowed"] == []
+    # the socket's probe was answered: the controller's requests go there
+    wait_until(
+        lambda: any(e["event"] == "ari.requests_over_socket" for e in controller.log_events()),
+        10,
+        "the event socket to be proved",
+    )
 
 
 def test_a_bowmanville_caller_reaches_service_durham_agents_who_hear_the_whisper(

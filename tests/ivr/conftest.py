@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import structlog
-from ivr_testing import Harness, LogLines, running_harness
+from ivr_testing import Harness, LogLines, fast_settings, running_harness
 from structlog.testing import LogCapture
 
 from ivr.controller.process import freeze_long_lived_objects
@@ -33,6 +33,15 @@ def durham() -> RuleSnapshot:
 async def harness(durham: RuleSnapshot) -> AsyncIterator[Harness]:
     """`running_harness` on the Durham demo rules, fixed."""
     async with running_harness(durham) as h:
+        yield h
+
+
+@pytest.fixture
+async def http_harness(durham: RuleSnapshot) -> AsyncIterator[Harness]:
+    """`harness` sending every request over HTTP, for tests that lose Asterisk's answers to
+    requests (on the event socket a lost answer is the socket dropping: all its calls
+    reconnect and reconcile)."""
+    async with running_harness(durham, settings=fast_settings(ari_requests="http")) as h:
         yield h
 
 

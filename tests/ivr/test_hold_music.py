@@ -174,9 +174,12 @@ async def test_the_hold_sound_is_stopped_before_the_caller_is_handed_back(
     assert harness.metric(HOLD_MUSIC_FAILURES, {"fallback": "ringing"}) == (0 if music else 1)
 
 
-async def test_music_that_started_unanswered_is_stopped_once_bridged(harness: Harness) -> None:
+async def test_music_that_started_unanswered_is_stopped_once_bridged(
+    http_harness: Harness,
+) -> None:
     """Asterisk started the music but its answer never came (twice, retry included): the
     caller hears ringing as well, and both stop once they talk to the centre."""
+    harness = http_harness
     harness.switch.default_outcome = Outcome(kind="ring")
     call_id = harness.call(inside_number(harness.snapshot))
     await harness.in_greeting(call_id)
@@ -209,10 +212,11 @@ def _music_stops(harness: Harness, *, answered: bool = False) -> int:
 
 
 async def test_music_whose_stop_went_unanswered_is_stopped_again_at_the_end(
-    harness: Harness,
+    http_harness: Harness,
 ) -> None:
     """Asterisk did not answer the stop (retries included): the call still counts the music as
     on and stops it again when it ends."""
+    harness = http_harness
     call_id = harness.call(inside_number(harness.snapshot))
     await harness.in_greeting(call_id)
     for _ in range(STOP_ATTEMPTS):
@@ -231,10 +235,11 @@ async def test_music_whose_stop_went_unanswered_is_stopped_again_at_the_end(
 
 
 async def test_music_is_stopped_at_the_hand_over_when_the_final_message_went_unanswered(
-    harness: Harness,
+    http_harness: Harness,
 ) -> None:
     """Asterisk did not answer the final message's play, which may not have started: the
     music it would have ended is stopped before the caller is handed to the fallback context."""
+    harness = http_harness
     harness.switch.default_outcome = Outcome(kind="ring")
     call_id = harness.call(inside_number(harness.snapshot))
     await harness.in_greeting(call_id)

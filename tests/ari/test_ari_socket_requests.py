@@ -1,0 +1,120 @@
+"""Requests on the event socket: which go there, which stay on HTTP, and what happens to them
+when the socket cannot take them (an older Asterisk) or drops under them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from ari_testing import APP, FAST_BACKOFF, PASSWORD, USER, EventCollector
+
+from ivr.ari import AriClient, AriEventStream
+from ivr.ari.socket_requests import SocketRequests
+from switchsim import FakeAri
+
+
+def _transports(fake: FakeAri, path_end: str) -> list[str]:
+    return [r.transport for r in fake.requests if r.path.endswith(path_end)]
+
+
+@pytest.fixture
+async def on_socket(fake: FakeAri) -> AsyncIterator[tuple[EventCollector, AriClient]]:
+    """An event stream whose socket has been proved, and a client sending on it."""
+    requests = SocketRequests()
+    events = EventCollector(
+        AriEventStream(fake.url, USER, PASSWORD, APP, backoff=FAST_BACKOFF, requests=requests)
+    )
+    events.start()
+    async with asyncio.timeout(5):
+        assert await requests.proved()
+    async with AriClient(fake.url, USER, PASSWORD, APP, socket=requests) as client:
+        yield events, client
+    await events.close()
+
+
+async def test_requests_go_on_the_socket_except_those_that_may_wait_inside_asterisk(
+    fake: FakeAri, on_socket: tuple[EventCollector, AriClient]
+) -> None:
+    _, client = on_socket
+    cid = fake.switch.place_call(answered=False)
+    await client.answer(cid)
+    await client.play(cid, "pb-1", ["sound:ivr311/greeting"])
+    await client.set_variable(cid, "WHILE_PLAYING", "1")
+    await client.stop_playback("pb-1")
+    await client.set_variable(cid, "NOTHING_PLAYING", "1", nothing_playing=True)
+    await client.get_channel(cid)
+    await client.originate("leg-1", "PJSIP/+12895550101@centre")
+
+    assert _transports(fake, "/answer") == ["http"]  # the channel's own thread answers
+    assert _transports(fake, "/play/pb-1") == ["socket"]
+    assert _transports(fake, "/playbacks/pb-1") == ["socket"]
+    assert _transports(fake, "/variable") == ["http", "socket"]
+    assert _transports(fake, f"/channels/{cid}") == ["socket"]
+    assert _transports(fake, "/channels/leg-1") == ["http"]  # dialling waits on the network
+    assert fake.switch.get_variable(cid, "NOTHING_PLAYING") == {"value": "1"}
+
+
+async def test_an_asterisk_that_ignores_requests_on_the_socket_gets_them_over_http() -> None:
+    async with FakeAri(user=USER, password=PASSWORD, requests_over_socket=False) as fake:
+        requests = SocketRequests(probe_timeout_s=0.05)
+        events = EventCollector(
+            AriEventStream(fake.url, USER, PASSWORD, APP, backoff=FAST_BACKOFF, requests=requests)
+        )
+        events.start()
+        async with asyncio.timeout(5):
+            assert not await requests.proved()
+        async with AriClient(fake.url, USER, PASSWORD, APP, socket=requests) as client:
+            cid = fake.switch.place_call()
+            await client.play(cid, "pb-1", ["sound:ivr311/greeting"])
+        await events.close()
+
+    assert _transports(fake, "/play/pb-1") == ["http"]
+
+
+async def test_the_event_filter_lets_the_answers_through(
+    fake: FakeAri, on_socket: tuple[EventCollector, AriClient]
+) -> None:
+    """Asterisk filters its answers like events: a filter without them would leave every
+    request on the socket unanswered."""
+    _, client = on_socket
+    await client.filter_events({"StasisStart", "ChannelDestroyed"})
+    cid = fake.switch.place_call()
+    async with asyncio.timeout(5):
+        await client.play(cid, "pb-1", ["sound:ivr311/greeting"])
+    assert _transports(fake, "/play/pb-1") == ["socket"]
+
+
+async def test_a_socket_dropping_under_a_request_fails_it_as_unanswered_then_it_is_retried(
+    fake: FakeAri, on_socket: tuple[EventCollector, AriClient]
+) -> None:
+    """The socket drops with the request read (Asterisk carried it out): a request safe to
+    repeat is sent again, over HTTP while no new socket is proved."""
+    _, client = on_socket
+    cid = fake.switch.place_call()
+    fake.lose_next_answer("GET", f"/ari/channels/{cid}")
+    channel = await client.get_channel(cid)
+
+    assert channel.id == cid
+    lost, retried = [r for r in fake.requests if r.path == f"/ari/channels/{cid}"]
+    assert (lost.transport, lost.status) == ("socket", 0)
+    assert (retried.transport, retried.status) == ("http", 200)
+
+
+async def test_closing_the_stream_waits_for_the_answers_to_requests_on_its_socket(
+    fake: FakeAri, on_socket: tuple[EventCollector, AriClient]
+) -> None:
+    """A request Asterisk has read is carried out: the stream keeps its socket open until the
+    answer has come, so the caller waiting for it learns how it went."""
+    events, client = on_socket
+    cid = fake.switch.place_call()
+    held = fake.hold_next("POST", f"/ari/channels/{cid}/play/")
+    play = asyncio.create_task(client.play(cid, "pb-1", ["sound:ivr311/greeting"]))
+    async with asyncio.timeout(5):
+        await held.arrived.wait()
+    closing = asyncio.create_task(events.close())
+    held.release()
+    async with asyncio.timeout(5):
+        await play  # answered, not failed by the socket closing
+        await closing
+    assert _transports(fake, "/play/pb-1") == ["socket"]
