@@ -15,6 +15,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import uvloop
+
 from ivr.agi.fastagi import FastAgiServer
 from ivr.agi.fastagi_command import start_fastagi
 from ivr.controller.command import serve_command, stop_on_signals
@@ -49,7 +51,11 @@ def register(
 
 
 def run_command(args: argparse.Namespace, simulated: SimulatedSwitch | None = None) -> int:
-    return serve_command(args, lambda settings: serve(settings, simulated=simulated))
+    """Serve on uvloop's event loop: a third less of the controller's CPU per call on a real
+    Asterisk than on asyncio's own (its sockets, timers and callbacks in C; README)."""
+    return serve_command(
+        args, lambda settings: serve(settings, simulated=simulated), run=uvloop.run
+    )
 
 
 def http_extensions() -> list[AppExtension]:
