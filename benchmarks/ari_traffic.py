@@ -35,7 +35,7 @@ def ari_traffic_per_call(before: Samples, after: Samples, calls: int) -> dict[st
         before,
         after,
         "ivr311_ari_requests_total",
-        lambda labels: f"{labels['method']} {labels['path']}",
+        lambda labels: f"{labels['method']} {labels['path']} ({labels['transport']})",
         calls,
     )
     events = _per_call(

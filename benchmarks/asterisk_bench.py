@@ -10,8 +10,10 @@ answered. The flows, one after the other in the same run:
 
 - ``controller``: ``ivr311 run`` on the node's ARI (311 enters Stasis), handing each
   transfer to the generated dialplan (``IVR311_TRANSFERS=dialplan``);
-- ``controller_ari_transfers``: the same, carrying the transfers out over ARI
-  (``IVR311_TRANSFERS=application``);
+- ``controller_requests_over_http``: the same, every ARI request over HTTP
+  (``IVR311_ARI_REQUESTS=http``) instead of on the event socket;
+- ``controller_ari_transfers``: the same as ``controller``, carrying the transfers out over
+  ARI (``IVR311_TRANSFERS=application``);
 - ``plain_dialplan``: the same audible flow in plain dialplan (``fixtures/plain_flow.conf``:
   the same prompts, music while ringing, whisper and accept key through ``Dial(...,U())``),
   with no controller running;
@@ -80,12 +82,17 @@ RING_MS = 500
 PLAIN_FLOW = HERE / "fixtures" / "plain_flow.conf"
 SERVICES = {
     "controller": "311",
+    "controller_requests_over_http": "311",
     "controller_ari_transfers": "311",
     "plain_dialplan": "3110",
     "fallback": "3112",
 }
 CONTROLLER_FLOWS = {
     "controller": {"IVR311_TRANSFERS": "dialplan"},
+    "controller_requests_over_http": {
+        "IVR311_TRANSFERS": "dialplan",
+        "IVR311_ARI_REQUESTS": "http",
+    },
     "controller_ari_transfers": {"IVR311_TRANSFERS": "application"},
 }
 FIRST_NUMBER = 9056230000
@@ -310,12 +317,13 @@ def _measure(binary: str, work: Path) -> dict[str, Any]:
         ratios["answer_to_person_p50_extra_ms"] = (
             round(c50 - p50, 1) if c50 is not None and p50 is not None else None
         )
-    ari = report["controller_ari_transfers"]["at_max_clean"]
-    if common and ari is not None and ari["cps"] == common[-1][0]["cps"]:
-        ratios["controller_ari_transfers_vs_plain_cpu_per_call"] = _ratio(
-            ari["cpu_ms_per_call"], common[-1][1]["cpu_ms_per_call"]
-        )
-        ratios["controller_ari_transfers_cpu_ms_per_call"] = ari["controller_cpu_ms_per_call"]
+    for name in CONTROLLER_FLOWS.keys() - {"controller"}:
+        other = report[name]["at_max_clean"]
+        if common and other is not None and other["cps"] == common[-1][0]["cps"]:
+            ratios[f"{name}_vs_plain_cpu_per_call"] = _ratio(
+                other["cpu_ms_per_call"], common[-1][1]["cpu_ms_per_call"]
+            )
+            ratios[f"{name}_cpu_ms_per_call"] = other["controller_cpu_ms_per_call"]
     report["ratios"] = ratios
     return report
 

@@ -80,9 +80,7 @@ def plan_of(step: Transfer, settings: CallSettings) -> TransferPlan | None:
         if dial is None or whisper is None:
             return None
         links.append(PlanLink(dial, whisper, target.accept_key or "", target.destination_id))
-    return TransferPlan(
-        announce, tuple(links), final_message, settings.accept_timeout_s, step.kind
-    )
+    return TransferPlan(announce, tuple(links), final_message, settings.accept_timeout_s, step.kind)
 
 
 async def hand_over_transfer(call: Call, step: Transfer, decision: Decision, why: str) -> None:
