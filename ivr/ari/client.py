@@ -162,12 +162,13 @@ class AriClient:
         path = template.format_map(ids) if ids else template
         attempts = 1 + (self._retries if retry else 0)
         for attempt in range(attempts):
-            socket = self._socket if self._socket is not None and not may_wait else None
-            on_socket = socket is not None and socket.available
-            self._count_request(method, template, "socket" if on_socket else "http")
+            socket = None if may_wait else self._socket
+            if socket is not None and not socket.available:
+                socket = None
+            self._count_request(method, template, "http" if socket is None else "socket")
             try:
                 text: str | bytes | None
-                if socket is not None and on_socket:
+                if socket is not None:
                     answer = await socket.request(method, path, params, body, self._timeout_s)
                     status, reason, text = answer.status, answer.reason, answer.body
                 else:

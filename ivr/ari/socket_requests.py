@@ -119,14 +119,7 @@ class SocketRequests:
             return False
         future = self._pending.pop(str(data.get("request_id", "")), None)
         if future is not None and not future.done():
-            body = data.get("message_body")
-            future.set_result(
-                SocketAnswer(
-                    int(data.get("status_code", 0)),
-                    str(data.get("reason_phrase", "")),
-                    body if isinstance(body, str) and body else None,
-                )
-            )
+            future.set_result(_answer_of(data))
         return True  # an answer nobody waits for any more (timed out) is dropped
 
     async def request(
@@ -202,3 +195,14 @@ class SocketRequests:
         if ws is self._ws:
             self._proved = True
             log.info("ari.requests_over_socket")
+
+
+def _answer_of(data: dict[str, Any]) -> SocketAnswer:
+    """The answer a ``RESTResponse`` frame carries; one without a status reads as Asterisk
+    failing the request (502)."""
+    status, body = data.get("status_code"), data.get("message_body")
+    if not isinstance(status, int) or isinstance(status, bool):
+        return SocketAnswer(502, "answer without a status", None)
+    return SocketAnswer(
+        status, str(data.get("reason_phrase", "")), body if isinstance(body, str) and body else None
+    )

@@ -4,12 +4,15 @@ when the socket cannot take them (an older Asterisk) or drops under them."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import pytest
 from ari_testing import APP, FAST_BACKOFF, PASSWORD, USER, EventCollector
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ivr.ari import AriClient, AriEventStream
+from ivr.ari import AriClient, AriError, AriEventStream
 from ivr.ari.socket_requests import SocketRequests
 from switchsim import FakeAri
 
@@ -118,3 +121,44 @@ async def test_closing_the_stream_waits_for_the_answers_to_requests_on_its_socke
         await play  # answered, not failed by the socket closing
         await closing
     assert _transports(fake, "/play/pb-1") == ["socket"]
+
+
+async def test_an_answer_without_a_status_is_an_error_not_a_crash(
+    fake: FakeAri, on_socket: tuple[EventCollector, AriClient]
+) -> None:
+    """A garbled answer fails its request as an error answer (502); the stream reads on."""
+    _, client = on_socket
+    cid = fake.switch.place_call()
+    held = fake.hold_next("GET", f"/ari/channels/{cid}")
+    get = asyncio.create_task(client.get_channel(cid))
+    async with asyncio.timeout(5):
+        await held.arrived.wait()
+    # request ids count from 1, the socket's probe
+    fake.send_raw(APP, '{"type":"RESTResponse","request_id":"2","status_code":"OK"}')
+    with pytest.raises(AriError) as failed:
+        async with asyncio.timeout(5):
+            await get
+    assert failed.value.status == 502
+    held.release()
+    async with asyncio.timeout(5):
+        await held.done.wait()
+        assert (await client.get_channel(cid)).id == cid  # the socket still serves
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["type", "request_id", "status_code", "reason_phrase", "message_body"]),
+        st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.lists(st.integers()),
+    ),
+    st.booleans(),
+)
+@settings(max_examples=200)
+def test_any_frame_naming_an_answer_is_taken_without_raising(
+    fields: dict[str, object], answer_type: bool
+) -> None:
+    if answer_type:
+        fields["type"] = "RESTResponse"
+    requests = SocketRequests()
+    frame = json.dumps(fields)
+    assert requests.take(frame) == (fields.get("type") == "RESTResponse")
+    assert requests.take(frame[: len(frame) // 2] + '"RESTResponse"') is False
