@@ -263,10 +263,15 @@ def _parse_unusual(frame: str | bytes) -> AriEvent | None:
         return None
 
 
+def in_stasis(channel: Channel) -> bool:
+    """The channel is in ``Stasis()`` (an application's), as its dialplan location tells."""
+    return channel.dialplan.app_name.lower() == "stasis"
+
+
 def stasis_args(channel: Channel) -> tuple[str, ...]:
     """The arguments of the ``Stasis()`` a channel is in, as its StasisStart carried them
     (read from its dialplan location; empty when it is not in ``Stasis()``)."""
-    if channel.dialplan.app_name.lower() != "stasis":
+    if not in_stasis(channel):
         return ()
     return tuple(channel.dialplan.app_data.split(",")[1:])
 

@@ -6,10 +6,11 @@ transfer context: the announcement, music while each link rings, the whisper and
 on the answered leg (``Dial(...,U())``), the conversation or the final message are Asterisk's
 own work, with no request or event of the controller's. A call so handed over costs under half
 the messages of one carried out over ARI (`ivr.call.transfer`: 10 against 23), and a controller
-restart cannot touch it. When the caller's channel is destroyed, its last event carries the
-marks the dialplan left (``channelvars``); the call then goes through the states the transfer
-went through, at the times the dialplan noted, so that its record, log lines and metrics read
-as those of a transfer carried out over ARI, and ends.
+restart cannot touch it: the subscription is the application's, not its socket's, so the next
+controller follows the caller on it (`follow_taken_over`). When the caller's channel is
+destroyed, its last event carries the marks the dialplan left (``channelvars``); the call then
+goes through the states the transfer went through, at the times the dialplan noted, so that
+its record, log lines and metrics read as those of a transfer carried out over ARI, and ends.
 
 A transfer the dialplan cannot carry out (a prompt of Asterisk's say media, a value that
 would not survive as a dialplan argument), or whose hand-over Asterisk refuses, is carried out
@@ -104,22 +105,33 @@ async def hand_over_transfer(call: Call, step: Transfer, decision: Decision, why
 
 
 async def _leave_for_dialplan(call: Call) -> bool:
-    """Once the plan is saved: keep the caller's events coming, and continue the caller to
-    the transfer context. False when the caller is still the call's to transfer over ARI (or
-    gone: ``end_follows``)."""
+    """Once the plan is saved: continue the caller to the transfer context, its events still
+    coming. False when the caller is still the call's to transfer over ARI (or gone:
+    ``end_follows``)."""
     if not await call.env.state_written(call.call_id):
         log.warning("call.handover_failed", step="plan not saved")
         return False
+    refused = await _continue_to_transfer(call)
+    if refused is not None:
+        if refused.is_gone or refused.is_conflict:
+            call.end_follows = True
+        log.warning("call.handover_failed", error=str(refused))
+        return False
+    call.in_dialplan = True
+    return True
+
+
+async def _continue_to_transfer(call: Call) -> AriError | None:
+    """Subscribe the application to the caller's channel, so that its events (to its end,
+    with the marks the dialplan leaves) keep coming once it leaves the application, then
+    continue it to the transfer context. None when Asterisk took both; else what it answered,
+    the continue not made when the subscription was refused."""
     try:
         await call.ari.subscribe_to_channel(call.call_id)
         await call.ari.continue_in_dialplan(call.call_id, TRANSFER_CONTEXT, "s", 1)
     except AriError as exc:
-        if exc.is_gone or exc.is_conflict:
-            call.end_follows = True
-        log.warning("call.handover_failed", error=str(exc))
-        return False
-    call.in_dialplan = True
-    return True
+        return exc
+    return None
 
 
 async def follow_in_dialplan(
@@ -139,24 +151,25 @@ async def follow_in_dialplan(
 
 
 async def follow_taken_over(
-    call: Call, plan: TransferPlan, decision: Decision | None, why: str
+    call: Call, plan: TransferPlan, decision: Decision | None, why: str, *, in_stasis: bool
 ) -> None:
-    """A transfer an earlier controller handed to the dialplan: the caller is left where it is
-    (continued to the transfer context, should that controller have died before it could)
-    and followed to its end, its course told down the plan's chain (the engine, asked again,
-    gives the record its route)."""
+    """A transfer an earlier controller handed to the dialplan: the caller is followed to its
+    end, its course told down the plan's chain (the engine, asked again, gives the record its
+    route).
+
+    A caller in the dialplan (not ``in_stasis``) is left where it is: the earlier controller
+    subscribed the application to it before continuing it, and the subscription, the
+    application's and not its socket's, holds. A caller still in the application (that
+    controller died between saving the plan and the caller leaving) is continued to the
+    transfer context as a hand-over does it, subscription first."""
     call.dialplan_plan, call.in_dialplan = plan, True
     step = decision.step if decision is not None else None
     transfer = step if isinstance(step, Transfer) else None
     call.enter(CallState.TRANSFER_HOLD, why, decision=decision if transfer else None)
-    try:
-        # The earlier controller's subscription holds (it is the application's) unless that
-        # controller died before making it; a caller gone meanwhile has its end event on the
-        # way all the same (the call is registered before this runs).
-        await call.ari.subscribe_to_channel(call.call_id)
-        await call.ari.continue_in_dialplan(call.call_id, TRANSFER_CONTEXT, "s", 1)
-    except AriError as exc:
-        log.debug("call.handover_confirmed", error=str(exc))  # 409: in the dialplan already
+    if in_stasis and (refused := await _continue_to_transfer(call)) is not None:
+        # A caller gone meanwhile has its end event on the way all the same (the call is
+        # registered before this runs); 409: the earlier controller's continue took effect.
+        log.debug("call.handover_confirmed", error=str(refused))
     kind = transfer.kind if transfer is not None else plan.kind
     await follow_in_dialplan(call, kind, chain_of(plan, transfer))
 

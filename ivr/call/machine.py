@@ -231,15 +231,18 @@ class Call:
                 await self._flow.settled()
                 await self._check()
 
-    async def take_over(self, saved: SavedCall, resume: TransferResume | None) -> None:
+    async def take_over(
+        self, saved: SavedCall, resume: TransferResume | None, *, in_stasis: bool
+    ) -> None:
         """Pick up a call an earlier controller had (its caller answered already, never
         answered again) where ``saved`` says it stood: the engine is asked again with the saved
         context, so the greeting or the menu replays, a status check asks for the request
         number again (how a look-up under way ended is not saved), and a transfer goes on at
         the saved link (``resume``, for a call saved in a transfer: the link and what became
         of that link's leg; the caller, on hold on their own channel, hears the music go on).
-        The playbacks the earlier controller may have started since it saved are stopped
-        first."""
+        A transfer saved with its plan is followed where the dialplan carries it out, the
+        caller continued there first if it is still ``in_stasis`` (in the application). The
+        playbacks the earlier controller may have started since it saved are stopped first."""
         async with self._lock:
             if self._over():
                 return  # closed (or ended) while this waited for the lock
@@ -255,7 +258,7 @@ class Call:
                 await read_location(self)
                 why = f"resumed in {saved.state}"
                 if saved.plan is not None:
-                    flow = self._follow_handed_over(saved.plan, why)
+                    flow = self._follow_handed_over(saved.plan, why, in_stasis)
                 elif resume is not None:
                     flow = self._run_transfer_on(resume, why)
                 else:
@@ -501,10 +504,10 @@ class Call:
             return
         await run_transfer(self, step, decision, why, resume)
 
-    async def _follow_handed_over(self, plan: TransferPlan, why: str) -> None:
+    async def _follow_handed_over(self, plan: TransferPlan, why: str, in_stasis: bool) -> None:
         """A taken-over transfer the dialplan carries out (`follow_taken_over`), told with
         the engine's transfer again."""
-        await follow_taken_over(self, plan, self._decide(), why)
+        await follow_taken_over(self, plan, self._decide(), why, in_stasis=in_stasis)
 
     def _decide(self) -> Decision | None:
         started = time.perf_counter()

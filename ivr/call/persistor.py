@@ -9,8 +9,9 @@ nothing: it is where every call starts, so a caller found with no saved state is
 afresh there (its greeting from the start, under the active rules) and nothing delays it. A
 bridged call writes nothing either: its conversation bridge already tells a restarted
 controller to leave it be, so the request is saved on every connected call. Nor does the
-ringing of a transfer's first link: a call saved on hold resumes exactly as one saved ringing
-link 0 would (at link 0, whose leg is looked up by its id), so the hold write covers it.
+ringing of a transfer's first link, as long as the plan saved (`SavedCall.plan`, below) is
+still the call's: a call saved on hold resumes exactly as one saved ringing link 0 would (at
+link 0, whose leg is looked up by its id), so the hold write covers it.
 Writes run beside the call, one at a time per channel, the latest state only; the call waits
 for its write only before it plays to its caller (`written`: Asterisk runs a variable write
 queued behind a prompt only once the prompt has played, holding the request that long). A
@@ -23,7 +24,11 @@ to the fallback context.
 A call whose transfer the dialplan carries out (`ivr.call.handover`) saves the transfer's plan
 with its hold state (`SavedCall.plan`): the generated transfer context reads it there, and a
 restarted controller finding it follows the caller to its end instead of taking the transfer
-over; nothing is written once the caller is in the dialplan.
+over; nothing is written once the caller is in the dialplan. The first link's ringing is
+written after all when the plan saved is no longer the call's: should the hand-over fail and
+the transfer go on over ARI (the call then has no plan), its ringing replaces the saved plan,
+so a restarted controller takes the transfer over instead of handing the caller to the
+dialplan.
 
 `ivr.controller.process` reads the variable at reconcile for each caller it does not know and,
 when `SavedCall.resumable`, lets a new `Call` pick the call up (`Call.take_over`).
@@ -168,27 +173,26 @@ class StatePersistor:
         self._writers: dict[str, asyncio.Task[None]] = {}
         self._failed: set[str] = set()
         """Callers whose latest write failed."""
-        self._planned: set[str] = set()
-        """Callers whose latest state holds a plan for the dialplan: should the hand-over fail
-        and the transfer go on over ARI, its first link's ringing is written after all, so a
-        restarted controller does not hand the caller over."""
+        self._plans: dict[str, TransferPlan] = {}
+        """Caller channel -> the plan its latest state holds (`SavedCall.plan`), for the
+        callers whose latest state holds one."""
 
     def __call__(self, t: Transition) -> None:
         call_id = t.call.call_id
         if t.target is CallState.ENDED:
             self._latest.pop(call_id, None)
             self._failed.discard(call_id)
-            self._planned.discard(call_id)
+            self._plans.pop(call_id, None)
             return
         if t.target not in _WRITTEN_AT or t.call.in_dialplan:
             return
-        if _first_link_ringing(t) and call_id not in self._planned:
-            return
         saved = SavedCall.of(t)
+        if _first_link_ringing(t) and saved.plan == self._plans.get(call_id):
+            return  # the hold written covers it, unless it holds a plan the call gave up
         if saved.plan is None:
-            self._planned.discard(call_id)
+            self._plans.pop(call_id, None)
         else:
-            self._planned.add(call_id)
+            self._plans[call_id] = saved.plan
         self._latest[call_id] = saved.encode()
         if call_id not in self._writers:
             task = asyncio.get_running_loop().create_task(self._write(call_id))

@@ -633,7 +633,7 @@ class Controller:
             )
             self.calls[channel_id] = call
             taken.add(channel_id)
-            self._spawn(call.take_over(saved, found.resume))
+            self._spawn(call.take_over(saved, found.resume, in_stasis=found.in_stasis))
         if taken:
             self._idle.clear()
             self._metrics.active_calls.set(len(self.calls))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import structlog
 
 from ivr.ari import AriClient, AriError
-from ivr.ari.events import Channel
+from ivr.ari.events import Channel, in_stasis
 from ivr.call import SavedCall, TransferResume, ids
 from ivr.call.states import TRANSFERRING
 from ivr.call.transfer import LegFound
@@ -39,6 +39,12 @@ class Takeover:
     saved: SavedCall
     resume: TransferResume | None
     leg_id: str | None
+
+    @property
+    def in_stasis(self) -> bool:
+        """The caller is in the application; one whose transfer the earlier controller handed
+        to the dialplan (saved with its plan) may have left it already."""
+        return in_stasis(self.channel)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 from ivr_testing import (
@@ -23,7 +24,7 @@ from virtual_clock import VirtualClock
 from dialplan.names import STATE_VARIABLE
 from dialplan.transfer_plan import OUTCOME_VARIABLE, TRANSFER_CONTEXT, PlanLink, TransferPlan
 from ivr.call import CallState, SavedCall
-from ivr.call.handover import chain_of
+from ivr.call.handover import chain_of, plan_of
 from ivr.controller.process import Controller
 from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
@@ -174,6 +175,16 @@ async def test_an_unconfirmed_state_write_keeps_the_transfer_in_the_application(
     assert record["outcome"] == "completed"
 
 
+def next_controller(harness: Harness) -> Controller:
+    """The controller started after the harness's one is closed."""
+    return Controller(
+        simulated_settings(fast_settings(transfers="dialplan"), harness.fake),
+        RulesSource.fixed(harness.snapshot, Metrics()),
+        clock=lambda: BUSINESS_HOURS,
+        scheduler=VirtualClock(),
+    )
+
+
 async def test_a_restarted_controller_records_the_transfer_the_dialplan_carried_on(
     harness: Harness,
 ) -> None:
@@ -182,23 +193,57 @@ async def test_a_restarted_controller_records_the_transfer_the_dialplan_carried_
     await harness.until(lambda: len(caller.bridged_with) == 1)
     await harness.controller.close()
     assert not caller.destroyed, "the conversation goes on without a controller"
-    second = Controller(
-        simulated_settings(fast_settings(transfers="dialplan"), harness.fake),
-        RulesSource.fixed(harness.snapshot, Metrics()),
-        clock=lambda: BUSINESS_HOURS,
-        scheduler=VirtualClock(),
-    )
-    async with second:
+    before = len(harness.fake.requests)
+    async with next_controller(harness) as second:
         await asyncio.wait_for(second.reconciled.wait(), 10)
         assert call_id in second.calls, "followed by the new controller"
         harness.switch.hangup_caller(call_id)
         await asyncio.wait_for(second.calls[call_id].ended.wait(), 10)
         record = next(d for d in second.recent_decisions() if d["call_id"] == call_id)
+    asked = [r.path for r in harness.fake.requests[before:] if r.method == "POST"]
+    assert not any(p.endswith(("/subscription", "/continue")) for p in asked), (
+        "the caller is left where it is, followed on the earlier subscription"
+    )
     assert record["outcome"] == "completed"
     assert [a["result"] for a in record["attempts"]] == ["answered"]
     assert not any(
         r.method == "POST" and r.path.endswith("/originate") for r in harness.fake.requests
     )
+
+
+async def test_a_caller_saved_with_its_plan_but_still_in_the_application_is_handed_over(
+    harness: Harness,
+) -> None:
+    """The earlier controller died between saving the plan and the caller leaving the
+    application: the next one subscribes to the caller, continues it to the transfer context
+    and records the transfer."""
+    number = menu_number(harness.snapshot)
+    digit, transfer = fallback_choice(harness.snapshot, number)
+    call_id = harness.call(number)
+    await harness.skip_greeting(call_id)
+    await harness.until(lambda: "menu-intro" in harness.heard(call_id))
+    plan = plan_of(transfer, harness.live(call_id).settings)
+    assert plan is not None
+    await harness.controller.persistor.settled()
+    await harness.controller.close()
+    variables = harness.switch.channels[call_id].variables
+    in_menu = SavedCall.decode(variables[STATE_VARIABLE])
+    assert in_menu is not None and in_menu.state is CallState.MENU
+    variables[STATE_VARIABLE] = replace(
+        in_menu, state=CallState.TRANSFER_HOLD, digits=(*in_menu.digits, digit), plan=plan
+    ).encode()
+    caller = harness.record(call_id)
+    async with next_controller(harness) as second:
+        await asyncio.wait_for(second.reconciled.wait(), 10)
+        await harness.until(lambda: len(caller.bridged_with) == 1)
+        assert handed_over(harness, call_id)
+        harness.switch.hangup_caller(call_id)
+        await asyncio.wait_for(second.calls[call_id].ended.wait(), 10)
+        record = next(d for d in second.recent_decisions() if d["call_id"] == call_id)
+    assert record["outcome"] == "completed"
+    assert [(a["destination"], a["result"]) for a in record["attempts"]] == [
+        (transfer.chain[0].destination_id, "answered")
+    ]
 
 
 async def test_a_refused_subscription_keeps_the_transfer_in_the_application_and_says_so(

@@ -400,7 +400,7 @@ async def test_a_call_closed_before_its_start_or_take_over_ran_starts_nothing(
     await harness.controller.close()
     reached = list(harness.fake.requests)
 
-    await call.take_over(saved, None)
+    await call.take_over(saved, None, in_stasis=True)
     await call.start(answered=False)
 
     assert harness.fake.requests == reached
