@@ -9,7 +9,8 @@ controller), never the other way round.
   WebSocket (Asterisk 22.4+) are read and answered by `switchsim.socket_requests`.
 - `switchsim.switch` — `FakeSwitch`, the model and its Python control API, made of
   `switchsim.asterisk` (Asterisk's behaviour: channels, bridges, playbacks, originate
-  outcomes, event order, error codes; the objects it keeps are in `switchsim.objects`),
+  outcomes, event order, error codes; one module per job, listed there; the objects it keeps
+  are in `switchsim.objects`),
   `switchsim.dialplan_transfer` (the dialplan's transfer context, for a caller continued
   there), `switchsim.subscriptions` (applications subscribing to channels),
   `switchsim.scripting` (placing calls, pressing keys, hanging up, scripting what a dialled

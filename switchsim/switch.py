@@ -21,7 +21,7 @@ class FakeSwitch(CallScripting, ApplicationSubscriptions, SwitchInspection):
 
     ``playback_s`` is how long each media URI plays unless ``media_durations`` names it;
     ``sound_exists`` (when given) says which sound files exist, so that a ``sound:`` media
-    Asterisk would not find fails as in Asterisk (`switchsim.asterisk.sound_files`);
+    Asterisk would not find fails as in Asterisk (`switchsim.playbacks.sound_files`);
     ``default_outcome`` answers originates to endpoints no script names; ``event_log``
     False keeps no `events`; ``answer_before_stasis`` False simulates a dialplan that enters
     Stasis without answering the carrier's call first (the generated one answers).

@@ -19,7 +19,7 @@ import structlog
 from dialplan.transfer_plan import TRANSFER_CONTEXT
 from ivr.call.media import prompt_heard
 from routing_rules.decision import PromptRef
-from switchsim.asterisk import DEFAULT_LANGUAGE
+from switchsim.playbacks import DEFAULT_LANGUAGE
 from switchsim.records import ChannelRecord
 from switchsim.switch import FakeSwitch
 

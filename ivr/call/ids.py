@@ -10,6 +10,10 @@ The call and the reconcile both name things through this module only.
 
 from __future__ import annotations
 
+INBOUND_ARG = "inbound"
+"""First appArgs entry of a carrier's call the dialplan sends to the application
+(``inbound,DIALLED``)."""
+
 TRANSFER_ARG = "transfer"
 """First appArgs entry of an originated destination leg (``transfer,CALLID``)."""
 

@@ -30,7 +30,7 @@ the transfer go on over ARI (the call then has no plan), its ringing replaces th
 so a restarted controller takes the transfer over instead of handing the caller to the
 dialplan.
 
-`ivr.controller.process` reads the variable at reconcile for each caller it does not know and,
+`ivr.controller.reconcile` reads the variable at reconcile for each caller it does not know and,
 when `SavedCall.resumable`, lets a new `Call` pick the call up (`Call.take_over`).
 """
 

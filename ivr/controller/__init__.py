@@ -2,6 +2,11 @@
 
 - `ivr.controller.process` — `Controller`: the ARI event stream, one `ivr.call.Call` per inbound
   call, reconcile after every (re)connect, drain.
+- `ivr.controller.reconcile` — the reconcile after every (re)connect: calls resumed, callers
+  taken over or started afresh, conversations watched, the rest handed to the fallback context.
+- `ivr.controller.hand_backs` — the channels the controller itself hands to the fallback
+  context, and the hand-backs Asterisk did not confirm.
+- `ivr.controller.call_setup` — the settings the calls run with and the store of their records.
 - `ivr.controller.rules_source` — where the rule snapshots come from and how a new active
   version reaches the process (PostgreSQL LISTEN/NOTIFY or SQLite polling).
 - `ivr.controller.dialplan_sync` — rewrites and reloads the generated dialplan whenever a rule

@@ -3,24 +3,12 @@
 Events are routed to calls by channel: the caller's channel id is the call id, and each
 originated leg is registered to its call before it is dialled, so the `CallDispatcher` runs one
 call's events in order and different calls concurrently. After every (re)connect the controller
-reconciles with what Asterisk still holds for the application: calls it knows are resumed; a
-caller it does not know (a controller restart) whose saved state (`ivr.call.persistor`, a
-channel variable) is resumable is taken over where it stood: in a menu, a status check, or on
-hold while the transfer goes on, its ringing or answered leg adopted; an inbound caller with no
-saved state at all (in the greeting, which saves nothing, or a caller nobody answered yet, its
-StasisStart lost with a socket) is started afresh as a new call under the active rules, the
-greeting from its start, an earlier controller's prompts stopped first
-(`Controller._start_afresh`); a StasisStart for a channel that has its call already is ignored,
-so nobody is answered twice; conversations it does not know (a restart during a bridged call)
-are watched until one side hangs up (and ended when a side went while the socket was down); and
-any other channel, or a caller whose state is unreadable or not resumable, on hold with none, or
-any caller found while draining or without rules, is handed to the dialplan fallback context, so
-nobody waits in silence (its prompts stopped first: Asterisk would play them out before
-continuing it). Bridges of the application no call owns any longer are destroyed, and legs no
-call owns are hung up. A caller handed back while Asterisk did not answer goes there too,
-counted once, with the reason it was first handed back for. Draining (`ivr.controller.drain`)
-hands new calls to the fallback context at once and gives calls in progress the drain timeout to
-finish.
+reconciles with what Asterisk still holds for the application (`ivr.controller.reconcile`): a
+StasisStart for a channel the reconcile started its call for already is ignored, so nobody is
+answered twice. Channels the controller hands to the dialplan fallback context itself, and
+callers handed back while Asterisk did not answer, are kept by `ivr.controller.hand_backs`.
+Draining (`ivr.controller.drain`) hands new calls to the fallback context at once and gives
+calls in progress the drain timeout to finish.
 """
 
 from __future__ import annotations
@@ -41,7 +29,6 @@ from ivr.ari import AriClient, AriError, AriEventStream, Backoff, CallDispatcher
 from ivr.ari.events import (
     ApplicationReplaced,
     AriEvent,
-    Channel,
     ChannelDestroyed,
     ChannelDtmfReceived,
     ChannelHangupRequest,
@@ -50,27 +37,26 @@ from ivr.ari.events import (
     StasisStart,
     event_channel_id,
     event_type,
-    stasis_args,
 )
 from ivr.ari.socket_requests import SocketRequests
 from ivr.call import (
     TRANSFER_ARG,
     Call,
     CallEnvironment,
-    CallSettings,
     LoopScheduler,
     Scheduler,
     StatePersistor,
-    ids,
     standard_observers,
 )
+from ivr.call.ids import INBOUND_ARG
 from ivr.call.observers import Observer
-from ivr.call.resources import stop_playbacks
+from ivr.controller.call_setup import call_settings, records_in_store
 from ivr.controller.conversations import AdoptedConversations
 from ivr.controller.dialplan_sync import DialplanSync
 from ivr.controller.drain import Drain, DrainStatus
+from ivr.controller.hand_backs import HandBacks
+from ivr.controller.reconcile import Reconciler
 from ivr.controller.rules_source import RulesSource
-from ivr.controller.takeover import Unsaved, callers_to_pick_up
 from ivr.metrics import Metrics
 from ivr.open311.lookups import StatusLookups
 from ivr.records import CallRecords
@@ -78,13 +64,9 @@ from ivr.settings import Settings
 from routing_rules.decision import Decision
 from routing_rules.engine import decide as engine_decide
 from routing_rules.simulate import host_zone
-from routing_rules.snapshot import RuleSnapshot
-from routing_rules.storage.call_records import CallRecordStore
 from routing_rules.storage.store import RuleStore
 
 log = structlog.get_logger(__name__)
-
-INBOUND_ARG = "inbound"
 
 EVENTS_ACTED_ON = frozenset(
     event_type(model)
@@ -111,17 +93,6 @@ def freeze_long_lived_objects() -> None:
     25 ms instead of about 120 ms."""
     gc.collect()
     gc.freeze()
-
-
-def call_settings(settings: Settings) -> CallSettings:
-    return CallSettings(
-        dial_endpoint=settings.dial_endpoint,
-        fallback_context=settings.fallback_context,
-        accept_timeout_s=settings.accept_timeout_s,
-        ring_grace_s=settings.ring_grace_s,
-        hold_music_class=settings.hold_music_class,
-        transfers=settings.transfers,
-    )
 
 
 class Controller:
@@ -203,16 +174,18 @@ class Controller:
             state_written=self.persistor.written,
             status_lookup=self.status_lookups,
         )
-        self.records = records or self._records_in_store(clock, scheduler)
+        self.records = records or records_in_store(
+            rules.store, self._metrics, settings, clock, scheduler
+        )
         """Stores each ended call's record, off the call path (`ivr.records`)."""
         self.calls: dict[str, Call] = {}
         self._closing = False
         """Closing: events are left to the next controller."""
         self._legs: dict[str, str] = {}
         self._conversations = AdoptedConversations(self.ari)
-        self._unconfirmed: dict[str, tuple[str, str]] = {}
-        """Caller channel -> (extension, reason) of ended calls whose hand-back Asterisk did
-        not confirm: already counted, continued at the next reconcile."""
+        self._hand_backs = HandBacks(
+            self.ari, self._metrics, settings.fallback_context, settled=self._update_idle
+        )
         self._decisions: collections.deque[dict[str, Any]] = collections.deque(
             maxlen=settings.recent_decisions
         )
@@ -220,6 +193,20 @@ class Controller:
         self._idle = asyncio.Event()
         self._idle.set()
         self._drain = Drain(self.calls, self._idle, settings.drain_timeout_s)
+        self._reconciler = Reconciler(
+            self._env,
+            calls=self.calls,
+            legs=self._legs,
+            idle=self._idle,
+            conversations=self._conversations,
+            hand_backs=self._hand_backs,
+            rules=rules,
+            drain=self._drain,
+            state_variable=self.persistor.variable,
+            app=settings.ari_app,
+            inbound=self._inbound,
+            spawn=self._spawn,
+        )
         self._reader: asyncio.Task[None] | None = None
         self.reconciled = asyncio.Event()
         """Set after each reconcile (tests wait on it)."""
@@ -240,21 +227,6 @@ class Controller:
                 metrics=self._metrics,
             )
         self._dialplan_task: asyncio.Task[None] | None = None
-
-    def _records_in_store(
-        self, clock: Callable[[], datetime], scheduler: Scheduler
-    ) -> CallRecords | None:
-        """The rule store's call records, their writer's pauses on the calls' ``scheduler``."""
-        if self.rules.store is None:
-            return None
-        return CallRecords(
-            CallRecordStore(self.rules.store),
-            self._metrics,
-            capacity=self.settings.call_records_queue,
-            retention_days=self.settings.call_records_retention_days,
-            clock=clock,
-            scheduler=scheduler,
-        )
 
     # --- ControllerState -------------------------------------------------------------------
 
@@ -386,10 +358,10 @@ class Controller:
         channel = event_channel_id(event)
         if (
             channel is not None
-            and channel in self._unconfirmed
+            and channel in self._hand_backs
             and isinstance(event, ChannelDestroyed | StasisEnd)
         ):
-            del self._unconfirmed[channel]  # hung up, or the hand-back went through after all
+            self._hand_backs.forget(channel)
             self._update_idle()
             return
         if channel is not None and channel in self._conversations:
@@ -425,7 +397,7 @@ class Controller:
         snapshot = self.rules.current
         if self.draining or snapshot is None:
             reason = "draining" if self.draining else "no_rules"
-            self._spawn(self._continue_unknown(channel.id, dialled, reason))
+            self._spawn(self._hand_backs.continue_unknown(channel.id, dialled, reason))
             return None
         call = Call(
             call_id=channel.id,
@@ -465,69 +437,12 @@ class Controller:
             self.records.submit(call.record, host_zone(call.snapshot))
         self._metrics.active_calls.set(len(self.calls))
         if call.hand_back_unconfirmed is not None:
-            self._unconfirmed[call.call_id] = (call.dialled, call.hand_back_unconfirmed)
+            self._hand_backs.unconfirmed(call.call_id, call.dialled, call.hand_back_unconfirmed)
         self._update_idle()
 
     def _update_idle(self) -> None:
-        if not self.calls and not self._unconfirmed:
+        if not self.calls and not self._hand_backs.pending:
             self._idle.set()
-
-    async def _stop_possible_prompts(self, channel_id: str) -> None:
-        """Stop the prompts an earlier controller may have left playing to a caller, at once
-        (404 counts as done): Asterisk runs a continue only after the playback in progress
-        and those queued before it, so the caller would otherwise hear them out first."""
-        await self._stop_playbacks(ids.early_playback_ids(channel_id), channel_id)
-
-    async def _stop_playbacks(self, playback_ids: list[str], channel_id: str) -> None:
-        """Stop an earlier controller's playbacks on ``channel_id`` (`stop_playbacks`); after a
-        failure the rest are left."""
-        await stop_playbacks(
-            self.ari,
-            playback_ids,
-            "controller.stop_playback_failed",
-            give_up=True,
-            channel=channel_id,
-        )
-
-    async def _continue_unknown(
-        self, channel_id: str, extension: str, reason: str, *, stop_prompts: bool = False
-    ) -> None:
-        """Hand a channel the controller will not handle to the dialplan fallback context
-        (first, for a caller an earlier controller had, stopping the prompts and the music on
-        hold it may hear: the music would follow it into the dialplan)."""
-        if stop_prompts:
-            await self._stop_possible_prompts(channel_id)
-            try:
-                await self.ari.stop_moh(channel_id=channel_id)
-            except AriError as exc:
-                log.warning("controller.stop_music_failed", channel=channel_id, error=str(exc))
-        try:
-            await self.ari.continue_in_dialplan(
-                channel_id, self.settings.fallback_context, extension, 1
-            )
-        except AriError as exc:
-            log.warning("controller.continue_failed", channel=channel_id, error=str(exc))
-            return
-        self._metrics.handed_back.labels(reason).inc()
-        log.info("controller.handed_back", channel=channel_id, reason=reason)
-
-    async def _confirm_hand_back(self, channel_id: str, extension: str, reason: str) -> None:
-        """Continue a caller whose call ended handed back while Asterisk did not answer; the
-        call counted it then, so it is not counted again. Its prompts are stopped first: the
-        call's own stop requests may have failed too."""
-        await self._stop_possible_prompts(channel_id)
-        try:
-            await self.ari.continue_in_dialplan(
-                channel_id, self.settings.fallback_context, extension, 1
-            )
-        except AriError as exc:
-            log.warning("controller.continue_failed", channel=channel_id, error=str(exc))
-            if not (exc.is_gone or exc.is_conflict):
-                return  # still unconfirmed: tried again after the next reconnect
-        else:
-            log.info("controller.handed_back", channel=channel_id, reason=reason, late=True)
-        if self._unconfirmed.pop(channel_id, None) is not None:
-            self._update_idle()
 
     # --- connection and reconcile ------------------------------------------------------------
 
@@ -542,129 +457,11 @@ class Controller:
             # parsed as UnknownEvent and ignored, as before
             log.info("controller.event_filter_refused", error=exc.message)
         try:
-            await self._reconcile()
+            await self._reconciler.run()
+            self._update_idle()
         finally:
             self.reconciled.set()
 
     async def _on_disconnect(self) -> None:
         self._metrics.ari_connected.set(0)
         self.reconciled.clear()
-
-    async def _reconcile(self) -> None:
-        state = await self.ari.application_state()
-        present = frozenset(state.channel_ids)
-        for call in list(self.calls.values()):
-            if call.call_id not in present:
-                self._spawn(call.lost())
-            else:
-                self._spawn(call.resume(present))
-        for channel_id in [c for c in self._unconfirmed if c not in present]:
-            del self._unconfirmed[channel_id]  # hung up, or handed back after all
-        ended = await self._conversations.end_broken(present)
-        known = (
-            set(self.calls)
-            | set(self._legs)
-            | self._conversations.channels()
-            | set(self._unconfirmed)
-        )
-        known |= ended
-        known |= await self._pick_up_callers(present - known, present, set(state.bridge_ids))
-        adopted: set[str] = set()
-        for bridge_id in state.bridge_ids:
-            if ids.bridge_owner(bridge_id) in self.calls:
-                continue
-            adopted |= await self._conversations.adopt(bridge_id, present)
-        for channel_id in present - known - adopted:
-            if ids.is_leg(channel_id):
-                with contextlib.suppress(AriError):
-                    await self.ari.hangup(channel_id)
-                continue
-            try:
-                channel = await self.ari.get_channel(channel_id)
-            except AriError:
-                continue
-            if channel.dialplan.app_name not in ("", "Stasis"):
-                continue  # in the dialplan (a transfer handed over): not the controller's
-            if channel.state != "Up" and stasis_args(channel)[:1] == (INBOUND_ARG,):
-                # A caller nobody answered, not picked up above (draining, no rules, its
-                # variable unreadable): as for its StasisStart, started or, draining or
-                # without rules, handed to the fallback context (nothing played to it).
-                self._inbound(self._stasis_start_of(channel))
-                continue
-            self._spawn(
-                self._continue_unknown(
-                    channel_id, channel.dialplan.exten or "s", "reconcile", stop_prompts=True
-                )
-            )
-        for channel_id, (extension, reason) in list(self._unconfirmed.items()):
-            self._spawn(self._confirm_hand_back(channel_id, extension, reason))
-        self._update_idle()
-        log.info("controller.reconciled", channels=len(present), calls=len(self.calls))
-
-    async def _pick_up_callers(
-        self, unknown: frozenset[str], present: frozenset[str], bridges: set[str]
-    ) -> set[str]:
-        """Take over the callers among ``unknown`` whose saved state is resumable, and start
-        afresh the inbound callers with none (`_start_afresh`); returns their channels and the
-        legs adopted with them. The calls and legs are registered before this returns, so no
-        event of theirs after the reconnect is missed. Draining or without rules, none: the
-        rest of the reconcile hands them to the fallback context."""
-        taken: set[str] = set()
-        current = self.rules.current
-        if self.draining or current is None:
-            return taken
-        callers = callers_to_pick_up(self.ari, self.persistor.variable, unknown, present, bridges)
-        async for found in callers:
-            if isinstance(found, Unsaved):
-                if stasis_args(found.channel)[:1] == (INBOUND_ARG,):
-                    self._start_afresh(found.channel)
-                    taken.add(found.channel.id)
-                continue
-            channel_id, saved = found.channel.id, found.saved
-            if found.leg_id is not None:
-                self._register_leg(found.leg_id, channel_id)
-                taken.add(found.leg_id)
-            call = Call(
-                call_id=channel_id,
-                dialled=saved.dialled,
-                calling=found.channel.caller.number or None,
-                snapshot=self._snapshot_of(saved.rules_version, current),
-                env=self._env,
-            )
-            self.calls[channel_id] = call
-            taken.add(channel_id)
-            self._spawn(call.take_over(saved, found.resume, in_stasis=found.in_stasis))
-        if taken:
-            self._idle.clear()
-            self._metrics.active_calls.set(len(self.calls))
-        return taken
-
-    def _start_afresh(self, channel: Channel) -> None:
-        """Start the call of an inbound caller in the application with no saved state, as a
-        new call under the active rules: the greeting from its start. An earlier controller
-        may have been playing the greeting (nothing is saved before the first menu, status
-        check or transfer) or more (a later state write failed: the caller hears the greeting
-        again rather than going to the fallback context, and still reaches a person); its
-        prompts are stopped as the new call's first step, before its greeting (here they would
-        hold up the reconcile, and every call with it), and the new call numbers its own after
-        theirs (`ids.AFRESH_NUMBERING_AFTER`), so that their end events are not taken for its
-        own. A caller nobody answered yet (its StasisStart lost with a socket) is answered now,
-        once: should its StasisStart still come, it is ignored (`_inbound`)."""
-        call = self._inbound(self._stasis_start_of(channel))
-        if call is not None and channel.state == "Up":
-            call.start_afresh()
-
-    def _stasis_start_of(self, channel: Channel) -> StasisStart:
-        """The StasisStart a channel found in the application had (or will have)."""
-        return StasisStart(
-            type="StasisStart",
-            application=self.settings.ari_app,
-            args=stasis_args(channel),
-            channel=channel,
-        )
-
-    def _snapshot_of(self, version: int | None, current: RuleSnapshot) -> RuleSnapshot:
-        """The rule version a call was decided with, if this controller still has it (the
-        active one, or one a call in progress keeps), else the active one."""
-        kept = {call.snapshot.version: call.snapshot for call in self.calls.values()}
-        return current if current.version == version else kept.get(version, current)
