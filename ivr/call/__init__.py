@@ -1,7 +1,9 @@
 """One call: its state machine, its flow, and what its transitions feed.
 
-- `machine`: `Call` (state, event intake, the flow's top); `environment`: what it uses from
-  the controller;
+- `machine`: `Call` (state, events and timers in, what its flow uses); `environment`: what it
+  uses from the controller;
+- `intake`: what each ARI event means for the flow; `entry`: the flow a call begins with,
+  answered or taken over; `course`: the engine's decisions carried out, phase by phase;
 - `states`: `CallState`, the transition table `TRANSITIONS`, `IllegalTransition`, and the
   `Transition` events observers receive;
 - `flow`: how the call's flow waits for what happens to the call, one event at a time;

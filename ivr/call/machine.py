@@ -3,67 +3,46 @@
 A `Call` takes its events in order from the controller (the caller's channel, its originated
 legs and its playbacks all map to one call) and its own timer expiries, each under the call's
 lock, so it never sees two things at once. Each becomes what the call's flow waits for (a key,
-the prompts' end, a leg answering or gone, a timer) and is delivered to the flow
-(`ivr.call.flow`), which reads top-down: `Call._run` asks the engine and runs the phase of each
-step (`ivr.call.phases`, `ivr.call.transfer`, `ivr.call.status`). I/O of the flow's own (a
-status look-up) runs outside the lock (`Call.outside_lock`): the flow waits for its end like
-any other event, and the call's events go on meanwhile. The caller hanging up or leaving the
-application ends the call wherever the flow is. Every transition goes through `Call.enter`,
-which checks the transition table and tells the observers (`ivr.call.observers`: the log line,
-the decision record, the metrics). After each event or timer, a call that nothing would move
-on (a request failed) is handed to the dialplan fallback as ``stalled``, never left in
-silence. A transfer handed to the dialplan (`ivr.call.handover`) leaves the call waiting for
-its caller's end, which tells the transfer's course. When the call ends, in any state, every
-timer, playback, originated leg, bridge, music on hold and ringing indication it owns is
-released.
+the prompts' end, a leg answering or gone, a timer: `ivr.call.intake`) and is delivered to the
+flow (`ivr.call.flow`), which reads top-down: it begins answered or taken over
+(`ivr.call.entry`), then asks the engine and runs the phase of each step (`ivr.call.course`).
+I/O of the flow's own (a status look-up) runs outside the lock (`Call.outside_lock`): the flow
+waits for its end like any other event, and the call's events go on meanwhile. The caller
+hanging up or leaving the application ends the call wherever the flow is. Every transition
+goes through `Call.enter`, which checks the transition table and tells the observers
+(`ivr.call.observers`: the log line, the decision record, the metrics). After each event or
+timer, a call that nothing would move on (a request failed) is handed to the dialplan fallback
+as ``stalled``, never left in silence. A transfer handed to the dialplan (`ivr.call.handover`)
+leaves the call waiting for its caller's end, which tells the transfer's course. When the call
+ends, in any state, every timer, playback, originated leg, bridge, music on hold and ringing
+indication it owns is released.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
 import structlog
 
-from dialplan.transfer_plan import OUTCOME_VARIABLE, TransferPlan
+from dialplan.transfer_plan import TransferPlan
 from ivr.ari.client import AriClient
 from ivr.ari.errors import AriError
-from ivr.ari.events import (
-    AriEvent,
-    ChannelDestroyed,
-    ChannelDtmfReceived,
-    ChannelHangupRequest,
-    PlaybackFinished,
-    StasisEnd,
-    StasisStart,
-    event_channel_id,
-)
+from ivr.ari.events import AriEvent
 from ivr.call import ids
+from ivr.call.entry import answered_flow, request_answer, taken_over_flow
 from ivr.call.environment import CallEnvironment, CallSettings
-from ivr.call.flow import (
-    CallerKey,
-    Expired,
-    Flow,
-    FlowEvent,
-    LegAnswered,
-    LegGone,
-    LegKey,
-    PromptsDone,
-    TransferEnded,
-    WorkDone,
-)
-from ivr.call.handover import follow_taken_over, hand_over_transfer
+from ivr.call.flow import Expired, Flow, FlowEvent, PromptsDone, WorkDone
+from ivr.call.intake import intake, missed
 from ivr.call.persistor import SavedCall
-from ivr.call.phases import greet, offer_menu, play_message, read_location
 from ivr.call.record import DecisionRecord
-from ivr.call.resources import Leg, Playing, Resources, stop_playbacks
+from ivr.call.resources import Playing, Resources, stop_playbacks
 from ivr.call.states import (
     CALLER_HANGUP,
     COMPLETED,
-    LEFT_APPLICATION,
     LOST_ON_RECONNECT,
     TRANSFERRING,
     CallState,
@@ -73,19 +52,9 @@ from ivr.call.states import (
     Transition,
     check_transition,
 )
-from ivr.call.status import check_status
 from ivr.call.timers import CallTimers, TimerHandle
-from ivr.call.transfer import TransferResume, run_transfer
-from routing_rules.decision import (
-    CallContext,
-    CheckStatus,
-    Decision,
-    OfferMenu,
-    PlayGreeting,
-    Prompts,
-    StatusResult,
-    Transfer,
-)
+from ivr.call.transfer import TransferResume
+from routing_rules.decision import Decision, Prompts, StatusResult
 from routing_rules.snapshot import RuleSnapshot
 
 log = structlog.get_logger(__name__)
@@ -146,7 +115,9 @@ class Call:
         self._caller: str | None = None
         if caller_for_logs is not None:
             self._name_caller(caller_for_logs)
-        self._caller_gone = False
+        self.caller_gone = False
+        """The caller's channel is gone or out of the application: nothing more is asked of
+        it."""
         self._lock = asyncio.Lock()
         self._flow = Flow()
         self._timers = CallTimers(env.scheduler, self._expired)
@@ -160,7 +131,8 @@ class Call:
         self.in_dialplan = False
         """The dialplan carries the call's transfer out: the call waits for its caller's end
         (`ivr.call.handover`)."""
-        self._hung_up_at: float | None = None
+        self.hung_up_at: float | None = None
+        """When the caller of a call in the dialplan hung up (its hang-up request's time)."""
         self._stale_playbacks: list[str] = []
         """An earlier controller's playbacks `start` stops first (`start_afresh`)."""
         self._since = self.started_at
@@ -215,21 +187,11 @@ class Call:
             if self._over():
                 return  # closed (or ended) while this waited for the lock
             await self._stop_stale(self._stale_playbacks)
-            failure: AriError | None = None
-            if not answered:
-                try:
-                    await self.env.ari.answer(self.call_id)
-                except AriError as exc:
-                    failure = exc
+            failure = None if answered else await request_answer(self)
             with self._bound():
-                if failure is not None:
-                    await self._not_answered(failure)
-                    return
-                self.answered_at = time.monotonic()
-                await read_location(self)
-                self._flow.start(self._run("answered"), name=f"call-{self.call_id}")
-                await self._flow.settled()
-                await self._check()
+                flow = await answered_flow(self, failure)
+                if flow is not None:
+                    await self._begin(flow)
 
     async def take_over(
         self, saved: SavedCall, resume: TransferResume | None, *, in_stasis: bool
@@ -248,24 +210,13 @@ class Call:
                 return  # closed (or ended) while this waited for the lock
             await self._stop_stale(ids.playbacks_after(self.call_id, saved.playbacks))
             with self._bound():
-                self.language = saved.language
-                self.greeting_done = saved.greeting_done
-                self.digits = list(saved.digits)
-                self.record.language = saved.language
-                self.resources.prompts.number_after(saved.playbacks + ids.PLAYBACKS_PER_STATE)
-                self.answered_at = time.monotonic()
-                log.info("call.taken_over", state=str(saved.state), link=saved.link)
-                await read_location(self)
-                why = f"resumed in {saved.state}"
-                if saved.plan is not None:
-                    flow = self._follow_handed_over(saved.plan, why, in_stasis)
-                elif resume is not None:
-                    flow = self._run_transfer_on(resume, why)
-                else:
-                    flow = self._run(why)
-                self._flow.start(flow, name=f"call-{self.call_id}")
-                await self._flow.settled()
-                await self._check()
+                await self._begin(await taken_over_flow(self, saved, resume, in_stasis=in_stasis))
+
+    async def _begin(self, flow: Coroutine[Any, Any, None]) -> None:
+        """Run ``flow`` as the call's flow, up to its first wait."""
+        self._flow.start(flow, name=f"call-{self.call_id}")
+        await self._flow.settled()
+        await self._check()
 
     async def _stop_stale(self, playback_ids: Sequence[str]) -> None:
         """Stop an earlier controller's playbacks on the caller (`stop_playbacks`); after a
@@ -281,7 +232,7 @@ class Call:
         async with self._lock:
             with self._bound():
                 if not self._over():
-                    item = await self._intake(event)
+                    item = await intake(self, event)
                     if item is not None:
                         await self._flow.deliver(item)
                     await self._check()
@@ -296,42 +247,17 @@ class Call:
                     await self.hand_over(reason)
 
     async def resume(self, present: frozenset[str]) -> None:
-        """After a reconnect, when events may have been missed while the socket was down.
-
-        ``present`` are the channels Asterisk still holds for the application. A prompt whose
-        end may have been missed is stopped and the call goes on as if it had ended, so the
-        caller is never left in silence; a leg that is gone counts as a failed link, and one
-        that answered meanwhile as answered (its StasisStart, should it still come, is not
-        taken as a second answer).
-        """
+        """After a reconnect, when events may have been missed while the socket was down
+        (``present``: the channels Asterisk still holds for the application): the call goes
+        on with what they would have told (`ivr.call.intake.missed`)."""
         async with self._lock:
             with self._bound():
                 if self._over():
                     return
                 log.debug("call.resume", state=str(self.state))
-                legs = list(self.resources.legs.values())  # before the call moves on
-                prompts = self.resources.prompts
-                if prompts.pending:
-                    awaited = prompts.awaited
-                    await self.stop_prompts()
-                    if awaited:
-                        await self._flow.deliver(PromptsDone())
-                for leg in legs:
-                    if self._over() or self.resources.legs.get(leg.channel_id) is not leg:
-                        continue
-                    if leg.channel_id not in present:
-                        await self._flow.deliver(self._leg_gone(leg, None, unseen=True))
-                    elif not leg.answered and await self._answered_meanwhile(leg):
-                        await self._flow.deliver(LegAnswered(leg))
+                async for item in missed(self, present):
+                    await self._flow.deliver(item)
                 await self._check()
-
-    async def _answered_meanwhile(self, leg: Leg) -> bool:
-        """Whether a ringing leg answered while the socket was down (its StasisStart lost)."""
-        try:
-            channel = await self.env.ari.get_channel(leg.channel_id)
-        except AriError:
-            return False  # gone meanwhile: its end event follows
-        return channel.state == "Up"
 
     async def close(self) -> None:
         """The controller closes: stop the call where it stands, its flow, timers and work
@@ -348,66 +274,10 @@ class Call:
         count the call as lost (a conversation too: nobody knows how it would have ended)."""
         async with self._lock:
             with self._bound():
-                self._caller_gone = True
+                self.caller_gone = True
                 await self.finish(LOST_ON_RECONNECT)
 
-    # --- events and timers in ------------------------------------------------------------------
-
-    async def _intake(self, event: AriEvent) -> FlowEvent | None:
-        """What an event means for the flow (None: nothing), or the end of the call."""
-        channel = event_channel_id(event)
-        if channel == self.call_id:
-            return await self._caller_event(event)
-        leg = self.resources.legs.get(channel) if channel is not None else None
-        return self._leg_event(leg, event) if leg is not None else None
-
-    async def _caller_event(self, event: AriEvent) -> FlowEvent | None:
-        if self.in_dialplan:
-            # Leaving the application was the hand-over; only the caller's end matters, with
-            # what the dialplan noted of the transfer, and when the caller hung up.
-            if isinstance(event, ChannelHangupRequest) and self._hung_up_at is None:
-                self._hung_up_at = event.unix_time
-            if not isinstance(event, ChannelDestroyed):
-                return None
-            self._caller_gone = True
-            channelvars = event.channel.channelvars or {}
-            return TransferEnded(channelvars.get(OUTCOME_VARIABLE), self._hung_up_at)
-        match event:
-            case ChannelDtmfReceived():
-                return CallerKey(event.digit)
-            case PlaybackFinished():
-                return self._playback_finished(event)
-            case ChannelHangupRequest() | ChannelDestroyed():
-                self._caller_gone = True
-                await self.finish(CALLER_HANGUP)
-            case StasisEnd():
-                # Left the application without hanging up: the dialplan has the call now.
-                self._caller_gone = True
-                await self.finish(LEFT_APPLICATION)
-        return None
-
-    def _leg_event(self, leg: Leg, event: AriEvent) -> FlowEvent | None:
-        match event:
-            case StasisStart() if not leg.answered:  # answered: already seen at a resume
-                return LegAnswered(leg)
-            case ChannelDtmfReceived():
-                return LegKey(leg, event.digit)
-            case PlaybackFinished():
-                return self._playback_finished(event)
-            case ChannelDestroyed():
-                return self._leg_gone(leg, event.cause)
-            case ChannelHangupRequest() if leg.answered:
-                return self._leg_gone(leg, event.cause)
-            case StasisEnd() if leg.answered:
-                return self._leg_gone(leg, None)
-        return None
-
-    def _playback_finished(self, event: PlaybackFinished) -> FlowEvent | None:
-        return PromptsDone() if self.resources.prompts.finished(event.playback.id) else None
-
-    def _leg_gone(self, leg: Leg, cause: int | None, *, unseen: bool = False) -> LegGone:
-        self.resources.forget_leg(leg)
-        return LegGone(leg, cause, unseen)
+    # --- timers and checks ----------------------------------------------------------------------
 
     async def _expired(self, name: str, handle: TimerHandle) -> None:
         started = time.perf_counter()
@@ -465,79 +335,6 @@ class Call:
     def _name_caller(self, caller: str) -> None:
         self._caller = caller
         self.record.caller = caller
-
-    # --- the flow --------------------------------------------------------------------------------
-
-    async def _run(self, why: str) -> None:
-        """The call, top-down once answered: carry out the engine's decisions until one ends
-        the call's time here (a transfer, a message), or the engine fails."""
-        while True:
-            decision = self._decide()
-            if decision is None:
-                await self.hand_over("decision_failed")
-                return
-            step = decision.step
-            log.debug("call.decision", step=type(step).__name__, why=why)
-            if isinstance(step, PlayGreeting):
-                why = await greet(self, step, decision, why)
-            elif isinstance(step, OfferMenu):
-                why = await offer_menu(self, step, decision, why)
-            elif isinstance(step, CheckStatus):
-                why = await check_status(self, step, decision, why)
-            elif isinstance(step, Transfer):
-                if self.settings.transfers == "dialplan":
-                    await hand_over_transfer(self, step, decision, why)
-                else:
-                    await run_transfer(self, step, decision, why)
-                return
-            else:
-                await play_message(self, step, decision, why)
-                return
-
-    async def _run_transfer_on(self, resume: TransferResume, why: str) -> None:
-        """A taken-over transfer: the engine's transfer again, from the saved link on (the
-        caller is handed back when the engine now decides otherwise)."""
-        decision = self._decide()
-        step = decision.step if decision is not None else None
-        if decision is None or not isinstance(step, Transfer) or resume.link >= len(step.chain):
-            await self.hand_over("not_resumable")
-            return
-        await run_transfer(self, step, decision, why, resume)
-
-    async def _follow_handed_over(self, plan: TransferPlan, why: str, in_stasis: bool) -> None:
-        """A taken-over transfer the dialplan carries out (`follow_taken_over`), told with
-        the engine's transfer again."""
-        await follow_taken_over(self, plan, self._decide(), why, in_stasis=in_stasis)
-
-    def _decide(self) -> Decision | None:
-        started = time.perf_counter()
-        context = CallContext(
-            dialled=self.dialled,
-            calling=self.calling,
-            at=self.env.clock(),
-            location=self.location,
-            language=self.language,
-            greeting_done=self.greeting_done,
-            digits=tuple(self.digits),
-            status=self.status,
-        )
-        try:
-            decision = self.env.decide(self.snapshot, context)
-        except Exception:
-            # The engine promises never to raise; if it does, the dialplan fallback still
-            # routes the caller instead of leaving them in silence.
-            log.exception("call.decision_failed")
-            return None
-        self.env.metrics.decision_seconds.observe(time.perf_counter() - started)
-        return decision
-
-    async def _not_answered(self, failure: AriError) -> None:
-        log.warning("call.answer_failed", error=str(failure))
-        if failure.is_gone or failure.is_conflict:
-            self._caller_gone = True
-            await self.finish(CALLER_HANGUP)
-        else:
-            await self.hand_over("answer_failed")
 
     # --- what the phases use ---------------------------------------------------------------------
 
@@ -637,10 +434,10 @@ class Call:
         await self.resources.prompts.stop()
 
     async def stop_music(self) -> None:
-        await self.resources.stop_music(caller_gone=self._caller_gone)
+        await self.resources.stop_music(caller_gone=self.caller_gone)
 
     async def stop_ringing(self) -> None:
-        await self.resources.stop_ringing(caller_gone=self._caller_gone)
+        await self.resources.stop_ringing(caller_gone=self.caller_gone)
 
     @contextmanager
     def timer(self, name: str, delay_s: float) -> Iterator[None]:
@@ -656,12 +453,12 @@ class Call:
         or with the call's lock held)."""
         await self._flow.stop()
         await self._release()
-        if not self._caller_gone:
+        if not self.caller_gone:
             try:
                 await self.env.ari.continue_in_dialplan(
                     self.call_id, self.settings.fallback_context, self.dialled, 1
                 )
-                self._caller_gone = True
+                self.caller_gone = True
             except AriError as exc:
                 log.warning("call.continue_failed", error=str(exc))
                 if not (exc.is_gone or exc.is_conflict):
@@ -680,11 +477,11 @@ class Call:
         completed = self.state is CallState.BRIDGED and ending != LOST_ON_RECONNECT
         self.enter(CallState.ENDED, str(ending), ending=COMPLETED if completed else ending)
         await self._release()
-        if hang_up_caller and not self._caller_gone:
+        if hang_up_caller and not self.caller_gone:
             await self.resources.quietly(self.env.ari.hangup(self.call_id))
         self.ended.set()
         self.env.on_end(self)
 
     async def _release(self) -> None:
         self._timers.cancel_all()
-        await self.resources.release(caller_gone=self._caller_gone)
+        await self.resources.release(caller_gone=self.caller_gone)
