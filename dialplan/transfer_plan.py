@@ -60,7 +60,7 @@ _UNSAFE_IN_DIAL = _UNSAFE_IN_ARGUMENT | {"&"}
 
 
 def _safe(text: str, unsafe: frozenset[str] = _UNSAFE_IN_ARGUMENT) -> bool:
-    return not any(c in unsafe for c in text)
+    return unsafe.isdisjoint(text)
 
 
 def sounds(prompts: Prompts) -> str | None:
