@@ -135,17 +135,6 @@ class SocketRequests:
         ws = self._ws
         if ws is None or ws.closed:
             raise SocketClosedError("no event socket")
-        return await self._send(ws, method, path, params, body, timeout_s)
-
-    async def _send(
-        self,
-        ws: aiohttp.ClientWebSocketResponse,
-        method: str,
-        path: str,
-        params: Mapping[str, str | int] | None,
-        body: Mapping[str, Any] | None,
-        timeout_s: float,
-    ) -> SocketAnswer:
         request_id = str(next(self._ids))
         frame: dict[str, Any] = {
             "type": "RESTRequest",
@@ -173,28 +162,25 @@ class SocketRequests:
             self._pending.pop(request_id, None)
 
     async def _prove(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Send the probe on ``ws``, the socket just opened; requests go there once it is
+        answered."""
         try:
-            await self._probe_socket(ws)
-        finally:
-            if ws is self._ws:
-                self._probe_over.set()
-
-    async def _probe_socket(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        try:
-            answer = await self._send(ws, "GET", PROBE_PATH, None, None, self._probe_timeout_s)
+            answer = await self.request("GET", PROBE_PATH, None, None, self._probe_timeout_s)
         except (SocketClosedError, TimeoutError):
             log.info(
                 "ari.requests_over_http",
                 reason=f"no answer on the event socket within {self._probe_timeout_s:g} s "
                 "(Asterisk before 22.4)",
             )
-            return
-        if answer.status >= 400:
-            log.info("ari.requests_over_http", reason=f"probe answered {answer.status}")
-            return
-        if ws is self._ws:
-            self._proved = True
-            log.info("ari.requests_over_socket")
+        else:
+            if answer.status >= 400:
+                log.info("ari.requests_over_http", reason=f"probe answered {answer.status}")
+            elif ws is self._ws:
+                self._proved = True
+                log.info("ari.requests_over_socket")
+        finally:
+            if ws is self._ws:
+                self._probe_over.set()
 
 
 def _answer_of(data: dict[str, Any]) -> SocketAnswer:

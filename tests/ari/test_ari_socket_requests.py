@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
 import pytest
 from ari_testing import APP, FAST_BACKOFF, PASSWORD, USER, EventCollector
@@ -21,25 +20,14 @@ def _transports(fake: FakeAri, path_end: str) -> list[str]:
     return [r.transport for r in fake.requests if r.path.endswith(path_end)]
 
 
-@pytest.fixture
-async def on_socket(fake: FakeAri) -> AsyncIterator[tuple[EventCollector, AriClient]]:
-    """An event stream whose socket has been proved, and a client sending on it."""
-    requests = SocketRequests()
-    events = EventCollector(
-        AriEventStream(fake.url, USER, PASSWORD, APP, backoff=FAST_BACKOFF, requests=requests)
-    )
-    events.start()
-    async with asyncio.timeout(5):
-        assert await requests.proved()
-    async with AriClient(fake.url, USER, PASSWORD, APP, socket=requests) as client:
-        yield events, client
-    await events.close()
+ON_SOCKET = pytest.mark.parametrize("socket_requests", ["socket"], indirect=True)
+"""`client` sends on the socket of `events`, proved (`conftest.socket_requests`)."""
 
 
+@ON_SOCKET
 async def test_requests_go_on_the_socket_except_those_that_may_wait_inside_asterisk(
-    fake: FakeAri, on_socket: tuple[EventCollector, AriClient]
+    fake: FakeAri, client: AriClient
 ) -> None:
-    _, client = on_socket
     cid = fake.switch.place_call(answered=False)
     await client.answer(cid)
     await client.play(cid, "pb-1", ["sound:ivr311/greeting"])
@@ -75,12 +63,10 @@ async def test_an_asterisk_that_ignores_requests_on_the_socket_gets_them_over_ht
     assert _transports(fake, "/play/pb-1") == ["http"]
 
 
-async def test_the_event_filter_lets_the_answers_through(
-    fake: FakeAri, on_socket: tuple[EventCollector, AriClient]
-) -> None:
+@ON_SOCKET
+async def test_the_event_filter_lets_the_answers_through(fake: FakeAri, client: AriClient) -> None:
     """Asterisk filters its answers like events: a filter without them would leave every
     request on the socket unanswered."""
-    _, client = on_socket
     await client.filter_events({"StasisStart", "ChannelDestroyed"})
     cid = fake.switch.place_call()
     async with asyncio.timeout(5):
@@ -88,12 +74,12 @@ async def test_the_event_filter_lets_the_answers_through(
     assert _transports(fake, "/play/pb-1") == ["socket"]
 
 
+@ON_SOCKET
 async def test_a_socket_dropping_under_a_request_fails_it_as_unanswered_then_it_is_retried(
-    fake: FakeAri, on_socket: tuple[EventCollector, AriClient]
+    fake: FakeAri, client: AriClient
 ) -> None:
     """The socket drops with the request read (Asterisk carried it out): a request safe to
     repeat is sent again, over HTTP while no new socket is proved."""
-    _, client = on_socket
     cid = fake.switch.place_call()
     fake.lose_next_answer("GET", f"/ari/channels/{cid}")
     channel = await client.get_channel(cid)
@@ -104,12 +90,12 @@ async def test_a_socket_dropping_under_a_request_fails_it_as_unanswered_then_it_
     assert (retried.transport, retried.status) == ("http", 200)
 
 
+@ON_SOCKET
 async def test_closing_the_stream_waits_for_the_answers_to_requests_on_its_socket(
-    fake: FakeAri, on_socket: tuple[EventCollector, AriClient]
+    fake: FakeAri, events: EventCollector, client: AriClient
 ) -> None:
     """A request Asterisk has read is carried out: the stream keeps its socket open until the
     answer has come, so the caller waiting for it learns how it went."""
-    events, client = on_socket
     cid = fake.switch.place_call()
     held = fake.hold_next("POST", f"/ari/channels/{cid}/play/")
     play = asyncio.create_task(client.play(cid, "pb-1", ["sound:ivr311/greeting"]))
@@ -123,11 +109,11 @@ async def test_closing_the_stream_waits_for_the_answers_to_requests_on_its_socke
     assert _transports(fake, "/play/pb-1") == ["socket"]
 
 
+@ON_SOCKET
 async def test_an_answer_without_a_status_is_an_error_not_a_crash(
-    fake: FakeAri, on_socket: tuple[EventCollector, AriClient]
+    fake: FakeAri, client: AriClient
 ) -> None:
     """A garbled answer fails its request as an error answer (502); the stream reads on."""
-    _, client = on_socket
     cid = fake.switch.place_call()
     held = fake.hold_next("GET", f"/ari/channels/{cid}")
     get = asyncio.create_task(client.get_channel(cid))
