@@ -23,7 +23,7 @@ from typing import Any
 
 import structlog
 
-from dialplan.render import DialplanOptions
+from dialplan.options import DialplanOptions
 from geo.calling_number import redact_calling_number
 from ivr.ari import AriClient, AriError, AriEventStream, Backoff, CallDispatcher
 from ivr.ari.events import (
