@@ -15,6 +15,13 @@ import structlog
 from ivr.logs import configure_logging
 
 
+def log_lines(text: str) -> list[str]:
+    """The lines of a JSON-lines log, each ended by "\\n" and by nothing else: a logged value
+    may hold U+0085 or U+2028, which JSON leaves as they are and `str.splitlines` would take
+    for line ends."""
+    return [line.removesuffix("\n") for line in io.StringIO(text, newline="\n")]
+
+
 @contextmanager
 def production_log() -> Iterator[list[dict[str, Any]]]:
     """The JSON log every ivr311 process writes on stderr (every level, the standard library's
@@ -38,7 +45,7 @@ def production_log() -> Iterator[list[dict[str, Any]]]:
         root.setLevel(level)
     text = stream.getvalue()
     assert "Traceback" not in text, text
-    for line in text.splitlines():
+    for line in log_lines(text):
         event = json.loads(line)
         assert isinstance(event, dict), line
         events.append(event)

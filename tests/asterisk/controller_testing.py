@@ -18,6 +18,7 @@ from asterisk_testing import ARI_PASSWORD, AsteriskNode, open_durham_rules
 from local_processes import wait_until
 from prometheus_client.parser import text_string_to_metric_families
 from sipp_testing import SippParty
+from structured_log import log_lines
 
 
 @dataclass
@@ -71,7 +72,7 @@ class ControllerProcess:
     def log_events(self) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
         text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
-        for line in text.splitlines():
+        for line in log_lines(text):
             with contextlib.suppress(ValueError):
                 events.append(json.loads(line))
         return events

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from structured_log import log_lines
 
 from ivr.agi.script import main
 
@@ -63,7 +64,7 @@ def run_agi_logged(
     )
     stderr = done.stderr.decode()
     assert "Traceback" not in stderr, stderr
-    events = [json.loads(line) for line in stderr.splitlines()]
+    events = [json.loads(line) for line in log_lines(stderr)]
     return done.returncode, variables_of(done.stdout.decode()), events
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from agi_testing import MONDAY_MORNING, agi_env, agi_in_process, run_agi_logged
-from structured_log import production_log
+from structured_log import log_lines, production_log
 
 import ivr.agi.script
 from ivr.agi.script import MAX_VALUE_CHARS, SAFE_MESSAGE
@@ -159,4 +159,4 @@ def test_a_channel_that_is_gone_is_logged_once(command: str) -> None:
     )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
-    assert [json.loads(line)["event"] for line in done.stderr.splitlines()] == ["agi.channel_lost"]
+    assert [json.loads(line)["event"] for line in log_lines(done.stderr)] == ["agi.channel_lost"]

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 import structlog
 from ivr_testing import Harness, inside_number
+from structured_log import log_lines
 
 from ivr.controller.http import bound_port, make_app, start_server
 
@@ -91,7 +92,7 @@ async def test_logs_carry_the_call_id_and_never_the_full_calling_number(
         await harness.ended(call_id)
     finally:
         structlog.reset_defaults()
-    lines = [json.loads(line) for line in sink.getvalue().splitlines()]
+    lines = [json.loads(line) for line in log_lines(sink.getvalue())]
     call_lines = [line for line in lines if line["event"].startswith("call.")]
     assert call_lines and all(line["call_id"] == call_id for line in call_lines)
     assert number not in sink.getvalue()
