@@ -15,7 +15,7 @@ from pathlib import Path
 import structlog
 
 from dialplan.asterisk_conf import write_dialplan
-from dialplan.render import DialplanOptions
+from dialplan.options import DialplanOptions
 from routing_rules.snapshot import RuleSnapshot
 
 log = structlog.get_logger(__name__)

@@ -17,7 +17,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dialplan.names import FALLBACK_CONTEXT, STATE_VARIABLE
-from dialplan.render import DialplanOptions, render_dialplan
+from dialplan.options import DialplanOptions
+from dialplan.render import render_dialplan
 from dialplan.templating import Template, write_atomically
 from recordings.manifest import LANGUAGES, MOH_DIR, SOUND_SUBDIR, SOUNDS_DIR
 from routing_rules.snapshot import RuleSnapshot

@@ -22,7 +22,8 @@ from dialplan.asterisk_conf import (
     render_asterisk_conf,
 )
 from dialplan.names import FALLBACK_CONTEXT
-from dialplan.render import DialplanOptions, render_dialplan
+from dialplan.options import DialplanOptions
+from dialplan.render import render_dialplan
 from routing_rules.schedules import check_evaluated_year
 from routing_rules.snapshot import RuleSnapshot
 
@@ -118,7 +119,8 @@ def _snapshot(args: argparse.Namespace) -> RuleSnapshot:
 
 def _active_snapshot(database: str | None) -> RuleSnapshot:
     from routing_rules.snapshot import default_geo
-    from routing_rules.storage.store import RuleStore, StoreError, database_url
+    from routing_rules.storage.errors import StoreError
+    from routing_rules.storage.store import RuleStore, database_url
 
     try:
         store = RuleStore.open(database_url(database), create=False)

@@ -24,7 +24,8 @@ after hours and when a transfer failed, through the ``ivr311-website`` subroutin
 the municipality the call is known or routed as (the host's otherwise).
 
 Every routing choice comes from :mod:`routing_rules.policy`, the decision engine's own policy,
-taken as for a caller who never presses a key: the fallback has no menus.
+taken as for a caller who never presses a key: the fallback has no menus. Where a caller is
+sent, and why, is `dialplan.residence`; what the rules do not say is `dialplan.options`.
 
 The text depends only on the snapshot and ``DialplanOptions`` (``now`` included), so the same
 rules give the same file; golden tests rely on it. `dialplan.transfer_context` adds the contexts
@@ -34,20 +35,19 @@ of a transfer the controller hands over to the dialplan, which no rule changes.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from dialplan.names import FALLBACK_CONTEXT, STATE_VARIABLE, extension_name, note
+from dialplan.names import extension_name, note
+from dialplan.options import DialplanOptions
+from dialplan.residence import Residence, exchange_residences, unknown_caller_residence
 from dialplan.schedule import SCHEDULE_CONTEXT, closed_days, closed_days_lines, schedule_lines
 from dialplan.transfer_context import transfer_contexts
 from recordings.manifest import sound_name
 from routing_rules import policy
 from routing_rules.decision import WEBSITE_POINTS, WebsitePoint
-from routing_rules.policy import ExchangeRule, UnknownCallerRule
 from routing_rules.schema import Destination, RuleSet
 from routing_rules.snapshot import RuleSnapshot
 from routing_rules.website import website_at, website_prompt_id
@@ -63,51 +63,12 @@ AGENTS_EXTEN = "host-agents"
 CLOSED_EXTEN = "closed"
 
 
-@dataclass(frozen=True, slots=True)
-class DialplanOptions:
-    """What the rules do not say: the Stasis app, the trunk destinations are dialled through,
-    the saved call state's variable and how many years of statutory holidays are written out."""
-
-    app: str = "ivr311"
-    dial_endpoint: str = "contact-centres"
-    fallback_context: str = FALLBACK_CONTEXT
-    state_variable: str = STATE_VARIABLE
-    holiday_years: int = 5
-    now: datetime | None = field(default=None)
-
-    @classmethod
-    def from_environment(cls) -> DialplanOptions:
-        """The names the controller uses too, so the dialplan and the controller agree on them:
-        IVR311_ARI_APP, IVR311_DIAL_ENDPOINT, IVR311_FALLBACK_CONTEXT, IVR311_STATE_VARIABLE."""
-        env, default = os.environ.get, cls()
-        return cls(
-            app=env("IVR311_ARI_APP", "").strip() or default.app,
-            dial_endpoint=env("IVR311_DIAL_ENDPOINT", "").strip() or default.dial_endpoint,
-            fallback_context=env("IVR311_FALLBACK_CONTEXT", "").strip() or default.fallback_context,
-            state_variable=env("IVR311_STATE_VARIABLE", "").strip() or default.state_variable,
-        )
-
-    def moment(self) -> datetime:
-        return self.now if self.now is not None else datetime.now(UTC)
-
-
 def number_forms(number: str) -> tuple[str, ...]:
     """The forms a carrier may deliver a host number in: 311; +1NPANXXXXXX, 1NPA..., NPA...."""
     if not number.startswith("+1"):
         return (number,)
     national = number[2:]
     return (number, "1" + national, national)
-
-
-@dataclass(frozen=True, slots=True)
-class _Residence:
-    """Where the fallback sends a caller: ``municipality_id`` is ``None`` for the host's own
-    agents; ``reason`` is for people (``IVR311_REASON``)."""
-
-    municipality_id: str | None
-    reason: str
-    known: str | None = None
-    """The municipality the call tells without asking (``IVR311_KNOWN``), if any."""
 
 
 def playback(prompt_ids: Sequence[str]) -> str:
@@ -195,7 +156,7 @@ class _Renderer:
 
     def call(self) -> list[str]:
         host = self.rules.host
-        unknown = self.unknown_caller()
+        unknown = unknown_caller_residence(self.rules)
         lines = [
             f"[{CALL_CONTEXT}]",
             f"exten => s,1,Set(CHANNEL(language)={self.language})",
@@ -263,67 +224,12 @@ class _Renderer:
             f' same => n,GotoIf($["${{IVR311_OPEN}}" != "1"]?{CALL_CONTEXT},{CLOSED_EXTEN},1)',
         ]
 
-    def residence_target(self, residence: _Residence) -> str:
+    def residence_target(self, residence: Residence) -> str:
         if residence.municipality_id is None:
             return f"{CALL_CONTEXT},{AGENTS_EXTEN},1"
         return f"{MUNICIPALITY_CONTEXT},{extension_name(residence.municipality_id)},1"
 
     # -- where the caller lives --------------------------------------------------------------
-
-    def unknown_caller(self) -> _Residence:
-        """The route of a caller whose number places them nowhere in this rule set."""
-        unknown = policy.unknown_caller(self.rules)
-        if unknown.rule is UnknownCallerRule.ONLY_MEMBER:
-            return _Residence(
-                unknown.municipality_id, "unknown caller: the only member", unknown.municipality_id
-            )
-        if unknown.rule is UnknownCallerRule.TOO_MANY_MEMBERS:
-            return _Residence(
-                None,
-                f"unknown caller: host agents - {len(unknown.members)} members exceed "
-                f"max_menu_options {self.rules.overlap_policy.max_menu_options}",
-            )
-        if unknown.rule is UnknownCallerRule.MEMBER_MENU:
-            chosen = policy.menu_default(self.rules, unknown.members)
-            if chosen is not None:
-                return _Residence(chosen, "unknown caller: first member - menu default")
-        return _Residence(None, "unknown caller: host agents")
-
-    def exchange_residence(self, exchange_id: str) -> _Residence | None:
-        """The route of callers from the exchange, or ``None`` when it places them nowhere
-        (they are unknown callers)."""
-        exchange = self.snap.geo.exchanges.get(exchange_id)
-        if exchange is None:
-            return None
-        residence = policy.exchange_residence(self.snap, exchange)
-        if residence.rule is ExchangeRule.NONE:
-            return None
-        listing = " ".join(f"{s.id} {s.share:.0%}" for s in residence.shares)
-        if residence.rule is ExchangeRule.DOMINANT:
-            dominance = self.rules.overlap_policy.dominance_share
-            return _Residence(
-                residence.municipality_id,
-                f"{listing} - dominance {dominance:.0%}",
-                residence.municipality_id,
-            )
-        if residence.rule is ExchangeRule.ONLY:
-            return _Residence(
-                residence.municipality_id,
-                f"{listing} - only municipality of the rule set",
-                residence.municipality_id,
-            )
-        chosen = policy.menu_default(self.rules, policy.exchange_menu(self.rules, residence))
-        if chosen is not None:
-            return _Residence(chosen, f"{listing} - shared: largest share")
-        return _Residence(None, f"{listing} - shared: host agents")
-
-    def _residences(self) -> dict[str, _Residence]:
-        found: dict[str, _Residence] = {}
-        for exchange_id in sorted(self.snap.geo.npa_nxx_by_exchange()):
-            residence = self.exchange_residence(exchange_id)
-            if residence is not None:
-                found[exchange_id] = residence
-        return found
 
     def npa_nxx(self) -> list[str]:
         lines = [
@@ -331,7 +237,7 @@ class _Renderer:
             "; in-service NPA-NXX codes of the exchanges whose callers this rule set places",
         ]
         codes = self.snap.geo.npa_nxx_by_exchange()
-        for exchange_id in self._residences():
+        for exchange_id in exchange_residences(self.snap):
             lines.append(f"; {exchange_id}")
             lines += [
                 f"exten => {code},1,Goto({EXCHANGE_CONTEXT},{extension_name(exchange_id)},1)"
@@ -341,7 +247,7 @@ class _Renderer:
 
     def exchanges(self) -> list[str]:
         lines = [f"[{EXCHANGE_CONTEXT}]"]
-        for exchange_id, residence in self._residences().items():
+        for exchange_id, residence in exchange_residences(self.snap).items():
             lines += [
                 f"exten => {extension_name(exchange_id)},1,Set(IVR311_EXCHANGE={exchange_id})",
                 *self.known_and_closed(residence.known),

@@ -223,7 +223,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url_usable(cls, value: str) -> str:
-        from routing_rules.storage.store import database_url_problem
+        from routing_rules.storage.database import database_url_problem
 
         problem = database_url_problem(value)
         if problem is not None:

@@ -26,7 +26,7 @@ from routing_rules.cli_output import (
     fail,
     print_invalid,
 )
-from routing_rules.storage.store import StoreError
+from routing_rules.storage.errors import StoreError
 from routing_rules.validation import RuleSetInvalid
 
 log = structlog.get_logger(__name__)

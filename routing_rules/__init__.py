@@ -13,7 +13,8 @@ Entry points:
 - ``routing_rules.snapshot``: ``load_snapshot("durham" | "cape-breton" | path, geo)`` and
   ``snapshot_from_text``; a ``RuleSnapshot`` is immutable and bound to its geodata.
 - ``routing_rules.storage.store``: ``RuleStore.open(url)`` with ``apply``, ``rollback``,
-  ``history``-style reads, ``active_version()`` and ``load_snapshot(geo)``.
+  ``history``-style reads, ``active_version()`` and ``load_snapshot(geo)``; what it refuses is
+  raised as ``routing_rules.storage.errors`` (``StoreError`` and its kinds).
 - ``routing_rules.storage.notify``: ``watch_active_version(store)``, an async iterator of newly
   activated versions (PostgreSQL LISTEN/NOTIFY, SQLite polling).
 - ``routing_rules.validation``: ``validate_text(text, geo)``, every problem with its field path.

@@ -15,7 +15,8 @@ import sys
 from pydantic import HttpUrl
 
 from routing_rules.schema import HOST_AGENTS, RuleSet
-from routing_rules.storage.store import ConflictCause, ConflictError, StoredVersion
+from routing_rules.storage.errors import ConflictCause, ConflictError
+from routing_rules.storage.store import StoredVersion
 from routing_rules.validation import RuleSetInvalid, ValidationReport
 
 EXIT_OK = 0

@@ -22,7 +22,7 @@ from routing_rules.simulate import (
     simulate_call,
 )
 from routing_rules.snapshot import RuleSnapshot, default_geo, load_snapshot
-from routing_rules.storage.store import StoreError
+from routing_rules.storage.errors import StoreError
 
 LookUpStatus = Callable[[Open311, str], StatusResult]
 """``(service, request_id)``: ask the server for a request's status (the controller's client)."""

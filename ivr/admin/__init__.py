@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ivr.admin.api import AdminConfig, add_admin_routes
+from ivr.admin.api import add_admin_routes
 from ivr.admin.collector import RulesStateCollector
+from ivr.admin.handling import AdminConfig
 from ivr.admin.service import AdminService
 from ivr.controller.http import ControllerState
 from routing_rules.snapshot import default_geo

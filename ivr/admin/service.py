@@ -19,12 +19,12 @@ from routing_rules.decision import StatusResult
 from routing_rules.geoview import GeoLookup
 from routing_rules.simulate import as_json, parse_at, parse_presses, simulate_call
 from routing_rules.snapshot import RuleSnapshot, snapshot_from_text
+from routing_rules.storage.errors import StoreError
 from routing_rules.storage.store import (
     Activation,
     ApplyResult,
     RuleStore,
     StoredVersion,
-    StoreError,
     unified_diff,
 )
 from routing_rules.validation import validate_text

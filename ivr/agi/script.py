@@ -224,7 +224,8 @@ def _active_version(url: str) -> ActiveText | StoredVersion | None:
             return read_active(path)
         except NotReadableHere:
             pass
-    from routing_rules.storage.store import NoRuleStore, RuleStore
+    from routing_rules.storage.errors import NoRuleStore
+    from routing_rules.storage.store import RuleStore
 
     try:
         store = RuleStore.open(url, create=False)

@@ -97,7 +97,6 @@ class AriClient:
         self._count_request = count_request
         self.app = app
         self._headers = {"Authorization": basic_auth_header(user, password)}
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._retries = retries
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
@@ -123,7 +122,7 @@ class AriClient:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 headers=self._headers,
-                timeout=self._timeout,
+                timeout=aiohttp.ClientTimeout(total=self._timeout_s),
                 connector=aiohttp.TCPConnector(limit=self._max_connections),
             )
         return self._session

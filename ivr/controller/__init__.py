@@ -4,6 +4,8 @@
   call, reconcile after every (re)connect, drain.
 - `ivr.controller.reconcile` — the reconcile after every (re)connect: calls resumed, callers
   taken over or started afresh, conversations watched, the rest handed to the fallback context.
+- `ivr.controller.registry` — `ChannelRegistry`: the channels the controller handles (calls,
+  legs, adopted conversations, unconfirmed hand-backs) and its idle event.
 - `ivr.controller.hand_backs` — the channels the controller itself hands to the fallback
   context, and the hand-backs Asterisk did not confirm.
 - `ivr.controller.call_setup` — the settings the calls run with and the store of their records.

@@ -24,7 +24,7 @@ from typing import Literal
 import structlog
 
 from dialplan.apply import regenerate_dialplan
-from dialplan.render import DialplanOptions
+from dialplan.options import DialplanOptions
 from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
 from routing_rules.snapshot import RuleSnapshot

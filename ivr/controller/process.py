@@ -7,6 +7,8 @@ reconciles with what Asterisk still holds for the application (`ivr.controller.r
 StasisStart for a channel the reconcile started its call for already is ignored, so nobody is
 answered twice. Channels the controller hands to the dialplan fallback context itself, and
 callers handed back while Asterisk did not answer, are kept by `ivr.controller.hand_backs`.
+The calls, their legs, the conversations adopted at reconcile and those hand-backs are one
+`ChannelRegistry` (`ivr.controller.registry`), built once and shared with the reconcile.
 Draining (`ivr.controller.drain`) hands new calls to the fallback context at once and gives
 calls in progress the drain timeout to finish.
 """
@@ -23,7 +25,7 @@ from typing import Any
 
 import structlog
 
-from dialplan.render import DialplanOptions
+from dialplan.options import DialplanOptions
 from geo.calling_number import redact_calling_number
 from ivr.ari import AriClient, AriError, AriEventStream, Backoff, CallDispatcher
 from ivr.ari.events import (
@@ -56,6 +58,7 @@ from ivr.controller.dialplan_sync import DialplanSync
 from ivr.controller.drain import Drain, DrainStatus
 from ivr.controller.hand_backs import HandBacks
 from ivr.controller.reconcile import Reconciler
+from ivr.controller.registry import ChannelRegistry
 from ivr.controller.rules_source import RulesSource
 from ivr.metrics import Metrics
 from ivr.open311.lookups import StatusLookups
@@ -178,32 +181,30 @@ class Controller:
             rules.store, self._metrics, settings, clock, scheduler
         )
         """Stores each ended call's record, off the call path (`ivr.records`)."""
-        self.calls: dict[str, Call] = {}
         self._closing = False
         """Closing: events are left to the next controller."""
-        self._legs: dict[str, str] = {}
-        self._conversations = AdoptedConversations(self.ari)
-        self._hand_backs = HandBacks(
-            self.ari, self._metrics, settings.fallback_context, settled=self._update_idle
+        idle = asyncio.Event()
+        idle.set()
+        self._registry = ChannelRegistry(
+            calls={},
+            legs={},
+            conversations=AdoptedConversations(self.ari),
+            hand_backs=HandBacks(
+                self.ari, self._metrics, settings.fallback_context, settled=self._update_idle
+            ),
+            idle=idle,
         )
         self._decisions: collections.deque[dict[str, Any]] = collections.deque(
             maxlen=settings.recent_decisions
         )
         self._tasks: set[asyncio.Task[None]] = set()
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._drain = Drain(self.calls, self._idle, settings.drain_timeout_s)
+        self._drain = Drain(self._registry.calls, self._registry.idle, settings.drain_timeout_s)
         self._reconciler = Reconciler(
             self._env,
-            calls=self.calls,
-            legs=self._legs,
-            idle=self._idle,
-            conversations=self._conversations,
-            hand_backs=self._hand_backs,
+            self._registry,
             rules=rules,
             drain=self._drain,
             state_variable=self.persistor.variable,
-            app=settings.ari_app,
             inbound=self._inbound,
             spawn=self._spawn,
         )
@@ -227,6 +228,11 @@ class Controller:
                 metrics=self._metrics,
             )
         self._dialplan_task: asyncio.Task[None] | None = None
+
+    @property
+    def calls(self) -> dict[str, Call]:
+        """The calls in progress, by their caller's channel (`ChannelRegistry.calls`)."""
+        return self._registry.calls
 
     # --- ControllerState -------------------------------------------------------------------
 
@@ -257,7 +263,7 @@ class Controller:
         return self.rules.current.version if self.rules.current is not None else None
 
     def live_calls(self) -> list[Mapping[str, Any]]:
-        return [call.summary() for call in self.calls.values()]
+        return [call.summary() for call in self._registry.calls.values()]
 
     def recent_decisions(self, limit: int = 50) -> list[Mapping[str, Any]]:
         newest_first: list[Mapping[str, Any]] = list(reversed(self._decisions))
@@ -292,7 +298,7 @@ class Controller:
         events it brings meanwhile are left to the next controller."""
         self._closing = True
         await self.dispatcher.aclose()
-        await asyncio.gather(*(call.close() for call in list(self.calls.values())))
+        await asyncio.gather(*(call.close() for call in list(self._registry.calls.values())))
         await self.stream.close()
         if self._reader is not None:
             self._reader.cancel()
@@ -316,7 +322,7 @@ class Controller:
 
     async def wait_idle(self) -> None:
         """Wait until no call is in progress (nor a hand-back still to confirm)."""
-        await self._idle.wait()
+        await self._registry.idle.wait()
 
     async def drain(self, timeout_s: float | None = None) -> None:
         """Take no new calls; let calls in progress end within the drain timeout, then hand the
@@ -358,14 +364,14 @@ class Controller:
         channel = event_channel_id(event)
         if (
             channel is not None
-            and channel in self._hand_backs
+            and channel in self._registry.hand_backs
             and isinstance(event, ChannelDestroyed | StasisEnd)
         ):
-            self._hand_backs.forget(channel)
+            self._registry.hand_backs.forget(channel)
             self._update_idle()
             return
-        if channel is not None and channel in self._conversations:
-            self._spawn(self._conversations.on_event(channel, event))
+        if channel is not None and channel in self._registry.conversations:
+            self._spawn(self._registry.conversations.on_event(channel, event))
             return
         if self.dispatcher.dispatch(event):
             return
@@ -375,19 +381,19 @@ class Controller:
     def _key_for(self, event: AriEvent) -> str | None:
         if isinstance(event, StasisStart) and event.args[:1] == (TRANSFER_ARG,):
             call_id = event.args[1] if len(event.args) > 1 else None
-            return call_id if call_id in self.calls else None
+            return call_id if call_id in self._registry.calls else None
         channel = event_channel_id(event)
         if channel is None:
             return None
-        if channel in self.calls:
+        if channel in self._registry.calls:
             return channel
-        return self._legs.get(channel)
+        return self._registry.legs.get(channel)
 
     def _inbound(self, event: StasisStart) -> Call | None:
         """Start the call of a caller entering the application (or hand them to the fallback
         context while draining or without rules); returns the call started."""
         channel = event.channel
-        if channel.id in self.calls:
+        if channel.id in self._registry.calls:
             # Reconcile started this call already from the channel, while its StasisStart
             # waited on the new socket: one call per channel, answered once.
             log.info("controller.stasis_start_known", channel=channel.id)
@@ -397,7 +403,7 @@ class Controller:
         snapshot = self.rules.current
         if self.draining or snapshot is None:
             reason = "draining" if self.draining else "no_rules"
-            self._spawn(self._hand_backs.continue_unknown(channel.id, dialled, reason))
+            self._spawn(self._registry.hand_backs.continue_unknown(channel.id, dialled, reason))
             return None
         call = Call(
             call_id=channel.id,
@@ -407,9 +413,9 @@ class Controller:
             env=self._env,
             channelvars=channel.channelvars,
         )
-        self.calls[call.call_id] = call
-        self._idle.clear()
-        self._metrics.active_calls.set(len(self.calls))
+        self._registry.calls[call.call_id] = call
+        self._registry.idle.clear()
+        self._metrics.active_calls.set(len(self._registry.calls))
         self.dispatcher.submit(call.call_id, event)
         return call
 
@@ -417,7 +423,7 @@ class Controller:
         return redact_calling_number(calling, self.settings.hash_key())
 
     async def _handle(self, key: str, event: AriEvent) -> None:
-        call = self.calls.get(key)
+        call = self._registry.calls.get(key)
         if call is None:
             return
         if isinstance(event, StasisStart) and event.channel.id == call.call_id:
@@ -426,23 +432,25 @@ class Controller:
             await call.handle(event)
 
     def _register_leg(self, leg_id: str, call_id: str) -> None:
-        self._legs[leg_id] = call_id
+        self._registry.legs[leg_id] = call_id
 
     def _call_ended(self, call: Call) -> None:
-        self.calls.pop(call.call_id, None)
-        for leg_id in [leg for leg, owner in self._legs.items() if owner == call.call_id]:
-            del self._legs[leg_id]
+        self._registry.calls.pop(call.call_id, None)
+        for leg_id in [leg for leg, owner in self._registry.legs.items() if owner == call.call_id]:
+            del self._registry.legs[leg_id]
         self._decisions.append(call.record.as_json())
         if self.records is not None:
             self.records.submit(call.record, host_zone(call.snapshot))
-        self._metrics.active_calls.set(len(self.calls))
+        self._metrics.active_calls.set(len(self._registry.calls))
         if call.hand_back_unconfirmed is not None:
-            self._hand_backs.unconfirmed(call.call_id, call.dialled, call.hand_back_unconfirmed)
+            self._registry.hand_backs.unconfirmed(
+                call.call_id, call.dialled, call.hand_back_unconfirmed
+            )
         self._update_idle()
 
     def _update_idle(self) -> None:
-        if not self.calls and not self._hand_backs.pending:
-            self._idle.set()
+        if not self._registry.calls and not self._registry.hand_backs.pending:
+            self._registry.idle.set()
 
     # --- connection and reconcile ------------------------------------------------------------
 

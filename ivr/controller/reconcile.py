@@ -21,9 +21,8 @@ did not answer goes there too, counted once, with the reason it was first handed
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import Callable, Collection, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import structlog
@@ -32,9 +31,8 @@ from ivr.ari import AriError
 from ivr.ari.events import Channel, StasisStart, stasis_args
 from ivr.call import Call, CallEnvironment, ids
 from ivr.call.ids import INBOUND_ARG
-from ivr.controller.conversations import AdoptedConversations
 from ivr.controller.drain import Drain
-from ivr.controller.hand_backs import HandBacks
+from ivr.controller.registry import ChannelRegistry
 from ivr.controller.rules_source import RulesSource
 from ivr.controller.takeover import Unsaved, callers_to_pick_up
 from routing_rules.snapshot import RuleSnapshot
@@ -44,38 +42,29 @@ log = structlog.get_logger(__name__)
 
 class Reconciler:
     """The reconcile of one controller, over what it shares with it: the calls' environment
-    (its ARI client, metrics and leg registration), its calls and their legs, its idle event,
-    the conversations it watches, its hand-backs, rules and drain. ``inbound`` starts the call
-    of a caller as its StasisStart would (`Controller._inbound`); ``spawn`` runs a task the
-    controller cancels when it closes."""
+    (its ARI client, which names the application, its metrics and leg registration), the
+    channels it handles and its idle event (`ChannelRegistry`), its rules and drain.
+    ``state_variable`` is the channel variable calls save their state in (`ivr.call.persistor`);
+    ``inbound`` starts the call of a caller as its StasisStart would (`Controller._inbound`);
+    ``spawn`` runs a task the controller cancels when it closes."""
 
     def __init__(
         self,
         env: CallEnvironment,
+        registry: ChannelRegistry,
         *,
-        calls: dict[str, Call],
-        legs: Collection[str],
-        idle: asyncio.Event,
-        conversations: AdoptedConversations,
-        hand_backs: HandBacks,
         rules: RulesSource,
         drain: Drain,
         state_variable: str,
-        app: str,
         inbound: Callable[[StasisStart], Call | None],
         spawn: Callable[[Coroutine[Any, Any, None]], None],
     ) -> None:
         self._env = env
         self._ari = env.ari
-        self._calls = calls
-        self._legs = legs
-        self._idle = idle
-        self._conversations = conversations
-        self._hand_backs = hand_backs
+        self._registry = registry
         self._rules = rules
         self._drain = drain
         self._state_variable = state_variable
-        self._app = app
         self._inbound = inbound
         self._spawn = spawn
 
@@ -83,26 +72,20 @@ class Reconciler:
         """Reconcile with what Asterisk holds for the application now."""
         state = await self._ari.application_state()
         present = frozenset(state.channel_ids)
-        for call in list(self._calls.values()):
+        for call in list(self._registry.calls.values()):
             if call.call_id not in present:
                 self._spawn(call.lost())
             else:
                 self._spawn(call.resume(present))
-        self._hand_backs.forget_absent(present)
-        ended = await self._conversations.end_broken(present)
-        known = (
-            set(self._calls)
-            | set(self._legs)
-            | self._conversations.channels()
-            | self._hand_backs.channels()
-        )
-        known |= ended
+        self._registry.hand_backs.forget_absent(present)
+        ended = await self._registry.conversations.end_broken(present)
+        known = self._registry.channels() | ended
         known |= await self._pick_up_callers(present - known, present, set(state.bridge_ids))
         adopted: set[str] = set()
         for bridge_id in state.bridge_ids:
-            if ids.bridge_owner(bridge_id) in self._calls:
+            if ids.bridge_owner(bridge_id) in self._registry.calls:
                 continue
-            adopted |= await self._conversations.adopt(bridge_id, present)
+            adopted |= await self._registry.conversations.adopt(bridge_id, present)
         for channel_id in present - known - adopted:
             if ids.is_leg(channel_id):
                 with contextlib.suppress(AriError):
@@ -121,13 +104,13 @@ class Reconciler:
                 self._inbound(self._stasis_start_of(channel))
                 continue
             self._spawn(
-                self._hand_backs.continue_unknown(
+                self._registry.hand_backs.continue_unknown(
                     channel_id, channel.dialplan.exten or "s", "reconcile", stop_prompts=True
                 )
             )
-        for channel_id, extension, reason in self._hand_backs.to_confirm():
-            self._spawn(self._hand_backs.confirm(channel_id, extension, reason))
-        log.info("controller.reconciled", channels=len(present), calls=len(self._calls))
+        for channel_id, extension, reason in self._registry.hand_backs.to_confirm():
+            self._spawn(self._registry.hand_backs.confirm(channel_id, extension, reason))
+        log.info("controller.reconciled", channels=len(present), calls=len(self._registry.calls))
 
     async def _pick_up_callers(
         self, unknown: frozenset[str], present: frozenset[str], bridges: set[str]
@@ -159,12 +142,12 @@ class Reconciler:
                 snapshot=self._snapshot_of(saved.rules_version, current),
                 env=self._env,
             )
-            self._calls[channel_id] = call
+            self._registry.calls[channel_id] = call
             taken.add(channel_id)
             self._spawn(call.take_over(saved, found.resume, in_stasis=found.in_stasis))
         if taken:
-            self._idle.clear()
-            self._env.metrics.active_calls.set(len(self._calls))
+            self._registry.idle.clear()
+            self._env.metrics.active_calls.set(len(self._registry.calls))
         return taken
 
     def _start_afresh(self, channel: Channel) -> None:
@@ -186,7 +169,7 @@ class Reconciler:
         """The StasisStart a channel found in the application had (or will have)."""
         return StasisStart(
             type="StasisStart",
-            application=self._app,
+            application=self._ari.app,
             args=stasis_args(channel),
             channel=channel,
         )
@@ -194,5 +177,5 @@ class Reconciler:
     def _snapshot_of(self, version: int | None, current: RuleSnapshot) -> RuleSnapshot:
         """The rule version a call was decided with, if this controller still has it (the
         active one, or one a call in progress keeps), else the active one."""
-        kept = {call.snapshot.version: call.snapshot for call in self._calls.values()}
+        kept = {call.snapshot.version: call.snapshot for call in self._registry.calls.values()}
         return current if current.version == version else kept.get(version, current)

@@ -28,8 +28,9 @@ from ivr.metrics import Metrics
 from ivr.settings import SettingsError, describe_problems, env_name
 from routing_rules.geoview import GeoLookup
 from routing_rules.snapshot import RuleSnapshot, default_geo, read_rules
+from routing_rules.storage.errors import ConflictError, StoreError, failure_reason
 from routing_rules.storage.notify import RECONNECT_CAP_S, watch_active_version
-from routing_rules.storage.store import ConflictError, RuleStore, StoreError, failure_reason
+from routing_rules.storage.store import RuleStore
 from routing_rules.validation import RuleSetInvalid
 
 log = structlog.get_logger(__name__)

@@ -24,7 +24,8 @@ import psycopg
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
-from routing_rules.storage.store import NOTIFY_CHANNEL, RuleStore, failure_reason
+from routing_rules.storage.errors import failure_reason
+from routing_rules.storage.store import NOTIFY_CHANNEL, RuleStore
 
 log = structlog.get_logger(__name__)
 

@@ -6,27 +6,38 @@ of a version only once it is committed.
 
 Opening a store costs one query when its schema is current: Alembic is imported and run only
 when a migration is due, which keeps short-lived readers (``ivr311-agi``) quick.
+
+What it refuses is raised as the errors of `routing_rules.storage.errors`; which URLs name a
+store, and the engine of one, are `routing_rules.storage.database`.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 
 import structlog
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text, update
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy import Connection, Engine, insert, select, text, update
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from routing_rules.geoview import GeoLookup
 from routing_rules.snapshot import RuleSnapshot, content_hash, snapshot_from_text
+from routing_rules.storage.database import WRITE_OPTION, make_engine
+from routing_rules.storage.errors import (
+    AlreadyActive,
+    ConflictCause,
+    ConflictError,
+    StoreError,
+    StoreUnavailable,
+    VersionNotFound,
+    failure_reason,
+)
 from routing_rules.storage.location import DATABASE_URL_ENV as DATABASE_URL_ENV
 from routing_rules.storage.location import database_url as database_url
 from routing_rules.storage.reader import SCHEMA_HEAD as SCHEMA_HEAD
@@ -39,68 +50,6 @@ log = structlog.get_logger(__name__)
 NOTIFY_CHANNEL = "ivr311_rules"
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK_ID = 3110311
-_WRITE_OPTION = "ivr311_write"
-SUPPORTED_BACKENDS = ("sqlite", "postgresql")
-
-
-class StoreError(Exception):
-    """A rule-store operation was refused; the message says why and what to do."""
-
-
-class ConflictCause(StrEnum):
-    STALE_BASE = "stale_base"
-    """Another version was activated after the one the change started from."""
-    CONCURRENT = "concurrent"
-    """Another change was activated while this one was being saved."""
-
-
-class ConflictError(StoreError):
-    """Another change was activated since the version this change started from.
-
-    ``base`` is the version the change started from (``None``: an empty store), ``active`` the
-    version active now (``None`` when it could not be read). The command line and the admin API
-    word it, each with its own way of naming the version to start from again."""
-
-    def __init__(
-        self,
-        base: int | None,
-        active: int | None,
-        cause: ConflictCause = ConflictCause.STALE_BASE,
-    ) -> None:
-        self.base = base
-        self.active = active
-        self.cause = cause
-        super().__init__(f"conflict ({cause}): base version {base}, active version {active}")
-
-
-class NoRuleStore(StoreError):
-    """A command that only reads found no SQLite store where it looked (and created none)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        super().__init__(
-            f'no rule store yet at {path}: `ivr311 rules apply durham -m "first rules"` '
-            "creates it (or apply your own rule-set file), and so does `ivr311 run`, which "
-            "seeds it with IVR311_RULES; --database or IVR311_DATABASE_URL names another store"
-        )
-
-
-class StoreUnavailable(StoreError):
-    """The store could not be opened: unreachable, unreadable, or an unusable URL."""
-
-
-class VersionNotFound(StoreError):
-    def __init__(self, version: int) -> None:
-        self.version = version
-        super().__init__(f"no rule version {version}")
-
-
-class AlreadyActive(StoreError):
-    """A rollback to the version that is active already."""
-
-    def __init__(self, version: int) -> None:
-        self.version = version
-        super().__init__(f"version {version} is already active")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,82 +87,12 @@ class ApplyResult:
     unchanged: bool = False
 
 
-def database_url_problem(url: str) -> str | None:
-    """Why ``url`` cannot name a rule store (not a URL, another database, a missing driver),
-    or ``None`` when it can. Nothing is connected to."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return "not a database URL: use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
-    backend = parsed.get_backend_name()
-    if backend not in SUPPORTED_BACKENDS:
-        return (
-            f"unsupported database {backend!r}: use sqlite:///PATH or "
-            "postgresql+psycopg://USER@HOST/DB"
-        )
-    try:
-        parsed.get_dialect().import_dbapi()
-    except (ArgumentError, ImportError):
-        return f"the database driver {parsed.get_driver_name()!r} is not available: use " + (
-            "sqlite:///PATH" if backend == "sqlite" else "postgresql+psycopg://USER@HOST/DB"
-        )
-    return None
-
-
 def _shown(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def failure_reason(exc: BaseException) -> str:
-    """The driver's own message on one line, without SQLAlchemy's statement and links."""
-    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
-    if isinstance(cause, OSError) and cause.strerror:
-        detail = f"{cause.strerror}: {cause.filename}" if cause.filename else cause.strerror
-    else:
-        detail = str(cause).split("\n(Background on this error", 1)[0]
-    return re.sub(r"\s+", " ", detail).strip() or type(cause).__name__
-
-
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _make_engine(url: str, *, create: bool = True) -> Engine:
-    problem = database_url_problem(url)
-    if problem is not None:
-        raise StoreUnavailable(problem)
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
-        path = Path(parsed.database)
-        if not create and not path.exists():
-            raise NoRuleStore(path.absolute())
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreUnavailable(
-                f"cannot create the rule store {path}: {failure_reason(exc)}"
-            ) from exc
-    engine = create_engine(url, connect_args={"timeout": 30})
-
-    @event.listens_for(engine, "connect")
-    def _no_implicit_transactions(dbapi_connection: object, _record: object) -> None:
-        # Let SQLAlchemy's "begin" event decide how transactions start (see below).
-        dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
-        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        # Writers take SQLite's write lock at BEGIN: two concurrent applies then serialise
-        # cleanly instead of one failing with "database is locked" half-way through.
-        # Readers (the active-version poll) begin a plain deferred transaction.
-        write = conn.get_execution_options().get(_WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-    return engine
 
 
 class RuleStore:
@@ -230,7 +109,7 @@ class RuleStore:
         raises `NoRuleStore` instead of being created empty. A store that cannot be opened
         (unreachable server, unusable URL, unreadable file) raises `StoreUnavailable`.
         """
-        engine = _make_engine(database_url(url), create=create)
+        engine = make_engine(database_url(url), create=create)
         store = cls(engine)
         try:
             if store.schema_revision() != SCHEMA_HEAD:
@@ -429,7 +308,7 @@ class RuleStore:
     def _write(self) -> Iterator[Connection]:
         """A write transaction (committed on success, rolled back on any exception)."""
         with self.engine.connect() as conn:
-            conn.execution_options(**{_WRITE_OPTION: True})
+            conn.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
                 yield conn
 

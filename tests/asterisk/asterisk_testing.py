@@ -26,7 +26,7 @@ from dialplan.asterisk_conf import (
     render_asterisk_conf,
     write_dialplan,
 )
-from dialplan.render import DialplanOptions
+from dialplan.options import DialplanOptions
 from routing_rules.snapshot import DEMO_DIR, RuleSnapshot, default_geo, snapshot_from_text
 
 CARRIER_IP = "127.0.0.1"

@@ -29,7 +29,7 @@ from asterisk_testing import (
 from sipp_testing import call_311, sipp
 
 from dialplan.asterisk_conf import DIALPLAN_FILE
-from dialplan.render import DialplanOptions
+from dialplan.options import DialplanOptions
 from ivr.ari import AriClient
 from ivr.controller.dialplan_sync import DialplanSync, DialplanSyncResult
 from ivr.metrics import Metrics

@@ -28,7 +28,7 @@ from sipp_testing import (
 )
 from transfer_plan_testing import course, plan_link, saved_state
 
-from dialplan.render import DialplanOptions
+from dialplan.options import DialplanOptions
 from dialplan.transfer_plan import (
     OUTCOME_VARIABLE,
     TRANSFER_CONTEXT,

@@ -13,7 +13,8 @@ from dialplan_testing import RENDERED_AT, asterisklint, asterisklint_findings
 from readme_examples import AGI_EXAMPLE, FASTAGI_EXAMPLE, readme_dialplan
 
 from dialplan.asterisk_conf import DIALPLAN_FILE
-from dialplan.render import DialplanOptions, render_dialplan
+from dialplan.options import DialplanOptions
+from dialplan.render import render_dialplan
 from ivr.agi.script import AgiCall, channel_variables, decide_for_agi, failure_variables
 from routing_rules.snapshot import load_snapshot
 

@@ -21,7 +21,8 @@ from dialplan_testing import RENDERED_AT, snapshot_of
 from fallback_walk import Priority, read_dialplan, walk_fallback
 
 from dialplan.names import FALLBACK_CONTEXT
-from dialplan.render import DialplanOptions, render_dialplan
+from dialplan.options import DialplanOptions
+from dialplan.render import render_dialplan
 from geo.index import GeoIndex
 from ivr.agi.script import AgiCall, decide_for_agi
 from routing_rules.decision import PlayMessage, Transfer

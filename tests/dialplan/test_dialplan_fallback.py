@@ -11,7 +11,8 @@ from dialplan_testing import RENDERED_AT, parse_dialplan, snapshot_of
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dialplan.render import DialplanOptions, number_forms, render_dialplan
+from dialplan.options import DialplanOptions
+from dialplan.render import number_forms, render_dialplan
 from dialplan.schedule import closed_days
 from routing_rules.schema import Schedule
 from routing_rules.simulate import outcome, parse_presses, simulate_call

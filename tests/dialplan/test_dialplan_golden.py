@@ -11,7 +11,8 @@ import pytest
 from dialplan_testing import RENDERED_AT, asterisklint, asterisklint_findings
 
 from dialplan.asterisk_conf import DIALPLAN_FILE, TEMPLATES_DIR
-from dialplan.render import DialplanOptions, render_dialplan
+from dialplan.options import DialplanOptions
+from dialplan.render import render_dialplan
 from ivr311.cli import main as ivr311
 from routing_rules.snapshot import DEMO_NAMES, load_snapshot
 

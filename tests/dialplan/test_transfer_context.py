@@ -10,7 +10,8 @@ import re
 from typing import Any
 
 from dialplan.asterisk_conf import TEMPLATES_DIR
-from dialplan.render import DialplanOptions, render_dialplan
+from dialplan.options import DialplanOptions
+from dialplan.render import render_dialplan
 from dialplan.transfer_context import transfer_contexts
 from dialplan.transfer_plan import (
     OUTCOME_VARIABLE,

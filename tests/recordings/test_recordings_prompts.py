@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from dialplan.options import DialplanOptions
 from dialplan.prompts import playable_prompt_ids
-from dialplan.render import DialplanOptions, render_dialplan
+from dialplan.render import render_dialplan
 from recordings.manifest import (
     LANGUAGES,
     SAMPLE_RATE,

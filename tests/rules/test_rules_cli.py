@@ -10,7 +10,7 @@ import pytest
 from ivr311.cli import main
 from routing_rules.cli_output import conflict_message
 from routing_rules.snapshot import DEMO_DIR
-from routing_rules.storage.store import ConflictCause, ConflictError
+from routing_rules.storage.errors import ConflictCause, ConflictError
 
 
 def run(argv: list[str]) -> int:

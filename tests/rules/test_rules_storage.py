@@ -11,19 +11,19 @@ from sqlalchemy import inspect
 
 from routing_rules.geoview import GeoLookup
 from routing_rules.snapshot import content_hash
+from routing_rules.storage.errors import (
+    AlreadyActive,
+    ConflictCause,
+    ConflictError,
+    VersionNotFound,
+)
 from routing_rules.storage.notify import (
     RECONNECT_CAP_S,
     RECONNECT_INITIAL_S,
     retry_delay,
     watch_active_version,
 )
-from routing_rules.storage.store import (
-    AlreadyActive,
-    ConflictCause,
-    ConflictError,
-    RuleStore,
-    VersionNotFound,
-)
+from routing_rules.storage.store import RuleStore
 from routing_rules.validation import RuleSetInvalid
 
 Opener = Callable[[], RuleStore]

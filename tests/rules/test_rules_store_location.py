@@ -13,14 +13,9 @@ from alembic.script import ScriptDirectory
 
 from ivr311.cli import main
 from routing_rules.snapshot import DEMO_DIR, default_geo
+from routing_rules.storage.errors import StoreUnavailable
 from routing_rules.storage.reader import NotReadableHere, read_active, sqlite_file
-from routing_rules.storage.store import (
-    _MIGRATIONS,
-    SCHEMA_HEAD,
-    SCHEMA_VERSION_TABLE,
-    RuleStore,
-    StoreUnavailable,
-)
+from routing_rules.storage.store import _MIGRATIONS, SCHEMA_HEAD, SCHEMA_VERSION_TABLE, RuleStore
 
 
 @pytest.fixture
