@@ -8,6 +8,7 @@ the nesting, the numbers and the fields here.
 from __future__ import annotations
 
 import json
+import re
 from typing import TypeVar
 
 from aiohttp import web
@@ -22,8 +23,9 @@ B = TypeVar("B", bound=BaseModel)
 
 async def read_body(request: web.Request, model: type[B]) -> B:
     """The JSON object of the request, as ``model``: 413 over `MAX_BODY_BYTES`, 415 when it is
-    compressed, 400 when it is not a JSON object nested at most `MAX_JSON_DEPTH` deep, 422
-    naming each wrong field and its value."""
+    compressed, 400 when it is not a JSON object nested at most `MAX_JSON_DEPTH` deep or its
+    text holds an unpaired surrogate escape (naming where), 422 naming each wrong field and its
+    value."""
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise too_large(request.content_length)
     encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
@@ -45,6 +47,14 @@ async def read_body(request: web.Request, model: type[B]) -> B:
         raise problem(web.HTTPBadRequest, "bad_json", f"the body is not JSON: {exc}") from exc
     if _depth(data) > MAX_JSON_DEPTH:
         raise _too_deep()
+    where = _unpaired_surrogate_at(data)
+    if where is not None:
+        raise problem(
+            web.HTTPBadRequest,
+            "bad_json",
+            f"the body's text at {where} holds an unpaired surrogate escape (such as \\ud800), "
+            "which is not Unicode text",
+        )
     if not isinstance(data, dict):
         raise problem(
             web.HTTPBadRequest,
@@ -104,6 +114,29 @@ def _depth(value: object) -> int:
             children = node.values() if isinstance(node, dict) else node
             level.extend((child, depth + 1) for child in children)
     return deepest
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""A surrogate code point: JSON's ``\\ud800`` escape read without its pair (a pair is read as
+the one character it stands for). No text can hold it: neither a database nor UTF-8 takes it."""
+
+
+def _unpaired_surrogate_at(value: object) -> str | None:
+    """Where ``value`` (parsed JSON, nested at most `MAX_JSON_DEPTH` deep) holds a surrogate
+    code point, in a key or a string (``field.sub[2]``); None when nowhere."""
+    pending: list[tuple[object, str]] = [(value, "")]
+    while pending:
+        node, where = pending.pop()
+        if isinstance(node, str) and _SURROGATE.search(node):
+            return where or "the top level"
+        if isinstance(node, dict):
+            for key, child in node.items():
+                if _SURROGATE.search(key):
+                    return f"a key of {where}" if where else "a key at the top level"
+                pending.append((child, f"{where}.{key}" if where else key))
+        elif isinstance(node, list):
+            pending.extend((child, f"{where}[{i}]") for i, child in enumerate(node))
+    return None
 
 
 def _json_type(value: object) -> str:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+
 async def request_answer(call: Call) -> AriError | None:
     """Ask Asterisk to answer the caller; how the request failed, if it did."""
     try:

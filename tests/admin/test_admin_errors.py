@@ -95,6 +95,31 @@ async def test_a_body_of_the_wrong_shape_names_the_field_and_value(
     assert says in (await error_of(response, status))["message"]
 
 
+@pytest.mark.parametrize("path", POSTS)
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (rb'{"author": "duty\ud800 manager", "content": "x"}', "at author holds"),
+        (rb'{"content": "x", "reason": ["fine", "\udfff"]}', "at reason[1] holds"),
+        (rb'{"content": {"a": {"\udc00": 1}}}', "at a key of content.a holds"),
+        (rb'"\ud83d"', "at the top level holds"),
+    ],
+)
+async def test_an_unpaired_surrogate_escape_is_a_400_naming_where_not_a_500(
+    client: Client, store: RuleStore, path: str, body: bytes, where: str
+) -> None:
+    before = store.active_version()
+    response = await client.post(path, data=body, headers=AUTH)
+    message = (await error_of(response, 400))["message"]
+    assert where in message and "unpaired surrogate" in message
+    assert store.active_version() == before
+
+
+async def test_a_surrogate_pair_escape_is_the_character_it_stands_for(client: Client) -> None:
+    response = await client.post("/api/rules/validate", data=rb'{"content": "# \ud83d\ude00"}')
+    assert response.status == 200, await response.text()
+
+
 async def test_a_huge_string_in_the_wrong_place_is_shown_shortened(client: Client) -> None:
     response = await client.post(
         "/api/simulate", json={"from": "9" * 5000, "at": "2026-11-24T10:00"}
