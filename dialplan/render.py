@@ -231,13 +231,18 @@ class _Renderer:
 
     # -- where the caller lives --------------------------------------------------------------
 
+    @cached_property
+    def residences(self) -> dict[str, Residence]:
+        """Where callers of each exchange the rules place are sent (`exchange_residences`)."""
+        return exchange_residences(self.snap)
+
     def npa_nxx(self) -> list[str]:
         lines = [
             f"[{NPA_NXX_CONTEXT}]",
             "; in-service NPA-NXX codes of the exchanges whose callers this rule set places",
         ]
         codes = self.snap.geo.npa_nxx_by_exchange()
-        for exchange_id in exchange_residences(self.snap):
+        for exchange_id in self.residences:
             lines.append(f"; {exchange_id}")
             lines += [
                 f"exten => {code},1,Goto({EXCHANGE_CONTEXT},{extension_name(exchange_id)},1)"
@@ -247,7 +252,7 @@ class _Renderer:
 
     def exchanges(self) -> list[str]:
         lines = [f"[{EXCHANGE_CONTEXT}]"]
-        for exchange_id, residence in exchange_residences(self.snap).items():
+        for exchange_id, residence in self.residences.items():
             lines += [
                 f"exten => {extension_name(exchange_id)},1,Set(IVR311_EXCHANGE={exchange_id})",
                 *self.known_and_closed(residence.known),

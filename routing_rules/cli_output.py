@@ -15,7 +15,7 @@ import sys
 from pydantic import HttpUrl
 
 from routing_rules.schema import HOST_AGENTS, RuleSet
-from routing_rules.storage.errors import ConflictCause, ConflictError
+from routing_rules.storage.errors import ConflictError
 from routing_rules.storage.store import StoredVersion
 from routing_rules.validation import RuleSetInvalid, ValidationReport
 
@@ -44,19 +44,17 @@ def print_invalid(exc: RuleSetInvalid) -> int:
 
 def conflict_message(exc: ConflictError) -> str:
     """What an admin whose change lost a race reads, and what to do about it."""
-    started = f"version {exc.base}" if exc.base is not None else "an empty store"
     if exc.active is None:
-        return (
-            f"conflict: you started from {started} but another change was activated while "
-            "this one was saved; export the active version, merge your change into it and "
-            "apply again with --base and its number"
+        again = (
+            "export the active version, merge your change into it and apply again with --base "
+            "and its number"
         )
-    concurrently = " (activated concurrently)" if exc.cause is ConflictCause.CONCURRENT else ""
-    return (
-        f"conflict: you started from {started} but version {exc.active} is active now"
-        f"{concurrently}; export version {exc.active}, merge your change into it and apply "
-        f"again with --base {exc.active}"
-    )
+    else:
+        again = (
+            f"export version {exc.active}, merge your change into it and apply again with "
+            f"--base {exc.active}"
+        )
+    return f"{exc.situation()}; {again}"
 
 
 def report_json(report: ValidationReport) -> dict[str, object]:

@@ -8,7 +8,6 @@ the nesting, the numbers and the fields here.
 from __future__ import annotations
 
 import json
-import re
 from typing import TypeVar
 
 from aiohttp import web
@@ -17,6 +16,7 @@ from pydantic_core import ErrorDetails
 
 from ivr.admin.errors import problem
 from ivr.controller.http_boundary import MAX_BODY_BYTES, too_large
+from ivr.logs import SURROGATE
 
 B = TypeVar("B", bound=BaseModel)
 
@@ -116,22 +116,18 @@ def _depth(value: object) -> int:
     return deepest
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-"""A surrogate code point: JSON's ``\\ud800`` escape read without its pair (a pair is read as
-the one character it stands for). No text can hold it: neither a database nor UTF-8 takes it."""
-
-
 def _unpaired_surrogate_at(value: object) -> str | None:
     """Where ``value`` (parsed JSON, nested at most `MAX_JSON_DEPTH` deep) holds a surrogate
-    code point, in a key or a string (``field.sub[2]``); None when nowhere."""
+    code point (`SURROGATE`: a JSON ``\\ud800`` escape without its pair; a pair is read as the
+    character it stands for), in a key or a string (``field.sub[2]``); None when nowhere."""
     pending: list[tuple[object, str]] = [(value, "")]
     while pending:
         node, where = pending.pop()
-        if isinstance(node, str) and _SURROGATE.search(node):
+        if isinstance(node, str) and SURROGATE.search(node):
             return where or "the top level"
         if isinstance(node, dict):
             for key, child in node.items():
-                if _SURROGATE.search(key):
+                if SURROGATE.search(key):
                     return f"a key of {where}" if where else "a key at the top level"
                 pending.append((child, f"{where}.{key}" if where else key))
         elif isinstance(node, list):

@@ -18,7 +18,7 @@ from ivr.admin.errors import problem
 from ivr.admin.service import AdminService, NothingActive
 from ivr.controller.drain import DrainStatus
 from ivr.logs import exception_fields
-from routing_rules.storage.errors import ConflictCause, ConflictError, StoreError, VersionNotFound
+from routing_rules.storage.errors import ConflictError, StoreError, VersionNotFound
 from routing_rules.validation import RuleSetInvalid
 
 log = structlog.get_logger(__name__)
@@ -90,19 +90,17 @@ async def run_store_work(request: web.Request, work: Callable[[AdminService], T]
 
 
 def _conflict_message(exc: ConflictError) -> str:
-    started = f"version {exc.base}" if exc.base is not None else "an empty store"
     if exc.active is None:
-        return (
-            f"conflict: you started from {started} but another change was activated while this "
-            "one was saved; merge your change into the active version (GET /api/rules) and send "
-            'it again with its number as "base_version"'
+        again = (
+            "merge your change into the active version (GET /api/rules) and send it again with "
+            'its number as "base_version"'
         )
-    concurrently = " (activated concurrently)" if exc.cause is ConflictCause.CONCURRENT else ""
-    return (
-        f"conflict: you started from {started} but version {exc.active} is active now"
-        f"{concurrently}; merge your change into version {exc.active} "
-        f'(GET /api/rules/{exc.active}) and send it again with "base_version": {exc.active}'
-    )
+    else:
+        again = (
+            f"merge your change into version {exc.active} (GET /api/rules/{exc.active}) and "
+            f'send it again with "base_version": {exc.active}'
+        )
+    return f"{exc.situation()}; {again}"
 
 
 def log_change(request: web.Request, action: str, author: str, **details: object) -> None:

@@ -43,6 +43,21 @@ class ConflictError(StoreError):
         self.cause = cause
         super().__init__(f"conflict ({cause}): base version {base}, active version {active}")
 
+    def situation(self) -> str:
+        """What happened, as the admin whose change lost the race reads it; the command line
+        and the admin API each add how to start again."""
+        started = f"version {self.base}" if self.base is not None else "an empty store"
+        if self.active is None:
+            return (
+                f"conflict: you started from {started} but another change was activated while "
+                "this one was saved"
+            )
+        concurrently = " (activated concurrently)" if self.cause is ConflictCause.CONCURRENT else ""
+        return (
+            f"conflict: you started from {started} but version {self.active} is active now"
+            f"{concurrently}"
+        )
+
 
 class NoRuleStore(StoreError):
     """A command that only reads found no SQLite store where it looked (and created none)."""
