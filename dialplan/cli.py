@@ -120,7 +120,8 @@ def _snapshot(args: argparse.Namespace) -> RuleSnapshot:
 def _active_snapshot(database: str | None) -> RuleSnapshot:
     from routing_rules.snapshot import default_geo
     from routing_rules.storage.errors import StoreError
-    from routing_rules.storage.store import RuleStore, database_url
+    from routing_rules.storage.location import database_url
+    from routing_rules.storage.store import RuleStore
 
     try:
         store = RuleStore.open(database_url(database), create=False)

@@ -30,7 +30,8 @@ from routing_rules.cli_output import (
 )
 from routing_rules.snapshot import default_geo, load_snapshot, read_rules, snapshot_from_text
 from routing_rules.storage.errors import ConflictError, StoreError
-from routing_rules.storage.store import RuleStore, StoredVersion, database_url, unified_diff
+from routing_rules.storage.location import database_url
+from routing_rules.storage.store import RuleStore, StoredVersion, unified_diff
 from routing_rules.validation import RuleSetInvalid, validate_text
 
 BASE_MARKER = re.compile(r"^# ivr311 base-version: (\d+)\s*\n")

@@ -38,17 +38,16 @@ from routing_rules.storage.errors import (
     VersionNotFound,
     failure_reason,
 )
-from routing_rules.storage.location import DATABASE_URL_ENV as DATABASE_URL_ENV
-from routing_rules.storage.location import database_url as database_url
-from routing_rules.storage.reader import SCHEMA_HEAD as SCHEMA_HEAD
-from routing_rules.storage.reader import SCHEMA_VERSION_TABLE as SCHEMA_VERSION_TABLE
+from routing_rules.storage.location import database_url
+from routing_rules.storage.reader import SCHEMA_HEAD, SCHEMA_VERSION_TABLE
 from routing_rules.storage.tables import ActivationRow, ActiveRow, RuleVersionRow
 from routing_rules.validation import check_text
 
 log = structlog.get_logger(__name__)
 
 NOTIFY_CHANNEL = "ivr311_rules"
-_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+"""The Alembic scripts that bring a store's schema to `SCHEMA_HEAD`."""
 _MIGRATION_LOCK_ID = 3110311
 
 
@@ -158,7 +157,7 @@ class RuleStore:
         from alembic.util import CommandError
 
         config = Config()
-        config.set_main_option("script_location", str(_MIGRATIONS))
+        config.set_main_option("script_location", str(MIGRATIONS))
         with self._write() as conn:
             if self.is_postgres:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})

@@ -14,8 +14,14 @@ from alembic.script import ScriptDirectory
 from ivr311.cli import main
 from routing_rules.snapshot import DEMO_DIR, default_geo
 from routing_rules.storage.errors import StoreUnavailable
-from routing_rules.storage.reader import NotReadableHere, read_active, sqlite_file
-from routing_rules.storage.store import _MIGRATIONS, SCHEMA_HEAD, SCHEMA_VERSION_TABLE, RuleStore
+from routing_rules.storage.reader import (
+    SCHEMA_HEAD,
+    SCHEMA_VERSION_TABLE,
+    NotReadableHere,
+    read_active,
+    sqlite_file,
+)
+from routing_rules.storage.store import MIGRATIONS, RuleStore
 
 
 @pytest.fixture
@@ -95,7 +101,7 @@ def test_an_unusable_url_is_refused_in_a_sentence(capsys: pytest.CaptureFixture[
 
 def test_schema_head_is_the_newest_migration(tmp_path: Path) -> None:
     config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.set_main_option("script_location", str(MIGRATIONS))
     assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_HEAD
     store = RuleStore.open(f"sqlite:///{tmp_path / 'rules.db'}")
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from routing_rules.storage.store import SCHEMA_VERSION_TABLE as VERSION_TABLE
+from routing_rules.storage.reader import SCHEMA_VERSION_TABLE as VERSION_TABLE
 from routing_rules.storage.tables import Base
 
 
