@@ -1,13 +1,16 @@
 """The FastAGI server: ``ivr311-agi``'s answers over TCP (``AGI(agi://127.0.0.1:4573)``),
 from rules and a geographic index held in memory instead of a process per call.
 
-The AGI protocol over asyncio streams: Asterisk sends its environment (``agi_*: value`` lines,
-the arguments of ``AGI()`` as ``agi_arg_1``, ``agi_arg_2``, ... , then a blank line); the server
-sends one ``SET VARIABLE "NAME" "value"`` per variable and reads each reply (``200 result=1``),
-then closes the connection. The answer is `ivr.agi.script.answer`, the same function
-``ivr311-agi`` calls, so both give the same variables for the same environment and arguments
-(``--rules`` and ``--database`` excepted: the server answers from the rules it follows); where
-the rules allow it, it is decided once per NPA-NXX and minute (`ivr.agi.kept_answers`).
+The AGI protocol as an asyncio protocol: Asterisk sends its environment (``agi_*: value``
+lines, the arguments of ``AGI()`` as ``agi_arg_1``, ``agi_arg_2``, ... , then a blank line); the
+server sends one ``SET VARIABLE "NAME" "value"`` per variable and reads each reply
+(``200 result=1``), then closes the connection. Lines are split as the bytes arrive, with no
+task or stream reader per session: the answer is a few microseconds of work, and a coroutine and
+a timeout context per line cost more than it. The answer is `ivr.agi.script.answer`, the same
+function ``ivr311-agi`` calls, so both give the same variables for the same environment and
+arguments (``--rules`` and ``--database`` excepted: the server answers from the rules it
+follows); where the rules allow it, it is decided once per NPA-NXX and minute
+(`ivr.agi.kept_answers`).
 
 Each session is bounded so that no client can stall the server or another session: a line longer
 than `Limits.max_line_bytes`, more than `Limits.max_env_lines` lines, an environment or a reply
@@ -25,8 +28,9 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 import structlog
 
@@ -48,6 +52,7 @@ DEFAULT_LISTEN = "127.0.0.1:4573"
 """Where ``ivr311 fastagi`` listens unless told otherwise (4573 is FastAGI's port)."""
 
 _ENCODING = "utf-8"
+_REPLY_OK = b"200 result=1"
 _PARSED_KEPT = 64
 """Distinct argument lists whose parsing is kept (see `FastAgiServer._arguments`)."""
 _WARM_UP_CALL = {"agi_extension": "311", "agi_callerid": "6135550123"}
@@ -67,7 +72,8 @@ class Limits:
     max_line_bytes: int = 8192
     """Longest line accepted (Asterisk's own AGI lines are at most 2 KiB)."""
     max_env_lines: int = 512
-    """Most environment lines (Asterisk sends about 25, plus one per argument)."""
+    """Most environment lines, its blank last line included (Asterisk sends about 25, plus one
+    per argument)."""
 
 
 class RulesNotLoaded(Exception):
@@ -123,13 +129,17 @@ class FastAgiServer:
         )
         self.limits = limits or Limits()
         self._hash_key = hash_key or os.urandom(32)
-        self.sessions = 0
         self.port: int | None = None
         """The port listened on, once `start` returned."""
         self._server: asyncio.Server | None = None
         self._parsed: dict[tuple[str, ...], argparse.Namespace] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._sessions: set[_AgiSession] = set()
         self._kept = KeptAnswers()
+
+    @property
+    def sessions(self) -> int:
+        """Sessions in progress."""
+        return len(self._sessions)
 
     async def start(self, host: str, port: int) -> int:
         """Listen on ``host:port`` (port 0: any free one); the port listened on. One answer
@@ -137,11 +147,10 @@ class FastAgiServer:
         loads on first use (modules, phone-number metadata)."""
         args, _ = parse_arguments(self._parser, [])
         answer(_WARM_UP_CALL, args, self._current_rules)
-        self._server = await asyncio.start_server(
-            self._accept,
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: _AgiSession(self),
             host,
             port,
-            limit=self.limits.max_line_bytes,
             reuse_address=True,
             backlog=self.limits.max_sessions,
         )
@@ -150,45 +159,26 @@ class FastAgiServer:
 
     async def close(self) -> None:
         """Stop listening and end the sessions in progress."""
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
-
-    def _current_rules(self) -> RuleSnapshot:
-        snapshot = self._rules()
-        if snapshot is None:
-            raise RulesNotLoaded("no active rule set is loaded yet")
-        return snapshot
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.sessions >= self.limits.max_sessions:
-            log.warning("fastagi.busy", sessions=self.sessions)
-            writer.transport.abort()
+        if self._server is None:
             return
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        self.sessions += 1
-        try:
-            await self._session(reader, writer)
-        except _SessionEnded as ended:
-            log.warning(ended.event, **ended.fields)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            log.warning("fastagi.client_gone")
-        except Exception as exc:  # a bug must end this session only, never the server
-            log_failure("fastagi.session_failed", exc)
-        finally:
-            self.sessions -= 1
-            self._tasks.discard(task)
-            writer.transport.abort()
+        self._server.close()
+        for session in list(self._sessions):
+            session.abort()
+        await self._server.wait_closed()
 
-    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        started = time.perf_counter()
-        env = await self._environment(reader)
+    def opened(self, session: _AgiSession) -> bool:
+        """Take a new session in; False (logged) when `Limits.max_sessions` are in progress."""
+        if len(self._sessions) >= self.limits.max_sessions:
+            log.warning("fastagi.busy", sessions=len(self._sessions))
+            return False
+        self._sessions.add(session)
+        return True
+
+    def ended(self, session: _AgiSession) -> None:
+        self._sessions.discard(session)
+
+    def answer(self, env: dict[str, str]) -> AgiAnswer:
+        """The variables for one environment (a failure logged, its variables answered)."""
         arguments = tuple(agi_arguments(env))
         args, refused = self._arguments(arguments)
         if refused is None:
@@ -197,13 +187,23 @@ class FastAgiServer:
             result = answer(env, args, self._current_rules, refused)
         if result.failure is not None:
             log_failure("fastagi.failed", result.failure, rules_read=result.rules_read)
-        for name, value in result.variables.items():
-            writer.write(set_variable_command(name, value))
-            reply = await self._reply(reader)
-            if not reply.startswith(b"200 result=1"):
-                reply_text = reply[:40].decode(_ENCODING, "replace")
-                raise _SessionEnded("fastagi.reply_refused", variable=name, reply=reply_text)
-        self._log_answer(env, result, started)
+        return result
+
+    def log_answer(self, env: dict[str, str], result: AgiAnswer, started: float) -> None:
+        with contextlib.suppress(Exception):  # the answer is given: a log field cannot undo it
+            log.info(
+                "fastagi.answered",
+                action=result.variables.get("IVR311_ACTION"),
+                destination=result.variables.get("IVR311_DEST_ID"),
+                caller=redact_calling_number(env.get("agi_callerid"), self._hash_key),
+                ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+
+    def _current_rules(self) -> RuleSnapshot:
+        snapshot = self._rules()
+        if snapshot is None:
+            raise RulesNotLoaded("no active rule set is loaded yet")
+        return snapshot
 
     def _arguments(self, arguments: tuple[str, ...]) -> tuple[argparse.Namespace, Exception | None]:
         """`parse_arguments`, the parsed arguments of a dialplan kept (most sites use one or
@@ -217,50 +217,138 @@ class FastAgiServer:
             self._parsed[arguments] = args
         return args, refused
 
-    async def _environment(self, reader: asyncio.StreamReader) -> dict[str, str]:
-        """The environment, which must be complete within the read timeout."""
-        env: dict[str, str] = {}
-        try:
-            async with asyncio.timeout(self.limits.read_timeout_s):
-                for _ in range(self.limits.max_env_lines):
-                    line = await self._line(reader, "environment")
-                    text = line.decode(_ENCODING, "replace").strip()
-                    if not text:
-                        return env
-                    entry = environment_entry(text)
-                    if entry is not None:
-                        env[entry[0]] = entry[1]
-        except TimeoutError:
-            raise _SessionEnded("fastagi.read_timeout", waiting_for="environment") from None
-        raise _SessionEnded("fastagi.environment_too_long", lines=self.limits.max_env_lines)
 
-    async def _reply(self, reader: asyncio.StreamReader) -> bytes:
-        """Asterisk's reply to a command, within the read timeout."""
-        try:
-            async with asyncio.timeout(self.limits.read_timeout_s):
-                return await self._line(reader, "reply")
-        except TimeoutError:
-            raise _SessionEnded("fastagi.read_timeout", waiting_for="reply") from None
+class _AgiSession(asyncio.Protocol):
+    """One AGI conversation: the environment's lines, the answer, then one command per variable,
+    each sent once the reply to the one before is ``200 result=1``.
 
-    async def _line(self, reader: asyncio.StreamReader, waiting_for: str) -> bytes:
-        """The client's next line, without its end; ends the session on a line too long, or
-        a client gone before it finished the line."""
+    One timer per session keeps the read deadline: the environment must be complete within
+    `Limits.read_timeout_s` of the connection, each reply within it of its command. Moving the
+    deadline sets a number; the timer, when it fires early, waits for the rest.
+    """
+
+    def __init__(self, server: FastAgiServer) -> None:
+        self._server = server
+        self._limits = server.limits
+        self._transport: asyncio.Transport | None = None
+        self._started = time.perf_counter()
+        self._partial = b""
+        self._env: dict[str, str] = {}
+        self._env_lines = 0
+        self._result: AgiAnswer | None = None
+        self._to_send: Iterator[tuple[str, str]] = iter(())
+        self._sent: str | None = None
+        self._deadline = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._done = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
+        if not self._server.opened(self):
+            self._done = True
+            self._transport.abort()
+            return
+        loop = asyncio.get_running_loop()
+        self._deadline = loop.time() + self._limits.read_timeout_s
+        self._timer = loop.call_at(self._deadline, self._timer_fired)
+
+    def data_received(self, data: bytes) -> None:
+        if self._done:
+            return
         try:
-            line = await reader.readuntil(b"\n")
-        except asyncio.LimitOverrunError:
+            *lines, self._partial = (self._partial + data).split(b"\n")
+            for line in lines:
+                self._check_length(line)
+                self._line(line.rstrip(b"\r"))
+                if self._done:
+                    return
+            self._check_length(self._partial)
+        except _SessionEnded as ended:
+            self._end(ended.event, **ended.fields)
+        except Exception as exc:  # a bug must end this session only, never the server
+            log_failure("fastagi.session_failed", exc)
+            self._finish()
+
+    def eof_received(self) -> bool:
+        self._end("fastagi.client_gone", waiting_for=self._waiting_for)
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._end("fastagi.client_gone", waiting_for=self._waiting_for)
+
+    def abort(self) -> None:
+        """End the session without a word (the server is closing)."""
+        self._finish()
+
+    @property
+    def _waiting_for(self) -> str:
+        return "environment" if self._result is None else "reply"
+
+    def _check_length(self, line: bytes) -> None:
+        if len(line) > self._limits.max_line_bytes:
             raise _SessionEnded(
-                "fastagi.line_too_long", waiting_for=waiting_for, limit=self.limits.max_line_bytes
-            ) from None
-        except asyncio.IncompleteReadError:
-            raise _SessionEnded("fastagi.client_gone", waiting_for=waiting_for) from None
-        return line.rstrip(b"\r\n")
-
-    def _log_answer(self, env: dict[str, str], result: AgiAnswer, started: float) -> None:
-        with contextlib.suppress(Exception):  # the answer is given: a log field cannot undo it
-            log.info(
-                "fastagi.answered",
-                action=result.variables.get("IVR311_ACTION"),
-                destination=result.variables.get("IVR311_DEST_ID"),
-                caller=redact_calling_number(env.get("agi_callerid"), self._hash_key),
-                ms=round((time.perf_counter() - started) * 1000, 2),
+                "fastagi.line_too_long",
+                waiting_for=self._waiting_for,
+                limit=self._limits.max_line_bytes,
             )
+
+    def _line(self, line: bytes) -> None:
+        if self._result is not None:
+            self._reply(line)
+            return
+        self._env_lines += 1
+        text = line.decode(_ENCODING, "replace").strip()
+        if not text:
+            self._answer()
+            return
+        if self._env_lines >= self._limits.max_env_lines:
+            raise _SessionEnded("fastagi.environment_too_long", lines=self._limits.max_env_lines)
+        entry = environment_entry(text)
+        if entry is not None:
+            self._env[entry[0]] = entry[1]
+
+    def _answer(self) -> None:
+        self._result = self._server.answer(self._env)
+        self._to_send = iter(self._result.variables.items())
+        self._send_next()
+
+    def _reply(self, line: bytes) -> None:
+        if not line.startswith(_REPLY_OK):
+            reply_text = line[:40].decode(_ENCODING, "replace")
+            raise _SessionEnded("fastagi.reply_refused", variable=self._sent, reply=reply_text)
+        self._send_next()
+
+    def _send_next(self) -> None:
+        assert self._transport is not None and self._result is not None
+        variable = next(self._to_send, None)
+        if variable is None:
+            self._server.log_answer(self._env, self._result, self._started)
+            self._finish()
+            return
+        self._sent = variable[0]
+        self._transport.write(set_variable_command(*variable))
+        self._deadline = asyncio.get_running_loop().time() + self._limits.read_timeout_s
+
+    def _timer_fired(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._deadline:
+            self._timer = loop.call_at(self._deadline, self._timer_fired)
+            return
+        self._end("fastagi.read_timeout", waiting_for=self._waiting_for)
+
+    def _end(self, event: str, **fields: object) -> None:
+        """Log why the session ends, once, and end it."""
+        if self._done:
+            return
+        log.warning(event, **fields)
+        self._finish()
+
+    def _finish(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        if self._timer is not None:
+            self._timer.cancel()
+        self._server.ended(self)
+        if self._transport is not None:
+            self._transport.abort()

@@ -7,6 +7,7 @@ import asyncio
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,8 +35,11 @@ class Conversation:
     commands: int
 
 
-def read_commands(sock: socket.socket, reply: bytes = OK) -> Conversation:
-    """Answer each command with ``reply`` until the server closes the connection."""
+def read_commands(
+    sock: socket.socket, reply: bytes | None = OK, reply_after_s: float = 0.0
+) -> Conversation:
+    """Answer each command with ``reply`` (``reply_after_s`` after it came; None: never) until
+    the server closes the connection."""
     variables: dict[str, str] = {}
     commands = 0
     stream = sock.makefile("rb")
@@ -44,15 +48,19 @@ def read_commands(sock: socket.socket, reply: bytes = OK) -> Conversation:
         match = _SET.match(line.rstrip(b"\n"))
         assert match, f"not a SET VARIABLE command: {line!r}"
         variables[match[1].decode()] = match[2].decode()
-        sock.sendall(reply)
+        if reply is not None:
+            time.sleep(reply_after_s)  # the client's pace: the server's deadline is under test
+            sock.sendall(reply)
     return Conversation(variables, commands)
 
 
-def request(port: int, environment: bytes, reply: bytes = OK) -> Conversation:
+def request(
+    port: int, environment: bytes, reply: bytes | None = OK, reply_after_s: float = 0.0
+) -> Conversation:
     """One AGI request (``environment`` ends with its blank line), blocking."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         sock.sendall(environment)
-        return read_commands(sock, reply)
+        return read_commands(sock, reply, reply_after_s)
 
 
 def closed_without_commands(port: int, sent: bytes, *, half_close: bool = False) -> bool:

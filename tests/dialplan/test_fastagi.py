@@ -191,6 +191,32 @@ def test_a_silent_client_is_closed_after_the_read_timeout(durham: RuleSnapshot) 
     assert "fastagi.read_timeout" in [e["event"] for e in events]
 
 
+def test_a_client_that_never_replies_is_closed_after_the_read_timeout(
+    durham: RuleSnapshot,
+) -> None:
+    with (
+        server_in_thread(lambda: durham, Limits(read_timeout_s=0.2)) as running,
+        production_log() as events,
+    ):
+        assert running.port is not None
+        conversation = request(running.port, fastagi_env("9056230123"), reply=None)
+    assert conversation.commands == 1
+    timeouts = [e for e in events if e["event"] == "fastagi.read_timeout"]
+    assert [e["waiting_for"] for e in timeouts] == ["reply"]
+
+
+def test_each_reply_has_the_read_timeout_from_its_own_command(durham: RuleSnapshot) -> None:
+    """A session longer than the read timeout is answered in full while every reply comes
+    within it: the deadline moves with each command."""
+    with server_in_thread(lambda: durham, Limits(read_timeout_s=0.5)) as running:
+        assert running.port is not None
+        conversation = request(
+            running.port, fastagi_env("9056230123", at(MONDAY_MORNING)), reply_after_s=0.1
+        )
+    assert conversation.commands == len(script.CHANNEL_VARIABLES)  # 0.9 s in all
+    assert conversation.variables["IVR311_DEST"] == CLARINGTON_AGENTS
+
+
 def test_beyond_max_sessions_a_connection_is_closed_at_once(durham: RuleSnapshot) -> None:
     with server_in_thread(lambda: durham, Limits(max_sessions=2)) as running:
         assert running.port is not None
