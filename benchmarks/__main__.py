@@ -252,6 +252,11 @@ TARGETS = (
         3,
         "ms",
         "the controller's own CPU per real call (utime+stime / calls offered) at that rate",
+        {
+            "caller_leaves_in_greeting_ms": (
+                "asterisk_load.controller.caller_leaves_in_greeting.controller_cpu_ms_per_call"
+            )
+        },
     ),
     Target(
         "asterisk_answer_to_person_extra_ms",

@@ -32,6 +32,12 @@ stops at its first rate with a failed call; its ``max_clean_cps`` is the highest
 that. The figures are for comparing the flows within one run (ratios): the machine may be
 shared.
 
+Once the controller flow's rates are done, ``caller_leaves_in_greeting`` runs its highest clean
+rate again with callers hanging up ``GREETING_LEAVER_STAY_S`` after the answer, in the
+greeting: the fewest messages a call can bring the controller (its StasisStart, the greeting's
+play request and PlaybackFinished, the hang-up), so its ``controller_cpu_ms_per_call`` is the
+floor of what a call costs the controller, beside the ``controller_cpu_ms_per_call`` target.
+
 Skipped, with the reason in the report, without an ``asterisk`` or ``sipp`` binary.
 IVR311_BENCH_ASTERISK_RATES (e.g. ``5,10``), IVR311_BENCH_ASTERISK_SECONDS (seconds of calls
 per rate) and IVR311_BENCH_ASTERISK_STAY_S (seconds a caller stays) make quicker runs.
@@ -95,6 +101,8 @@ CONTROLLER_FLOWS = {
     },
     "controller_ari_transfers": {"IVR311_TRANSFERS": "application"},
 }
+GREETING_LEAVER_STAY_S = 5
+"""How long a caller of ``caller_leaves_in_greeting`` stays: less than the greeting."""
 FIRST_NUMBER = 9056230000
 """Bowmanville (905-623): Clarington, served by Service Durham's agents."""
 
@@ -226,6 +234,17 @@ class Flow:
         result["cpu_ms_per_call"] = round(sum(cpu) * 1000 / calls, 2)
         return result
 
+    def leaving_in_greeting(self, cps: int, seconds: int) -> dict[str, Any]:
+        """A rate whose callers hang up in the greeting: what such a call costs."""
+        print(f"  {self.name}, callers leaving in the greeting ...", file=sys.stderr, flush=True)
+        run = self.rate(cps, seconds, GREETING_LEAVER_STAY_S)
+        kept = ("cps", "calls_offered", "asterisk_cpu_ms_per_call", "controller_cpu_ms_per_call")
+        return {
+            "caller_stays_s": GREETING_LEAVER_STAY_S,
+            **{key: run[key] for key in kept},
+            **{key: value for key, value in run.items() if key.startswith("ari_")},
+        }
+
     def sweep(self, rates: list[int], seconds: int, stay_s: int) -> dict[str, Any]:
         runs: list[dict[str, Any]] = []
         clean: dict[str, Any] | None = None
@@ -288,7 +307,13 @@ def _measure(binary: str, work: Path) -> dict[str, Any]:
         for name, settings in CONTROLLER_FLOWS.items():
             controller = start_controller(node, work, rules, settings, name=name)
             try:
-                report[name] = Flow(name, node, work, controller).sweep(rates, seconds, stay_s)
+                flow = Flow(name, node, work, controller)
+                report[name] = flow.sweep(rates, seconds, stay_s)
+                if name == "controller":
+                    cps = report[name]["max_clean_cps"] or rates[0]
+                    report[name]["caller_leaves_in_greeting"] = flow.leaving_in_greeting(
+                        cps, seconds
+                    )
             finally:
                 controller.stop()
         for name in ("plain_dialplan", "fallback"):

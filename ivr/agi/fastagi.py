@@ -5,8 +5,8 @@ The AGI protocol as an asyncio protocol: Asterisk sends its environment (``agi_*
 lines, the arguments of ``AGI()`` as ``agi_arg_1``, ``agi_arg_2``, ... , then a blank line); the
 server sends one ``SET VARIABLE "NAME" "value"`` per variable and reads each reply
 (``200 result=1``), then closes the connection. Lines are split as the bytes arrive, with no
-task or stream reader per session: the answer is a few microseconds of work, and a coroutine and
-a timeout context per line cost more than it. The answer is `ivr.agi.script.answer`, the same
+task or stream reader per session: a coroutine step per line and a timeout context per reply
+cost more than a kept answer (some 20 µs). The answer is `ivr.agi.script.answer`, the same
 function ``ivr311-agi`` calls, so both give the same variables for the same environment and
 arguments (``--rules`` and ``--database`` excepted: the server answers from the rules it
 follows); where the rules allow it, it is decided once per NPA-NXX and minute
