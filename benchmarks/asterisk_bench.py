@@ -157,7 +157,7 @@ class Flow:
 
     def rate(self, cps: int, seconds: int, stay_s: int) -> dict[str, Any]:
         calls = cps * seconds
-        work = self.work / f"{self.name}-{cps}"
+        work = self.work / f"{self.name}-{cps}cps-{stay_s}s"
         work.mkdir()
         numbers = work / "callers.csv"
         numbers.write_text(

@@ -152,10 +152,13 @@ class Call:
         return self._since
 
     def summary(self) -> dict[str, object]:
-        """A JSON-ready view of the call in progress (for the admin API)."""
+        """A JSON-ready view of the call in progress (for the admin API). ``carried_by`` says
+        who carries the call now: ``dialplan`` for a transfer handed to the dialplan (its state
+        stays ``transferring.hold`` until it ends), else ``controller``."""
         return {
             "call_id": self.call_id,
             "state": str(self.state),
+            "carried_by": "dialplan" if self.in_dialplan else "controller",
             "dialled": self.dialled,
             "caller": self._caller_for_logs(),
             "language": self.language,

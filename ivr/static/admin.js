@@ -248,7 +248,9 @@ $("#override-off").addEventListener("click", () => setOverride(false));
 async function loadCalls() {
   const calls = await api("/api/calls?limit=20");
   $("#live-calls tbody").replaceChildren(...calls.calls.map((c) => el("tr", {},
-    el("td", {}, c.call_id), el("td", {}, c.state), el("td", {}, c.age_s + " s"),
+    el("td", {}, c.call_id),
+    el("td", {}, c.carried_by === "dialplan" ? `${c.state} (dialplan)` : c.state),
+    el("td", {}, c.age_s + " s"),
     el("td", {}, c.caller ?? ""), el("td", {}, c.municipality ?? ""),
     el("td", {}, c.destination ?? ""))));
   $("#recent-calls tbody").replaceChildren(...calls.recent.map((c) => el("tr", {},

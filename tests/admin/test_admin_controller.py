@@ -44,6 +44,7 @@ async def test_the_controller_serves_the_admin_api(tmp_path: Path) -> None:
                 calls = await (await client.get("/api/calls")).json()
                 live = next(c for c in calls["calls"] if c["call_id"] == call_id)
                 assert "9056830000" not in str(live), "the full calling number is personal data"
+                assert live["carried_by"] == "controller"
 
                 metrics = await (await client.get("/metrics")).text()
                 assert "ivr311_host_open " in metrics

@@ -32,7 +32,16 @@ def page_url(tmp_path: Path, geo: GeoLookup, durham_text: str) -> Iterator[tuple
     store = RuleStore.open(f"sqlite:///{tmp_path / 'rules.db'}")
     store.apply(durham_text, author="seed", comment="demo", base_version=None, geo=geo)
     state = StaticState(
-        calls=[{"call_id": "call-7", "state": "menu", "caller": "905683-1a2b3c", "age_s": 4.2}]
+        calls=[
+            {"call_id": "call-7", "state": "menu", "caller": "905683-1a2b3c", "age_s": 4.2},
+            {
+                "call_id": "call-8",
+                "state": "transferring.hold",
+                "carried_by": "dialplan",
+                "caller": "905623-4d5e6f",
+                "age_s": 30.0,
+            },
+        ]
     )
     app = admin_app(state, AdminService(store=store, geo=lambda: geo), lambda: TOKEN)
     try:
@@ -164,7 +173,8 @@ def test_override_switch_diff_and_rollback(
 
 def test_live_calls_are_listed(browser_page: Page) -> None:
     page = browser_page
-    assert "call-7" in page.inner_text("#live-calls")
+    live = page.inner_text("#live-calls")
+    assert "call-7" in live and "transferring.hold (dialplan)" in live
 
 
 def test_the_reports_view_shows_the_shared_exchanges_first(

@@ -72,7 +72,9 @@ async def test_the_dialplan_transfers_the_caller_and_the_call_is_recorded_as_ove
     assert whisper[0] == "whisper-intro" and whisper[-1] == "whisper-accept"
     assert harness.requests_for(call_id, "variable") == 1, "the plan rides on the one state write"
     assert not any("/originate" in r.path or "/bridges" in r.path for r in harness.fake.requests)
-    assert str(harness.live(call_id).state) == "transferring.hold", "followed until the end"
+    live = harness.live(call_id).summary()
+    assert live["state"] == "transferring.hold", "followed until the end"
+    assert live["carried_by"] == "dialplan"
 
     harness.switch.hangup_caller(call_id)
     record = await harness.ended(call_id)
