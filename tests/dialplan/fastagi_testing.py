@@ -78,10 +78,13 @@ def closed_without_commands(port: int, sent: bytes, *, half_close: bool = False)
 
 @contextmanager
 def server_in_thread(
-    rules: Callable[[], RuleSnapshot | None], limits: Limits | None = None
+    rules: Callable[[], RuleSnapshot | None],
+    limits: Limits | None = None,
+    new_loop: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop,
 ) -> Iterator[FastAgiServer]:
-    """A FastAGI server on its own event loop in a thread, for blocking clients."""
-    loop = asyncio.new_event_loop()
+    """A FastAGI server on its own event loop (``new_loop()``) in a thread, for blocking
+    clients."""
+    loop = new_loop()
     server = FastAgiServer(rules, limits=limits)
     loop.run_until_complete(server.start("127.0.0.1", 0))
     thread = threading.Thread(target=loop.run_forever, daemon=True)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+import uvloop
 from agi_testing import MONDAY_MORNING, SUNDAY, agi_env, agi_in_process
 from fastagi_testing import (
     OK,
@@ -38,9 +39,18 @@ def durham() -> RuleSnapshot:
     return load_snapshot("durham")
 
 
+@pytest.fixture(params=["asyncio", "uvloop"])
+def new_loop(request: pytest.FixtureRequest) -> Callable[[], asyncio.AbstractEventLoop]:
+    """The server's event loop: asyncio's, and uvloop's, which ``ivr311 fastagi`` and
+    ``ivr311 run`` run on (its transports and callbacks are its own)."""
+    return uvloop.new_event_loop if request.param == "uvloop" else asyncio.new_event_loop
+
+
 @pytest.fixture
-def server(durham: RuleSnapshot) -> Iterator[FastAgiServer]:
-    with server_in_thread(lambda: durham, Limits(read_timeout_s=2.0)) as running:
+def server(
+    durham: RuleSnapshot, new_loop: Callable[[], asyncio.AbstractEventLoop]
+) -> Iterator[FastAgiServer]:
+    with server_in_thread(lambda: durham, Limits(read_timeout_s=2.0), new_loop) as running:
         yield running
 
 
@@ -126,8 +136,10 @@ def test_an_environment_missing_its_variables_is_answered_as_ivr311_agi_answers_
         assert expected["IVR311_DEST"] or expected["IVR311_MESSAGE"]
 
 
-def test_before_any_rules_are_loaded_the_safe_message_is_the_answer() -> None:
-    with server_in_thread(lambda: None) as running:
+def test_before_any_rules_are_loaded_the_safe_message_is_the_answer(
+    new_loop: Callable[[], asyncio.AbstractEventLoop],
+) -> None:
+    with server_in_thread(lambda: None, new_loop=new_loop) as running:
         assert running.port is not None
         variables = request(running.port, fastagi_env("9056230123")).variables
     assert variables["IVR311_ACTION"] == "error"
@@ -181,9 +193,11 @@ def test_a_reply_other_than_success_ends_the_session(server: FastAgiServer, repl
     assert "fastagi.reply_refused" in [e["event"] for e in events]
 
 
-def test_a_silent_client_is_closed_after_the_read_timeout(durham: RuleSnapshot) -> None:
+def test_a_silent_client_is_closed_after_the_read_timeout(
+    durham: RuleSnapshot, new_loop: Callable[[], asyncio.AbstractEventLoop]
+) -> None:
     with (
-        server_in_thread(lambda: durham, Limits(read_timeout_s=0.2)) as running,
+        server_in_thread(lambda: durham, Limits(read_timeout_s=0.2), new_loop) as running,
         production_log() as events,
     ):
         assert running.port is not None
@@ -192,10 +206,10 @@ def test_a_silent_client_is_closed_after_the_read_timeout(durham: RuleSnapshot) 
 
 
 def test_a_client_that_never_replies_is_closed_after_the_read_timeout(
-    durham: RuleSnapshot,
+    durham: RuleSnapshot, new_loop: Callable[[], asyncio.AbstractEventLoop]
 ) -> None:
     with (
-        server_in_thread(lambda: durham, Limits(read_timeout_s=0.2)) as running,
+        server_in_thread(lambda: durham, Limits(read_timeout_s=0.2), new_loop) as running,
         production_log() as events,
     ):
         assert running.port is not None
@@ -205,10 +219,12 @@ def test_a_client_that_never_replies_is_closed_after_the_read_timeout(
     assert [e["waiting_for"] for e in timeouts] == ["reply"]
 
 
-def test_each_reply_has_the_read_timeout_from_its_own_command(durham: RuleSnapshot) -> None:
+def test_each_reply_has_the_read_timeout_from_its_own_command(
+    durham: RuleSnapshot, new_loop: Callable[[], asyncio.AbstractEventLoop]
+) -> None:
     """A session longer than the read timeout is answered in full while every reply comes
     within it: the deadline moves with each command."""
-    with server_in_thread(lambda: durham, Limits(read_timeout_s=0.5)) as running:
+    with server_in_thread(lambda: durham, Limits(read_timeout_s=0.5), new_loop) as running:
         assert running.port is not None
         conversation = request(
             running.port, fastagi_env("9056230123", at(MONDAY_MORNING)), reply_after_s=0.1
@@ -217,8 +233,10 @@ def test_each_reply_has_the_read_timeout_from_its_own_command(durham: RuleSnapsh
     assert conversation.variables["IVR311_DEST"] == CLARINGTON_AGENTS
 
 
-def test_beyond_max_sessions_a_connection_is_closed_at_once(durham: RuleSnapshot) -> None:
-    with server_in_thread(lambda: durham, Limits(max_sessions=2)) as running:
+def test_beyond_max_sessions_a_connection_is_closed_at_once(
+    durham: RuleSnapshot, new_loop: Callable[[], asyncio.AbstractEventLoop]
+) -> None:
+    with server_in_thread(lambda: durham, Limits(max_sessions=2), new_loop) as running:
         assert running.port is not None
         idle = [socket.create_connection(("127.0.0.1", running.port)) for _ in range(2)]
         try:

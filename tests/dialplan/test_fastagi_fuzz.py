@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import uvloop
 from agi_testing import agi_in_process
 from fastagi_testing import argument_lines, closed_without_commands, request, server_in_thread
 from fuzzing import fuzz_case
@@ -31,7 +32,8 @@ def durham() -> RuleSnapshot:
 
 @pytest.fixture(scope="module")
 def server(durham: RuleSnapshot) -> Iterator[FastAgiServer]:
-    with server_in_thread(lambda: durham, LIMITS) as running:
+    """On uvloop, as ``ivr311 fastagi`` runs (the behaviour tests run on both loops)."""
+    with server_in_thread(lambda: durham, LIMITS, uvloop.new_event_loop) as running:
         yield running
 
 
