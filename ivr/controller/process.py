@@ -190,10 +190,14 @@ class Controller:
             legs={},
             conversations=AdoptedConversations(self.ari),
             hand_backs=HandBacks(
-                self.ari, self._metrics, settings.fallback_context, settled=self._update_idle
+                self.ari,
+                self._metrics,
+                settings.fallback_context,
+                settled=lambda: self._registry.update_idle(),
             ),
             idle=idle,
         )
+        self._metrics.active_calls.set_function(lambda: len(self._registry.calls))
         self._decisions: collections.deque[dict[str, Any]] = collections.deque(
             maxlen=settings.recent_decisions
         )
@@ -368,7 +372,7 @@ class Controller:
             and isinstance(event, ChannelDestroyed | StasisEnd)
         ):
             self._registry.hand_backs.forget(channel)
-            self._update_idle()
+            self._registry.update_idle()
             return
         if channel is not None and channel in self._registry.conversations:
             self._spawn(self._registry.conversations.on_event(channel, event))
@@ -413,9 +417,7 @@ class Controller:
             env=self._env,
             channelvars=channel.channelvars,
         )
-        self._registry.calls[call.call_id] = call
-        self._registry.idle.clear()
-        self._metrics.active_calls.set(len(self._registry.calls))
+        self._registry.add_call(call)
         self.dispatcher.submit(call.call_id, event)
         return call
 
@@ -435,22 +437,15 @@ class Controller:
         self._registry.legs[leg_id] = call_id
 
     def _call_ended(self, call: Call) -> None:
-        self._registry.calls.pop(call.call_id, None)
-        for leg_id in [leg for leg, owner in self._registry.legs.items() if owner == call.call_id]:
-            del self._registry.legs[leg_id]
+        self._registry.remove_call(call.call_id)
         self._decisions.append(call.record.as_json())
         if self.records is not None:
             self.records.submit(call.record, host_zone(call.snapshot))
-        self._metrics.active_calls.set(len(self._registry.calls))
         if call.hand_back_unconfirmed is not None:
             self._registry.hand_backs.unconfirmed(
                 call.call_id, call.dialled, call.hand_back_unconfirmed
             )
-        self._update_idle()
-
-    def _update_idle(self) -> None:
-        if not self._registry.calls and not self._registry.hand_backs.pending:
-            self._registry.idle.set()
+        self._registry.update_idle()
 
     # --- connection and reconcile ------------------------------------------------------------
 
@@ -466,7 +461,7 @@ class Controller:
             log.info("controller.event_filter_refused", error=exc.message)
         try:
             await self._reconciler.run()
-            self._update_idle()
+            self._registry.update_idle()
         finally:
             self.reconciled.set()
 

@@ -142,12 +142,9 @@ class Reconciler:
                 snapshot=self._snapshot_of(saved.rules_version, current),
                 env=self._env,
             )
-            self._registry.calls[channel_id] = call
+            self._registry.add_call(call)
             taken.add(channel_id)
             self._spawn(call.take_over(saved, found.resume, in_stasis=found.in_stasis))
-        if taken:
-            self._registry.idle.clear()
-            self._env.metrics.active_calls.set(len(self._registry.calls))
         return taken
 
     def _start_afresh(self, channel: Channel) -> None:

@@ -31,6 +31,23 @@ class ChannelRegistry:
     idle: asyncio.Event
     """Set while no call is in progress nor a hand-back still to confirm (a drain waits on it)."""
 
+    def add_call(self, call: Call) -> None:
+        """A call starts (or is taken over): the controller is no longer idle."""
+        self.calls[call.call_id] = call
+        self.idle.clear()
+
+    def remove_call(self, call_id: str) -> None:
+        """A call ended: forget it and the legs it originated (`update_idle` is the caller's,
+        once what the end leaves behind, a hand-back to confirm, is registered)."""
+        self.calls.pop(call_id, None)
+        for leg_id in [leg for leg, owner in self.legs.items() if owner == call_id]:
+            del self.legs[leg_id]
+
+    def update_idle(self) -> None:
+        """Set `idle` when no call is in progress nor a hand-back still to confirm."""
+        if not self.calls and not self.hand_backs.pending:
+            self.idle.set()
+
     def channels(self) -> set[str]:
         """Every channel in one of the registries."""
         return (
